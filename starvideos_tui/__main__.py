@@ -1,0 +1,3 @@
+from starvideos_tui.cli import main
+
+raise SystemExit(main())

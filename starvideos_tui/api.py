@@ -1,0 +1,264 @@
+"""The StarVideos O3 API client: the only module that talks HTTP to the API.
+
+Errors are distinct types so callers can act on them (stop on a bad key, wait out a rate
+limit, back off on a server error). No exception text, repr or log line ever carries the
+API key, and httpx's own request logging (full URLs at INFO) is kept quiet.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from starvideos_tui.models import (
+    CreateRequest,
+    MalformedAnswer,
+    TaskResult,
+    parse_result,
+    validate_task_id,
+)
+from starvideos_tui.textsafe import excerpt
+
+for _name in ("httpx", "httpcore"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://zcbservice.aizfw.cn/kyyReactApiServer"
+API_TIMEOUT = httpx.Timeout(15.0, connect=10.0)
+MAX_BODY = 1_000_000  # an answer larger than this is not an API answer
+USER_AGENT = "starvideos-tui"
+
+
+class ApiError(Exception):
+    """Something went wrong asking the API. `kind` names it for rows and logs."""
+
+    kind = "error"
+
+    def __init__(
+        self, message: str, *, status_code: int | None = None, body: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.body_excerpt = body
+
+
+class AuthError(ApiError):
+    """401/403: the key is missing, wrong or disabled. Polling stops until it changes."""
+
+    kind = "auth"
+
+
+class TaskNotFound(ApiError):
+    """404: the API does not know this task id."""
+
+    kind = "not_found"
+
+
+class BadRequest(ApiError):
+    """400/422: the API refused what we sent; `message` is its explanation."""
+
+    kind = "bad_request"
+
+
+class RateLimited(ApiError):
+    """429 or 503: wait `retry_after` seconds before asking again."""
+
+    kind = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class ServerError(ApiError):
+    """Any other 5xx or unexpected status: back off and try again."""
+
+    kind = "server"
+
+
+class NetworkError(ApiError):
+    """No answer: DNS, refused connection, reset, timeout."""
+
+    kind = "network"
+
+
+class MalformedResponse(ApiError):
+    """An answer that is not the documented JSON: an HTML proxy page, wrong types..."""
+
+    kind = "malformed"
+
+
+def parse_retry_after(value: str | None, now: float | None = None, default: float = 30.0) -> float:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
+    if not value:
+        return default
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return default
+        if when is None:
+            return default
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if not math.isfinite(seconds):
+        return default
+    return max(0.0, seconds)
+
+
+def _error_message(body: str) -> str | None:
+    """The API's own explanation in an error body, if it has a recognizable one."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    candidates: list[Any] = []
+    if isinstance(data, dict):
+        err = data.get("error")
+        if isinstance(err, dict):
+            candidates.append(err.get("message"))
+        candidates += [err, data.get("message"), data.get("detail"), data.get("msg")]
+    for item in candidates:
+        if isinstance(item, str) and item.strip():
+            return excerpt(item, 200)
+    return None
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """The API key; its repr and str never show it."""
+
+    secret: str
+
+    def __repr__(self) -> str:
+        return "ApiKey(***)"
+
+    __str__ = __repr__
+
+
+class StarVideosClient:
+    """Async client for the two endpoints. Use as `async with StarVideosClient(...)`."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: ApiKey | str | None,
+        *,
+        timeout: httpx.Timeout = API_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_connections: int = 16,
+    ) -> None:
+        key = api_key.secret if isinstance(api_key, ApiKey) else (api_key or "")
+        self.base_url = base_url.rstrip("/")
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        self._http = httpx.AsyncClient(
+            headers=headers,
+            timeout=timeout,
+            transport=transport
+            or httpx.AsyncHTTPTransport(
+                retries=1,
+                limits=httpx.Limits(
+                    max_connections=max_connections,
+                    max_keepalive_connections=max_connections,
+                ),
+            ),
+            follow_redirects=False,  # a redirect would carry the key somewhere else
+        )
+
+    def __repr__(self) -> str:
+        return f"StarVideosClient({self.base_url!r})"
+
+    async def __aenter__(self) -> StarVideosClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def get_result(self, task_id: str) -> TaskResult:
+        validate_task_id(task_id)
+        body = await self._request("GET", f"/v1/result/{task_id}")
+        return self._parse(body, task_id)
+
+    async def create_task(self, request: CreateRequest) -> TaskResult:
+        body = await self._request("POST", "/v1/starvideos/videos", json=request.to_json())
+        return self._parse(body, None)
+
+    @staticmethod
+    def _parse(body: Any, task_id: str | None) -> TaskResult:
+        try:
+            return parse_result(body, task_id)
+        except MalformedAnswer as exc:
+            raise MalformedResponse(
+                f"malformed answer: {exc}", status_code=200, body=excerpt(json.dumps(body))
+            ) from None
+
+    async def _request(self, method: str, path: str, **kw: Any) -> Any:
+        url = self.base_url + path
+        try:
+            async with self._http.stream(method, url, **kw) as response:
+                raw = await self._read_capped(response)
+        except httpx.TimeoutException:
+            raise NetworkError("the API did not answer in time (timeout)") from None
+        except httpx.TransportError as exc:
+            raise NetworkError(f"cannot reach the API ({type(exc).__name__})") from None
+        text = raw.decode("utf-8", errors="replace")
+        status = response.status_code
+        log.debug("%s %s -> %s", method, path, status)
+        if 200 <= status < 300:
+            try:
+                return json.loads(text)
+            except (ValueError, RecursionError):
+                raise MalformedResponse(
+                    "malformed answer: not JSON", status_code=status, body=excerpt(text)
+                ) from None
+        self._raise_for(status, text, response.headers)
+
+    @staticmethod
+    async def _read_capped(response: httpx.Response) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise MalformedResponse(
+                    f"malformed answer: larger than {MAX_BODY // 1000} kB",
+                    status_code=response.status_code,
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    @staticmethod
+    def _raise_for(status: int, text: str, headers: httpx.Headers) -> None:
+        said = _error_message(text)
+        detail = f": {said}" if said else ""
+        kw: dict[str, Any] = {"status_code": status, "body": excerpt(text)}
+        if status in (401, 403):
+            raise AuthError(f"the API refused the key (HTTP {status}){detail}", **kw)
+        if status == 404:
+            raise TaskNotFound(f"the API does not know this task (HTTP 404){detail}", **kw)
+        if status in (400, 422):
+            raise BadRequest(f"the API refused the request (HTTP {status}){detail}", **kw)
+        if status in (429, 503):
+            wait = parse_retry_after(headers.get("retry-after"))
+            raise RateLimited(
+                f"rate limited (HTTP {status}), retry after {wait:.0f} s{detail}",
+                retry_after=wait,
+                **kw,
+            )
+        raise ServerError(f"the API answered HTTP {status}{detail}", **kw)

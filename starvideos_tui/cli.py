@@ -1,0 +1,185 @@
+"""The command line: the TUI when bare, headless subcommands otherwise (CONTRACT.md).
+
+Exit codes: 0 done, 2 the user's mistake (one line on stderr, nothing written), 1 any other
+failure (one line on stderr). Headless commands never import Textual, so they start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from starvideos_tui import __version__
+from starvideos_tui.models import InvalidTaskId, validate_task_id
+
+PROG = "starvideos-tui"
+
+
+class UsageError(Exception):
+    """The user's mistake: exit 2."""
+
+
+class Failure(Exception):
+    """The world's failure: exit 1."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{PROG}: error: {message} (see {PROG} --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Monitor StarVideos O3 video tasks. Without a command: the TUI.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--db", metavar="PATH", help="watchlist file (env STARVIDEOS_DB)")
+    parser.add_argument("--base-url", metavar="URL", help="API base URL (STARVIDEOS_BASE_URL)")
+    parser.add_argument(
+        "--interval", metavar="SECONDS", help="poll interval, >=30 (STARVIDEOS_INTERVAL)"
+    )
+    parser.add_argument(
+        "--download-dir", metavar="DIR", help="where videos go (STARVIDEOS_DOWNLOAD_DIR)"
+    )
+    parser.add_argument(
+        "--auto-download",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="save each video as soon as it completes (STARVIDEOS_AUTO_DOWNLOAD=1/0)",
+    )
+    parser.add_argument(
+        "--log-level", choices=["debug", "info", "warning", "error"], help="log file detail"
+    )
+    parser.add_argument(
+        "--demo", action="store_true", help="the TUI on the built-in simulator (no key)"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("add", help="watch task ids ('-' reads them from stdin)")
+    p.add_argument("ids", nargs="+", metavar="ID")
+    p = sub.add_parser("remove", help="stop watching task ids")
+    p.add_argument("ids", nargs="+", metavar="ID")
+    p = sub.add_parser("list", help="the watchlist, last known state (no network)")
+    p.add_argument("--json", action="store_true", help="a JSON array")
+    p = sub.add_parser("refresh", help="poll every unfinished task once, then list")
+    p.add_argument("--json", action="store_true", help="a JSON array")
+    p = sub.add_parser("download", help="save a completed task's video")
+    p.add_argument("id", metavar="ID")
+    p.add_argument("--to", metavar="DIR", help="folder (default: --download-dir)")
+    p = sub.add_parser("create", help="submit a task and watch it")
+    p.add_argument("--prompt", required=True)
+    p.add_argument("--duration", type=_positive_int, help="seconds, 3 to 15")
+    p.add_argument("--ratio", help="9:16, 1:1 or 16:9")
+    p.add_argument("--image", action="append", default=[], metavar="URL", help="reference image")
+    p.add_argument("--first-image", metavar="URL")
+    p.add_argument("--last-image", metavar="URL")
+    p.add_argument("--video", action="append", default=[], metavar="URL", help="reference video")
+    p.add_argument("--label", help="a short label (default: the prompt)")
+    p.add_argument("--wait", action="store_true", help="poll until final and download")
+    p.add_argument("--json", action="store_true", help="print the created record as JSON")
+    sub.add_parser("watch", help="poll until every task is final, saving each video")
+    sub.add_parser("login", help="store the API key (mode 0600)")
+    p = sub.add_parser("sim", help="run the API simulator in the foreground")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=_positive_int, default=8765)
+    p.add_argument("--speed", type=float, default=1.0, help="time scale (2 = twice as fast)")
+    p.add_argument("--rate-limit", type=float, default=0.0, help="requests/s per key, 0 = off")
+    return parser
+
+
+def _ids_from(args: Sequence[str]) -> list[str]:
+    """Validate every id first, so one bad id writes nothing."""
+    ids: list[str] = []
+    for arg in args:
+        if arg == "-":
+            ids += [w for line in sys.stdin for w in line.replace(",", " ").split()]
+        else:
+            ids.append(arg)
+    if not ids:
+        raise UsageError("no task ids given")
+    for task_id in ids:
+        try:
+            validate_task_id(task_id)
+        except InvalidTaskId as exc:
+            raise UsageError(str(exc)) from None
+    return list(dict.fromkeys(ids))
+
+
+def _run(args: argparse.Namespace) -> int:
+    from starvideos_tui import commands
+
+    if args.command is None:
+        return commands.run_tui(args)
+    if args.command == "sim":
+        return commands.run_sim(args)
+    if args.command == "login":
+        return commands.login(_read_key())
+    settings = commands.settings_from(args)
+    if args.command in ("add", "remove"):
+        return commands.add_or_remove(settings, args.command, _ids_from(args.ids))
+    if args.command == "list":
+        return commands.show_list(settings, as_json=args.json)
+    handler = {
+        "refresh": commands.refresh,
+        "download": commands.download,
+        "create": commands.create,
+        "watch": commands.watch,
+    }[args.command]
+    return asyncio.run(handler(settings, args))
+
+
+def _read_key() -> str:
+    if sys.stdin.isatty():
+        key = getpass.getpass("StarVideos API key (not echoed): ")
+    else:
+        key = sys.stdin.readline()
+    key = key.strip()
+    if not key:
+        raise UsageError("no API key given")
+    if any(c.isspace() or not c.isprintable() for c in key):
+        raise UsageError("the API key must be one word of printable characters")
+    return key
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from starvideos_tui.settings import KeyFileError, SettingsError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except (UsageError, SettingsError) as exc:
+        _say(f"error: {exc}")
+        return 2
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return 130
+    except (Failure, KeyFileError) as exc:
+        _say(f"error: {exc}")
+        return 1
+    except Exception as exc:  # an expected failure from the core, told in one line
+        from starvideos_tui import commands
+
+        message = commands.describe_failure(exc)
+        if message is None:
+            raise
+        _say(f"error: {message}")
+        return 1
+
+
+def _say(text: str) -> None:
+    from starvideos_tui.textsafe import clean
+
+    print(f"{PROG}: {clean(text)}", file=sys.stderr)
+

@@ -1,0 +1,40 @@
+"""The rotating log file in the user state dir: polls, errors and downloads, so a user can
+tell what happened overnight. Signed-URL query strings and bearer keys never reach it."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import re
+
+from starvideos_tui import paths
+
+_QUERY = re.compile(r"(https?://[^\s?#]+)\?[^\s#]*")
+_BEARER = re.compile(r"(?i)bearer\s+\S+")
+
+
+class RedactingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        text = _QUERY.sub(r"\1?…", text)
+        return _BEARER.sub("Bearer ***", text)
+
+
+def setup_logging(level: str = "info") -> None:
+    """Log to the rotating file; silently skip if the state dir cannot be written."""
+    root = logging.getLogger("starvideos_tui")
+    root.setLevel(level.upper())
+    if any(getattr(h, "_starvideos", False) for h in root.handlers):
+        return
+    path = paths.log_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=1_000_000, backupCount=3, encoding="utf-8"
+        )
+    except OSError:
+        return
+    handler._starvideos = True  # type: ignore[attr-defined]
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.propagate = False

@@ -1,0 +1,315 @@
+"""Typed models of the StarVideos O3 API and of the watchlist.
+
+Everything the API sends is untrusted: `parse_result` is the one place where a JSON body
+becomes a `TaskResult`, and it refuses anything that does not have the documented shape.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field, replace
+from enum import Enum
+from typing import Any
+
+TASK_ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
+MODEL_NAME = "starvideos_o3"
+RATIOS = ("9:16", "1:1", "16:9")
+MIN_DURATION, MAX_DURATION, DEFAULT_DURATION = 3, 15, 3
+MAX_REFERENCE_IMAGES = 7
+MAX_REFERENCE_IMAGES_WITH_VIDEOS = 4
+
+
+class InvalidTaskId(ValueError):
+    """A task id that the CONTRACT's rule refuses; the message names it safely."""
+
+
+def validate_task_id(task_id: str) -> str:
+    """Return `task_id` unchanged if it is acceptable, else raise InvalidTaskId."""
+    if (
+        not isinstance(task_id, str)
+        or not TASK_ID_RE.fullmatch(task_id)
+        or task_id in (".", "..")
+    ):
+        shown = repr(task_id)
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        raise InvalidTaskId(
+            f"invalid task id {shown}: use 1-200 letters, digits, '_', '-', '.' or ':'"
+        )
+    return task_id
+
+
+class TaskStatus(Enum):
+    """What the API says of a task. Words the docs do not list map to UNKNOWN, and the
+    record keeps the word itself so it is shown as it came."""
+
+    NEW = "new"  # watched, never answered yet
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def from_word(cls, word: str | None) -> TaskStatus:
+        if not word:
+            return cls.NEW
+        try:
+            status = cls(word)
+        except ValueError:
+            return cls.UNKNOWN
+        return cls.UNKNOWN if status in (cls.NEW, cls.UNKNOWN) else status
+
+    @property
+    def is_final(self) -> bool:
+        return self in (TaskStatus.COMPLETED, TaskStatus.FAILED)
+
+
+class MalformedAnswer(ValueError):
+    """The body does not have the shape the API documents."""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskResult:
+    """One answer of `GET /v1/result/{id}` (or of create)."""
+
+    id: str
+    status: str
+    created: int | None = None
+    model: str | None = None
+    video_url: str | None = None
+    actual_duration: float | None = None
+    error: str | None = None
+
+    @property
+    def kind(self) -> TaskStatus:
+        return TaskStatus.from_word(self.status)
+
+
+def _opt(body: dict[str, Any], key: str, types: tuple[type, ...], what: str) -> Any:
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, types):
+        raise MalformedAnswer(f"field {key!r} is not {what}")
+    return value
+
+
+def parse_result(body: Any, expected_id: str | None = None) -> TaskResult:
+    """Turn an untrusted JSON value into a TaskResult or raise MalformedAnswer."""
+    if not isinstance(body, dict):
+        raise MalformedAnswer(f"expected a JSON object, got {type(body).__name__}")
+    task_id = body.get("id")
+    if not isinstance(task_id, str):
+        raise MalformedAnswer("field 'id' is missing or not a string")
+    try:
+        validate_task_id(task_id)
+    except InvalidTaskId as exc:
+        raise MalformedAnswer(f"field 'id' is not a valid task id ({exc})") from None
+    if expected_id is not None and task_id != expected_id:
+        raise MalformedAnswer("answer is for another task id")
+    status = body.get("status")
+    if not isinstance(status, str) or not status.strip():
+        raise MalformedAnswer("field 'status' is missing or not a string")
+    status = status.strip()[:40]
+    created = _opt(body, "created", (int, float), "a number")
+    video_url = _opt(body, "video_url", (str,), "a string")
+    duration = _opt(body, "actualDuration", (int, float), "a number")
+    error = _opt(body, "error", (str,), "a string")
+    model = _opt(body, "model", (str,), "a string")
+    if video_url is not None and not video_url.lower().startswith(("http://", "https://")):
+        video_url = None  # never follow file:, javascript: or anything else
+    return TaskResult(
+        id=task_id,
+        status=status,
+        created=int(created) if created is not None else None,
+        model=model[:80] if model else None,
+        video_url=video_url[:4000] if video_url else None,
+        actual_duration=float(duration) if duration is not None else None,
+        error=error[:4000] if error is not None else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CreateRequest:
+    """The body of `POST /v1/starvideos/videos`, validated by `check()`."""
+
+    prompt: str
+    duration: int | None = None
+    ratio: str | None = None
+    reference_images: tuple[str, ...] = ()
+    first_image: str | None = None
+    last_image: str | None = None
+    reference_videos: tuple[str, ...] = ()
+
+    def problems(self) -> list[str]:
+        """Every rule of api.md this request breaks, as sentences a user can act on."""
+        found: list[str] = []
+        if not self.prompt.strip():
+            found.append("the prompt is empty")
+        if self.duration is not None and not MIN_DURATION <= self.duration <= MAX_DURATION:
+            found.append(f"duration must be {MIN_DURATION} to {MAX_DURATION} seconds")
+        if self.ratio is not None and self.ratio not in RATIOS:
+            found.append(f"ratio must be one of {', '.join(RATIOS)}")
+        images = len(self.reference_images)
+        if images > MAX_REFERENCE_IMAGES:
+            found.append(f"at most {MAX_REFERENCE_IMAGES} reference images")
+        if self.reference_videos and images > MAX_REFERENCE_IMAGES_WITH_VIDEOS:
+            found.append(
+                f"at most {MAX_REFERENCE_IMAGES_WITH_VIDEOS} reference images "
+                "together with reference videos"
+            )
+        frames = self.first_image is not None or self.last_image is not None
+        if frames and images:
+            found.append("reference images cannot be combined with first/last frame images")
+        if frames and self.reference_videos:
+            found.append("reference videos cannot be combined with first/last frame images")
+        urls = [*self.reference_images, *self.reference_videos]
+        urls += [u for u in (self.first_image, self.last_image) if u is not None]
+        found += [f"not an http(s) URL: {u[:80]!r}" for u in urls if not is_http_url(u)]
+        return found
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": MODEL_NAME, "prompt": self.prompt}
+        if self.duration is not None:
+            body["duration"] = self.duration
+        if self.ratio is not None:
+            body["ratio"] = self.ratio
+        if self.reference_images:
+            body["referenceImages"] = list(self.reference_images)
+        if self.first_image is not None:
+            body["first_image"] = self.first_image
+        if self.last_image is not None:
+            body["last_image"] = self.last_image
+        if self.reference_videos:
+            body["referenceVideos"] = list(self.reference_videos)
+        return body
+
+
+_URL_RE = re.compile(r"https?://[^\s/?#@]+(?:[/?#]\S*)?", re.IGNORECASE)
+
+
+def is_http_url(url: str) -> bool:
+    return bool(_URL_RE.fullmatch(url)) and len(url) <= 2048
+
+
+@dataclass(frozen=True, slots=True)
+class HttpProblem:
+    """The last thing that went wrong talking to the API about one task."""
+
+    kind: str  # "auth", "not_found", "rate_limited", "server", "network", "malformed", ...
+    message: str
+    status_code: int | None = None
+    body_excerpt: str | None = None
+    at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRecord:
+    """One watched task as kept in the watchlist."""
+
+    id: str
+    status: str = ""
+    created: int | None = None
+    model: str | None = None
+    video_url: str | None = None
+    video_url_at: float | None = None  # when we received the current video_url
+    actual_duration: float | None = None
+    error: str | None = None
+    prompt: str | None = None
+    label: str | None = None
+    params: dict[str, Any] | None = None  # the create request, when we made the task
+    added_at: float | None = None
+    checked_at: float | None = None  # last successful answer
+    updated_at: float | None = None  # last change of anything the API said
+    history: tuple[tuple[str, float], ...] = ()
+    last_problem: HttpProblem | None = None
+    local_path: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+    download_error: str | None = None
+
+    @property
+    def kind(self) -> TaskStatus:
+        return TaskStatus.from_word(self.status)
+
+    @property
+    def is_final(self) -> bool:
+        return self.kind.is_final
+
+    def with_result(self, result: TaskResult, now: float) -> TaskRecord:
+        """This record after a successful poll answered `result` at `now`."""
+        changed = (
+            result.status != self.status
+            or result.error != self.error
+            or result.actual_duration != self.actual_duration
+        )
+        history = self.history
+        if result.status != self.status:
+            history = (*history, (result.status, now))
+        url_at = self.video_url_at
+        if result.video_url != self.video_url:
+            url_at = now if result.video_url else None
+            changed = True
+        return replace(
+            self,
+            status=result.status,
+            created=result.created if result.created is not None else self.created,
+            model=result.model or self.model,
+            video_url=result.video_url,
+            video_url_at=url_at,
+            actual_duration=result.actual_duration,
+            error=result.error,
+            checked_at=now,
+            updated_at=now if changed else self.updated_at,
+            history=history,
+            last_problem=None,
+        )
+
+    def to_doc(self) -> dict[str, Any]:
+        doc = asdict(self)
+        doc["history"] = [list(item) for item in self.history]
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> TaskRecord:
+        known = {f for f in cls.__dataclass_fields__}
+        values = {k: v for k, v in doc.items() if k in known}
+        values["history"] = tuple(
+            (str(item[0]), float(item[1])) for item in values.get("history") or ()
+        )
+        problem = values.get("last_problem")
+        values["last_problem"] = HttpProblem(**problem) if isinstance(problem, dict) else None
+        return cls(**values)
+
+    def public_json(self) -> dict[str, Any]:
+        """The shape `list --json` promises (CONTRACT.md), plus a few useful extras."""
+        return {
+            "id": self.id,
+            "status": self.status or TaskStatus.NEW.value,
+            "created": self.created,
+            "video_url": self.video_url,
+            "actual_duration": self.actual_duration,
+            "error": self.error,
+            "local_path": self.local_path,
+            "updated_at": self.updated_at,
+            "checked_at": self.checked_at,
+            "prompt": self.prompt,
+            "label": self.label,
+            "size": self.size,
+            "sha256": self.sha256,
+            "last_problem": asdict(self.last_problem) if self.last_problem else None,
+            "history": [{"status": s, "at": t} for s, t in self.history],
+        }
+
+
+@dataclass(slots=True)
+class PassReport:
+    """What one polling pass did: for the CLI to print and the TUI to render."""
+
+    polled: int = 0
+    transitions: list[tuple[str, str, str]] = field(default_factory=list)  # id, old, new
+    problems: dict[str, HttpProblem] = field(default_factory=dict)
+    records: dict[str, TaskRecord] = field(default_factory=dict)
+    auth_failed: bool = False
+    paused_until: float | None = None

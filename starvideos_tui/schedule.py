@@ -1,0 +1,115 @@
+"""When to poll which task: pure logic with an injectable clock, no I/O.
+
+- Each unfinished task is due every `interval` seconds, with ±`jitter` so that a thousand
+  tasks added together drift apart instead of bursting every 30 s.
+- Final tasks are forgotten and never polled again.
+- A Retry-After (429/503) pauses the whole client until it passes, capped at `max_pause`.
+- Server and network errors back off per task: full jitter, exponential, capped.
+- A refused key stops all polling until `key_changed()` is called.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+DEFAULT_INTERVAL = 30.0
+MIN_REMOTE_INTERVAL = 30.0
+
+
+@dataclass
+class PollSchedule:
+    interval: float = DEFAULT_INTERVAL
+    jitter: float = 0.15
+    clock: Callable[[], float] = time.monotonic
+    rng: random.Random = field(default_factory=random.Random)
+    max_pause: float = 900.0
+    backoff_base: float = 5.0
+    backoff_cap: float = 600.0
+    next_due: dict[str, float] = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)
+    paused_until: float = 0.0
+    auth_blocked: bool = False
+
+    def _jittered(self, seconds: float) -> float:
+        return seconds * (1.0 + self.rng.uniform(-self.jitter, self.jitter))
+
+    def track(self, task_ids: Iterable[str]) -> None:
+        """Start scheduling tasks not yet known; a new task is due at once."""
+        now = self.clock()
+        for task_id in task_ids:
+            self.next_due.setdefault(task_id, now)
+
+    def forget(self, task_ids: Iterable[str]) -> None:
+        for task_id in task_ids:
+            self.next_due.pop(task_id, None)
+            self.failures.pop(task_id, None)
+
+    def sync(self, unfinished: Iterable[str]) -> None:
+        """Make the schedule cover exactly these unfinished tasks."""
+        wanted = set(unfinished)
+        self.forget([t for t in self.next_due if t not in wanted])
+        self.track(wanted)
+
+    def is_paused(self, now: float | None = None) -> bool:
+        now = self.clock() if now is None else now
+        return self.auth_blocked or now < self.paused_until
+
+    def due(self, now: float | None = None) -> list[str]:
+        """Tasks to poll now, most overdue first; none while paused or blocked."""
+        now = self.clock() if now is None else now
+        if self.is_paused(now):
+            return []
+        ready = [(when, t) for t, when in self.next_due.items() if when <= now]
+        return [t for _, t in sorted(ready)]
+
+    def next_wakeup(self) -> float | None:
+        """The clock time the next task falls due (after any pause); None if nothing to do."""
+        if self.auth_blocked or not self.next_due:
+            return None
+        return max(min(self.next_due.values()), self.paused_until)
+
+    def poll_now(self, task_ids: Iterable[str]) -> None:
+        """The user asked for these now: due at once (a pause still holds)."""
+        now = self.clock()
+        for task_id in task_ids:
+            if task_id in self.next_due:
+                self.next_due[task_id] = now
+
+    def on_answer(self, task_id: str, final: bool) -> None:
+        """The API answered for this task."""
+        self.failures.pop(task_id, None)
+        if final:
+            self.forget([task_id])
+        elif task_id in self.next_due:
+            self.next_due[task_id] = self.clock() + self._jittered(self.interval)
+
+    def on_rate_limited(self, task_id: str, retry_after: float) -> None:
+        now = self.clock()
+        self.paused_until = max(self.paused_until, now + min(max(retry_after, 1.0), self.max_pause))
+        if task_id in self.next_due:
+            self.next_due[task_id] = self.paused_until
+
+    def on_failure(self, task_id: str) -> float:
+        """A server, network or malformed-answer error: back off. Returns the delay."""
+        count = self.failures.get(task_id, 0) + 1
+        self.failures[task_id] = count
+        ceiling = min(self.backoff_cap, self.backoff_base * 2**count)
+        delay = max(self.backoff_base, self.rng.uniform(0, ceiling))
+        if task_id in self.next_due:
+            self.next_due[task_id] = self.clock() + delay
+        return delay
+
+    def on_not_found(self, task_id: str) -> None:
+        """404: maybe a typo, maybe not visible yet; ask again, no faster than usual."""
+        self.failures[task_id] = self.failures.get(task_id, 0) + 1
+        if task_id in self.next_due:
+            self.next_due[task_id] = self.clock() + self._jittered(self.interval)
+
+    def on_auth_failed(self) -> None:
+        self.auth_blocked = True
+
+    def key_changed(self) -> None:
+        self.auth_blocked = False

@@ -1,0 +1,266 @@
+"""The watchlist: TinyDB documents in one JSON file that survives crashes and two writers.
+
+TinyDB's own JSONStorage rewrites the file in place, so a crash mid-write leaves broken
+JSON, and two processes with long-lived TinyDB objects hand out the same document ids.
+Here every change is one short transaction:
+
+1. take an inter-process lock on `<file>.lock` (filelock);
+2. read the file afresh into a `BatchedStorage` and open TinyDB on it;
+3. apply all the changes through TinyDB (they stay in memory);
+4. write the file once: temp file in the same folder, fsync, `os.replace`, fsync the folder.
+
+A reader never needs the lock: `os.replace` means it sees the old file or the new one.
+A file that does not parse is never overwritten: every call refuses with a message that
+names it, so its bytes stay where they are for the user to inspect.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+from tinydb import TinyDB
+from tinydb.storages import Storage
+
+from starvideos_tui.models import InvalidTaskId, TaskRecord, validate_task_id
+
+SCHEMA_VERSION = 1
+TASKS = "tasks"
+META = "meta"
+LOCK_TIMEOUT = 30.0
+
+
+class WatchlistError(Exception):
+    """The watchlist cannot be read or saved; the message names the file and why."""
+
+
+def _parse(path: Path, raw: bytes) -> dict[str, Any]:
+    """Check the untrusted bytes of a watchlist file and return TinyDB's table dict."""
+
+    def damaged(why: str) -> WatchlistError:
+        return WatchlistError(
+            f"watchlist {path} is damaged ({why}); it was left untouched - "
+            "move it aside or fix it, then run again"
+        )
+
+    if not raw.strip():
+        raise damaged("the file is empty")
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise damaged(f"not valid JSON: {str(exc)[:80]}") from None
+    if not isinstance(data, dict):
+        raise damaged("expected a JSON object at the top")
+    meta = data.get(META, {})
+    tasks = data.get(TASKS, {})
+    if not isinstance(meta, dict) or not isinstance(tasks, dict):
+        raise damaged("its tables are not JSON objects")
+    for doc in meta.values():
+        version = doc.get("schema") if isinstance(doc, dict) else None
+        if isinstance(version, int) and version > SCHEMA_VERSION:
+            raise WatchlistError(
+                f"watchlist {path} was written by a newer starvideos-tui "
+                f"(schema {version}, this one reads {SCHEMA_VERSION}); upgrade to use it"
+            )
+    for key, doc in tasks.items():
+        if not isinstance(doc, dict) or not key.isdigit():
+            raise damaged(f"task entry {key[:20]!r} is not a document")
+        try:
+            validate_task_id(doc.get("id"))  # type: ignore[arg-type]
+        except InvalidTaskId:
+            raise damaged(f"task entry {key[:20]!r} has no valid id") from None
+    return data
+
+
+def _records(path: Path, data: Mapping[str, Any]) -> list[TaskRecord]:
+    try:
+        docs = sorted(data.get(TASKS, {}).items(), key=lambda item: int(item[0]))
+        return [TaskRecord.from_doc(doc) for _, doc in docs]
+    except (TypeError, ValueError, KeyError) as exc:
+        raise WatchlistError(
+            f"watchlist {path} is damaged (a task entry has the wrong shape: "
+            f"{str(exc)[:80]}); it was left untouched"
+        ) from None
+
+
+def _atomic_write(path: Path, payload: bytes) -> None:
+    """Replace `path` with `payload` so that a crash leaves the old or the new file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+class BatchedStorage(Storage):
+    """A TinyDB storage that holds one transaction's data in memory.
+
+    TinyDB calls `write` after every operation; keeping those in memory and saving once
+    in `Watchlist._transaction` is what makes a whole polling pass one file write.
+    """
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.dirty = False
+
+    def read(self) -> dict[str, Any] | None:
+        return self.data
+
+    def write(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.dirty = True
+
+
+class Watchlist:
+    """The persisted set of watched tasks at `path`."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path).expanduser()
+        self._lock = FileLock(f"{self.path}.lock", timeout=LOCK_TIMEOUT)
+        self._thread_lock = threading.Lock()
+        self._signature: tuple[int, int, int] | None = None
+
+    # -- reading ------------------------------------------------------------------------
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            raise WatchlistError(f"cannot read watchlist {self.path}: {exc.strerror}") from None
+        return _parse(self.path, raw)
+
+    def _stat_signature(self) -> tuple[int, int, int] | None:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def load(self) -> list[TaskRecord]:
+        """Every watched task, in the order they were added. No lock needed."""
+        signature = self._stat_signature()
+        records = _records(self.path, self._read())
+        self._signature = signature
+        return records
+
+    def changed_since_load(self) -> bool:
+        """Whether another writer (or we) replaced the file since the last `load`."""
+        return self._stat_signature() != self._signature
+
+    # -- writing ------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[TinyDB]:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WatchlistError(
+                f"cannot create the folder of watchlist {self.path}: {exc.strerror}"
+            ) from None
+        with self._thread_lock:
+            try:
+                self._lock.acquire()
+            except Timeout:
+                raise WatchlistError(
+                    f"watchlist {self.path} is locked by another process for over "
+                    f"{LOCK_TIMEOUT:.0f} s"
+                ) from None
+            except OSError as exc:
+                raise WatchlistError(
+                    f"cannot lock watchlist {self.path}: {exc.strerror}"
+                ) from None
+            try:
+                storage = BatchedStorage(self._read())
+                db = TinyDB(storage=lambda: storage)
+                yield db
+                if storage.dirty:
+                    meta = db.table(META)
+                    if not meta.all():
+                        meta.insert({"schema": SCHEMA_VERSION})
+                    payload = json.dumps(storage.data, ensure_ascii=False, separators=(",", ":"))
+                    try:
+                        _atomic_write(self.path, payload.encode())
+                    except OSError as exc:
+                        raise WatchlistError(
+                            f"cannot save watchlist {self.path}: {exc.strerror}; "
+                            "the previous version is intact"
+                        ) from None
+            finally:
+                self._lock.release()
+
+    @staticmethod
+    def _doc_ids(db: TinyDB) -> dict[str, int]:
+        return {doc["id"]: doc.doc_id for doc in db.table(TASKS).all()}
+
+    def add(self, records: Sequence[TaskRecord]) -> list[tuple[str, bool]]:
+        """Add tasks; one already watched is kept as it is. Returns (id, was_added)."""
+        outcome: list[tuple[str, bool]] = []
+        with self._transaction() as db:
+            present = self._doc_ids(db)
+            fresh: list[dict[str, Any]] = []
+            for record in records:
+                validate_task_id(record.id)
+                is_new = record.id not in present
+                outcome.append((record.id, is_new))
+                if is_new:
+                    present[record.id] = -1
+                    fresh.append(record.to_doc())
+            if fresh:
+                db.table(TASKS).insert_multiple(fresh)
+        return outcome
+
+    def remove(self, ids: Iterable[str]) -> list[tuple[str, bool]]:
+        """Stop watching tasks. Returns (id, was_there)."""
+        ids = list(ids)
+        with self._transaction() as db:
+            present = self._doc_ids(db)
+            gone = [present[i] for i in dict.fromkeys(ids) if i in present]
+            if gone:
+                db.table(TASKS).remove(doc_ids=gone)
+        return [(i, i in present) for i in ids]
+
+    def update(
+        self, changes: Mapping[str, Callable[[TaskRecord], TaskRecord]]
+    ) -> dict[str, TaskRecord]:
+        """Apply each change to the task's current record, all in one file write.
+
+        Each function gets the record as it is on disk now (another process may have
+        changed it), so nothing anyone else wrote is lost. Tasks removed meanwhile are
+        skipped. Returns the new records.
+        """
+        updated: dict[str, TaskRecord] = {}
+        if not changes:
+            return updated
+        with self._transaction() as db:
+            present = self._doc_ids(db)
+            targets = [present[i] for i in changes if i in present]
+
+            def apply(doc: dict[str, Any]) -> None:
+                new = changes[doc["id"]](TaskRecord.from_doc(doc))
+                updated[new.id] = new
+                doc.clear()
+                doc.update(new.to_doc())
+
+            if targets:
+                db.table(TASKS).update(apply, doc_ids=targets)
+        return updated

@@ -1,0 +1,1 @@
+"""The Textual face of starvideos-tui. Only this package imports textual."""

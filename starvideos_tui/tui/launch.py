@@ -1,0 +1,90 @@
+"""Starting the TUI from the command line: real settings, or `--demo` on the simulator."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from starvideos_tui.api import StarVideosClient
+from starvideos_tui.logs import setup_logging
+from starvideos_tui.models import TaskRecord
+from starvideos_tui.settings import parse_bool
+from starvideos_tui.store import Watchlist
+from starvideos_tui.tui.app import AppConfig, StarVideosApp
+
+DEMO_INTERVAL = 5.0
+DEMO_KEY = "demo-key"
+# (prompt, seconds queued, seconds processing, fail) at simulator speed 1
+DEMO_TASKS = (
+    ("Aerial shot of a lighthouse at dawn, slow push-in", 0.0, 0.0, False),
+    ("A red fox trotting through fresh snow, tracking shot", 4.0, 12.0, False),
+    ("Neon city street in the rain at night, dolly forward", 8.0, 22.0, False),
+    ("Close-up of a hummingbird, FAIL: reference image too small", 5.0, 15.0, True),
+    ("Timelapse of clouds rolling over mountain peaks", 20.0, 30.0, False),
+    ("Paper boats racing down a gutter stream, macro lens", 12.0, 40.0, False),
+)
+DEMO_UNKNOWN_ID = "video_starvideos_o3_0000000000"
+
+
+def _demo(args: argparse.Namespace) -> tuple[Watchlist, StarVideosClient, AppConfig]:
+    from starvideos_tui.simulator import SimConfig, Simulator
+
+    sim = Simulator(SimConfig(url_ttl_seconds=600.0)).start()
+    folder = Path(tempfile.mkdtemp(prefix="starvideos-demo-"))
+    watchlist = Watchlist(folder / "watchlist.json")
+    now = time.time()
+    records = [
+        TaskRecord(
+            id=sim.seed_task(prompt, queued=queued, processing=processing, fail=fail),
+            prompt=prompt,
+            label=prompt,
+            added_at=now,
+        )
+        for prompt, queued, processing, fail in DEMO_TASKS
+    ]
+    records.append(TaskRecord(id=DEMO_UNKNOWN_ID, label="an id the API does not know",
+                              added_at=now))
+    watchlist.add(records)
+    download_dir = Path(args.download_dir) if args.download_dir else folder / "downloads"
+
+    def cleanup() -> None:
+        sim.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+    config = AppConfig(
+        download_dir=download_dir,
+        interval=DEMO_INTERVAL,
+        auto_download=bool(args.auto_download),
+        title="StarVideos · demo",
+        extra_cleanup=[cleanup],
+    )
+    return watchlist, StarVideosClient(sim.base_url, DEMO_KEY), config
+
+
+def launch(args: argparse.Namespace) -> int:
+    """Run the TUI until the user quits. Settings errors are raised before any screen."""
+    if args.demo:
+        watchlist, client, config = _demo(args)
+    else:
+        from starvideos_tui.commands import settings_from
+
+        settings = settings_from(args)
+        key = settings.api_key()
+        watchlist = Watchlist(settings.db)
+        watchlist.load()  # a damaged file is reported before the screen opens
+        client = StarVideosClient(settings.base_url, key) if key else None
+        config = AppConfig(
+            download_dir=settings.download_dir,
+            interval=settings.interval,
+            auto_download=settings.auto_download,
+            api_note=None if key else "no API key: run starvideos-tui login",
+        )
+    setup_logging(getattr(args, "log_level", None) or "info")
+    config.bell = parse_bool(os.environ.get("STARVIDEOS_BELL", "1"), "STARVIDEOS_BELL")
+    app = StarVideosApp(watchlist=watchlist, client=client, config=config)
+    app.run()
+    return 0

@@ -1,0 +1,152 @@
+"""The watchlist table: one row per task, updated in place by row key."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import DataTable
+
+from starvideos_tui.formatting import ago, shorten, video_length
+from starvideos_tui.models import TaskRecord, TaskStatus
+from starvideos_tui.textsafe import clean
+
+
+@dataclass(frozen=True)
+class DownloadState:
+    """The app's own state of a task's download, shown instead of the API's status."""
+
+    phase: str  # "queued", "downloading", "error"
+    done: int = 0
+    total: int | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class StatusLook:
+    glyph: str
+    word: str
+    colour: str  # a theme variable name: success, warning, error, accent, ...
+
+
+def status_look(record: TaskRecord, download: DownloadState | None = None) -> StatusLook:
+    """Glyph, word and theme colour of a row: the word alone must tell the state."""
+    if download is not None:
+        if download.phase == "downloading":
+            pct = f" {100 * download.done // download.total}%" if download.total else ""
+            return StatusLook("↓", f"downloading{pct}", "accent")
+        if download.phase == "queued":
+            return StatusLook("↓", "download queued", "accent")
+    kind = record.kind
+    if kind is TaskStatus.COMPLETED:
+        if record.local_path:
+            return StatusLook("✓", "downloaded", "success")
+        if record.download_error:
+            word = "link expired" if record.download_error == "link expired" else "save failed"
+            return StatusLook("!", word, "error")
+        return StatusLook("●", "completed", "success")
+    if kind is TaskStatus.FAILED:
+        return StatusLook("✗", "failed", "error")
+    problem = record.last_problem
+    if problem is not None:
+        if problem.kind == "rate_limited":
+            return StatusLook("‖", "rate limited", "warning")
+        if problem.kind == "not_found":
+            return StatusLook("!", "unknown id", "warning")
+        return StatusLook("!", "retrying", "warning")
+    if kind is TaskStatus.UNKNOWN:
+        return StatusLook("?", shorten(clean(record.status), 16), "warning")
+    if kind is TaskStatus.PROCESSING:
+        return StatusLook("◐", "processing", "primary")
+    if kind is TaskStatus.QUEUED:
+        return StatusLook("○", "queued", "secondary")
+    return StatusLook("·", "new", "foreground-muted")
+
+
+COLUMNS = (
+    ("status", "Status", 17),
+    ("task", "Task", 40),
+    ("age", "Age", 4),
+    ("length", "Len", 4),
+    ("checked", "Checked", 7),
+)
+
+
+class TaskTable(DataTable[Text]):
+    """Rows keyed by task id; `show()` touches only the cells that changed."""
+
+    BINDINGS = [
+        Binding("enter", "app.toggle_panel", "Details", tooltip="Show the whole record"),
+    ]
+
+    def __init__(self, **kw: object) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, **kw)  # type: ignore[arg-type]
+        self._cells: dict[str, tuple[Text, ...]] = {}
+        self._order: list[str] = []
+        self.colours: dict[str, str] = {}
+
+    def on_mount(self) -> None:
+        for key, label, width in COLUMNS:
+            self.add_column(label, key=key, width=width)
+
+    @property
+    def selected_id(self) -> str | None:
+        if not self._order or self.cursor_row < 0 or self.cursor_row >= len(self._order):
+            return None
+        return self._order[self.cursor_row]
+
+    def cells_for(
+        self, record: TaskRecord, download: DownloadState | None, now: float
+    ) -> tuple[Text, ...]:
+        look = status_look(record, download)
+        colour = self.colours.get(look.colour, "")
+        status = Text(f"{look.glyph} {look.word}", style=f"bold {colour}".strip())
+        task = Text(record.id, overflow="ellipsis", no_wrap=True)
+        label = record.label or record.prompt
+        if label:
+            task.append(f"  {shorten(clean(label), 60)}", style="dim")
+        created = record.created or record.added_at
+        return (
+            status,
+            task,
+            Text(ago(now - created) if created else "-", justify="right"),
+            Text(video_length(record), justify="right"),
+            Text(ago(now - record.checked_at) if record.checked_at else "never", justify="right"),
+        )
+
+    def show(
+        self,
+        records: Sequence[TaskRecord],
+        downloads: dict[str, DownloadState],
+        now: float,
+    ) -> None:
+        """Make the table show exactly `records`, in that order."""
+        selected = self.selected_id
+        order = [r.id for r in records]
+        rows = {r.id: self.cells_for(r, downloads.get(r.id), now) for r in records}
+        with self.app.batch_update():
+            if order != self._order:
+                if set(order) >= set(self._order) and order[: len(self._order)] == self._order:
+                    for task_id in order[len(self._order) :]:
+                        self.add_row(*rows[task_id], key=task_id)
+                else:
+                    self.clear()
+                    for task_id in order:
+                        self.add_row(*rows[task_id], key=task_id)
+                    self._cells = {}
+                    if selected in rows:
+                        self.move_cursor(row=order.index(selected), animate=False)
+                self._order = order
+            for task_id, cells in rows.items():
+                old = self._cells.get(task_id)
+                if old is None:
+                    self._cells[task_id] = cells
+                    continue
+                for (key, _, _), before, after in zip(COLUMNS, old, cells, strict=True):
+                    if before != after:
+                        self.update_cell(task_id, key, after)
+                self._cells[task_id] = cells
+            for gone in set(self._cells) - set(rows):
+                del self._cells[gone]

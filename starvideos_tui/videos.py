@@ -1,0 +1,135 @@
+"""Saving the video of a watched task: the one path used by the CLI's `download`, `watch`
+and the TUI's `d` key.
+
+It asks the API first when the record is not known to be completed, refreshes an expired
+link by polling the task again, and records the file's path, size and sha256 in the
+watchlist (or the reason it could not be saved).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+
+from starvideos_tui.api import ApiError, StarVideosClient
+from starvideos_tui.download import (
+    DownloadError,
+    Progress,
+    SavedVideo,
+    fetch_to_file,
+    prepare_folder,
+    target_path,
+)
+from starvideos_tui.models import TaskRecord, TaskStatus
+from starvideos_tui.store import Watchlist
+
+LINK_REFRESHES = 2
+
+
+class NotDownloadable(Exception):
+    """The task has no video (yet): still running, failed, or unknown."""
+
+
+def _find(watchlist: Watchlist, task_id: str) -> TaskRecord | None:
+    return next((r for r in watchlist.load() if r.id == task_id), None)
+
+
+def already_saved(record: TaskRecord) -> SavedVideo | None:
+    """The saved file, if it is still there with the recorded content."""
+    if not (record.local_path and record.sha256 and record.size is not None):
+        return None
+    path = Path(record.local_path)
+    try:
+        if path.stat().st_size != record.size:
+            return None
+    except OSError:
+        return None
+    return SavedVideo(path, record.size, record.sha256, reused=True)
+
+
+async def _poll_into(
+    client: StarVideosClient, watchlist: Watchlist, task_id: str, now: Callable[[], float]
+) -> TaskRecord:
+    result = await client.get_result(task_id)
+    updated = watchlist.update({task_id: lambda r: r.with_result(result, now())})
+    if task_id not in updated:
+        raise NotDownloadable(f"task {task_id} is no longer in the watchlist")
+    return updated[task_id]
+
+
+async def save_task_video(
+    task_id: str,
+    *,
+    client: StarVideosClient,
+    watchlist: Watchlist,
+    folder: Path,
+    http: httpx.AsyncClient,
+    progress: Progress | None = None,
+    now: Callable[[], float] = time.time,
+) -> SavedVideo:
+    """Download the video of `task_id` into `folder` and record it in the watchlist.
+
+    Raises NotDownloadable, DownloadError or ApiError with a message for the user.
+    """
+    record = _find(watchlist, task_id)
+    if record is None:
+        raise NotDownloadable(f"task {task_id} is not in the watchlist (add it first)")
+    if saved := already_saved(record):
+        return saved
+    if record.kind is not TaskStatus.COMPLETED or not record.video_url:
+        record = await _poll_into(client, watchlist, task_id, now)
+    if record.kind is TaskStatus.FAILED:
+        raise NotDownloadable(f"task {task_id} failed: {record.error or 'no reason given'}")
+    if record.kind is not TaskStatus.COMPLETED:
+        raise NotDownloadable(f"task {task_id} is not completed yet ({record.status or 'new'})")
+    final = target_path(task_id, prepare_folder(folder))
+    try:
+        saved = await _fetch_refreshing(record, final, client, watchlist, http, progress, now)
+    except DownloadError as exc:
+        message = "link expired" if exc.kind == "expired" else exc.message
+        watchlist.update({task_id: lambda r: replace(r, download_error=message)})
+        raise
+    watchlist.update(
+        {
+            task_id: lambda r: replace(
+                r,
+                local_path=str(saved.path),
+                size=saved.size,
+                sha256=saved.sha256,
+                download_error=None,
+            )
+        }
+    )
+    return saved
+
+
+async def _fetch_refreshing(
+    record: TaskRecord,
+    final: Path,
+    client: StarVideosClient,
+    watchlist: Watchlist,
+    http: httpx.AsyncClient,
+    progress: Progress | None,
+    now: Callable[[], float],
+) -> SavedVideo:
+    refreshes = 0
+    while True:
+        assert record.video_url
+        try:
+            return await fetch_to_file(record.video_url, final, http=http, progress=progress)
+        except DownloadError as exc:
+            if exc.kind != "expired" or refreshes >= LINK_REFRESHES:
+                raise
+        refreshes += 1
+        old_url = record.video_url
+        try:
+            record = await _poll_into(client, watchlist, record.id, now)
+        except ApiError as exc:
+            raise DownloadError("expired", f"link expired and refresh failed: {exc}") from None
+        if not record.video_url or record.video_url == old_url:
+            raise DownloadError("expired", "link expired and the API gave no new one")
+
