@@ -25,6 +25,8 @@ from starvideos_tui.store import Watchlist, WatchlistError
 from starvideos_tui.textsafe import clean
 from starvideos_tui.videos import NotDownloadable, save_task_video
 
+NOT_FOUND_LIMIT = 3
+
 
 def describe_failure(exc: BaseException) -> str | None:
     """One line for an expected failure of the core; None for a real bug."""
@@ -241,16 +243,20 @@ async def watch(settings: Settings, args: argparse.Namespace) -> int:
 async def _watch(
     settings: Settings, client: StarVideosClient, watchlist: Watchlist, ids: list[str]
 ) -> int:
-    """Poll `ids` until all are final, saving each completed video. 0: all saved."""
+    """Poll `ids` until all are final, saving each completed video. 0: all saved.
+
+    A task the API keeps answering 404 for is given up after NOT_FOUND_LIMIT answers,
+    so an unattended `watch` always ends.
+    """
     schedule = _schedule(settings)
     poller = Poller(client, watchlist, schedule)
     wanted = set(ids)
     saved: set[str] = set()
     failed: set[str] = set()
+    not_found: dict[str, int] = {}
     while True:
         records = {r.id: r for r in watchlist.load() if r.id in wanted}
         wanted &= set(records)
-        poller.sync(records.values())
         for record in records.values():
             if record.kind is TaskStatus.FAILED and record.id not in failed:
                 failed.add(record.id)
@@ -264,18 +270,27 @@ async def _watch(
                 else:
                     saved.add(record.id)
                     _out(f"{record.id} saved {path}")
-        if not schedule.next_due and not schedule.auth_blocked:
-            break
+        poller.sync(r for r in records.values() if r.id not in failed)
         if schedule.auth_blocked:
             raise Failure("the API refused the key; stopped watching")
+        if not schedule.next_due:
+            break
         wake = schedule.next_wakeup()
         if wake is not None:
             await asyncio.sleep(max(0.0, wake - schedule.clock()))
         report = await poller.run_pass()
         for task_id, old, new in report.transitions:
+            not_found.pop(task_id, None)
             _out(f"{task_id} {old or 'new'} -> {clean(new)}")
         for task_id, problem in report.problems.items():
-            _out(f"{task_id} poll failed: {clean(problem.message)}")
+            previous = records[task_id].last_problem if task_id in records else None
+            if previous is None or previous.message != problem.message:
+                _out(f"{task_id} poll failed: {clean(problem.message)}")
+            if problem.kind == "not_found":
+                not_found[task_id] = not_found.get(task_id, 0) + 1
+                if not_found[task_id] >= NOT_FOUND_LIMIT:
+                    failed.add(task_id)
+                    _out(f"{task_id} is unknown to the API; gave up")
     return 1 if failed or not wanted else 0
 
 

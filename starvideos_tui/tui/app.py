@@ -25,7 +25,7 @@ from textual.widgets import Footer, HelpPanel, Input
 
 from starvideos_tui.api import StarVideosClient
 from starvideos_tui.download import DownloadError, credential_free_client
-from starvideos_tui.models import TaskRecord, TaskStatus
+from starvideos_tui.models import PassReport, TaskRecord, TaskStatus
 from starvideos_tui.poll import Poller
 from starvideos_tui.schedule import PollSchedule
 from starvideos_tui.store import Watchlist, WatchlistError
@@ -123,7 +123,7 @@ class StarVideosApp(App[None]):
         with Horizontal(id="main"):
             yield TaskTable(id="tasks")
             yield DetailPanel(id="detail")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self._apply_theme_colours()
@@ -272,16 +272,23 @@ class StarVideosApp(App[None]):
         if report.auth_failed:
             self.api_state, self.api_colour = "bad key: run starvideos-tui login", "error"
             self.notify("The API refused the key; polling stopped.", severity="error")
-        elif report.problems and len(report.problems) == report.polled:
-            problem = next(iter(report.problems.values()))
-            offline = problem.kind == "network"
-            self.api_state = "offline" if offline else f"API trouble: {problem.kind}"
-            self.api_colour = "warning"
+        elif (trouble := self._api_trouble(report)) is not None:
+            self.api_state, self.api_colour = trouble, "warning"
         elif report.polled:
             self.api_state, self.api_colour = "API ok", "success"
         for task_id, _old, new in report.transitions:
             self._announce(task_id, new)
         self.render_rows()
+
+    @staticmethod
+    def _api_trouble(report: PassReport) -> str | None:
+        """A word for the API as a whole when no task got a useful answer this pass."""
+        kinds = {p.kind for p in report.problems.values()}
+        if not report.polled or len(report.problems) < report.polled or "not_found" in kinds:
+            return None
+        if kinds == {"network"}:
+            return "offline"
+        return f"API trouble: {sorted(kinds)[0]}"
 
     def _announce(self, task_id: str, status: str) -> None:
         kind = TaskStatus.from_word(status)

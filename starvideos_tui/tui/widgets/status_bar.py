@@ -23,11 +23,11 @@ class StatusBar(Static):
         parts = [f"{counts[w]} {w}" for w in order if counts.get(w)]
         parts += [f"{n} {w}" for w, n in sorted(counts.items()) if w not in order and n]
         text.append(" · ".join(parts) or "no tasks")
-        text.append("  │  ")
+        text.append(" │ ")
         text.append(api_state, style=f"bold {api_colour}".strip())
         if next_poll is not None:
-            text.append(f"  │  next poll {max(0, next_poll):.0f}s")
-        text.append(f"  │  auto-dl {'on' if auto_download else 'off'}")
+            text.append(f" │ poll in {max(0, next_poll):.0f}s")
+        text.append(f" │ auto-dl {'on' if auto_download else 'off'}")
         if extra:
-            text.append(f"  │  {extra}")
+            text.append(f" │ {extra}")
         self.update(text)

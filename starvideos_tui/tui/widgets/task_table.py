@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from starvideos_tui.formatting import ago, shorten, video_length
 from starvideos_tui.models import TaskRecord, TaskStatus
@@ -90,6 +91,17 @@ class TaskTable(DataTable[Text]):
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
             self.add_column(label, key=key, width=width)
+
+    def on_resize(self) -> None:
+        """Give the task column (id and label) whatever width the others leave."""
+        others = sum(width for key, _, width in COLUMNS if key != "task")
+        padding = 2 * self.cell_padding * len(COLUMNS) + 1  # +1: the scrollbar
+        width = max(32, self.size.width - others - padding)
+        column = self.columns.get(ColumnKey("task"))
+        if column is not None and column.width != width:
+            column.width = width
+            self._require_update_dimensions = True
+            self.refresh()
 
     @property
     def selected_id(self) -> str | None:
