@@ -14,7 +14,7 @@ from typing import Any
 
 from starvideos_tui.api import ApiError, StarVideosClient
 from starvideos_tui.cli import Failure, UsageError
-from starvideos_tui.download import DownloadError, credential_free_client
+from starvideos_tui.download import DownloadError
 from starvideos_tui.formatting import ago, note, shorten, status_word, video_length
 from starvideos_tui.logs import setup_logging
 from starvideos_tui.models import CreateRequest, TaskRecord, TaskStatus
@@ -167,15 +167,13 @@ def _progress_printer(task_id: str) -> Any:
 async def _save(
     settings: Settings, client: StarVideosClient, task_id: str, folder: Path
 ) -> Path:
-    async with credential_free_client() as http:
-        saved = await save_task_video(
-            task_id,
-            client=client,
-            watchlist=Watchlist(settings.db),
-            folder=folder,
-            http=http,
-            progress=_progress_printer(task_id),
-        )
+    saved = await save_task_video(
+        task_id,
+        client=client,
+        watchlist=Watchlist(settings.db),
+        folder=folder,
+        progress=_progress_printer(task_id),
+    )
     return saved.path
 
 

@@ -6,7 +6,9 @@ becomes a `TaskResult`, and it refuses anything that does not have the documente
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from enum import Enum
 from typing import Any
@@ -25,11 +27,7 @@ class InvalidTaskId(ValueError):
 
 def validate_task_id(task_id: str) -> str:
     """Return `task_id` unchanged if it is acceptable, else raise InvalidTaskId."""
-    if (
-        not isinstance(task_id, str)
-        or not TASK_ID_RE.fullmatch(task_id)
-        or task_id in (".", "..")
-    ):
+    if not isinstance(task_id, str) or not TASK_ID_RE.fullmatch(task_id) or task_id in (".", ".."):
         shown = repr(task_id)
         if len(shown) > 60:
             shown = shown[:57] + "..."
@@ -95,6 +93,16 @@ def _opt(body: dict[str, Any], key: str, types: tuple[type, ...], what: str) -> 
     return value
 
 
+def _opt_finite(body: dict[str, Any], key: str) -> float | None:
+    """A finite number or None. Python's json accepts NaN, Infinity and huge integers,
+    so a server can send them; none of them is a time or a duration."""
+    value = _opt(body, key, (int, float), "a number")
+    try:
+        return _opt_number(key, value)
+    except ValueError:
+        raise MalformedAnswer(f"field {key!r} is not a finite number") from None
+
+
 def parse_result(body: Any, expected_id: str | None = None) -> TaskResult:
     """Turn an untrusted JSON value into a TaskResult or raise MalformedAnswer."""
     if not isinstance(body, dict):
@@ -112,9 +120,9 @@ def parse_result(body: Any, expected_id: str | None = None) -> TaskResult:
     if not isinstance(status, str) or not status.strip():
         raise MalformedAnswer("field 'status' is missing or not a string")
     status = status.strip()[:40]
-    created = _opt(body, "created", (int, float), "a number")
+    created = _opt_finite(body, "created")
     video_url = _opt(body, "video_url", (str,), "a string")
-    duration = _opt(body, "actualDuration", (int, float), "a number")
+    duration = _opt_finite(body, "actualDuration")
     error = _opt(body, "error", (str,), "a string")
     model = _opt(body, "model", (str,), "a string")
     if video_url is not None and not video_url.lower().startswith(("http://", "https://")):
@@ -125,7 +133,7 @@ def parse_result(body: Any, expected_id: str | None = None) -> TaskResult:
         created=int(created) if created is not None else None,
         model=model[:80] if model else None,
         video_url=video_url[:4000] if video_url else None,
-        actual_duration=float(duration) if duration is not None else None,
+        actual_duration=duration,
         error=error[:4000] if error is not None else None,
     )
 
@@ -204,6 +212,104 @@ class HttpProblem:
     at: float | None = None
 
 
+# Checkers for the fields of a stored record, `(name, value) -> value`. The watchlist file
+# is untrusted too (hand edits, other versions): a wrong type is refused where the file is
+# read (TypeError/ValueError), not met later as a crash in `list` or the TUI.
+
+
+def _text(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name!r} is not a text")
+    return value
+
+
+def _whole(name: str, value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name!r} is not a whole number")
+    return value
+
+
+def _number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name!r} is not a number")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise ValueError(f"{name!r} is not a finite number")
+    return number
+
+
+def _opt_text(name: str, value: Any) -> str | None:
+    return None if value is None else _text(name, value)
+
+
+def _opt_whole(name: str, value: Any) -> int | None:
+    return None if value is None else _whole(name, value)
+
+
+def _opt_number(name: str, value: Any) -> float | None:
+    return None if value is None else _number(name, value)
+
+
+def _opt_object(name: str, value: Any) -> dict[str, Any] | None:
+    if value is not None and not isinstance(value, dict):
+        raise TypeError(f"{name!r} is not an object")
+    return value
+
+
+def _task_id(name: str, value: Any) -> str:
+    return validate_task_id(_text(name, value))
+
+
+def _history(name: str, value: Any) -> tuple[tuple[str, float], ...]:
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(f"{name!r} is not a list")
+    pairs = []
+    for item in value:
+        if not isinstance(item, (list, tuple)) or len(item) != 2:
+            raise TypeError(f"{name!r} has an item that is not a [status, time] pair")
+        pairs.append((_text(name, item[0]), _number(name, item[1])))
+    return tuple(pairs)
+
+
+def _problem(name: str, value: Any) -> HttpProblem | None:
+    if _opt_object(name, value) is None:
+        return None
+    return HttpProblem(  # keys it does not know (a newer version's) are ignored
+        kind=_text(f"{name}.kind", value.get("kind")),
+        message=_text(f"{name}.message", value.get("message")),
+        status_code=_opt_whole(f"{name}.status_code", value.get("status_code")),
+        body_excerpt=_opt_text(f"{name}.body_excerpt", value.get("body_excerpt")),
+        at=_opt_number(f"{name}.at", value.get("at")),
+    )
+
+
+_RECORD_FIELDS: dict[str, Callable[[str, Any], Any]] = {
+    "id": _task_id,
+    "status": _text,
+    "created": _opt_whole,
+    "model": _opt_text,
+    "video_url": _opt_text,
+    "video_url_at": _opt_number,
+    "actual_duration": _opt_number,
+    "error": _opt_text,
+    "prompt": _opt_text,
+    "label": _opt_text,
+    "params": _opt_object,
+    "added_at": _opt_number,
+    "checked_at": _opt_number,
+    "updated_at": _opt_number,
+    "history": _history,
+    "last_problem": _problem,
+    "local_path": _opt_text,
+    "size": _opt_whole,
+    "sha256": _opt_text,
+    "download_error": _opt_text,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class TaskRecord:
     """One watched task as kept in the watchlist."""
@@ -272,14 +378,18 @@ class TaskRecord:
         return doc
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> TaskRecord:
-        known = {f for f in cls.__dataclass_fields__}
-        values = {k: v for k, v in doc.items() if k in known}
-        values["history"] = tuple(
-            (str(item[0]), float(item[1])) for item in values.get("history") or ()
-        )
-        problem = values.get("last_problem")
-        values["last_problem"] = HttpProblem(**problem) if isinstance(problem, dict) else None
+    def from_doc(cls, doc: Mapping[str, Any]) -> TaskRecord:
+        """The record stored as `doc`; TypeError/ValueError if a field has the wrong type.
+
+        Fields it does not know (written by a newer version) are ignored.
+        """
+        values: dict[str, Any] = {}
+        for name, value in doc.items():
+            check = _RECORD_FIELDS.get(name)
+            if check is not None:
+                values[name] = check(name, value)
+        if "id" not in values:
+            raise TypeError("'id' is missing")
         return cls(**values)
 
     def public_json(self) -> dict[str, Any]:

@@ -186,9 +186,7 @@ class Watchlist:
                     f"{LOCK_TIMEOUT:.0f} s"
                 ) from None
             except OSError as exc:
-                raise WatchlistError(
-                    f"cannot lock watchlist {self.path}: {exc.strerror}"
-                ) from None
+                raise WatchlistError(f"cannot lock watchlist {self.path}: {exc.strerror}") from None
             try:
                 storage = BatchedStorage(self._read())
                 db = TinyDB(storage=lambda: storage)

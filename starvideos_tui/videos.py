@@ -13,8 +13,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-import httpx
-
 from starvideos_tui.api import ApiError, StarVideosClient
 from starvideos_tui.download import (
     DownloadError,
@@ -67,7 +65,6 @@ async def save_task_video(
     client: StarVideosClient,
     watchlist: Watchlist,
     folder: Path,
-    http: httpx.AsyncClient,
     progress: Progress | None = None,
     now: Callable[[], float] = time.time,
 ) -> SavedVideo:
@@ -88,7 +85,7 @@ async def save_task_video(
         raise NotDownloadable(f"task {task_id} is not completed yet ({record.status or 'new'})")
     final = target_path(task_id, prepare_folder(folder))
     try:
-        saved = await _fetch_refreshing(record, final, client, watchlist, http, progress, now)
+        saved = await _fetch_refreshing(record, final, client, watchlist, progress, now)
     except DownloadError as exc:
         message = "link expired" if exc.kind == "expired" else exc.message
         watchlist.update({task_id: lambda r: replace(r, download_error=message)})
@@ -112,7 +109,6 @@ async def _fetch_refreshing(
     final: Path,
     client: StarVideosClient,
     watchlist: Watchlist,
-    http: httpx.AsyncClient,
     progress: Progress | None,
     now: Callable[[], float],
 ) -> SavedVideo:
@@ -120,7 +116,7 @@ async def _fetch_refreshing(
     while True:
         assert record.video_url
         try:
-            return await fetch_to_file(record.video_url, final, http=http, progress=progress)
+            return await fetch_to_file(record.video_url, final, progress=progress)
         except DownloadError as exc:
             if exc.kind != "expired" or refreshes >= LINK_REFRESHES:
                 raise

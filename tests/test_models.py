@@ -267,11 +267,6 @@ def test_huge_error_text_from_the_api_is_bounded() -> None:
     assert 0 < len(result.error) <= 10_000
 
 
-@pytest.mark.xfail(
-    reason="BUG: parse_result lets NaN/Infinity through: created=NaN raises ValueError and "
-    "created=Infinity OverflowError (not MalformedAnswer), actualDuration=NaN is kept as nan",
-    strict=True,
-)
 @pytest.mark.parametrize("field", ["created", "actualDuration"])
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
 def test_non_finite_numbers_in_an_answer_are_refused_or_dropped(field: str, value: float) -> None:
@@ -513,6 +508,46 @@ def test_minimal_record_survives_the_round_trip() -> None:
 def test_record_written_by_a_newer_version_with_extra_fields_still_loads() -> None:
     doc = {**_full_record().to_doc(), "future_field": {"x": 1}}
     assert TaskRecord.from_doc(doc) == _full_record()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"id": 5},
+        {"id": "../x"},
+        {"status": 5},
+        {"status": None},
+        {"created": "yesterday"},
+        {"created": 1.5},
+        {"created": True},
+        {"size": "big"},
+        {"checked_at": "now"},
+        {"checked_at": math.nan},
+        {"actual_duration": math.inf},
+        {"updated_at": 10**400},
+        {"prompt": ["a", "cat"]},
+        {"params": "prompt=a cat"},
+        {"history": 5},
+        {"history": [["queued"]]},
+        {"history": [["queued", 1.0, 2.0]]},
+        {"history": [[1, 1.0]]},
+        {"history": [["queued", "then"]]},
+        {"last_problem": "oops"},
+        {"last_problem": {"bogus": 1}},
+        {"last_problem": {"kind": "server", "message": "x", "status_code": "502"}},
+    ],
+    ids=repr,
+)
+def test_stored_record_with_a_wrongly_typed_field_is_refused(change: dict[str, Any]) -> None:
+    with pytest.raises((TypeError, ValueError)):
+        TaskRecord.from_doc({**_full_record().to_doc(), **change})
+
+
+def test_stored_record_without_an_id_is_refused() -> None:
+    doc = _full_record().to_doc()
+    del doc["id"]
+    with pytest.raises(TypeError, match="id"):
+        TaskRecord.from_doc(doc)
 
 
 CONTRACT_KEYS = {

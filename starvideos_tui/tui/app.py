@@ -24,7 +24,7 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, HelpPanel, Input
 
 from starvideos_tui.api import StarVideosClient
-from starvideos_tui.download import DownloadError, credential_free_client
+from starvideos_tui.download import DownloadError
 from starvideos_tui.models import PassReport, TaskRecord, TaskStatus
 from starvideos_tui.poll import Poller
 from starvideos_tui.schedule import PollSchedule
@@ -111,7 +111,6 @@ class StarVideosApp(App[None]):
         self.api_colour = "warning" if config.api_note else ""
         self._poke = asyncio.Event()
         self._slots = asyncio.Semaphore(DOWNLOAD_SLOTS)
-        self._http = None
         self._progress_shown: dict[str, float] = {}
         self.title = config.title
 
@@ -327,8 +326,6 @@ class StarVideosApp(App[None]):
             if self.client is None:
                 self.post_message(DownloadFinished(task_id, None, self.config.api_note))
                 return
-            if self._http is None:
-                self._http = credential_free_client()
             self.downloads[task_id] = DownloadState("downloading")
 
             def progress(done: int, total: int | None) -> None:
@@ -340,7 +337,6 @@ class StarVideosApp(App[None]):
                     client=self.client,
                     watchlist=self.watchlist,
                     folder=self.config.download_dir,
-                    http=self._http,
                     progress=progress,
                     now=self.config.wall_clock,
                 )
@@ -529,8 +525,6 @@ class StarVideosApp(App[None]):
         self.render_status()
 
     async def on_unmount(self) -> None:
-        if self._http is not None:
-            await self._http.aclose()
         if self.client is not None:
             await self.client.aclose()
         for cleanup in self.config.extra_cleanup:
