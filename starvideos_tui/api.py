@@ -160,6 +160,7 @@ class StarVideosClient:
         max_connections: int = 16,
     ) -> None:
         key = api_key.secret if isinstance(api_key, ApiKey) else (api_key or "")
+        self._key = ApiKey(key)
         self.base_url = base_url.rstrip("/")
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if key:
@@ -217,7 +218,7 @@ class StarVideosClient:
             raise NetworkError("the API did not answer in time (timeout)") from None
         except httpx.TransportError as exc:
             raise NetworkError(f"cannot reach the API ({type(exc).__name__})") from None
-        text = raw.decode("utf-8", errors="replace")
+        text = self._redact(raw.decode("utf-8", errors="replace"))
         status = response.status_code
         log.debug("%s %s -> %s", method, path, status)
         if 200 <= status < 300:
@@ -228,6 +229,12 @@ class StarVideosClient:
                     "malformed answer: not JSON", status_code=status, body=excerpt(text)
                 ) from None
         self._raise_for(status, text, response.headers)
+
+    def _redact(self, text: str) -> str:
+        """The body with our key masked: a server or proxy that echoes the request back
+        must not put the key into error messages, excerpts or the watchlist."""
+        key = self._key.secret
+        return text.replace(key, "***") if key else text
 
     @staticmethod
     async def _read_capped(response: httpx.Response) -> bytes:

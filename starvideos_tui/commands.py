@@ -208,14 +208,7 @@ async def create(settings: Settings, args: argparse.Namespace) -> int:
     watchlist = Watchlist(settings.db)
     async with api_client(settings) as client:
         result = await client.create_task(request)
-        now = time.time()
-        record = TaskRecord(
-            id=result.id,
-            prompt=request.prompt,
-            label=(args.label or request.prompt)[:80],
-            params=request.to_json(),
-            added_at=now,
-        ).with_result(result, now)
+        record = TaskRecord.created_here(result, request, time.time(), args.label)
         watchlist.add([record])
         if args.json:
             json.dump(record.public_json(), sys.stdout, indent=2)

@@ -335,6 +335,19 @@ class TaskRecord:
     sha256: str | None = None
     download_error: str | None = None
 
+    @classmethod
+    def created_here(
+        cls, result: TaskResult, request: CreateRequest, now: float, label: str | None = None
+    ) -> TaskRecord:
+        """The record of a task we just submitted: it keeps the request for resubmitting."""
+        return cls(
+            id=result.id,
+            prompt=request.prompt,
+            label=" ".join((label or request.prompt).split())[:80],
+            params=request.to_json(),
+            added_at=now,
+        ).with_result(result, now)
+
     @property
     def kind(self) -> TaskStatus:
         return TaskStatus.from_word(self.status)

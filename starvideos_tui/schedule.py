@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 DEFAULT_INTERVAL = 30.0
 MIN_REMOTE_INTERVAL = 30.0
+# Enough doublings to pass any sensible cap; 2**1024 (days of outage) overflows a float.
+MAX_BACKOFF_DOUBLINGS = 64
 
 
 @dataclass
@@ -96,7 +98,8 @@ class PollSchedule:
         """A server, network or malformed-answer error: back off. Returns the delay."""
         count = self.failures.get(task_id, 0) + 1
         self.failures[task_id] = count
-        ceiling = min(self.backoff_cap, self.backoff_base * 2**count)
+        doublings = min(count, MAX_BACKOFF_DOUBLINGS)
+        ceiling = min(self.backoff_cap, self.backoff_base * 2**doublings)
         delay = max(self.backoff_base, self.rng.uniform(0, ceiling))
         if task_id in self.next_due:
             self.next_due[task_id] = self.clock() + delay

@@ -19,8 +19,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,20 +31,29 @@ from filelock import FileLock, Timeout
 from tinydb import TinyDB
 from tinydb.storages import Storage
 
-from starvideos_tui.models import InvalidTaskId, TaskRecord, validate_task_id
+from starvideos_tui.models import TaskRecord, validate_task_id
 
 SCHEMA_VERSION = 1
 TASKS = "tasks"
 META = "meta"
 LOCK_TIMEOUT = 30.0
+# A temp file this old is a leftover: a save takes well under a second, and under the lock
+# only one writer saves at a time.
+STALE_TEMP_AGE = 600.0
+# TinyDB's document ids as its table keys: str(int), which int() and TinyDB both take back.
+_DOC_ID_RE = re.compile(r"0|[1-9][0-9]*")
 
 
 class WatchlistError(Exception):
     """The watchlist cannot be read or saved; the message names the file and why."""
 
 
-def _parse(path: Path, raw: bytes) -> dict[str, Any]:
-    """Check the untrusted bytes of a watchlist file and return TinyDB's table dict."""
+def _parse(path: Path, raw: bytes) -> tuple[dict[str, Any], list[TaskRecord]]:
+    """Check the untrusted bytes of a watchlist file: TinyDB's table dict and the records.
+
+    Every task entry is converted here, for reads and writes alike, so a file that `load`
+    refuses is never rewritten by a transaction either.
+    """
 
     def damaged(why: str) -> WatchlistError:
         return WatchlistError(
@@ -62,32 +73,40 @@ def _parse(path: Path, raw: bytes) -> dict[str, Any]:
     tasks = data.get(TASKS, {})
     if not isinstance(meta, dict) or not isinstance(tasks, dict):
         raise damaged("its tables are not JSON objects")
-    for doc in meta.values():
-        version = doc.get("schema") if isinstance(doc, dict) else None
+    for key, doc in meta.items():
+        if not isinstance(doc, dict) or not _DOC_ID_RE.fullmatch(key):
+            raise damaged(f"meta entry {key[:20]!r} is not a document")
+        version = doc.get("schema")
         if isinstance(version, int) and version > SCHEMA_VERSION:
             raise WatchlistError(
                 f"watchlist {path} was written by a newer starvideos-tui "
                 f"(schema {version}, this one reads {SCHEMA_VERSION}); upgrade to use it"
             )
+    numbered: list[tuple[int, TaskRecord]] = []
     for key, doc in tasks.items():
-        if not isinstance(doc, dict) or not key.isdigit():
+        if not isinstance(doc, dict) or not _DOC_ID_RE.fullmatch(key):
             raise damaged(f"task entry {key[:20]!r} is not a document")
         try:
-            validate_task_id(doc.get("id"))  # type: ignore[arg-type]
-        except InvalidTaskId:
-            raise damaged(f"task entry {key[:20]!r} has no valid id") from None
-    return data
+            numbered.append((int(key), TaskRecord.from_doc(doc)))
+        except (TypeError, ValueError) as exc:
+            raise damaged(f"task entry {key[:20]!r} has the wrong shape: {str(exc)[:80]}") from None
+    numbered.sort(key=lambda item: item[0])
+    return data, [record for _, record in numbered]
 
 
-def _records(path: Path, data: Mapping[str, Any]) -> list[TaskRecord]:
-    try:
-        docs = sorted(data.get(TASKS, {}).items(), key=lambda item: int(item[0]))
-        return [TaskRecord.from_doc(doc) for _, doc in docs]
-    except (TypeError, ValueError, KeyError) as exc:
-        raise WatchlistError(
-            f"watchlist {path} is damaged (a task entry has the wrong shape: "
-            f"{str(exc)[:80]}); it was left untouched"
-        ) from None
+def _remove_stale_temp_files(path: Path, now: float) -> None:
+    """Delete temp files that a writer killed mid-save left beside the watchlist."""
+    prefix = f".{path.name}."
+    with contextlib.suppress(OSError), os.scandir(path.parent) as entries:
+        for entry in entries:
+            if not (entry.name.startswith(prefix) and entry.name.endswith(".tmp")):
+                continue
+            with contextlib.suppress(OSError):
+                if (
+                    entry.is_file(follow_symlinks=False)
+                    and now - entry.stat(follow_symlinks=False).st_mtime > STALE_TEMP_AGE
+                ):
+                    os.unlink(entry.path)
 
 
 def _atomic_write(path: Path, payload: bytes) -> None:
@@ -140,11 +159,11 @@ class Watchlist:
 
     # -- reading ------------------------------------------------------------------------
 
-    def _read(self) -> dict[str, Any]:
+    def _read(self) -> tuple[dict[str, Any], list[TaskRecord]]:
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
-            return {}
+            return {}, []
         except OSError as exc:
             raise WatchlistError(f"cannot read watchlist {self.path}: {exc.strerror}") from None
         return _parse(self.path, raw)
@@ -159,7 +178,7 @@ class Watchlist:
     def load(self) -> list[TaskRecord]:
         """Every watched task, in the order they were added. No lock needed."""
         signature = self._stat_signature()
-        records = _records(self.path, self._read())
+        _, records = self._read()
         self._signature = signature
         return records
 
@@ -188,7 +207,9 @@ class Watchlist:
             except OSError as exc:
                 raise WatchlistError(f"cannot lock watchlist {self.path}: {exc.strerror}") from None
             try:
-                storage = BatchedStorage(self._read())
+                _remove_stale_temp_files(self.path, time.time())
+                data, _ = self._read()
+                storage = BatchedStorage(data)
                 db = TinyDB(storage=lambda: storage)
                 yield db
                 if storage.dirty:

@@ -8,47 +8,40 @@ workers that report back with messages; nothing the network does can crash the a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.notifications import SeverityLevel
 from textual.widgets import Footer, HelpPanel, Input
 
 from starvideos_tui.api import StarVideosClient
-from starvideos_tui.download import DownloadError
-from starvideos_tui.models import PassReport, TaskRecord, TaskStatus
+from starvideos_tui.models import CreateRequest, TaskRecord, TaskStatus
 from starvideos_tui.poll import Poller
 from starvideos_tui.schedule import PollSchedule
 from starvideos_tui.store import Watchlist, WatchlistError
-from starvideos_tui.tui.messages import (
-    DownloadFinished,
-    DownloadProgress,
-    PollFinished,
-    WatchlistReloaded,
-)
+from starvideos_tui.tui.downloading import DOWNLOAD_SLOTS, DownloadsMixin
+from starvideos_tui.tui.polling import PollingMixin
 from starvideos_tui.tui.screens.add_ids import AddIdsScreen, IdsAdded
 from starvideos_tui.tui.screens.confirm import ConfirmScreen
+from starvideos_tui.tui.screens.label import LabelScreen
+from starvideos_tui.tui.screens.new_task import NewTaskScreen, request_from_params
 from starvideos_tui.tui.widgets.detail_panel import DetailPanel
 from starvideos_tui.tui.widgets.filter_box import FilterBox
 from starvideos_tui.tui.widgets.status_bar import StatusBar
 from starvideos_tui.tui.widgets.task_table import DownloadState, TaskTable, status_look
-from starvideos_tui.videos import NotDownloadable, save_task_video
 
 log = logging.getLogger(__name__)
 
 SORTS = ("added", "status", "age", "id")
 STATUS_ORDER = {"failed": 0, "processing": 1, "queued": 2, "new": 3, "completed": 4}
-RELOAD_CHECK_SECONDS = 2.0
-DOWNLOAD_SLOTS = 2
 
 
 @dataclass
@@ -66,7 +59,7 @@ class AppConfig:
     extra_cleanup: list[Callable[[], None]] = field(default_factory=list)
 
 
-class StarVideosApp(App[None]):
+class StarVideosApp(PollingMixin, DownloadsMixin, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "StarVideos"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
@@ -78,6 +71,9 @@ class StarVideosApp(App[None]):
         Binding("r", "refresh", "Refresh"),
         Binding("R", "refresh_all", "Refresh all", show=False),
         Binding("c", "copy", "Copy URL"),
+        Binding("n", "new_task", "New"),
+        Binding("N", "resubmit", "Resubmit", show=False, tooltip="New task from this one"),
+        Binding("l", "edit_label", "Label", show=False),
         Binding("slash", "filter", "Filter"),
         Binding("s", "sort", "Sort", show=False),
         Binding("t", "toggle_auto", "Auto-download", show=False),
@@ -99,9 +95,7 @@ class StarVideosApp(App[None]):
         self.client = client
         self.config = config
         self.auto_download = config.auto_download
-        self.schedule = schedule or PollSchedule(
-            interval=config.interval, clock=config.monotonic
-        )
+        self.schedule = schedule or PollSchedule(interval=config.interval, clock=config.monotonic)
         self.poller = Poller(client, watchlist, self.schedule) if client else None
         self.records: dict[str, TaskRecord] = {}
         self.downloads: dict[str, DownloadState] = {}
@@ -115,6 +109,18 @@ class StarVideosApp(App[None]):
         self.title = config.title
 
     # -- layout --------------------------------------------------------------------------
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Toasts carry ids, paths and API text: plain text unless a caller says otherwise."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
@@ -145,8 +151,15 @@ class StarVideosApp(App[None]):
         table = self.query_one(TaskTable)
         table.colours = {
             name: variables.get(name, "")
-            for name in ("success", "warning", "error", "accent", "primary", "secondary",
-                         "foreground-muted")
+            for name in (
+                "success",
+                "warning",
+                "error",
+                "accent",
+                "primary",
+                "secondary",
+                "foreground-muted",
+            )
         }
         table._cells.clear()
         self.api_colours = table.colours
@@ -199,9 +212,7 @@ class StarVideosApp(App[None]):
         if self.filter_text:
             extra = f"filter: {self.filter_text}" + (f", {extra}" if extra else "")
         colour = self.api_colours.get(self.api_colour, "") if self.api_colour else ""
-        self.query_one(StatusBar).show(
-            counts, state, colour, next_poll, self.auto_download, extra
-        )
+        self.query_one(StatusBar).show(counts, state, colour, next_poll, self.auto_download, extra)
 
     def render_panel(self) -> None:
         panel = self.query_one(DetailPanel)
@@ -222,158 +233,6 @@ class StarVideosApp(App[None]):
     def _row_highlighted(self) -> None:
         self.render_panel()
 
-    # -- polling -------------------------------------------------------------------------
-
-    @work(group="poll", exit_on_error=False, exclusive=False)
-    async def poll_loop(self) -> None:
-        """The only place polls start: one pass at a time, the next armed when it ends."""
-        assert self.poller is not None
-        while True:
-            try:
-                await self._reload_if_changed()
-                wake = self.schedule.next_wakeup()
-                now = self.config.monotonic()
-                if wake is None or wake > now:
-                    delay = RELOAD_CHECK_SECONDS if wake is None else wake - now
-                    self._poke.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(
-                            self._poke.wait(), min(delay, RELOAD_CHECK_SECONDS)
-                        )
-                    continue
-                report = await self.poller.run_pass()
-                self.post_message(PollFinished(report))
-            except asyncio.CancelledError:
-                raise
-            except WatchlistError as exc:
-                self.notify(str(exc), severity="error", timeout=15)
-                await asyncio.sleep(self.config.interval)
-            except Exception:  # a bug must not stop polling for good
-                log.exception("polling pass failed")
-                self.api_state, self.api_colour = "poller error (see log)", "error"
-                await asyncio.sleep(self.config.interval)
-
-    async def _reload_if_changed(self) -> None:
-        if not self.watchlist.changed_since_load():
-            return
-        records = await asyncio.to_thread(self.watchlist.load)
-        self.post_message(WatchlistReloaded(records))
-
-    def on_watchlist_reloaded(self, message: WatchlistReloaded) -> None:
-        self.records = {r.id: r for r in message.records}
-        if self.poller is not None:
-            self.poller.sync(message.records)
-        self.render_rows()
-
-    def on_poll_finished(self, message: PollFinished) -> None:
-        report = message.report
-        self.records.update(report.records)
-        if report.auth_failed:
-            self.api_state, self.api_colour = "bad key: run starvideos-tui login", "error"
-            self.notify("The API refused the key; polling stopped.", severity="error")
-        elif (trouble := self._api_trouble(report)) is not None:
-            self.api_state, self.api_colour = trouble, "warning"
-        elif report.polled:
-            self.api_state, self.api_colour = "API ok", "success"
-        for task_id, _old, new in report.transitions:
-            self._announce(task_id, new)
-        self.render_rows()
-
-    @staticmethod
-    def _api_trouble(report: PassReport) -> str | None:
-        """A word for the API as a whole when no task got a useful answer this pass."""
-        kinds = {p.kind for p in report.problems.values()}
-        if not report.polled or len(report.problems) < report.polled or "not_found" in kinds:
-            return None
-        if kinds == {"network"}:
-            return "offline"
-        return f"API trouble: {sorted(kinds)[0]}"
-
-    def _announce(self, task_id: str, status: str) -> None:
-        kind = TaskStatus.from_word(status)
-        if kind is TaskStatus.COMPLETED:
-            self.notify(f"{task_id} completed", title="Video ready")
-            if self.auto_download:
-                self.start_download(task_id)
-        elif kind is TaskStatus.FAILED:
-            self.notify(f"{task_id} failed", title="Task failed", severity="error")
-        else:
-            return
-        if self.config.bell:
-            self.bell()
-
-    def poll_soon(self, task_ids: list[str]) -> None:
-        if self.poller is None:
-            self.notify(self.config.api_note or "polling is off", severity="warning")
-            return
-        self.schedule.poll_now(task_ids)
-        if self.schedule.is_paused():
-            self.notify("Rate limited: the refresh waits for the API's Retry-After.")
-        self._poke.set()
-
-    # -- downloads -----------------------------------------------------------------------
-
-    def start_download(self, task_id: str) -> None:
-        if task_id in self.downloads and self.downloads[task_id].phase != "error":
-            return
-        self.downloads[task_id] = DownloadState("queued")
-        self.download_video(task_id)
-        self.render_rows()
-
-    @work(group="downloads", exit_on_error=False)
-    async def download_video(self, task_id: str) -> None:
-        async with self._slots:
-            if self.client is None:
-                self.post_message(DownloadFinished(task_id, None, self.config.api_note))
-                return
-            self.downloads[task_id] = DownloadState("downloading")
-
-            def progress(done: int, total: int | None) -> None:
-                self.post_message(DownloadProgress(task_id, done, total))
-
-            try:
-                await save_task_video(
-                    task_id,
-                    client=self.client,
-                    watchlist=self.watchlist,
-                    folder=self.config.download_dir,
-                    progress=progress,
-                    now=self.config.wall_clock,
-                )
-            except (DownloadError, NotDownloadable, WatchlistError) as exc:
-                self.post_message(DownloadFinished(task_id, None, str(exc)))
-            except Exception as exc:
-                log.exception("download of %s failed", task_id)
-                self.post_message(DownloadFinished(task_id, None, f"download failed: {exc}"))
-            else:
-                record = next((r for r in self.watchlist.load() if r.id == task_id), None)
-                self.post_message(DownloadFinished(task_id, record))
-
-    def on_download_progress(self, message: DownloadProgress) -> None:
-        self.downloads[message.task_id] = DownloadState(
-            "downloading", message.done, message.total
-        )
-        now = self.config.monotonic()
-        if now - self._progress_shown.get(message.task_id, 0) >= 0.2:
-            self._progress_shown[message.task_id] = now
-            self.render_rows()
-
-    def on_download_finished(self, message: DownloadFinished) -> None:
-        self.downloads.pop(message.task_id, None)
-        if message.record is not None:
-            self.records[message.task_id] = message.record
-            self.notify(f"saved {message.record.local_path}", title="Downloaded")
-        else:
-            try:
-                fresh = {r.id: r for r in self.watchlist.load()}
-            except WatchlistError:
-                fresh = {}
-            if message.task_id in fresh:
-                self.records[message.task_id] = fresh[message.task_id]
-            self.notify(Text(message.error or "download failed").plain, severity="error",
-                        title="Not saved", markup=False)
-        self.render_rows()
-
     # -- actions -------------------------------------------------------------------------
 
     def _selected_record(self) -> TaskRecord | None:
@@ -391,11 +250,13 @@ class StarVideosApp(App[None]):
             self._open_panel()
             return
         if record.local_path and record.id not in self.downloads:
-            self.notify(f"already saved: {record.local_path}", markup=False)
+            self.notify(f"already saved: {record.local_path}")
             return
         if record.kind is not TaskStatus.COMPLETED:
-            self.notify(f"{record.id} is not completed yet ({record.status or 'new'})",
-                        severity="warning", markup=False)
+            self.notify(
+                f"{record.id} is not completed yet ({record.status or 'new'})",
+                severity="warning",
+            )
             return
         self.start_download(record.id)
 
@@ -433,24 +294,31 @@ class StarVideosApp(App[None]):
     def on_ids_added(self, message: IdsAdded) -> None:
         self.add_ids(message.ids)
 
-    def add_ids(self, ids: list[str]) -> None:
-        now = self.config.wall_clock()
-        try:
-            outcome = self.watchlist.add([TaskRecord(id=i, added_at=now) for i in ids])
-            records = self.watchlist.load()
-        except WatchlistError as exc:
-            self.notify(str(exc), severity="error", markup=False)
-            return
-        new = [i for i, added in outcome if added]
+    def reload_records(self, records: list[TaskRecord] | None = None) -> None:
+        """Show the watchlist as it is on disk now, and poll what is new in it."""
+        if records is None:
+            try:
+                records = self.watchlist.load()
+            except WatchlistError as exc:
+                self.notify(str(exc), severity="error")
+                return
         self.records = {r.id: r for r in records}
         if self.poller is not None:
             self.poller.sync(records)
             self._poke.set()
-        kept = len(ids) - len(new)
-        self.notify(
-            f"added {len(new)} task(s)" + (f", {kept} already watched" if kept else "")
-        )
         self.render_rows()
+
+    def add_ids(self, ids: list[str]) -> None:
+        now = self.config.wall_clock()
+        try:
+            outcome = self.watchlist.add([TaskRecord(id=i, added_at=now) for i in ids])
+        except WatchlistError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        kept = sum(1 for _, added in outcome if not added)
+        added = len(outcome) - kept
+        self.notify(f"added {added} task(s)" + (f", {kept} already watched" if kept else ""))
+        self.reload_records()
 
     def action_remove(self) -> None:
         record = self._selected_record()
@@ -462,15 +330,11 @@ class StarVideosApp(App[None]):
                 return
             try:
                 self.watchlist.remove([record.id])
-                records = self.watchlist.load()
             except WatchlistError as exc:
-                self.notify(str(exc), severity="error", markup=False)
+                self.notify(str(exc), severity="error")
                 return
-            self.records = {r.id: r for r in records}
-            if self.poller is not None:
-                self.poller.sync(records)
-            self.notify(f"removed {record.id}", markup=False)
-            self.render_rows()
+            self.notify(f"removed {record.id}")
+            self.reload_records()
 
         self.push_screen(ConfirmScreen(f"Stop watching {record.id}?"), answered)
 
@@ -479,8 +343,7 @@ class StarVideosApp(App[None]):
         if record is None:
             return
         if record.is_final:
-            self.notify(f"{record.id} is {record.status}: final tasks are not polled again",
-                        markup=False)
+            self.notify(f"{record.id} is {record.status}: final tasks are not polled again")
             return
         self.poll_soon([record.id])
 
@@ -509,6 +372,56 @@ class StarVideosApp(App[None]):
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
         self.query_one(TaskTable).focus()
+
+    def action_new_task(self, values: dict[str, str] | None = None) -> None:
+        if self.client is None:
+            self.notify(self.config.api_note or "no API client", severity="warning")
+            return
+        self.push_screen(NewTaskScreen(self.submit_task, values), self._created)
+
+    def action_resubmit(self) -> None:
+        record = self._selected_record()
+        if record is None:
+            return
+        values = request_from_params(record.params)
+        if not record.params:
+            values["prompt"] = record.prompt or ""
+            self.notify("This task was not created here: only its prompt is known.")
+        self.action_new_task(values)
+
+    async def submit_task(self, request: CreateRequest) -> str:
+        """Send `request` and watch the new task; raises ApiError for the form to show."""
+        assert self.client is not None
+        result = await self.client.create_task(request)
+        record = TaskRecord.created_here(result, request, self.config.wall_clock())
+        await asyncio.to_thread(self.watchlist.add, [record])
+        return result.id
+
+    def _created(self, task_id: str | None) -> None:
+        if task_id is None:
+            return
+        self.reload_records()
+        self.notify(f"submitted {task_id}", title="Task created")
+        table = self.query_one(TaskTable)
+        if task_id in table.row_ids:
+            table.move_cursor(row=table.row_ids.index(task_id))
+
+    def action_edit_label(self) -> None:
+        record = self._selected_record()
+        if record is None:
+            return
+
+        def save(label: str | None) -> None:
+            if label is None:
+                return
+            try:
+                self.watchlist.update({record.id: lambda r: replace(r, label=label or None)})
+            except WatchlistError as exc:
+                self.notify(str(exc), severity="error")
+                return
+            self.reload_records()
+
+        self.push_screen(LabelScreen(record.id, record.label or ""), save)
 
     def action_sort(self) -> None:
         self.sort_mode = SORTS[(SORTS.index(self.sort_mode) + 1) % len(SORTS)]

@@ -46,8 +46,9 @@ def _demo(args: argparse.Namespace) -> tuple[Watchlist, StarVideosClient, AppCon
         )
         for prompt, queued, processing, fail in DEMO_TASKS
     ]
-    records.append(TaskRecord(id=DEMO_UNKNOWN_ID, label="an id the API does not know",
-                              added_at=now))
+    records.append(
+        TaskRecord(id=DEMO_UNKNOWN_ID, label="an id the API does not know", added_at=now)
+    )
     watchlist.add(records)
     download_dir = Path(args.download_dir) if args.download_dir else folder / "downloads"
 

@@ -84,4 +84,3 @@ class AddIdsScreen(ModalScreen[list[str]]):
 
     def action_cancel(self) -> None:
         self.dismiss([])
-

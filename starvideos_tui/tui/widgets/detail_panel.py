@@ -21,9 +21,7 @@ def _when(stamp: float | None) -> str:
     return datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def describe(
-    record: TaskRecord, download: DownloadState | None, now: float | None = None
-) -> Text:
+def describe(record: TaskRecord, download: DownloadState | None, now: float | None = None) -> Text:
     """The record as plain Text: nothing from the API can be read as markup."""
     now = time.time() if now is None else now
     look = status_look(record, download)

@@ -71,7 +71,8 @@ COLUMNS = (
     ("task", "Task", 40),
     ("age", "Age", 4),
     ("length", "Len", 4),
-    ("checked", "Checked", 7),
+    ("link", "Link", 4),
+    ("checked", "Seen", 5),
 )
 
 
@@ -104,6 +105,11 @@ class TaskTable(DataTable[Text]):
             self.refresh()
 
     @property
+    def row_ids(self) -> list[str]:
+        """Task ids in the order shown."""
+        return list(self._order)
+
+    @property
     def selected_id(self) -> str | None:
         if not self._order or self.cursor_row < 0 or self.cursor_row >= len(self._order):
             return None
@@ -125,8 +131,15 @@ class TaskTable(DataTable[Text]):
             task,
             Text(ago(now - created) if created else "-", justify="right"),
             Text(video_length(record), justify="right"),
+            self._link_age(record, now),
             Text(ago(now - record.checked_at) if record.checked_at else "never", justify="right"),
         )
+
+    def _link_age(self, record: TaskRecord, now: float) -> Text:
+        """How old the video link of a completed, unsaved task is: it dies soon."""
+        if record.local_path or record.video_url_at is None or not record.video_url:
+            return Text("-", justify="right")
+        return Text(ago(now - record.video_url_at), justify="right", style="bold")
 
     def show(
         self,
