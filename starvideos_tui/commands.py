@@ -15,7 +15,15 @@ from typing import Any
 from starvideos_tui.api import ApiError, StarVideosClient
 from starvideos_tui.cli import Failure, UsageError
 from starvideos_tui.download import DownloadError
-from starvideos_tui.formatting import ago, note, shorten, status_word, video_length
+from starvideos_tui.formatting import (
+    ago,
+    display_width,
+    note,
+    pad,
+    shorten,
+    status_word,
+    video_length,
+)
 from starvideos_tui.logs import setup_logging
 from starvideos_tui.models import CreateRequest, TaskRecord, TaskStatus
 from starvideos_tui.poll import Poller
@@ -81,10 +89,10 @@ def render_table(records: Iterable[TaskRecord], now: float, width: int = 80) -> 
         age = ago(now - r.created) if r.created else "-"
         checked = ago(now - r.checked_at) if r.checked_at else "never"
         line = (
-            f"{shorten(r.id, 30):<30}  {shorten(status_word(r), 12):<12} {age:>4} "
+            f"{pad(shorten(r.id, 30), 30)}  {pad(shorten(status_word(r), 12), 12)} {age:>4} "
             f"{video_length(r):>4} {checked:>7}  "
         )
-        lines.append(line + shorten(note(r), max(10, width - len(line))))
+        lines.append(line + shorten(note(r), max(10, width - display_width(line))))
     return "\n".join(lines)
 
 
@@ -164,9 +172,7 @@ def _progress_printer(task_id: str) -> Any:
     return show
 
 
-async def _save(
-    settings: Settings, client: StarVideosClient, task_id: str, folder: Path
-) -> Path:
+async def _save(settings: Settings, client: StarVideosClient, task_id: str, folder: Path) -> Path:
     saved = await save_task_video(
         task_id,
         client=client,
@@ -206,10 +212,15 @@ def create_request(args: argparse.Namespace) -> CreateRequest:
 async def create(settings: Settings, args: argparse.Namespace) -> int:
     request = create_request(args)
     watchlist = Watchlist(settings.db)
+    watchlist.load()  # a damaged watchlist stops us before a task exists that nothing tracks
     async with api_client(settings) as client:
         result = await client.create_task(request)
         record = TaskRecord.created_here(result, request, time.time(), args.label)
-        watchlist.add([record])
+        try:
+            watchlist.add([record])
+        except WatchlistError as exc:
+            _out(result.id)
+            raise Failure(f"created task {result.id} but could not watch it: {exc}") from None
         if args.json:
             json.dump(record.public_json(), sys.stdout, indent=2)
             sys.stdout.write("\n")
@@ -244,20 +255,26 @@ async def _watch(
     wanted = set(ids)
     saved: set[str] = set()
     failed: set[str] = set()
+    reasons: dict[str, str] = {}  # why each failed one has no video, for the last line
+
+    def give_up(task_id: str, why: str) -> None:
+        failed.add(task_id)
+        reasons[task_id] = why
+        _out(why)
+
     not_found: dict[str, int] = {}
     while True:
         records = {r.id: r for r in watchlist.load() if r.id in wanted}
         wanted &= set(records)
         for record in records.values():
             if record.kind is TaskStatus.FAILED and record.id not in failed:
-                failed.add(record.id)
-                _out(f"{record.id} failed: {clean(record.error or 'no reason given')}")
+                why = clean(record.error or "no reason given")
+                give_up(record.id, f"{record.id} failed: {why}")
             elif record.kind is TaskStatus.COMPLETED and record.id not in saved | failed:
                 try:
                     path = await _save(settings, client, record.id, settings.download_dir)
                 except (DownloadError, NotDownloadable, ApiError) as exc:
-                    failed.add(record.id)
-                    _out(f"{record.id} completed but not saved: {clean(str(exc))}")
+                    give_up(record.id, f"{record.id} completed but not saved: {clean(str(exc))}")
                 else:
                     saved.add(record.id)
                     _out(f"{record.id} saved {path}")
@@ -280,9 +297,15 @@ async def _watch(
             if problem.kind == "not_found":
                 not_found[task_id] = not_found.get(task_id, 0) + 1
                 if not_found[task_id] >= NOT_FOUND_LIMIT:
-                    failed.add(task_id)
-                    _out(f"{task_id} is unknown to the API; gave up")
-    return 1 if failed or not wanted else 0
+                    give_up(task_id, f"{task_id} is unknown to the API; gave up")
+    if failed:
+        shown = ", ".join(sorted(failed)[:3]) + (", …" if len(failed) > 3 else "")
+        if len(wanted) == 1:
+            raise Failure(reasons.get(shown, f"task {shown} has no saved video"))
+        raise Failure(f"{len(failed)} of {len(wanted)} task(s) without a saved video: {shown}")
+    if not wanted:
+        raise Failure("every watched task was removed while watching")
+    return 0
 
 
 # -- login, sim, the TUI ------------------------------------------------------------------
@@ -303,9 +326,7 @@ def run_sim(args: argparse.Namespace) -> int:
         raise UsageError(f"--speed must be above 0, got {args.speed:g}")
     if args.rate_limit < 0:
         raise UsageError(f"--rate-limit must be 0 or more, got {args.rate_limit:g}")
-    config = SimConfig(
-        host=args.host, port=args.port, speed=args.speed, rate_limit=args.rate_limit
-    )
+    config = SimConfig(host=args.host, port=args.port, speed=args.speed, rate_limit=args.rate_limit)
     sim = Simulator(config)
     try:
         sim.start()

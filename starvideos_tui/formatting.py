@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from starvideos_tui.models import TaskRecord, TaskStatus
 from starvideos_tui.textsafe import clean
 
@@ -51,5 +53,33 @@ def note(record: TaskRecord) -> str:
     return clean(record.label or record.prompt or "")
 
 
+def _cells(char: str) -> int:
+    if unicodedata.combining(char):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def display_width(text: str) -> int:
+    """Terminal columns `text` takes: wide (CJK) characters count two."""
+    return sum(_cells(c) for c in text)
+
+
 def shorten(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+    """`text` cut to at most `width` terminal columns, with an ellipsis when cut."""
+    if len(text) <= width and text.isascii():
+        return text
+    if display_width(text) <= width:
+        return text
+    out, used = [], 0
+    for char in text:
+        cells = _cells(char)
+        if used + cells > width - 1:
+            break
+        out.append(char)
+        used += cells
+    return "".join(out) + "…"
+
+
+def pad(text: str, width: int) -> str:
+    """`text` padded with spaces to `width` terminal columns."""
+    return text + " " * max(0, width - display_width(text))

@@ -8,6 +8,7 @@ watchlist (or the reason it could not be saved).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -24,6 +25,8 @@ from starvideos_tui.download import (
 )
 from starvideos_tui.models import TaskRecord, TaskStatus
 from starvideos_tui.store import Watchlist
+
+log = logging.getLogger(__name__)
 
 LINK_REFRESHES = 2
 
@@ -88,8 +91,10 @@ async def save_task_video(
         saved = await _fetch_refreshing(record, final, client, watchlist, progress, now)
     except DownloadError as exc:
         message = "link expired" if exc.kind == "expired" else exc.message
+        log.warning("video of %s not saved: %s", task_id, exc.message)
         watchlist.update({task_id: lambda r: replace(r, download_error=message)})
         raise
+    log.info("saved video of %s to %s (%d bytes)", task_id, saved.path, saved.size)
     watchlist.update(
         {
             task_id: lambda r: replace(
