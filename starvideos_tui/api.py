@@ -193,23 +193,24 @@ class StarVideosClient:
 
     async def get_result(self, task_id: str) -> TaskResult:
         validate_task_id(task_id)
-        body = await self._request("GET", f"/v1/result/{task_id}")
-        return self._parse(body, task_id)
+        body, shown = await self._request("GET", f"/v1/result/{task_id}")
+        return self._parse(body, shown, task_id)
 
     async def create_task(self, request: CreateRequest) -> TaskResult:
-        body = await self._request("POST", "/v1/starvideos/videos", json=request.to_json())
-        return self._parse(body, None)
+        body, shown = await self._request("POST", "/v1/starvideos/videos", json=request.to_json())
+        return self._parse(body, shown, None)
 
     @staticmethod
-    def _parse(body: Any, task_id: str | None) -> TaskResult:
+    def _parse(body: Any, shown: str, task_id: str | None) -> TaskResult:
         try:
             return parse_result(body, task_id)
-        except MalformedAnswer as exc:
+        except MalformedAnswer as exc:  # its message names a field, never quotes the body
             raise MalformedResponse(
-                f"malformed answer: {exc}", status_code=200, body=excerpt(json.dumps(body))
+                f"malformed answer: {exc}", status_code=200, body=excerpt(shown)
             ) from None
 
-    async def _request(self, method: str, path: str, **kw: Any) -> Any:
+    async def _request(self, method: str, path: str, **kw: Any) -> tuple[Any, str]:
+        """The parsed JSON answer, and its text as it may be shown: our key masked."""
         url = self.base_url + path
         try:
             async with self._http.stream(method, url, **kw) as response:
@@ -218,23 +219,22 @@ class StarVideosClient:
             raise NetworkError("the API did not answer in time (timeout)") from None
         except httpx.TransportError as exc:
             raise NetworkError(f"cannot reach the API ({type(exc).__name__})") from None
-        text = self._redact(raw.decode("utf-8", errors="replace"))
+        text = raw.decode("utf-8", errors="replace")
+        # A server or proxy may echo the request back. Only `shown` may reach a message,
+        # an excerpt or the watchlist; the data itself is parsed unmasked, since a short
+        # key can occur in ids or URLs by chance.
+        key = self._key.secret
+        shown = text.replace(key, "***") if key else text
         status = response.status_code
         log.debug("%s %s -> %s", method, path, status)
         if 200 <= status < 300:
             try:
-                return json.loads(text)
+                return json.loads(text), shown
             except (ValueError, RecursionError):
                 raise MalformedResponse(
-                    "malformed answer: not JSON", status_code=status, body=excerpt(text)
+                    "malformed answer: not JSON", status_code=status, body=excerpt(shown)
                 ) from None
-        self._raise_for(status, text, response.headers)
-
-    def _redact(self, text: str) -> str:
-        """The body with our key masked: a server or proxy that echoes the request back
-        must not put the key into error messages, excerpts or the watchlist."""
-        key = self._key.secret
-        return text.replace(key, "***") if key else text
+        self._raise_for(status, shown, response.headers)
 
     @staticmethod
     async def _read_capped(response: httpx.Response) -> bytes:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import hashlib
 import http.client
 import json
@@ -25,10 +26,11 @@ import os
 import re
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 from starvideos_tui.models import is_http_url, validate_task_id
 from starvideos_tui.textsafe import excerpt
@@ -131,14 +133,48 @@ class _Part:
     def remember(self, etag: str | None) -> None:
         self.meta.write_text(json.dumps({"etag": etag}))
 
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the sidecar locked so two processes never write the same `.part`."""
+        fd = os.open(self.meta, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise DownloadError(
+                    "busy", f"{self.path.name[:-5]} is already being downloaded by another process"
+                ) from None
+            try:
+                yield
+            finally:
+                if not self.path.exists():
+                    with contextlib.suppress(FileNotFoundError):
+                        self.meta.unlink()
+        finally:
+            os.close(fd)
+
     def discard(self) -> None:
         for path in (self.path, self.meta):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
 
 
-def _connect(url: str) -> http.client.HTTPConnection:
-    parts = urlsplit(url)
+def _checked_url(url: str) -> SplitResult:
+    """The parts of an http(s) URL without credentials and with a valid port, or refuse."""
+    refused = DownloadError("bad_url", f"refusing to fetch {excerpt(url, 80)!r}")
+    if not is_http_url(url):
+        raise refused
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError for a port out of range or not a number
+    except ValueError:
+        raise refused from None
+    if parts.username or parts.password or not parts.hostname:
+        raise refused
+    return parts
+
+
+def _connect(parts: SplitResult) -> http.client.HTTPConnection:
     host = parts.hostname or ""
     if parts.scheme == "https":
         return http.client.HTTPSConnection(
@@ -152,11 +188,9 @@ def _open(
 ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
     """GET `url`, following at most MAX_REDIRECTS redirects, http(s) only, no credentials."""
     for _ in range(MAX_REDIRECTS + 1):
-        if not is_http_url(url) or urlsplit(url).username or urlsplit(url).password:
-            raise DownloadError("bad_url", f"refusing to fetch {excerpt(url, 80)!r}")
-        parts = urlsplit(url)
+        parts = _checked_url(url)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        conn = _connect(url)
+        conn = _connect(parts)
         try:
             conn.request("GET", target, headers={"User-Agent": USER_AGENT, **headers})
             response = conn.getresponse()
@@ -191,9 +225,13 @@ def _fetch_once(
         total: int | None
         if status == 206 and offset:
             match = _RANGE_RE.fullmatch(response.getheader("content-range") or "")
+            etag = part.validator()
             if not match or int(match.group(1)) != offset:
                 part.discard()  # not where we are: start over
                 raise _Transient("misplaced range")
+            if etag is not None and response.getheader("etag") not in (None, etag):
+                part.discard()  # a host that ignored If-Range sent another version
+                raise _Transient("the file changed on the server")
             total = int(match.group(3)) if match.group(3) != "*" else None
             _, digest = _hash_file(part.path)
             mode = "ab"
@@ -228,24 +266,31 @@ def _copy_body(
     progress: Progress | None,
     cancel: threading.Event,
 ) -> int:
-    buffer = bytearray(BLOCK)
-    view = memoryview(buffer)
+    """Copy the body into the part file; sha256 runs in a second thread on the block just
+    read while the next one arrives (hashlib releases the GIL), with two buffers taking
+    turns so a block is never overwritten before it is hashed."""
+    views = [memoryview(bytearray(BLOCK)), memoryview(bytearray(BLOCK))]
+    hashing: list[Future[None] | None] = [None, None]
+    turn = 0
     try:
         part.remember(response.getheader("etag"))
-        with part.path.open(mode) as handle:
+        with ThreadPoolExecutor(max_workers=1) as hasher, part.path.open(mode) as handle:
             while True:
                 if cancel.is_set():
                     raise Cancelled()
+                view = views[turn]
+                if (pending := hashing[turn]) is not None:
+                    pending.result()
                 try:
                     n = response.readinto(view)
                 except (OSError, http.client.HTTPException) as exc:
-                    handle.flush()
                     raise _Transient(type(exc).__name__) from None
                 if not n:
                     break
                 handle.write(view[:n])
-                digest.update(view[:n])
+                hashing[turn] = hasher.submit(digest.update, view[:n])
                 written += n
+                turn ^= 1
                 if progress is not None:
                     progress(written, total)
             handle.flush()
@@ -260,11 +305,12 @@ def _copy_body(
 def _finish(final: Path, part: _Part, size: int, sha256: str) -> SavedVideo:
     candidate = final
     n = 0
-    while candidate.exists():
-        existing_size, existing = _hash_file(candidate)
-        if (existing_size, existing.hexdigest()) == (size, sha256):
-            part.discard()
-            return SavedVideo(candidate, size, sha256, reused=True)
+    while candidate.exists() or candidate.is_symlink():
+        if candidate.is_file() and not candidate.is_symlink():
+            existing_size, existing = _hash_file(candidate)
+            if (existing_size, existing.hexdigest()) == (size, sha256):
+                part.discard()
+                return SavedVideo(candidate, size, sha256, reused=True)
         n += 1
         candidate = final.with_name(f"{final.stem}-{n}{final.suffix}")
     try:
@@ -286,6 +332,13 @@ def fetch_to_file_sync(
     """Download `url` into `final` (via `final.part`), resuming what is already there."""
     cancel = cancel or threading.Event()
     part = _Part(final)
+    with part.exclusive():
+        return _fetch_with_retries(url, final, part, progress, cancel)
+
+
+def _fetch_with_retries(
+    url: str, final: Path, part: _Part, progress: Progress | None, cancel: threading.Event
+) -> SavedVideo:
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             return _fetch_once(url, final, part, progress, cancel)
@@ -302,9 +355,7 @@ def fetch_to_file_sync(
     raise AssertionError("unreachable")
 
 
-async def fetch_to_file(
-    url: str, final: Path, *, progress: Progress | None = None
-) -> SavedVideo:
+async def fetch_to_file(url: str, final: Path, *, progress: Progress | None = None) -> SavedVideo:
     """`fetch_to_file_sync` in a worker thread; cancelling the caller stops the transfer."""
     cancel = threading.Event()
     try:
@@ -314,4 +365,3 @@ async def fetch_to_file(
     except asyncio.CancelledError:
         cancel.set()
         raise
-

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from enum import Enum
 from typing import Any
+from urllib.parse import urlsplit
 
 TASK_ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
 MODEL_NAME = "starvideos_o3"
@@ -112,8 +113,9 @@ def parse_result(body: Any, expected_id: str | None = None) -> TaskResult:
         raise MalformedAnswer("field 'id' is missing or not a string")
     try:
         validate_task_id(task_id)
-    except InvalidTaskId as exc:
-        raise MalformedAnswer(f"field 'id' is not a valid task id ({exc})") from None
+    except InvalidTaskId:
+        # No value quoted: the client shows the body, with its key masked, beside this.
+        raise MalformedAnswer("field 'id' is not a valid task id") from None
     if expected_id is not None and task_id != expected_id:
         raise MalformedAnswer("answer is for another task id")
     status = body.get("status")
@@ -125,14 +127,14 @@ def parse_result(body: Any, expected_id: str | None = None) -> TaskResult:
     duration = _opt_finite(body, "actualDuration")
     error = _opt(body, "error", (str,), "a string")
     model = _opt(body, "model", (str,), "a string")
-    if video_url is not None and not video_url.lower().startswith(("http://", "https://")):
-        video_url = None  # never follow file:, javascript: or anything else
+    if video_url is not None and not is_http_url(video_url):
+        video_url = None  # never follow file:, javascript:, a bad port or anything else
     return TaskResult(
         id=task_id,
         status=status,
         created=int(created) if created is not None else None,
         model=model[:80] if model else None,
-        video_url=video_url[:4000] if video_url else None,
+        video_url=video_url,
         actual_duration=duration,
         error=error[:4000] if error is not None else None,
     )
@@ -198,7 +200,15 @@ _URL_RE = re.compile(r"https?://[^\s/?#@]+(?:[/?#]\S*)?", re.IGNORECASE)
 
 
 def is_http_url(url: str) -> bool:
-    return bool(_URL_RE.fullmatch(url)) and len(url) <= 2048
+    """An http(s) URL with a host and, if any, a valid port; nothing else is fetched."""
+    if len(url) > 2048 or not _URL_RE.fullmatch(url):
+        return False
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # ValueError for a port that is not a number or out of range
+    except ValueError:
+        return False
+    return bool(parts.hostname)
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,8 +86,10 @@ async def save_task_video(
         raise NotDownloadable(f"task {task_id} failed: {record.error or 'no reason given'}")
     if record.kind is not TaskStatus.COMPLETED:
         raise NotDownloadable(f"task {task_id} is not completed yet ({record.status or 'new'})")
-    final = target_path(task_id, prepare_folder(folder))
+    if not record.video_url:
+        raise NotDownloadable(f"task {task_id} is completed but the API gave no usable video URL")
     try:
+        final = target_path(task_id, prepare_folder(folder))
         saved = await _fetch_refreshing(record, final, client, watchlist, progress, now)
     except DownloadError as exc:
         message = "link expired" if exc.kind == "expired" else exc.message
@@ -119,9 +121,9 @@ async def _fetch_refreshing(
 ) -> SavedVideo:
     refreshes = 0
     while True:
-        assert record.video_url
         try:
-            return await fetch_to_file(record.video_url, final, progress=progress)
+            url = record.video_url or ""
+            return await fetch_to_file(url, final, progress=progress)
         except DownloadError as exc:
             if exc.kind != "expired" or refreshes >= LINK_REFRESHES:
                 raise
@@ -133,4 +135,3 @@ async def _fetch_refreshing(
             raise DownloadError("expired", f"link expired and refresh failed: {exc}") from None
         if not record.video_url or record.video_url == old_url:
             raise DownloadError("expired", "link expired and the API gave no new one")
-

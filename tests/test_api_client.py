@@ -284,11 +284,6 @@ async def test_unknown_status_word_is_passed_on_not_refused() -> None:
     assert result.kind is TaskStatus.UNKNOWN
 
 
-@pytest.mark.xfail(
-    reason="BUG: a 200 answer with created=NaN (json accepts NaN) escapes get_result as a "
-    "bare ValueError from int(nan) instead of MalformedResponse, so the polling pass crashes",
-    strict=True,
-)
 async def test_answer_with_nan_creation_time_does_not_crash_the_poll() -> None:
     body = json.dumps(ANSWER).replace('"created": 1774836724', '"created": NaN')
     api = FakeApi(answer(200, text=body))
@@ -389,12 +384,6 @@ def test_httpx_request_logging_stays_quiet_so_signed_urls_are_not_logged() -> No
     assert logging.getLogger("httpcore").getEffectiveLevel() >= logging.WARNING
 
 
-@pytest.mark.xfail(
-    reason="BUG: when the API (or a proxy) echoes the key in an error body, StarVideosClient "
-    "copies it verbatim into exc.message/str(exc) and exc.body_excerpt (stored in the "
-    "watchlist's last_problem and shown in the TUI); the key is not redacted",
-    strict=True,
-)
 @pytest.mark.parametrize(
     "respond",
     [
@@ -411,6 +400,14 @@ async def test_api_key_echoed_by_the_server_is_not_shown_to_the_user(respond: Re
     with pytest.raises(ApiError) as caught:
         await api.get()
     assert_key_not_shown(caught.value)
+
+
+async def test_api_key_echoed_in_a_malformed_answer_is_not_shown_to_the_user() -> None:
+    api = FakeApi(answer(200, {**ANSWER, "id": f"Bearer {KEY}"}))
+    with pytest.raises(MalformedResponse) as caught:
+        await api.get()
+    assert_key_not_shown(caught.value)
+    assert "Bearer ***" in str(caught.value.body_excerpt)
 
 
 # -- Retry-After parsing ----------------------------------------------------------------------

@@ -1,0 +1,970 @@
+"""Saving videos, over real loopback sockets: the simulator's video host, and tiny scripted
+servers started here for the hosts that cut, lie or redirect somewhere they should not.
+
+Each test is named for what a user would notice. Retries never sleep: the module waits
+between tries on its cancel event, so the tests hand it one whose `wait` returns at once.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from starvideos_tui import download
+from starvideos_tui.api import StarVideosClient
+from starvideos_tui.download import (
+    DownloadError,
+    SavedVideo,
+    fetch_to_file_sync,
+    prepare_folder,
+    target_path,
+)
+from starvideos_tui.models import InvalidTaskId, TaskRecord
+from starvideos_tui.simulator import RequestLog, SimConfig, Simulator
+from starvideos_tui.simulator.video import sample_video
+from starvideos_tui.store import Watchlist
+from starvideos_tui.videos import save_task_video
+
+KEY = "sk-test-DOWNLOAD-SECRET-0042"
+MiB = 1 << 20
+# Larger than the module's 1 MiB read block, so a cut and a resume fall mid-stream.
+SOURCE = random.Random(4).randbytes(3 * MiB + 12_345)
+SOURCE_ETAG = '"source-v1"'
+TASK = "video_starvideos_o3_5550001111"
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def files_in(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+# -- retries without sleeping ---------------------------------------------------------------
+
+
+class NoWaitEvent(threading.Event):
+    """A cancel event whose back-off `wait` returns at once and remembers what was asked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits: list[float | None] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(timeout)
+        return self.is_set()
+
+
+@pytest.fixture
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> list[NoWaitEvent]:
+    """Every event the download module makes skips its back-off sleep (also via asyncio)."""
+    made: list[NoWaitEvent] = []
+
+    def make() -> NoWaitEvent:
+        made.append(NoWaitEvent())
+        return made[-1]
+
+    monkeypatch.setattr(download, "threading", SimpleNamespace(Event=make))
+    return made
+
+
+# -- a scripted HTTP server on 127.0.0.1 ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Seen:
+    path: str
+    headers: dict[str, str]  # lower-case names
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes = b""  # what is actually sent before the connection closes
+    headers: dict[str, str] = field(default_factory=dict)  # Content-Length defaults to len(body)
+
+
+Respond = Callable[[int, Seen], Reply]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _ScriptedHTTPServer
+
+    def do_GET(self) -> None:
+        seen = Seen(self.path, {k.lower(): v for k, v in self.headers.items()})
+        with self.server.lock:
+            self.server.seen.append(seen)
+            number = len(self.server.seen) - 1
+        reply = self.server.respond(number, seen)
+        self.send_response(reply.status)
+        headers = {"Content-Length": str(len(reply.body)), **reply.headers}
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(reply.body)
+        self.wfile.flush()
+        self.close_connection = True  # a short body ends with the connection: a cut
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class _ScriptedHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, respond: Respond) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.respond = respond
+        self.seen: list[Seen] = []
+        self.lock = threading.Lock()
+
+    def url(self, path: str = "/video.mp4") -> str:
+        return f"http://127.0.0.1:{self.server_port}{path}"
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Respond], _ScriptedHTTPServer]]:
+    started: list[tuple[_ScriptedHTTPServer, threading.Thread]] = []
+
+    def start(respond: Respond) -> _ScriptedHTTPServer:
+        server = _ScriptedHTTPServer(respond)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+        thread.daemon = True
+        thread.start()
+        started.append((server, thread))
+        return server
+
+    yield start
+    for server, thread in started:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def ranged(data: bytes, etag: str, seen: Seen) -> Reply:
+    """What an honest CDN answers: 206 from the asked offset when If-Range still matches."""
+    common = {"ETag": etag, "Accept-Ranges": "bytes", "Content-Type": "video/mp4"}
+    asked = seen.headers.get("range", "")
+    if_range = seen.headers.get("if-range")
+    if asked.startswith("bytes=") and asked.endswith("-") and if_range in (None, etag):
+        start = int(asked[len("bytes=") : -1])
+        return Reply(
+            206,
+            data[start:],
+            {**common, "Content-Range": f"bytes {start}-{len(data) - 1}/{len(data)}"},
+        )
+    return Reply(200, data, common)
+
+
+def leave_part(final: Path, data: bytes, etag: str | None) -> None:
+    """What a previous process killed mid-download leaves beside the final name."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    final.with_name(final.name + ".part").write_bytes(data)
+    final.with_name(final.name + ".part.json").write_text(json.dumps({"etag": etag}))
+
+
+# -- the simulator's video host, through save_task_video ------------------------------------
+
+
+def watch_task(watchlist: Watchlist, task_id: str) -> None:
+    watchlist.add([TaskRecord(id=task_id, added_at=time.time())])
+
+
+def record_of(watchlist: Watchlist, task_id: str) -> TaskRecord:
+    return next(r for r in watchlist.load() if r.id == task_id)
+
+
+async def save(sim: Simulator, watchlist: Watchlist, task_id: str, folder: Path) -> SavedVideo:
+    async with StarVideosClient(sim.base_url, KEY) as client:
+        return await save_task_video(task_id, client=client, watchlist=watchlist, folder=folder)
+
+
+async def poll_once(sim: Simulator, watchlist: Watchlist, task_id: str) -> TaskRecord:
+    """Poll as the monitor would, so the watchlist holds a completed task with its link."""
+    async with StarVideosClient(sim.base_url, KEY) as client:
+        result = await client.get_result(task_id)
+    watchlist.update({task_id: lambda r: r.with_result(result, time.time())})
+    return record_of(watchlist, task_id)
+
+
+def video_requests(sim: Simulator) -> list[RequestLog]:
+    return [r for r in sim.requests if not r.path.startswith("/v1/")]
+
+
+async def test_completed_video_is_saved_whole_under_its_task_id(
+    simulator: Simulator, watchlist: Watchlist, tmp_path: Path
+) -> None:
+    sample = sample_video().data
+    task_id = simulator.seed_task("a fox in the snow", queued=0, processing=0)
+    watch_task(watchlist, task_id)
+    folder = tmp_path / "videos"
+
+    saved = await save(simulator, watchlist, task_id, folder)  # polls first: it is "new"
+
+    assert saved.path == folder.resolve() / f"{task_id}.mp4"
+    assert saved.path.read_bytes() == sample
+    assert files_in(folder) == [f"{task_id}.mp4"]  # no .part, no .part.json
+    record = record_of(watchlist, task_id)
+    assert record.local_path == str(saved.path)
+    assert record.size == len(sample)
+    assert record.sha256 == sha256(sample) == saved.sha256
+    assert record.download_error is None
+    assert [r.status for r in video_requests(simulator)] == [200]
+
+
+async def test_saving_again_reuses_the_file_without_fetching(
+    simulator: Simulator, watchlist: Watchlist, tmp_path: Path
+) -> None:
+    task_id = simulator.seed_task("a boat", queued=0, processing=0)
+    watch_task(watchlist, task_id)
+    first = await save(simulator, watchlist, task_id, tmp_path)
+    again = await save(simulator, watchlist, task_id, tmp_path)
+    assert again.path == first.path and again.reused
+    assert len(video_requests(simulator)) == 1
+
+
+async def test_part_left_by_a_killed_process_is_resumed_not_restarted(
+    simulator: Simulator, watchlist: Watchlist, tmp_path: Path
+) -> None:
+    video = sample_video()
+    half = len(video.data) // 2
+    task_id = simulator.seed_task("a kite", queued=0, processing=0)
+    watch_task(watchlist, task_id)
+    folder = tmp_path / "videos"
+    leave_part(folder / f"{task_id}.mp4", video.data[:half], video.etag)
+
+    saved = await save(simulator, watchlist, task_id, folder)
+
+    (request,) = video_requests(simulator)
+    assert request.headers.get("range") == f"bytes={half}-"
+    assert request.headers.get("if-range") == video.etag
+    assert request.status == 206  # only the second half travelled
+    assert saved.path.read_bytes() == video.data
+    assert record_of(watchlist, task_id).sha256 == sha256(video.data)  # of the whole file
+    assert files_in(folder) == [f"{task_id}.mp4"]
+
+
+async def test_part_of_a_changed_video_is_restarted_cleanly(
+    simulator: Simulator, watchlist: Watchlist, tmp_path: Path
+) -> None:
+    """The `.part` came from another version (other ETag): the host answers 200, we restart."""
+    video = sample_video()
+    task_id = simulator.seed_task("a lake", queued=0, processing=0)
+    watch_task(watchlist, task_id)
+    leave_part(tmp_path / f"{task_id}.mp4", b"\xff" * 4000, '"an-older-version"')
+
+    saved = await save(simulator, watchlist, task_id, tmp_path)
+
+    (request,) = video_requests(simulator)
+    assert request.headers.get("if-range") == '"an-older-version"'
+    assert request.status == 200
+    assert saved.path.read_bytes() == video.data
+    assert not saved.path.with_name(saved.path.name + ".part").exists()
+
+
+# -- cut, short and lying hosts -------------------------------------------------------------
+
+
+def test_download_cut_halfway_resumes_with_range_and_matches_the_source(
+    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path
+) -> None:
+    half = len(SOURCE) // 2
+
+    def respond(number: int, seen: Seen) -> Reply:
+        if number == 0:  # says the whole length, sends half, hangs up
+            return Reply(
+                200,
+                SOURCE[:half],
+                {"Content-Length": str(len(SOURCE)), "ETag": SOURCE_ETAG},
+            )
+        return ranged(SOURCE, SOURCE_ETAG, seen)
+
+    server = serve(respond)
+    final = target_path(TASK, tmp_path)
+    event = NoWaitEvent()
+
+    saved = fetch_to_file_sync(server.url(), final, cancel=event)
+
+    first, second = server.seen
+    assert "range" not in first.headers
+    assert second.headers["range"] == f"bytes={half}-"
+    assert second.headers["if-range"] == SOURCE_ETAG
+    assert final.read_bytes() == SOURCE
+    assert (saved.size, saved.sha256) == (len(SOURCE), sha256(SOURCE))
+    assert files_in(tmp_path) == [final.name]
+    assert event.waits == [1.0]  # one back-off before the resume
+
+
+async def test_save_cut_halfway_resumes_and_records_the_whole_files_sha(
+    serve: Callable[[Respond], _ScriptedHTTPServer],
+    watchlist: Watchlist,
+    tmp_path: Path,
+    no_backoff: list[NoWaitEvent],
+) -> None:
+    """The user's path (save_task_video -> fetch_to_file in a thread) over a cut CDN."""
+    half = len(SOURCE) // 2
+
+    def respond(number: int, seen: Seen) -> Reply:
+        if number == 0:
+            return Reply(
+                200, SOURCE[:half], {"Content-Length": str(len(SOURCE)), "ETag": SOURCE_ETAG}
+            )
+        return ranged(SOURCE, SOURCE_ETAG, seen)
+
+    server = serve(respond)
+    watchlist.add([TaskRecord(id=TASK, status="completed", video_url=server.url("/v/x.mp4?sig=1"))])
+    folder = tmp_path / "videos"
+
+    async with StarVideosClient("http://127.0.0.1:9", KEY) as unused_api:
+        saved = await save_task_video(TASK, client=unused_api, watchlist=watchlist, folder=folder)
+
+    assert [s.headers.get("range") for s in server.seen] == [None, f"bytes={half}-"]
+    assert saved.path.read_bytes() == SOURCE
+    record = record_of(watchlist, TASK)
+    assert (record.size, record.sha256) == (len(SOURCE), sha256(SOURCE))
+    assert files_in(folder) == [f"{TASK}.mp4"]
+    assert [event.waits for event in no_backoff] == [[1.0]]  # one back-off, not slept
+
+
+def test_part_left_by_a_killed_process_is_resumed_from_a_cdn(
+    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path
+) -> None:
+    server = serve(lambda _n, seen: ranged(SOURCE, SOURCE_ETAG, seen))
+    final = target_path(TASK, tmp_path)
+    done = 1_234_567
+    leave_part(final, SOURCE[:done], SOURCE_ETAG)
+
+    saved = fetch_to_file_sync(server.url(), final, cancel=NoWaitEvent())
+
+    (seen,) = server.seen
+    assert seen.headers["range"] == f"bytes={done}-"
+    assert seen.headers["if-range"] == SOURCE_ETAG
+    assert final.read_bytes() == SOURCE and saved.sha256 == sha256(SOURCE)
+    assert files_in(tmp_path) == [final.name]
+
+
+def test_host_answering_200_to_a_range_request_restarts_cleanly(
+    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path
+) -> None:
+    server = serve(lambda _n, _seen: Reply(200, SOURCE, {"ETag": SOURCE_ETAG}))
+    final = target_path(TASK, tmp_path)
+    leave_part(final, b"stale bytes of something else" * 1000, SOURCE_ETAG)
+
+    saved = fetch_to_file_sync(server.url(), final, cancel=NoWaitEvent())
+
+    assert (
+        server.seen[0].headers["range"] == f"bytes={len(b'stale bytes of something else') * 1000}-"
+    )
+    assert len(server.seen) == 1
+    assert final.read_bytes() == SOURCE and saved.sha256 == sha256(SOURCE)
+    assert files_in(tmp_path) == [final.name]
+
+
+def test_range_answer_starting_elsewhere_restarts_from_zero(
+    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path
+) -> None:
+    def respond(number: int, seen: Seen) -> Reply:
+        if "range" in seen.headers:  # a 206 for the whole file, not for where we are
+            return Reply(
+                206,
+                SOURCE,
+                {"Content-Range": f"bytes 0-{len(SOURCE) - 1}/{len(SOURCE)}", "ETag": SOURCE_ETAG},
+            )
+        return Reply(200, SOURCE, {"ETag": SOURCE_ETAG})
+
+    server = serve(respond)
+    final = target_path(TASK, tmp_path)
+    leave_part(final, SOURCE[:1000], SOURCE_ETAG)
+
+    saved = fetch_to_file_sync(server.url(), final, cancel=NoWaitEvent())
+
+    assert server.seen[0].headers["range"] == "bytes=1000-"
+    assert "range" not in server.seen[1].headers  # the misplaced part was thrown away
+    assert final.read_bytes() == SOURCE and saved.sha256 == sha256(SOURCE)
+    assert files_in(tmp_path) == [final.name]
+
+
+def test_host_ignoring_if_range_with_a_new_etag_does_not_splice_two_versions(
+    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path
+) -> None:
+    old = SOURCE
+    new = random.Random(5).randbytes(len(SOURCE))
+    half = len(old) // 2
+
+    def respond(_number: int, seen: Seen) -> Reply:
+        # Ignores If-Range: always serves the new version's bytes from the asked offset.
+        return ranged(new, '"source-v2"', Seen(seen.path, {"range": seen.headers.get("range", "")}))
+
+    server = serve(respond)
+    final = target_path(TASK, tmp_path)
+    leave_part(final, old[:half], SOURCE_ETAG)
+
+    fetch_to_file_sync(server.url(), final, cancel=NoWaitEvent())
+
+    assert final.read_bytes() == new
+
+
+def test_host_whose_content_length_lies_never_leaves_a_file_under_the_final_name(
+    serve: Callable[[Respond], _ScriptedHTTPServer],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(download, "MAX_ATTEMPTS", 3)
+    lie = {"Content-Length": str(len(SOURCE) + 1000), "ETag": SOURCE_ETAG}
+    server = serve(lambda _n, _seen: Reply(200, SOURCE, lie))
+    final = target_path(TASK, tmp_path)
+    event = NoWaitEvent()
+
+    with pytest.raises(DownloadError) as caught:
+        fetch_to_file_sync(server.url(), final, cancel=event)
+
+    assert caught.value.kind == "network"
+    assert "after 3 tries" in caught.value.message
+    assert "partial file is kept" in caught.value.message
+    assert len(server.seen) == 3  # bounded
+    assert event.waits == [1.0, 2.0]  # growing back-off between the tries
+    assert not final.exists()
+    assert final.with_name(final.name + ".part").read_bytes() == SOURCE
+
+
+def test_body_longer_than_a_resumed_range_is_thrown_away(
+    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path
+) -> None:
+    """A 206 that claims the right start but a total shorter than what we hold restarts."""
+
+    def respond(_number: int, seen: Seen) -> Reply:
+        if "range" in seen.headers:
+            start = int(seen.headers["range"][len("bytes=") : -1])
+            return Reply(
+                206,
+                SOURCE[start:],
+                {"Content-Range": f"bytes {start}-{len(SOURCE) - 1}/{start + 10}"},
+            )
+        return Reply(200, SOURCE, {"ETag": SOURCE_ETAG})
+
+    server = serve(respond)
+    final = target_path(TASK, tmp_path)
+    leave_part(final, SOURCE[:5000], SOURCE_ETAG)
+
+    fetch_to_file_sync(server.url(), final, cancel=NoWaitEvent())
+
+    assert final.read_bytes() == SOURCE
+    assert "range" not in server.seen[-1].headers
+
+
+# -- expired links --------------------------------------------------------------------------
+
+
+async def test_expired_link_is_refreshed_by_polling_again(
+    simulator: Simulator, watchlist: Watchlist, tmp_path: Path
+) -> None:
+    task_id = simulator.seed_task("a comet", queued=0, processing=0)
+    watch_task(watchlist, task_id)
+    old_url = (await poll_once(simulator, watchlist, task_id)).video_url
+    simulator.expire_all_urls()
+
+    saved = await save(simulator, watchlist, task_id, tmp_path)
+
+    assert saved.path.read_bytes() == sample_video().data
+    assert [r.status for r in video_requests(simulator)] == [403, 200]
+    record = record_of(watchlist, task_id)
+    assert record.video_url and record.video_url != old_url
+    assert record.download_error is None and record.local_path == str(saved.path)
+
+
+async def test_link_still_refused_after_refresh_says_link_expired(
+    simulator: Simulator, watchlist: Watchlist, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task_id = simulator.seed_task("a glacier", queued=0, processing=0)
+    watch_task(watchlist, task_id)
+    await poll_once(simulator, watchlist, task_id)
+    simulator.expire_all_urls()
+    real_get_result = StarVideosClient.get_result
+
+    async def dead_on_arrival(self: StarVideosClient, tid: str) -> Any:
+        result = await real_get_result(self, tid)
+        simulator.expire_all_urls()  # every fresh link is already dead
+        return result
+
+    monkeypatch.setattr(StarVideosClient, "get_result", dead_on_arrival)
+
+    with pytest.raises(DownloadError) as caught:
+        await save(simulator, watchlist, task_id, tmp_path)
+
+    assert caught.value.kind == "expired"
+    record = record_of(watchlist, task_id)
+    assert record.download_error == "link expired"
+    assert record.local_path is None
+    assert [r.status for r in video_requests(simulator)] == [403, 403, 403]  # bounded
+    assert not (tmp_path / f"{task_id}.mp4").exists()
+    assert not list(tmp_path.glob("*.part*"))
+
+
+async def test_api_giving_the_same_dead_link_again_says_link_expired(
+    simulator: Simulator, watchlist: Watchlist, tmp_path: Path
+) -> None:
+    task_id = "video_starvideos_o3_7770000001"
+    dead = f"{simulator.base_url}/videos/{task_id}.mp4?token=gone"
+    simulator.add_fixed(
+        task_id,
+        {"id": task_id, "object": "video", "status": "completed", "video_url": dead},
+    )
+    watch_task(watchlist, task_id)
+
+    folder = tmp_path / "videos"
+    with pytest.raises(DownloadError) as caught:
+        await save(simulator, watchlist, task_id, folder)
+
+    assert caught.value.kind == "expired"
+    assert record_of(watchlist, task_id).download_error == "link expired"
+    assert files_in(folder) == []
+
+
+# -- the key stays home ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cross_origin", [False, True], ids=["same-host", "other-host-name"])
+async def test_video_host_never_sees_the_api_key_even_across_a_redirect(
+    simulator: Simulator, watchlist: Watchlist, tmp_path: Path, cross_origin: bool
+) -> None:
+    task_id = simulator.seed_task("a lighthouse", queued=0, processing=0)
+    watch_task(watchlist, task_id)
+    real_url = (await poll_once(simulator, watchlist, task_id)).video_url
+    assert real_url is not None
+    location = real_url[len(simulator.base_url) :]
+    if cross_origin:
+        location = real_url.replace("127.0.0.1", "localhost")
+    redirecting = f"{simulator.base_url}/redirect?to={quote(location, safe='')}"
+    watchlist.update({task_id: lambda r: replace(r, video_url=redirecting)})
+
+    saved = await save(simulator, watchlist, task_id, tmp_path)
+
+    assert saved.path.read_bytes() == sample_video().data
+    api = [r for r in simulator.requests if r.path.startswith("/v1/")]
+    host = video_requests(simulator)
+    assert [r.path.split("?")[0] for r in host] == ["/redirect", f"/videos/{task_id}.mp4"]
+    assert [r.status for r in host] == [302, 200]
+    assert api and all(r.headers.get("authorization") == f"Bearer {KEY}" for r in api)
+    for request in host:
+        assert "authorization" not in request.headers
+        assert not any(KEY in value for value in request.headers.values())
+        assert KEY not in request.path
+
+
+# -- refused URLs and safe names ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "javascript:alert(1)",
+        "ftp://127.0.0.1/video.mp4",
+        "http://user:secret@127.0.0.1:9/video.mp4",
+        "https://user@cdn.example.com/video.mp4",
+        "http://:pw@127.0.0.1:9/video.mp4",
+        "data:video/mp4;base64,AAAA",
+        "",
+    ],
+)
+def test_non_http_urls_and_urls_with_credentials_are_refused_without_writing(
+    url: str, tmp_path: Path
+) -> None:
+    final = target_path(TASK, tmp_path)
+    with pytest.raises(DownloadError) as caught:
+        fetch_to_file_sync(url, final, cancel=NoWaitEvent())
+    assert caught.value.kind == "bad_url"
+    assert files_in(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "location", ["file:///etc/passwd", "ftp://127.0.0.1/x.mp4", "http://u:p@127.0.0.1:9/x.mp4"]
+)
+def test_redirect_to_a_non_http_or_credentialed_url_is_refused(
+    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path, location: str
+) -> None:
+    server = serve(lambda _n, _seen: Reply(302, b"", {"Location": location}))
+    final = target_path(TASK, tmp_path)
+    with pytest.raises(DownloadError) as caught:
+        fetch_to_file_sync(server.url(), final, cancel=NoWaitEvent())
+    assert caught.value.kind == "bad_url"
+    assert len(server.seen) == 1
+    assert files_in(tmp_path) == []
+
+
+def test_endless_redirects_stop_after_the_limit(
+    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path
+) -> None:
+    server = serve(lambda n, _seen: Reply(302, b"", {"Location": f"/hop{n + 1}"}))
+    with pytest.raises(DownloadError) as caught:
+        fetch_to_file_sync(server.url(), target_path(TASK, tmp_path), cancel=NoWaitEvent())
+    assert caught.value.kind == "network"
+    assert "redirects" in caught.value.message
+    assert len(server.seen) == download.MAX_REDIRECTS + 1
+    assert files_in(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:99999/v.mp4", "http://127.0.0.1:abc/v.mp4", "http://[::1/v.mp4"],
+)
+def test_malformed_host_or_port_in_a_video_url_is_refused_as_bad_url(
+    url: str, tmp_path: Path
+) -> None:
+    with pytest.raises(DownloadError) as caught:
+        fetch_to_file_sync(url, target_path(TASK, tmp_path), cancel=NoWaitEvent())
+    assert caught.value.kind == "bad_url"
+
+
+@pytest.mark.parametrize(
+    "task_id",
+    ["../../etc/x", "..", ".", "a/b", "/etc/passwd", "x\x00y", "", "a\\b", "con\n"],
+)
+def test_hostile_task_id_never_becomes_a_path(task_id: str, tmp_path: Path) -> None:
+    with pytest.raises((InvalidTaskId, DownloadError)):
+        target_path(task_id, tmp_path)
+
+
+@pytest.mark.parametrize("task_id", ["...", "-rf", "a:b", "video_starvideos_o3_1", "x" * 200])
+def test_saved_path_is_always_directly_inside_the_download_dir(
+    task_id: str, tmp_path: Path
+) -> None:
+    path = target_path(task_id, tmp_path / "sub" / ".." / "dl")
+    assert path.parent == (tmp_path / "dl").resolve()
+    assert path.name == f"{task_id}.mp4"
+
+
+def test_symlink_under_the_final_name_pointing_outside_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "dl"
+    folder.mkdir()
+    (folder / f"{TASK}.mp4").symlink_to(tmp_path / "elsewhere.mp4")
+    with pytest.raises(DownloadError) as caught:
+        target_path(TASK, folder)
+    assert caught.value.kind == "bad_url"
+
+
+def test_hostile_url_path_and_headers_do_not_choose_the_file_name(
+    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path
+) -> None:
+    server = serve(
+        lambda _n, _seen: Reply(
+            200,
+            SOURCE,
+            {"Content-Disposition": 'attachment; filename="../../evil.sh"', "ETag": SOURCE_ETAG},
+        )
+    )
+    folder = tmp_path / "dl"
+    final = target_path(TASK, prepare_folder(folder))
+
+    saved = fetch_to_file_sync(
+        server.url("/videos/..%2F..%2Fevil.sh/../../../evil.mp4"), final, cancel=NoWaitEvent()
+    )
+
+    assert saved.path == folder.resolve() / f"{TASK}.mp4"
+    assert files_in(folder) == [f"{TASK}.mp4"]
+    assert files_in(tmp_path) == ["dl"]
+
+
+# -- existing files -------------------------------------------------------------------------
+
+
+def test_different_file_under_the_final_name_is_kept_and_ours_gets_a_suffix(
+    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path
+) -> None:
+    server = serve(lambda _n, _seen: Reply(200, SOURCE, {"ETag": SOURCE_ETAG}))
+    final = target_path(TASK, tmp_path)
+    final.write_bytes(b"the user's own edit")
+    final.with_name(f"{TASK}-1.mp4").write_bytes(b"an older edit")
+
+    saved = fetch_to_file_sync(server.url(), final, cancel=NoWaitEvent())
+
+    assert saved.path.name == f"{TASK}-2.mp4" and not saved.reused
+    assert saved.path.read_bytes() == SOURCE
+    assert final.read_bytes() == b"the user's own edit"
+    assert final.with_name(f"{TASK}-1.mp4").read_bytes() == b"an older edit"
+    assert files_in(tmp_path) == sorted([final.name, f"{TASK}-1.mp4", f"{TASK}-2.mp4"])
+
+
+def test_identical_file_under_the_final_name_is_reused(
+    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path
+) -> None:
+    server = serve(lambda _n, _seen: Reply(200, SOURCE, {"ETag": SOURCE_ETAG}))
+    final = target_path(TASK, tmp_path)
+    final.write_bytes(SOURCE)
+
+    saved = fetch_to_file_sync(server.url(), final, cancel=NoWaitEvent())
+
+    assert saved.path == final and saved.reused
+    assert saved.sha256 == sha256(SOURCE)
+    assert files_in(tmp_path) == [final.name]
+
+
+def test_directory_under_the_final_name_is_not_a_crash(
+    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path
+) -> None:
+    server = serve(lambda _n, _seen: Reply(200, SOURCE, {"ETag": SOURCE_ETAG}))
+    final = target_path(TASK, tmp_path)
+    final.mkdir()
+    try:
+        saved = fetch_to_file_sync(server.url(), final, cancel=NoWaitEvent())
+    except DownloadError as exc:
+        assert exc.kind == "disk"
+    else:
+        assert saved.path.name == f"{TASK}-1.mp4"
+        assert saved.path.read_bytes() == SOURCE
+
+
+# -- disk trouble ---------------------------------------------------------------------------
+
+
+def test_download_dir_that_is_a_file_is_a_clear_disk_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "videos"
+    blocker.write_text("not a folder")
+    for folder in (blocker, blocker / "inside"):
+        with pytest.raises(DownloadError) as caught:
+            prepare_folder(folder)
+        assert caught.value.kind == "disk"
+        assert caught.value.message.startswith(f"cannot create {folder}:")
+    assert blocker.read_text() == "not a folder"
+
+
+def test_download_dir_without_write_permission_is_a_clear_disk_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_access = os.access
+    folder = tmp_path / "readonly"
+    folder.mkdir()
+
+    def access(path: Any, mode: int, *args: Any, **kwargs: Any) -> bool:
+        if Path(path) == folder and mode & os.W_OK:
+            return False  # we run as root, which may write anywhere
+        return real_access(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(download.os, "access", access)
+    with pytest.raises(DownloadError) as caught:
+        prepare_folder(folder)
+    assert caught.value.kind == "disk"
+    assert caught.value.message == f"cannot write to {folder}: permission denied"
+
+
+async def test_unwritable_download_dir_is_recorded_in_the_row(
+    simulator: Simulator, watchlist: Watchlist, tmp_path: Path
+) -> None:
+    task_id = simulator.seed_task("a dune", queued=0, processing=0)
+    watch_task(watchlist, task_id)
+    blocker = tmp_path / "videos"
+    blocker.write_text("not a folder")
+
+    with pytest.raises(DownloadError) as caught:
+        await save(simulator, watchlist, task_id, blocker)
+
+    assert caught.value.kind == "disk"
+    assert record_of(watchlist, task_id).download_error == caught.value.message
+
+
+class _FullDisk:
+    """A write handle that stores `room` bytes, then fails as a full disk does."""
+
+    def __init__(self, real: Any, room: int) -> None:
+        self._real = real
+        self._room = room
+
+    def write(self, data: Any) -> int:
+        size = len(data)
+        if size > self._room:
+            self._real.write(bytes(data[: self._room]))
+            self._room = 0
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self._room -= size
+        return self._real.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def __enter__(self) -> _FullDisk:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._real.close()
+
+
+async def test_full_disk_keeps_the_part_and_a_later_save_resumes_it(
+    simulator: Simulator, watchlist: Watchlist, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    video = sample_video()
+    room = 4096
+    task_id = simulator.seed_task("a reef", queued=0, processing=0)
+    watch_task(watchlist, task_id)
+    real_open = Path.open
+
+    def open_on_a_full_disk(self: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        handle = real_open(self, mode, *args, **kwargs)
+        if self.name.endswith(".mp4.part") and mode in ("wb", "ab"):
+            return _FullDisk(handle, room)
+        return handle
+
+    monkeypatch.setattr(Path, "open", open_on_a_full_disk)
+    with pytest.raises(DownloadError) as caught:
+        await save(simulator, watchlist, task_id, tmp_path)
+
+    assert caught.value.kind == "disk"
+    assert "No space left on device" in caught.value.message
+    assert "partial file is kept" in caught.value.message
+    assert record_of(watchlist, task_id).download_error == caught.value.message
+    part = tmp_path / f"{task_id}.mp4.part"
+    assert part.read_bytes() == video.data[:room]
+    assert not (tmp_path / f"{task_id}.mp4").exists()
+
+    monkeypatch.setattr(Path, "open", real_open)  # space was freed
+    saved = await save(simulator, watchlist, task_id, tmp_path)
+
+    assert video_requests(simulator)[-1].headers.get("range") == f"bytes={room}-"
+    assert saved.path.read_bytes() == video.data
+    assert record_of(watchlist, task_id).download_error is None
+    assert not part.exists()
+
+
+# -- `watch`, end to end in a subprocess ----------------------------------------------------
+
+
+@pytest.fixture
+def live_simulator() -> Iterator[Simulator]:
+    """The simulator on the real clock, for a subprocess that polls it."""
+    sim = Simulator(SimConfig(port=0, seed=11)).start()
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+def run_cli(
+    sim: Simulator, home: Path, *args: str, key: str = KEY
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STARVIDEOS_")}
+    env.update(
+        STARVIDEOS_HOME=str(home),
+        STARVIDEOS_BASE_URL=sim.base_url,
+        STARVIDEOS_API_KEY=key,
+        NO_COLOR="1",
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "starvideos_tui", *args],
+        env=env,
+        cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def transitions_of(stdout: str, task_id: str) -> list[str]:
+    return [line for line in stdout.splitlines() if line.startswith(f"{task_id} ") and "->" in line]
+
+
+@pytest.mark.parametrize("with_failure", [True, False], ids=["one-fails", "all-complete"])
+def test_watch_saves_every_video_unattended_and_exits_by_outcome(
+    live_simulator: Simulator, tmp_path: Path, with_failure: bool
+) -> None:
+    sim = live_simulator
+    good = [
+        sim.seed_task("a heron takes off, slow pan", queued=0.4, processing=1.0),
+        sim.seed_task("rain on a tin roof, close-up", queued=0.8, processing=1.2),
+    ]
+    bad = [sim.seed_task("FAIL: a render that breaks", queued=0.4, processing=0.6)]
+    ids = good + (bad if with_failure else [])
+    home, folder = tmp_path / "home", tmp_path / "saved"
+    home.mkdir()
+    added = run_cli(sim, home, "add", *ids)
+    assert added.returncode == 0, added.stderr
+
+    result = run_cli(sim, home, "--interval", "0.5", "--download-dir", str(folder), "watch")
+
+    assert result.returncode == (1 if with_failure else 0), result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stdout.splitlines()
+    for task_id in good:
+        steps = transitions_of(result.stdout, task_id)
+        assert steps and steps[-1].endswith("-> completed"), result.stdout
+        assert len(steps) == len(set(steps))  # one line per transition, never repeated
+        assert lines.count(f"{task_id} saved {folder.resolve() / f'{task_id}.mp4'}") == 1
+        assert (folder / f"{task_id}.mp4").read_bytes() == sample_video().data
+    if with_failure:
+        (failed,) = bad
+        steps = transitions_of(result.stdout, failed)
+        assert steps and steps[-1].endswith("-> failed") and len(steps) == len(set(steps))
+        assert sum(line.startswith(f"{failed} failed: ") for line in lines) == 1
+        assert not (folder / f"{failed}.mp4").exists()
+    assert files_in(folder) == sorted(f"{t}.mp4" for t in good)
+    video = [r for r in sim.requests if r.path.startswith("/videos/")]
+    assert len(video) == len(good)
+    assert all("authorization" not in r.headers for r in video)
+    listed = json.loads(run_cli(sim, home, "list", "--json").stdout)
+    by_id = {item["id"]: item for item in listed}
+    for task_id in good:
+        assert by_id[task_id]["status"] == "completed"
+
+
+def test_watch_with_a_short_api_key_still_saves_the_videos(
+    live_simulator: Simulator, tmp_path: Path
+) -> None:
+    """Regression: the client once masked the key in the body before parsing it, so with
+    STARVIDEOS_API_KEY=k the link's 'token=' became 'to***en=' and every save got a 403."""
+    sim = live_simulator
+    task_id = sim.seed_task("a heron takes off", queued=0.2, processing=0.4)
+    home, folder = tmp_path / "home", tmp_path / "saved"
+    home.mkdir()
+    assert run_cli(sim, home, "add", task_id, key="k").returncode == 0
+
+    result = run_cli(
+        sim, home, "--interval", "0.5", "--download-dir", str(folder), "watch", key="k"
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (folder / f"{task_id}.mp4").read_bytes() == sample_video().data
+
+
+def test_watch_survives_a_video_url_with_a_bad_port(
+    live_simulator: Simulator, tmp_path: Path
+) -> None:
+    sim = live_simulator
+    good = sim.seed_task("a heron takes off", queued=0.2, processing=0.4)
+    broken = "video_starvideos_o3_9990000001"
+    sim.add_fixed(
+        broken,
+        {
+            "id": broken,
+            "object": "video",
+            "status": "completed",
+            "video_url": "http://127.0.0.1:99999/x.mp4",
+        },
+    )
+    home, folder = tmp_path / "home", tmp_path / "saved"
+    home.mkdir()
+    assert run_cli(sim, home, "add", broken, good).returncode == 0
+
+    result = run_cli(sim, home, "--interval", "0.5", "--download-dir", str(folder), "watch")
+
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 1
+    assert f"{broken} completed but not saved: " in result.stdout
+    assert (folder / f"{good}.mp4").read_bytes() == sample_video().data
