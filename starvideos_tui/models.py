@@ -396,8 +396,10 @@ class TaskRecord:
         )
 
     def to_doc(self) -> dict[str, Any]:
-        doc = asdict(self)
+        # By hand, not dataclasses.asdict: this runs for every task of a polling pass.
+        doc = {name: getattr(self, name) for name in self.__dataclass_fields__}
         doc["history"] = [list(item) for item in self.history]
+        doc["last_problem"] = asdict(self.last_problem) if self.last_problem else None
         return doc
 
     @classmethod

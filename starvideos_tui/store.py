@@ -44,6 +44,9 @@ STALE_TEMP_AGE = 600.0
 _DOC_ID_RE = re.compile(r"0|[1-9][0-9]*")
 
 
+Signature = tuple[int, int, int]
+
+
 class WatchlistError(Exception):
     """The watchlist cannot be read or saved; the message names the file and why."""
 
@@ -92,6 +95,11 @@ def _parse(path: Path, raw: bytes) -> tuple[dict[str, Any], list[TaskRecord]]:
             raise damaged(f"task entry {key[:20]!r} has the wrong shape: {str(exc)[:80]}") from None
     numbered.sort(key=lambda item: item[0])
     return data, [record for _, record in numbered]
+
+
+def _in_order(data: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+    """The task documents of checked data, in the order they were added."""
+    return sorted(((int(k), doc) for k, doc in data.get(TASKS, {}).items()), key=lambda x: x[0])
 
 
 def _remove_stale_temp_files(path: Path, now: float) -> None:
@@ -155,20 +163,30 @@ class Watchlist:
         self.path = Path(path).expanduser()
         self._lock = FileLock(f"{self.path}.lock", timeout=LOCK_TIMEOUT)
         self._thread_lock = threading.Lock()
-        self._signature: tuple[int, int, int] | None = None
+        self._signature: Signature | None = None
+        # The checked content of the file as of a signature: a polling pass over a file
+        # nobody else touched needs no read, no parse and no second check of every entry.
+        self._cache: tuple[Signature, dict[str, Any], list[TaskRecord] | None] | None = None
 
     # -- reading ------------------------------------------------------------------------
 
-    def _read(self) -> tuple[dict[str, Any], list[TaskRecord]]:
+    def _read(self) -> tuple[dict[str, Any], list[TaskRecord] | None]:
+        signature = self._stat_signature()
+        if signature is not None and self._cache is not None and self._cache[0] == signature:
+            return self._cache[1], self._cache[2]
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
             return {}, []
         except OSError as exc:
             raise WatchlistError(f"cannot read watchlist {self.path}: {exc.strerror}") from None
-        return _parse(self.path, raw)
+        data, records = _parse(self.path, raw)
+        # Replacing the file between the stat and the read only costs a re-read later.
+        if signature is not None:
+            self._cache = (signature, data, records)
+        return data, records
 
-    def _stat_signature(self) -> tuple[int, int, int] | None:
+    def _stat_signature(self) -> Signature | None:
         try:
             st = self.path.stat()
         except OSError:
@@ -178,9 +196,13 @@ class Watchlist:
     def load(self) -> list[TaskRecord]:
         """Every watched task, in the order they were added. No lock needed."""
         signature = self._stat_signature()
-        _, records = self._read()
+        data, records = self._read()
+        if records is None:  # our own last write: its entries were checked as records
+            records = [TaskRecord.from_doc(doc) for _, doc in _in_order(data)]
+            if self._cache is not None:
+                self._cache = (self._cache[0], data, records)
         self._signature = signature
-        return records
+        return list(records)
 
     def changed_since_load(self) -> bool:
         """Whether another writer (or we) replaced the file since the last `load`."""
@@ -208,24 +230,38 @@ class Watchlist:
                 raise WatchlistError(f"cannot lock watchlist {self.path}: {exc.strerror}") from None
             try:
                 _remove_stale_temp_files(self.path, time.time())
+                before = self._stat_signature()
                 data, _ = self._read()
+                # TinyDB changes the documents in place: a failed save must not leave
+                # the cache holding what never reached the disk.
+                self._cache = None
                 storage = BatchedStorage(data)
                 db = TinyDB(storage=lambda: storage)
                 yield db
                 if storage.dirty:
-                    meta = db.table(META)
-                    if not meta.all():
-                        meta.insert({"schema": SCHEMA_VERSION})
-                    payload = json.dumps(storage.data, ensure_ascii=False, separators=(",", ":"))
-                    try:
-                        _atomic_write(self.path, payload.encode())
-                    except OSError as exc:
-                        raise WatchlistError(
-                            f"cannot save watchlist {self.path}: {exc.strerror}; "
-                            "the previous version is intact"
-                        ) from None
+                    self._save(db, storage, before)
+                elif before is not None:
+                    self._cache = (before, data, None)
             finally:
                 self._lock.release()
+
+    def _save(self, db: TinyDB, storage: BatchedStorage, before: Signature | None) -> None:
+        meta = db.table(META)
+        if not meta.all():
+            meta.insert({"schema": SCHEMA_VERSION})
+        payload = json.dumps(storage.data, ensure_ascii=False, separators=(",", ":"))
+        try:
+            _atomic_write(self.path, payload.encode())
+        except OSError as exc:
+            raise WatchlistError(
+                f"cannot save watchlist {self.path}: {exc.strerror}; the previous version is intact"
+            ) from None
+        after = self._stat_signature()
+        if after is not None:
+            self._cache = (after, storage.data, None)
+        if before == self._signature:
+            # The caller had seen everything before this write, and knows what it wrote.
+            self._signature = after
 
     @staticmethod
     def _doc_ids(db: TinyDB) -> dict[str, int]:
