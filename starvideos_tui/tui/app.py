@@ -19,8 +19,9 @@ from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
-from textual.widgets import Footer, HelpPanel, Input
+from textual.widgets import Footer, Input
 
 from starvideos_tui.api import StarVideosClient
 from starvideos_tui.models import CreateRequest, TaskRecord, TaskStatus
@@ -31,6 +32,7 @@ from starvideos_tui.tui.downloading import DOWNLOAD_SLOTS, DownloadsMixin
 from starvideos_tui.tui.polling import PollingMixin
 from starvideos_tui.tui.screens.add_ids import AddIdsScreen, IdsAdded
 from starvideos_tui.tui.screens.confirm import ConfirmScreen
+from starvideos_tui.tui.screens.keys import KeysScreen, key_rows
 from starvideos_tui.tui.screens.label import LabelScreen
 from starvideos_tui.tui.screens.new_task import NewTaskScreen, request_from_params
 from starvideos_tui.tui.widgets.detail_panel import DetailPanel
@@ -64,21 +66,24 @@ class StarVideosApp(PollingMixin, DownloadsMixin, App[None]):
     TITLE = "StarVideos"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
 
+    # Footer order: what a newcomer needs first; `?` lists the rest.
     BINDINGS = [
-        Binding("d", "download", "Download", tooltip="Save the video (or show the error)"),
-        Binding("a", "add", "Add"),
-        Binding("x", "remove", "Remove"),
-        Binding("r", "refresh", "Refresh"),
-        Binding("R", "refresh_all", "Refresh all", show=False),
-        Binding("c", "copy", "Copy URL"),
-        Binding("n", "new_task", "New"),
-        Binding("N", "resubmit", "Resubmit", show=False, tooltip="New task from this one"),
-        Binding("l", "edit_label", "Label", show=False),
-        Binding("slash", "filter", "Filter"),
-        Binding("s", "sort", "Sort", show=False),
-        Binding("t", "toggle_auto", "Auto-download", show=False),
+        Binding("d", "download", "Download", tooltip="save the video, or show why it failed"),
+        Binding("a", "add", "Add", tooltip="add task ids; paste many at once"),
+        Binding("x", "remove", "Remove", tooltip="stop watching the selected task"),
+        Binding("r", "refresh", "Refresh", tooltip="poll the selected task now"),
         Binding("question_mark", "help", "Keys"),
         Binding("q", "quit", "Quit"),
+        Binding("n", "new_task", "New", show=False, tooltip="submit a new task"),
+        Binding("N", "resubmit", "Resubmit", show=False, tooltip="new task from the selected one"),
+        Binding(
+            "R", "refresh_all", "Refresh all", show=False, tooltip="poll every unfinished task"
+        ),
+        Binding("c", "copy", "Copy URL", show=False, tooltip="video URL or id, via OSC 52"),
+        Binding("slash", "filter", "Filter", show=False, tooltip="by id, label or status"),
+        Binding("s", "sort", "Sort", show=False, tooltip="added, status, age, id"),
+        Binding("l", "edit_label", "Label", show=False, tooltip="label the selected task"),
+        Binding("t", "toggle_auto", "Auto-download", show=False, tooltip="on or off"),
         Binding("escape", "close", "Close panel", show=False),
     ]
 
@@ -96,7 +101,11 @@ class StarVideosApp(PollingMixin, DownloadsMixin, App[None]):
         self.config = config
         self.auto_download = config.auto_download
         self.schedule = schedule or PollSchedule(interval=config.interval, clock=config.monotonic)
-        self.poller = Poller(client, watchlist, self.schedule) if client else None
+        self.poller = (
+            Poller(client, watchlist, self.schedule, wall_clock=config.wall_clock)
+            if client
+            else None
+        )
         self.records: dict[str, TaskRecord] = {}
         self.downloads: dict[str, DownloadState] = {}
         self.sort_mode = "added"
@@ -143,7 +152,7 @@ class StarVideosApp(PollingMixin, DownloadsMixin, App[None]):
         self.query_one(TaskTable).focus()
         if self.poller is not None:
             self.poller.sync(records)
-            self.poll_loop()
+        self.poll_loop()
         self.set_interval(1.0, self._tick)
 
     def _apply_theme_colours(self) -> None:
@@ -157,7 +166,7 @@ class StarVideosApp(PollingMixin, DownloadsMixin, App[None]):
                 "error",
                 "accent",
                 "primary",
-                "secondary",
+                "foreground",
                 "foreground-muted",
             )
         }
@@ -187,7 +196,10 @@ class StarVideosApp(PollingMixin, DownloadsMixin, App[None]):
         return records
 
     def render_rows(self) -> None:
-        table = self.query_one(TaskTable)
+        try:
+            table = self.query_one(TaskTable)
+        except NoMatches:
+            return  # a late message while the app shuts down
         table.show(self.visible_records(), self.downloads, self.config.wall_clock())
         self.render_status()
         self.render_panel()
@@ -220,7 +232,8 @@ class StarVideosApp(PollingMixin, DownloadsMixin, App[None]):
             return
         task_id = self.selected_id
         record = self.records.get(task_id) if task_id else None
-        panel.show_record(record, self.downloads.get(task_id) if task_id else None)
+        download = self.downloads.get(task_id) if task_id else None
+        panel.show_record(record, download, self.config.wall_clock())
 
     def _tick(self) -> None:
         self.render_rows()
@@ -273,16 +286,12 @@ class StarVideosApp(PollingMixin, DownloadsMixin, App[None]):
             self._open_panel()
 
     def action_close(self) -> None:
-        if self.query_one(DetailPanel).has_class("-open"):
-            self.query_one(DetailPanel).remove_class("-open")
-        elif self.screen.query(HelpPanel):
-            self.action_hide_help_panel()
+        self.query_one(DetailPanel).remove_class("-open")
 
     def action_help(self) -> None:
-        if self.screen.query(HelpPanel):
-            self.action_hide_help_panel()
-        else:
-            self.action_show_help_panel()
+        table_keys = [b for b in TaskTable.BINDINGS if isinstance(b, Binding)]
+        bindings = [*table_keys, *(b for b in self.BINDINGS if isinstance(b, Binding))]
+        self.push_screen(KeysScreen(key_rows(bindings, self.get_key_display)))
 
     def action_add(self) -> None:
         def added(ids: list[str] | None) -> None:

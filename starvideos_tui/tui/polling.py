@@ -33,19 +33,22 @@ RELOAD_CHECK_SECONDS = 2.0
 class PollingMixin(_Base):
     @work(group="poll", exit_on_error=False, exclusive=False)
     async def poll_loop(self) -> None:
-        """The only place polls start: one pass at a time, the next armed when it ends."""
-        assert self.poller is not None
+        """The only place polls start: one pass at a time, the next armed when it ends.
+
+        Without an API client it still notices ids that other processes add.
+        """
         while True:
             try:
                 await self._reload_if_changed()
-                wake = self.schedule.next_wakeup()
+                wake = self.schedule.next_wakeup() if self.poller is not None else None
                 now = self.config.monotonic()
-                if wake is None or wake > now:
+                if self.poller is None or wake is None or wake > now:
                     delay = RELOAD_CHECK_SECONDS if wake is None else wake - now
-                    self._poke.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._poke.wait(), min(delay, RELOAD_CHECK_SECONDS))
+                    self._poke.clear()
                     continue
+                self._poke.clear()
                 report = await self.poller.run_pass()
                 self.post_message(PollFinished(report))
             except asyncio.CancelledError:

@@ -86,9 +86,11 @@ class DetailPanel(VerticalScroll):
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static(id="detail-body", markup=False)
 
-    def show_record(self, record: TaskRecord | None, download: DownloadState | None) -> None:
+    def show_record(
+        self, record: TaskRecord | None, download: DownloadState | None, now: float
+    ) -> None:
         body = self.query_one("#detail-body", Static)
         if record is None:
             body.update(Text("No task selected. Press a to add task ids."))
         else:
-            body.update(describe(record, download))
+            body.update(describe(record, download, now))

@@ -18,16 +18,17 @@ class StatusBar(Static):
         auto_download: bool,
         extra: str = "",
     ) -> None:
+        # The API's state first: it must stay visible however many statuses there are.
         text = Text(no_wrap=True, overflow="ellipsis")
-        order = ["new", "queued", "processing", "completed", "downloaded", "failed"]
-        parts = [f"{counts[w]} {w}" for w in order if counts.get(w)]
-        parts += [f"{n} {w}" for w, n in sorted(counts.items()) if w not in order and n]
-        text.append(" · ".join(parts) or "no tasks")
-        text.append(" │ ")
         text.append(api_state, style=f"bold {api_colour}".strip())
         if next_poll is not None:
             text.append(f" │ poll in {max(0, next_poll):.0f}s")
         text.append(f" │ auto-dl {'on' if auto_download else 'off'}")
         if extra:
             text.append(f" │ {extra}")
+        order = ["new", "queued", "processing", "completed", "downloaded", "failed"]
+        parts = [f"{counts[w]} {w}" for w in order if counts.get(w)]
+        parts += [f"{n} {w}" for w, n in sorted(counts.items()) if w not in order and n]
+        text.append(" │ ")
+        text.append(" · ".join(parts) or "no tasks")
         self.update(text)

@@ -62,7 +62,7 @@ def status_look(record: TaskRecord, download: DownloadState | None = None) -> St
     if kind is TaskStatus.PROCESSING:
         return StatusLook("◐", "processing", "primary")
     if kind is TaskStatus.QUEUED:
-        return StatusLook("○", "queued", "secondary")
+        return StatusLook("○", "queued", "foreground")
     return StatusLook("·", "new", "foreground-muted")
 
 
@@ -91,7 +91,8 @@ class TaskTable(DataTable[Text]):
 
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
-            self.add_column(label, key=key, width=width)
+            justify = "left" if key in ("status", "task") else "right"
+            self.add_column(Text(label, justify=justify), key=key, width=width)
 
     def on_resize(self) -> None:
         """Give the task column (id and label) whatever width the others leave."""

@@ -1,0 +1,370 @@
+"""One measurement per process: `python benchmarks/_probes.py PROBE ... --result OUT.json`.
+
+Each probe imports only what its side needs (the baselines never import starvideos_tui),
+measures one thing and writes a JSON object to --result. With --profile FILE the measured
+section also runs under cProfile and its stats are dumped to FILE (for diagnosis only: the
+profiler slows the code down, so those runs are never timed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+SIZE = (120, 40)
+# The bare baseline shows the same six columns, at the same widths, as plain strings.
+BARE_COLUMNS = (("Status", 17), ("Task", 40), ("Age", 4), ("Len", 4), ("Link", 4), ("Seen", 5))
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+class Section:
+    """Times a section; under --profile it is also profiled.
+
+    A --profile path ending in .prof gets cProfile stats; any other path gets pyinstrument's
+    text report (a sampling profiler: fairer shares for call-heavy code; pip install it).
+    """
+
+    def __init__(self, profile_to: str | None) -> None:
+        self.profile_to = profile_to
+        self.profiler: Any = None
+
+    @contextmanager
+    def measure(self, into: dict[str, float]) -> Iterator[None]:
+        self.start()
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        try:
+            yield
+        finally:
+            into["cpu_s"] = time.process_time() - cpu0
+            into["wall_s"] = time.perf_counter() - wall0
+            self.stop()
+
+    def start(self) -> None:
+        if not self.profile_to:
+            return
+        if self.profile_to.endswith(".prof"):
+            self.profiler = cProfile.Profile()
+            self.profiler.enable()
+        else:
+            from pyinstrument import Profiler
+
+            # Sample the whole thread, event loop included, not one coroutine.
+            self.profiler = Profiler(interval=0.001, async_mode="disabled")
+            self.profiler.start()
+
+    def stop(self) -> None:
+        if not self.profile_to:
+            return
+        if isinstance(self.profiler, cProfile.Profile):
+            self.profiler.disable()
+            self.profiler.dump_stats(self.profile_to)
+        else:
+            self.profiler.stop()
+            report = self.profiler.output_text(unicode=True, show_all=False)
+            Path(self.profile_to).write_text(report)
+
+
+# -- figures 1, 2, 8: first paint, idle CPU, memory -------------------------------------
+
+
+def bare_app(db: Path) -> Any:
+    from textual.app import App, ComposeResult
+    from textual.widgets import DataTable
+
+    class BareApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield DataTable(cursor_type="row")
+
+        def on_mount(self) -> None:
+            table = self.query_one(DataTable)
+            for label, width in BARE_COLUMNS:
+                table.add_column(label, width=width)
+            with open(db, encoding="utf-8") as handle:
+                docs = json.load(handle)["tasks"].values()
+            table.add_rows(
+                (
+                    f"● {doc['status']}",
+                    f"{doc['id']}  {doc.get('label') or ''}",
+                    "3d",
+                    f"{doc.get('actual_duration') or 0:g}s",
+                    "-",
+                    "3d",
+                )
+                for doc in docs
+            )
+
+    return BareApp()
+
+
+def our_app(db: Path, client: Any = None, interval: float = 30.0) -> Any:
+    from starvideos_tui.store import Watchlist
+    from starvideos_tui.tui.app import AppConfig, StarVideosApp
+
+    download_dir = Path(tempfile.mkdtemp(prefix="bench-dl-"))
+    return StarVideosApp(
+        watchlist=Watchlist(db),
+        client=client,
+        config=AppConfig(download_dir=download_dir, interval=interval, bell=False),
+    )
+
+
+def row_count(app: Any) -> int:
+    from textual.widgets import DataTable
+
+    return app.query_one(DataTable).row_count
+
+
+async def wait_for_rows(app: Any, rows: int, timeout: float = 300.0) -> None:
+    deadline = time.perf_counter() + timeout
+    while row_count(app) != rows:
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"{row_count(app)} of {rows} rows after {timeout:.0f} s")
+        await asyncio.sleep(0.002)
+
+
+async def paint_and_idle(args: argparse.Namespace) -> dict[str, Any]:
+    """Time from building the app until the table holds every row; then idle CPU."""
+    t_import = time.perf_counter()
+    if args.impl == "ours":
+        import starvideos_tui.tui.app  # noqa: F401
+    else:
+        import textual.app  # noqa: F401
+    out: dict[str, Any] = {"import_s": time.perf_counter() - t_import}
+    paint_section = Section(args.profile if args.profile_what == "paint" else None)
+    paint_section.start()
+    t0 = time.perf_counter()
+    app = our_app(args.db) if args.impl == "ours" else bare_app(args.db)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_rows(app, args.rows)
+        out["paint_s"] = time.perf_counter() - t0
+        paint_section.stop()
+        await pilot.pause()
+        out["settled_s"] = time.perf_counter() - t0
+        if args.idle > 0:
+            await asyncio.sleep(1.0)  # let start-up work (timers, reflows) finish
+            section = Section(args.profile if args.profile_what == "idle" else None)
+            window: dict[str, float] = {}
+            with section.measure(window):
+                await asyncio.sleep(args.idle)
+            out["idle_cpu_pct"] = 100 * window["cpu_s"] / window["wall_s"]
+        out["rows"] = row_count(app)
+    out["peak_rss_mb"] = peak_rss_mb()
+    return out
+
+
+# -- figure 3: CPU while 1,000 processing tasks are polled ------------------------------
+
+
+async def polling_cpu(args: argparse.Namespace) -> dict[str, Any]:
+    from starvideos_tui.api import StarVideosClient
+
+    client = StarVideosClient(args.base_url, "k")
+    asked = 0
+    get_result = client.get_result
+
+    async def counted(task_id: str) -> Any:
+        nonlocal asked
+        asked += 1
+        return await get_result(task_id)
+
+    client.get_result = counted  # type: ignore[method-assign]
+    app = our_app(args.db, client=client, interval=30.0)
+    out: dict[str, Any] = {}
+    async with app.run_test(size=SIZE):
+        await wait_for_rows(app, args.rows)
+        section = Section(args.profile)
+        window: dict[str, float] = {}
+        with section.measure(window):
+            await asyncio.sleep(args.seconds)
+        out["cpu_pct"] = 100 * window["cpu_s"] / window["wall_s"]
+        out["polls"] = asked
+        out["api_state"] = app.api_state
+    out["peak_rss_mb"] = peak_rss_mb()
+    return out
+
+
+# -- figure 4: one polling pass ------------------------------------------------------------
+
+
+async def poll_pass(args: argparse.Namespace) -> dict[str, Any]:
+    ids = json.loads(Path(args.ids).read_text())
+    out: dict[str, Any] = {"tasks": len(ids), "concurrency": args.concurrency}
+    section = Section(args.profile)
+    timing: dict[str, float] = {}
+    if args.impl == "ours":
+        from starvideos_tui.api import StarVideosClient
+        from starvideos_tui.poll import Poller
+        from starvideos_tui.schedule import PollSchedule
+        from starvideos_tui.store import Watchlist
+
+        async with StarVideosClient(args.base_url, "k") as client:
+            poller = Poller(
+                client, Watchlist(args.db), PollSchedule(), concurrency=args.concurrency
+            )
+            with section.measure(timing):
+                report = await poller.run_pass(ids)
+        out["answered"] = report.polled - len(report.problems)
+    elif args.impl == "workers":
+        import httpx
+
+        answered = 0
+        queue = list(reversed(ids))
+        async with httpx.AsyncClient(headers={"Authorization": "Bearer k"}) as client:
+
+            async def worker() -> None:
+                nonlocal answered
+                while queue:
+                    task_id = queue.pop()
+                    response = await client.get(f"{args.base_url}/v1/result/{task_id}")
+                    if response.status_code == 200 and response.json()["id"] == task_id:
+                        answered += 1
+
+            with section.measure(timing):
+                await asyncio.gather(*(worker() for _ in range(args.concurrency)))
+        out["answered"] = answered
+    else:
+        import httpx
+
+        answered = 0
+        limit = asyncio.Semaphore(args.concurrency)
+        async with httpx.AsyncClient(headers={"Authorization": "Bearer k"}) as client:
+
+            async def get(task_id: str) -> None:
+                nonlocal answered
+                async with limit:
+                    response = await client.get(f"{args.base_url}/v1/result/{task_id}")
+                    if response.status_code == 200 and response.json()["id"] == task_id:
+                        answered += 1
+
+            with section.measure(timing):
+                await asyncio.gather(*(get(i) for i in ids))
+        out["answered"] = answered
+    out["pass_s"] = timing["wall_s"]
+    out["pass_cpu_s"] = timing["cpu_s"]
+    return out
+
+
+# -- figure 5: persisting one pass ----------------------------------------------------------
+
+
+class WriteCounter:
+    """Counts, through audit events, files opened for writing and renamed in `folder`.
+
+    Lock files are not counted: they hold no data.
+    """
+
+    WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = str(folder.resolve())
+        self.opened = 0
+        self.renamed = 0
+        self.active = False
+        sys.addaudithook(self.hook)
+
+    def _mine(self, path: object) -> bool:
+        if isinstance(path, bytes):
+            path = os.fsdecode(path)
+        if not isinstance(path, str) or path.endswith(".lock"):
+            return False
+        return os.path.dirname(os.path.abspath(path)) == self.folder
+
+    def hook(self, event: str, args: tuple[Any, ...]) -> None:
+        if not self.active:
+            return
+        if event == "open":
+            path, mode, flags = args
+            writing = (mode is not None and any(c in mode for c in "wax+")) or (
+                mode is None and isinstance(flags, int) and flags & self.WRITE_FLAGS
+            )
+            if writing and self._mine(path):
+                self.opened += 1
+        elif event == "os.rename" and self._mine(args[1]):
+            self.renamed += 1
+
+
+def persist(args: argparse.Namespace) -> dict[str, Any]:
+    db = Path(args.db)
+    out: dict[str, Any] = {}
+    timing: dict[str, float] = {}
+    section = Section(args.profile)
+    if args.impl == "ours":
+        from dataclasses import replace
+
+        from starvideos_tui.store import Watchlist
+
+        watchlist = Watchlist(db)
+        now = time.time()
+        changes = {r.id: (lambda r: replace(r, checked_at=now)) for r in watchlist.load()}
+        counter = WriteCounter(db.parent)
+        counter.active = True
+        with section.measure(timing):
+            updated = watchlist.update(changes)
+        counter.active = False
+        out.update(files_written=counter.opened, replaces=counter.renamed, tasks=len(updated))
+    else:
+        with open(db, encoding="utf-8") as handle:
+            data = json.load(handle)
+        target = db.with_name("baseline.json")
+        with section.measure(timing), open(target, "w", encoding="utf-8") as handle:
+            json.dump(data, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        # A stricter reference: the C encoder in one shot (json.dump streams through the
+        # pure-Python encoder), as the store itself does.
+        t0 = time.perf_counter()
+        with open(target, "wb") as handle:
+            handle.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
+            handle.flush()
+            os.fsync(handle.fileno())
+        out["dumps_s"] = time.perf_counter() - t0
+        out["tasks"] = len(data["tasks"])
+    out["persist_s"] = timing["wall_s"]
+    return out
+
+
+# -------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("probe", choices=["paint", "polling-cpu", "poll-pass", "persist"])
+    parser.add_argument("--impl", choices=["ours", "baseline", "workers"], default="ours")
+    parser.add_argument("--db", type=Path)
+    parser.add_argument("--rows", type=int, default=0)
+    parser.add_argument("--idle", type=float, default=0.0, help="seconds of idle to measure")
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--base-url")
+    parser.add_argument("--ids", help="JSON file with the task ids")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--result", required=True)
+    parser.add_argument("--profile", help="dump cProfile stats of the measured section here")
+    parser.add_argument("--profile-what", choices=["paint", "idle"], default="paint")
+    args = parser.parse_args()
+    if args.probe == "paint":
+        result = asyncio.run(paint_and_idle(args))
+    elif args.probe == "polling-cpu":
+        result = asyncio.run(polling_cpu(args))
+    elif args.probe == "poll-pass":
+        result = asyncio.run(poll_pass(args))
+    else:
+        result = persist(args)
+    Path(args.result).write_text(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,519 @@
+"""Every figure of issue 6 beside its baseline, measured in the same run: one command.
+
+    python benchmarks/run.py [--quick] [--runs N] [--skip-download] [--out FILE]
+
+Each measurement runs in a fresh Python process (`_probes.py`) so imports and caches never
+leak from one run into the next; ours and the baseline alternate, and the table shows the
+median of the runs and the median of the per-run ratios. See benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from _fixtures import (
+    simulator_process,
+    write_completed_watchlist,
+    write_unfinished_watchlist,
+)
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+PROBES = HERE / "_probes.py"
+DOWNLOAD_SCRIPT = HERE / "bench_download.py"
+DOWNLOAD_RESULTS = HERE / "results-download.txt"
+
+
+@dataclass
+class Row:
+    figure: str
+    ours: str
+    baseline: str = "—"
+    ratio: str = "—"
+    target: str = "—"
+    met: str = "—"
+
+
+@dataclass
+class Plan:
+    """What a full or a quick run measures."""
+
+    runs: int
+    paint_sizes: tuple[int, ...]
+    idle_size: int
+    idle_seconds: float
+    polling_tasks: int
+    polling_seconds: float
+    pass_tasks: int
+    persist_sizes: tuple[int, ...]
+    list_size: int
+    list_runs: int
+    download_mib: int
+    download_runs: int
+
+
+def plan_for(quick: bool, runs: int | None) -> Plan:
+    if quick:
+        return Plan(
+            runs=runs or 2,
+            paint_sizes=(1000,),
+            idle_size=1000,
+            idle_seconds=3.0,
+            polling_tasks=1000,
+            polling_seconds=20.0,
+            pass_tasks=500,
+            persist_sizes=(1000,),
+            list_size=1000,
+            list_runs=max(5, 3 * (runs or 2)),
+            download_mib=64,
+            download_runs=1,
+        )
+    return Plan(
+        runs=runs or 3,
+        paint_sizes=(1000, 10_000, 50_000),
+        idle_size=10_000,
+        idle_seconds=10.0,
+        polling_tasks=1000,
+        polling_seconds=60.0,
+        pass_tasks=2000,
+        persist_sizes=(1000, 10_000, 50_000),
+        list_size=1000,
+        list_runs=max(10, 5 * (runs or 3)),
+        download_mib=512,
+        download_runs=3,
+    )
+
+
+# -- running things ------------------------------------------------------------------------
+
+
+class ProbeFailed(Exception):
+    pass
+
+
+class Bench:
+    def __init__(self, work: Path, plan: Plan) -> None:
+        self.work = work
+        self.plan = plan
+        # The app's own files (logs, config) go to a throw-away home, not the user's.
+        self.env = {**os.environ, "STARVIDEOS_HOME": str(work / "home")}
+        self._results = 0
+        self._watchlists: dict[int, Path] = {}
+
+    def probe(self, name: str, *args: object, timeout: float = 600) -> dict[str, Any]:
+        self._results += 1
+        result = self.work / f"result-{self._results}.json"
+        command = [sys.executable, str(PROBES), name, *map(str, args), "--result", str(result)]
+        done = subprocess.run(
+            command, env=self.env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+        if done.returncode != 0 or not result.exists():
+            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise ProbeFailed(f"{name} exited {done.returncode}: {tail[0][:200]}")
+        return json.loads(result.read_text())
+
+    def watchlist(self, size: int) -> Path:
+        """A watchlist of `size` completed tasks, written once; callers copy it to change it."""
+        if size not in self._watchlists:
+            self._watchlists[size] = write_completed_watchlist(
+                self.work / f"final-{size}.json", size
+            )
+        return self._watchlists[size]
+
+    def copy_of(self, source: Path, name: str) -> Path:
+        folder = self.work / name
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+        return Path(shutil.copy(source, folder / "watchlist.json"))
+
+    def pairs(self, measure: Callable[[str], float]) -> tuple[list[float], list[float]]:
+        """Alternate ours and the baseline (ABBA...) so slow drift hits both alike."""
+        ours: list[float] = []
+        base: list[float] = []
+        for i in range(self.plan.runs):
+            for impl in ("ours", "baseline") if i % 2 == 0 else ("baseline", "ours"):
+                (ours if impl == "ours" else base).append(measure(impl))
+        return ours, base
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def paired_ratio(ours: list[float], base: list[float]) -> float:
+    return median([o / b for o, b in zip(ours, base, strict=True)])
+
+
+def seconds(value: float) -> str:
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def ratio_row(
+    figure: str, ours: list[float], base: list[float], limit: float | None, unit=seconds
+) -> Row:
+    ratio = paired_ratio(ours, base)
+    return Row(
+        figure,
+        unit(median(ours)),
+        unit(median(base)),
+        f"{ratio:.2f}×",
+        f"≤ {limit:g}×" if limit else "— (growth)",
+        ("yes" if ratio <= limit else "**no**") if limit else "—",
+    )
+
+
+def size_name(size: int) -> str:
+    return f"{size // 1000}k" if size % 1000 == 0 else str(size)
+
+
+# -- the figures ----------------------------------------------------------------------------
+
+
+def first_paint_idle_memory(bench: Bench) -> Iterator[Row]:
+    """Figures 1, 2 and 8: the same processes give the paint time, idle CPU and peak RSS."""
+    plan = bench.plan
+    at_idle: dict[str, list[dict[str, Any]]] = {"ours": [], "baseline": []}
+    imports: dict[str, list[float]] = {"ours": [], "baseline": []}
+    rss_by_size: dict[int, list[float]] = {}
+    for size in plan.paint_sizes:
+        db = bench.watchlist(size)
+        idle = plan.idle_seconds if size == plan.idle_size else 0
+
+        def measure(impl: str, db: Path = db, size: int = size, idle: float = idle) -> float:
+            result = bench.probe(
+                "paint", "--impl", impl, "--db", db, "--rows", size, "--idle", idle
+            )
+            imports[impl].append(result["import_s"])
+            if impl == "ours":
+                rss_by_size.setdefault(size, []).append(result["peak_rss_mb"])
+            if idle:
+                at_idle[impl].append(result)
+            return result["paint_s"]
+
+        ours, base = bench.pairs(measure)
+        yield ratio_row(
+            f"1. first paint, {size_name(size)} tasks (until the table holds every row)",
+            ours,
+            base,
+            1.3 if size == 10_000 else None,
+        )
+    yield Row(
+        "1b. importing the app before that (not in figure 1; information)",
+        seconds(median(imports["ours"])),
+        seconds(median(imports["baseline"])),
+        f"{median(imports['ours']) / median(imports['baseline']):.2f}×",
+    )
+    if plan.idle_size not in plan.paint_sizes:
+        return
+    n = size_name(plan.idle_size)
+    cpu = median([r["idle_cpu_pct"] for r in at_idle["ours"]])
+    bare = median([r["idle_cpu_pct"] for r in at_idle["baseline"]])
+    yield Row(
+        f"2. idle CPU, {n} final tasks, {plan.idle_seconds:g} s after first paint",
+        f"{cpu:.2f} % of a core",
+        f"bare app {bare:.2f} %",
+        target="< 1 %",
+        met="yes" if cpu < 1 else "**no**",
+    )
+    rss = median([r["peak_rss_mb"] for r in at_idle["ours"]])
+    bare_rss = median([r["peak_rss_mb"] for r in at_idle["baseline"]])
+    yield Row(
+        f"8. memory, {n} tasks in the TUI (peak RSS)",
+        f"{rss:.0f} MB",
+        f"bare app {bare_rss:.0f} MB",
+        target="< 200 MB",
+        met="yes" if rss < 200 else "**no**",
+    )
+    growth = ", ".join(f"{size_name(n)}: {median(mb):.0f} MB" for n, mb in rss_by_size.items())
+    yield Row("8b. peak RSS of ours by size, after first paint (information)", growth)
+
+
+def polling_cpu(bench: Bench) -> Iterator[Row]:
+    plan = bench.plan
+    with simulator_process(plan.polling_tasks) as sim:
+        db = write_unfinished_watchlist(bench.work / "processing.json", sim["ids"])
+        result = bench.probe(
+            "polling-cpu",
+            "--db",
+            db,
+            "--rows",
+            plan.polling_tasks,
+            "--seconds",
+            plan.polling_seconds,
+            "--base-url",
+            sim["base_url"],
+            timeout=plan.polling_seconds + 300,
+        )
+    if result["api_state"] != "API ok":
+        raise ProbeFailed(f"the app did not poll the simulator: {result['api_state']}")
+    cpu = result["cpu_pct"]
+    yield Row(
+        f"3. CPU, {plan.polling_tasks} processing tasks, 30 s interval, "
+        f"{plan.polling_seconds:g} s from first paint ({result['polls']} polls)",
+        f"{cpu:.2f} % of a core",
+        target="< 3 %",
+        met="yes" if cpu < 3 else "**no**",
+    )
+
+
+def polling_pass(bench: Bench) -> Iterator[Row]:
+    plan = bench.plan
+    with simulator_process(plan.pass_tasks) as sim:
+        ids = bench.work / "pass-ids.json"
+        ids.write_text(json.dumps(sim["ids"]))
+        source = write_unfinished_watchlist(bench.work / "pass.json", sim["ids"])
+        common = ("--base-url", sim["base_url"], "--ids", ids)
+
+        def measure(impl: str) -> float:
+            db = bench.copy_of(source, "pass")
+            result = bench.probe("poll-pass", "--impl", impl, "--db", db, *common)
+            if result["answered"] != plan.pass_tasks:
+                raise ProbeFailed(f"{impl}: {result['answered']} of {plan.pass_tasks} answered")
+            return result["pass_s"]
+
+        ours, base = bench.pairs(measure)
+        # A stricter reference: 8 workers draining one list need no task per request.
+        workers = [
+            bench.probe("poll-pass", "--impl", "workers", *common)["pass_s"]
+            for _ in range(plan.runs)
+        ]
+    n = size_name(plan.pass_tasks)
+    yield ratio_row(
+        f"4. one polling pass, {n} unfinished tasks, concurrency 8 "
+        "(baseline: httpx + Semaphore, json-parse)",
+        ours,
+        base,
+        1.2,
+    )
+    yield Row(
+        "4b. same pass vs 8 httpx worker coroutines (information)",
+        seconds(median(ours)),
+        seconds(median(workers)),
+        f"{median(ours) / median(workers):.2f}×",
+    )
+
+
+def persisting(bench: Bench) -> Iterator[Row]:
+    plan = bench.plan
+    writes: list[int] = []
+    for size in plan.persist_sizes:
+        source = bench.watchlist(size)
+        strict: list[float] = []
+
+        def measure(impl: str, source: Path = source, strict: list[float] = strict) -> float:
+            result = bench.probe("persist", "--impl", impl, "--db", bench.copy_of(source, "p"))
+            if impl == "ours":
+                writes.append(result["files_written"])
+                writes.append(result["replaces"])
+            else:
+                strict.append(result["dumps_s"])
+            return result["persist_s"]
+
+        ours, base = bench.pairs(measure)
+        n = size_name(size)
+        yield ratio_row(
+            f"5. persist one pass, {n} tasks (baseline: json.dump + fsync)",
+            ours,
+            base,
+            2.0 if size == 10_000 else None,
+        )
+        yield Row(
+            f"5b. persist {n} vs json.dumps (C encoder) + write + fsync (information)",
+            seconds(median(ours)),
+            seconds(median(strict)),
+            f"{paired_ratio(ours, strict):.2f}×",
+        )
+    yield Row(
+        "5c. file writes per pass (temp files opened for writing; replaces)",
+        f"{max(writes)} (every run)" if len(set(writes)) == 1 else f"{min(writes)}-{max(writes)}",
+        target="1",
+        met="yes" if set(writes) == {1} else "**no**",
+    )
+
+
+def list_startup(bench: Bench) -> Iterator[Row]:
+    plan = bench.plan
+    db = bench.watchlist(plan.list_size)
+    ours_cmd = [sys.executable, "-m", "starvideos_tui", "--db", str(db), "list"]
+    base_cmd = [sys.executable, "-c", f"import httpx, json; json.load(open({str(db)!r}))"]
+
+    def timed(command: list[str]) -> float:
+        start = time.perf_counter()
+        subprocess.run(
+            command, env=bench.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True
+        )
+        return time.perf_counter() - start
+
+    timed(ours_cmd)  # warm the page cache and .pyc files for both
+    timed(base_cmd)
+    ours: list[float] = []
+    base: list[float] = []
+    for i in range(plan.list_runs):
+        first, second = (ours_cmd, base_cmd) if i % 2 == 0 else (base_cmd, ours_cmd)
+        a, b = timed(first), timed(second)
+        ours.append(a if first is ours_cmd else b)
+        base.append(b if first is ours_cmd else a)
+    yield ratio_row(
+        f"6. `starvideos-tui list` start-up, {size_name(plan.list_size)} tasks "
+        f"({plan.list_runs} runs; baseline: python -c 'import httpx, json' + json.load)",
+        ours,
+        base,
+        1.5,
+    )
+
+
+def download(bench: Bench, skip: bool) -> Iterator[Row]:
+    plan = bench.plan
+    figure = f"7. download {plan.download_mib} MiB over loopback nginx (throughput vs curl)"
+    if skip:
+        yield Row(figure, "skipped (--skip-download)", "curl", target="≥ 0.7×", met="not run")
+        return
+    if not DOWNLOAD_SCRIPT.exists():
+        yield Row(figure, "not run (no bench_download.py)", "curl", target="≥ 0.7×", met="not run")
+        return
+    started = time.time()
+    command = [
+        sys.executable,
+        str(DOWNLOAD_SCRIPT),
+        "--size-mib",
+        str(plan.download_mib),
+        "--runs",
+        str(plan.download_runs),
+    ]
+    done = subprocess.run(command, env=bench.env, capture_output=True, text=True, check=False)
+    fresh = DOWNLOAD_RESULTS.exists() and DOWNLOAD_RESULTS.stat().st_mtime >= started
+    if done.returncode != 0 or not fresh:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        yield Row(figure, f"failed: {tail[0][:120]}", "curl", target="≥ 0.7×", met="not run")
+        return
+    text = DOWNLOAD_RESULTS.read_text()
+    speeds = download_speeds(text)
+    ratio = re.search(r"target ratio >= ([\d.]+): \w+ \(([\d.]+)\)", text)
+    peak = re.search(r"peak RSS < (\d+) MiB: \w+ \(([\d.]+) MiB\)", text)
+    if not ratio:
+        yield Row(figure, "see results-download.txt", "curl", target="≥ 0.7×", met="?")
+        return
+    value = float(ratio.group(2))
+    ours = f"{speeds['ours']:.0f} MB/s" if "ours" in speeds else "?"
+    if peak:
+        ours += f", peak RSS {float(peak.group(2)):.0f} MiB"
+    curl = f"curl {speeds['curl']:.0f} MB/s" if "curl" in speeds else "curl"
+    if "curl+sync" in speeds:
+        curl += f" (curl + fsync {speeds['curl+sync']:.0f} MB/s)"
+    yield Row(
+        figure + f", {plan.download_runs} run{'s' if plan.download_runs > 1 else ''}",
+        ours,
+        curl,
+        f"{value:.2f}×",
+        f"≥ {ratio.group(1)}×",
+        "yes" if value >= float(ratio.group(1)) else "**no**",
+    )
+
+
+def download_speeds(text: str) -> dict[str, float]:
+    """Median MB/s per tool from bench_download.py's table (the column after median s)."""
+    speeds: dict[str, float] = {}
+    for line in text.splitlines():
+        numbers = re.findall(r"\s(\d+(?:\.\d+)?)", line)
+        if len(numbers) < 2:
+            continue
+        if re.match(r"curl -s -o\s+\d", line):
+            speeds["curl"] = float(numbers[1])
+        elif line.startswith("curl") and "sync" in line:
+            speeds["curl+sync"] = float(numbers[1])
+        elif line.startswith("ours"):
+            speeds["ours"] = float(numbers[1])
+    return speeds
+
+
+# -- the table --------------------------------------------------------------------------------
+
+
+def table(rows: list[Row]) -> str:
+    lines = [
+        "| figure | ours | baseline | ratio | target | met? |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| {r.figure} | {r.ours} | {r.baseline} | {r.ratio} | {r.target} | {r.met} |" for r in rows
+    ]
+    return "\n".join(lines)
+
+
+def header(plan: Plan, args: argparse.Namespace, elapsed: float) -> str:
+    import textual
+
+    mode = "--quick" if args.quick else "full"
+    return (
+        f"Benchmarks of {time.strftime('%Y-%m-%d %H:%M %Z')}: {mode} run, median of "
+        f"{plan.runs} runs per figure (ratios: median of per-run ratios against the baseline "
+        f"measured alternately in the same run), {elapsed / 60:.1f} min. "
+        f"Python {platform.python_version()}, Textual {textual.__version__}, "
+        f"{os.cpu_count()} CPUs, {platform.machine()}."
+    )
+
+
+def figure_number(row: Row) -> int:
+    """Rows in the issue's order; within a figure, in the order measured (sort is stable)."""
+    found = re.match(r"\d+", row.figure)
+    return int(found.group()) if found else 99
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, short windows")
+    parser.add_argument("--runs", type=int, help="runs per figure (default 3, quick 2)")
+    parser.add_argument("--skip-download", action="store_true", help="skip the nginx download")
+    parser.add_argument("--out", type=Path, default=HERE / "results.md", help="markdown table")
+    args = parser.parse_args()
+    if args.runs is not None and args.runs < 1:
+        parser.error("--runs must be 1 or more")
+    plan = plan_for(args.quick, args.runs)
+    started = time.perf_counter()
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="starvideos-bench-") as tmp:
+        bench = Bench(Path(tmp), plan)
+        figures: list[tuple[str, Callable[[], Iterator[Row]]]] = [
+            ("first paint, idle CPU, memory", lambda: first_paint_idle_memory(bench)),
+            ("CPU while polling", lambda: polling_cpu(bench)),
+            ("polling pass", lambda: polling_pass(bench)),
+            ("persisting", lambda: persisting(bench)),
+            ("list start-up", lambda: list_startup(bench)),
+            ("download", lambda: download(bench, args.skip_download)),
+        ]
+        for name, figure in figures:
+            print(f"measuring {name} ...", file=sys.stderr, flush=True)
+            t0 = time.perf_counter()
+            try:
+                for row in figure():
+                    rows.append(row)
+                    print(f"  {row.figure}: {row.ours} | {row.ratio}", file=sys.stderr)
+            except (ProbeFailed, subprocess.SubprocessError, OSError) as exc:
+                rows.append(Row(name, f"failed: {exc}", met="not run"))
+                print(f"  failed: {exc}", file=sys.stderr)
+            print(f"  ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+    rows.sort(key=figure_number)
+    text = header(plan, args, time.perf_counter() - started) + "\n\n" + table(rows) + "\n"
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    print(f"(written to {args.out})", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

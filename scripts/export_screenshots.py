@@ -1,0 +1,301 @@
+"""Write the README's screenshots of the TUI: the same SVG bytes on every run.
+
+    python scripts/export_screenshots.py [--out DIR]      (default: screenshots/)
+
+The app runs headless against the simulator on loopback. Everything that could differ
+between runs is pinned: the clocks are frozen at FROZEN, the task ids and every record are
+fixed, the simulator answers each polled task with a canned body, polls run one at a time
+with a seeded schedule, the time zone is UTC and toasts are cleared before each picture.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from starvideos_tui.api import StarVideosClient
+from starvideos_tui.models import TaskRecord
+from starvideos_tui.schedule import PollSchedule
+from starvideos_tui.simulator import SimConfig, Simulator
+from starvideos_tui.store import Watchlist
+from starvideos_tui.tui.app import AppConfig, StarVideosApp
+from starvideos_tui.tui.messages import DownloadProgress
+from starvideos_tui.tui.widgets.task_table import TaskTable
+
+ROOT = Path(__file__).resolve().parent.parent
+FROZEN = 1_768_469_400.0  # 2026-01-15 09:30:00 UTC
+SIZE = (100, 30)
+NARROW = (80, 24)
+CDN = "https://cdn.starvideos.example/v"
+
+DOWNLOADED = "video_starvideos_o3_4821730011"
+DOWNLOADING = "video_starvideos_o3_4821730012"
+COMPLETED = "video_starvideos_o3_4821730013"
+PROCESSING = "video_starvideos_o3_4821730014"
+QUEUED = "video_starvideos_o3_4821730015"
+FAILED = "video_starvideos_o3_4821730016"
+RETRYING = "video_starvideos_o3_4821730017"
+UNKNOWN = "video_starvideos_o3_0000000000"
+
+FAILURE = (
+    "Reference image resolution is too low: the first image is 320x240, "
+    "at least 720x720 is required."
+)
+
+
+class FrozenClock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def ago(seconds: float) -> float:
+    return FROZEN - seconds
+
+
+def link(task_id: str) -> str:
+    return f"{CDN}/{task_id}.mp4?token=demo&expires={int(FROZEN) + 300}"
+
+
+def watchlist_records() -> list[TaskRecord]:
+    """One task in each state the table can show, added over the last few hours."""
+
+    def done(task_id: str, label: str, minutes: float, **extra: Any) -> TaskRecord:
+        created = ago(minutes * 60)
+        finished = created + 85
+        return TaskRecord(
+            id=task_id,
+            status="completed",
+            created=int(created),
+            model="starvideos_o3",
+            video_url=link(task_id),
+            video_url_at=finished,
+            actual_duration=5.0,
+            label=label,
+            added_at=created,
+            checked_at=finished,
+            updated_at=finished,
+            history=(("queued", created), ("processing", created + 12), ("completed", finished)),
+            **extra,
+        )
+
+    def running(task_id: str, status: str, label: str, minutes: float) -> TaskRecord:
+        created = ago(minutes * 60)
+        return TaskRecord(
+            id=task_id,
+            status=status,
+            created=int(created),
+            model="starvideos_o3",
+            label=label,
+            added_at=created,
+            checked_at=ago(30),
+            updated_at=created,
+            history=((status, created),),
+        )
+
+    return [
+        done(
+            DOWNLOADED,
+            "Aerial shot of a lighthouse at dawn, slow push-in",
+            190,
+            local_path=f"/home/ana/Videos/starvideos/{DOWNLOADED}.mp4",
+            size=2_938_112,
+            sha256="5f1c0a4e9b7d3c2a8e6f4d1b0c9a7e5d3b1f8c6a4e2d0b9f7c5a3e1d8b6f4c2a",
+        ),
+        done(DOWNLOADING, "A red fox trotting through fresh snow, tracking shot", 7),
+        done(COMPLETED, "Timelapse of clouds rolling over mountain peaks", 4),
+        running(PROCESSING, "processing", "Neon city street in the rain at night", 3),
+        running(QUEUED, "queued", "Paper boats racing down a gutter stream, macro lens", 1),
+        TaskRecord(
+            id=FAILED,
+            status="failed",
+            created=int(ago(45 * 60)),
+            model="starvideos_o3",
+            error=FAILURE,
+            label="Close-up of a hummingbird at a feeder",
+            added_at=ago(45 * 60),
+            checked_at=ago(40 * 60),
+            updated_at=ago(40 * 60),
+            history=(
+                ("queued", ago(45 * 60)),
+                ("processing", ago(44 * 60)),
+                ("failed", ago(40 * 60)),
+            ),
+        ),
+        running(RETRYING, "processing", "Origami crane unfolding itself, stop motion", 12),
+        TaskRecord(id=UNKNOWN, label="an id the API does not know", added_at=ago(20 * 60)),
+    ]
+
+
+def canned_answers(sim: Simulator) -> None:
+    """What the simulator says when the app polls the unfinished tasks at start."""
+    for record in watchlist_records():
+        if record.id in (PROCESSING, QUEUED):
+            sim.add_fixed(
+                record.id,
+                {
+                    "id": record.id,
+                    "object": "video",
+                    "created": record.created,
+                    "model": "starvideos_o3",
+                    "status": record.status,
+                    "video_url": None,
+                    "error": None,
+                },
+            )
+    sim.add_fixed(
+        RETRYING,
+        {"error": {"message": "upstream render farm unavailable", "type": "server_error"}},
+        status_code=500,
+    )
+    # UNKNOWN is not in the simulator's book: it answers 404, as the real API would.
+
+
+def build_app(sim: Simulator, folder: Path, clock: FrozenClock) -> StarVideosApp:
+    watchlist = Watchlist(folder / "watchlist.json")
+    if not watchlist.path.exists():
+        watchlist.add(watchlist_records())
+    config = AppConfig(
+        download_dir=folder / "videos",
+        bell=False,
+        wall_clock=clock,
+        monotonic=clock,
+    )
+    schedule = PollSchedule(interval=config.interval, clock=clock, rng=random.Random(1))
+    app = StarVideosApp(
+        watchlist=watchlist,
+        client=StarVideosClient(sim.base_url, "sk-screenshots"),
+        config=config,
+        schedule=schedule,
+    )
+    assert app.poller is not None
+    # One request at a time: the schedule's random draws then come in a fixed order.
+    app.poller.concurrency = 1
+    return app
+
+
+async def settle(app: StarVideosApp, pilot: Any, ready: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 10
+    while not ready():
+        if time.monotonic() > deadline:
+            raise RuntimeError("the app did not reach the state to picture")
+        await pilot.pause(0.05)
+    app.clear_notifications()
+    app.render_rows()
+    await pilot.pause()
+    await pilot.pause()
+
+
+def first_poll_done(app: StarVideosApp) -> Callable[[], bool]:
+    polled = (PROCESSING, QUEUED, RETRYING, UNKNOWN)
+
+    def ready() -> bool:
+        records = [app.records.get(task_id) for task_id in polled]
+        return app.api_state == "API ok" and all(
+            r is not None and (r.checked_at == FROZEN or r.last_problem is not None)
+            for r in records
+        )
+
+    return ready
+
+
+async def leave(app: StarVideosApp, pilot: Any) -> None:
+    """Exit the way `q` does, before run_test tears the screens down from outside (its
+    teardown can race a message handler that still looks for the table)."""
+    app.exit()
+    deadline = time.monotonic() + 5
+    while app.is_running and time.monotonic() < deadline:
+        await pilot.pause(0.05)
+
+
+async def select(app: StarVideosApp, pilot: Any, task_id: str) -> None:
+    table = app.query_one(TaskTable)
+    table.move_cursor(row=table.row_ids.index(task_id), animate=False)
+    await pilot.pause()
+
+
+async def export(out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    clock = FrozenClock(FROZEN)
+    written: list[Path] = []
+
+    def save(app: StarVideosApp, name: str) -> None:
+        svg = app.export_screenshot(title="starvideos-tui")
+        path = out / name
+        path.write_text(svg, encoding="utf-8")
+        written.append(path)
+
+    with tempfile.TemporaryDirectory(prefix="starvideos-shots-") as tmp:
+        sim = Simulator(SimConfig(seed=1), clock=clock).start()
+        try:
+            canned_answers(sim)
+            app = build_app(sim, Path(tmp), clock)
+            async with app.run_test(size=SIZE) as pilot:
+                await settle(app, pilot, first_poll_done(app))
+                app.post_message(DownloadProgress(DOWNLOADING, 1_234_567, 2_938_112))
+                await settle(app, pilot, lambda: DOWNLOADING in app.downloads)
+                save(app, "watchlist.svg")
+
+                await select(app, pilot, FAILED)
+                await pilot.press("d")  # on a failed task: the panel opens on the error
+                await settle(app, pilot, lambda: True)
+                save(app, "failure-panel.svg")
+
+                await select(app, pilot, DOWNLOADING)
+                await settle(app, pilot, lambda: True)
+                save(app, "download.svg")
+
+                await pilot.press("enter")  # close the panel
+                await select(app, pilot, DOWNLOADED)
+                await pilot.press("question_mark")
+                await settle(app, pilot, lambda: True)
+                save(app, "help.svg")
+                await pilot.press("escape")
+                await leave(app, pilot)
+
+            app = build_app(sim, Path(tmp), clock)
+            async with app.run_test(size=NARROW) as pilot:
+                await settle(app, pilot, first_poll_done(app))
+                await select(app, pilot, FAILED)
+                await pilot.press("enter")
+                await settle(app, pilot, lambda: True)
+                save(app, "narrow-80x24.svg")
+                await leave(app, pilot)
+        finally:
+            sim.stop()
+    return written
+
+
+def pin_environment() -> None:
+    """Settings that change what the pictures show, set the same on every machine."""
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    for name in ("NO_COLOR", "TEXTUAL_FILTERS", "TEXTUAL_THEME"):
+        os.environ.pop(name, None)
+    # The canned HTTP 500 is meant; its warning is not news on the console.
+    logging.getLogger("starvideos_tui").setLevel(logging.ERROR)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
+    args = parser.parse_args(argv)
+    pin_environment()
+    for path in asyncio.run(export(args.out)):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,690 @@
+"""The TUI driven by Pilot against the simulator on loopback, with a clock the test moves."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from rich.console import Console
+from textual import events
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from starvideos_tui.api import StarVideosClient
+from starvideos_tui.models import TaskRecord
+from starvideos_tui.simulator import SimConfig, Simulator
+from starvideos_tui.simulator.video import sample_video
+from starvideos_tui.store import Watchlist
+from starvideos_tui.tui.app import AppConfig, StarVideosApp
+from starvideos_tui.tui.screens.add_ids import AddIdsScreen
+from starvideos_tui.tui.screens.confirm import ConfirmScreen
+from starvideos_tui.tui.screens.keys import KeysScreen
+from starvideos_tui.tui.widgets.detail_panel import DetailPanel
+from starvideos_tui.tui.widgets.filter_box import FilterBox
+from starvideos_tui.tui.widgets.status_bar import StatusBar
+from starvideos_tui.tui.widgets.task_table import TaskTable
+
+if TYPE_CHECKING:
+    from conftest import FakeClock
+
+KEY = "sk-test"
+SIZE = (100, 30)
+UNKNOWN_ID = "video_starvideos_o3_0000000001"
+HOSTILE_ERROR = "[bold red]x[/] [@click=app.quit] \x1b[2J and more"
+ROOT = Path(__file__).resolve().parent.parent
+
+AppFactory = Callable[..., StarVideosApp]
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def make_app(
+    simulator: Simulator, clock: FakeClock, watchlist: Watchlist, tmp_path: Path
+) -> AppFactory:
+    """Build the app on the simulator; every clock it reads is the test's clock."""
+
+    def make(
+        ids: list[str],
+        *,
+        interval: float = 30.0,
+        base_url: str | None = None,
+        key: str = KEY,
+    ) -> StarVideosApp:
+        watchlist.add([TaskRecord(id=task_id, added_at=clock()) for task_id in ids])
+        config = AppConfig(
+            download_dir=tmp_path / "videos",
+            interval=interval,
+            bell=False,
+            wall_clock=clock,
+            monotonic=clock,
+        )
+        client = StarVideosClient(base_url or simulator.base_url, key)
+        return StarVideosApp(watchlist=watchlist, client=client, config=config)
+
+    return make
+
+
+def screen_text(app: StarVideosApp) -> str:
+    """What the terminal shows right now, as plain text (the same render a screenshot uses)."""
+    width, height = app.size
+    console = Console(
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        record=True,
+        force_terminal=True,
+        color_system=None,
+        legacy_windows=False,
+    )
+    console.print(
+        app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    )
+    return console.export_text()
+
+
+@asynccontextmanager
+async def running(app: StarVideosApp, size: tuple[int, int] = SIZE) -> AsyncIterator[Pilot[None]]:
+    """`app.run_test`, left the way `q` leaves: through the app's own exit.
+
+    run_test's teardown tears the screens down from outside while the app may still be
+    handling a poll result, which then finds no table (NoMatches); see the report.
+    """
+    async with app.run_test(size=size) as pilot:
+        yield pilot
+        if app.is_running:
+            app.exit()
+            await until(pilot, lambda: not app.is_running, "the app to exit", timeout=3)
+
+
+async def until(
+    pilot: Pilot[None], condition: Callable[[], object], what: str, timeout: float = 5.0
+) -> None:
+    """Let the app run until `condition()` holds; fail naming `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def table(app: StarVideosApp) -> TaskTable:
+    return app.query_one(TaskTable)
+
+
+def status_of(app: StarVideosApp, task_id: str) -> str:
+    """The status cell of a task's row, e.g. '○ queued'."""
+    return table(app).get_row(task_id)[0].plain
+
+
+def row_ids(app: StarVideosApp) -> list[str]:
+    return [str(row.key.value) for row in table(app).ordered_rows]
+
+
+def panel_text(app: StarVideosApp) -> str:
+    body = app.query_one("#detail-body", Static)
+    return str(body.render())
+
+
+def panel_is_open(app: StarVideosApp) -> bool:
+    return app.query_one(DetailPanel).has_class("-open")
+
+
+def result_polls(simulator: Simulator, task_id: str) -> int:
+    return sum(1 for r in simulator.requests if r.path == f"/v1/result/{task_id}")
+
+
+async def polled(pilot: Pilot[None], app: StarVideosApp) -> None:
+    """Wait for the first polling pass to have answered every watched task."""
+    await until(
+        pilot,
+        lambda: (
+            app.records
+            and all(r.checked_at or r.last_problem for r in app.records.values())
+            and app.api_state != "starting"
+        ),
+        "the first polling pass",
+    )
+    await pilot.pause()
+
+
+async def select(pilot: Pilot[None], app: StarVideosApp, task_id: str) -> None:
+    table(app).move_cursor(row=row_ids(app).index(task_id))
+    await pilot.pause()
+    assert app.selected_id == task_id
+
+
+async def downloads_done(app: StarVideosApp, pilot: Pilot[None]) -> None:
+    """Wait for the download workers (not all workers: the poll loop never ends)."""
+    workers = [w for w in app.workers if w.group == "downloads"]
+    if workers:  # an empty list would make wait_for_complete wait for every worker
+        await app.workers.wait_for_complete(workers)
+    await until(pilot, lambda: not app.downloads, "the download to be reported")
+
+
+# -- the table ------------------------------------------------------------------------------
+
+
+async def test_every_watched_task_gets_a_row_with_its_status_in_words(
+    simulator: Simulator, make_app: AppFactory
+) -> None:
+    queued = simulator.seed_task("queued for long", queued=600)
+    processing = simulator.seed_task("rendering", queued=0, processing=600)
+    completed = simulator.seed_task("done", queued=0, processing=0)
+    failed = simulator.seed_task("broken", queued=0, processing=0, fail=True)
+    app = make_app([queued, processing, completed, failed, UNKNOWN_ID])
+
+    async with running(app) as pilot:
+        await polled(pilot, app)
+
+        assert row_ids(app) == [queued, processing, completed, failed, UNKNOWN_ID]
+        assert status_of(app, queued) == "○ queued"
+        assert status_of(app, processing) == "◐ processing"
+        assert status_of(app, completed) == "● completed"
+        assert status_of(app, failed) == "✗ failed"
+        assert status_of(app, UNKNOWN_ID) == "! unknown id"
+        shown = screen_text(app)
+        for word in ("queued", "processing", "completed", "failed", "unknown id", "API ok"):
+            assert word in shown
+
+
+async def test_a_running_task_updates_its_row_in_place_and_the_cursor_stays_on_it(
+    simulator: Simulator, make_app: AppFactory, clock: FakeClock
+) -> None:
+    first = simulator.seed_task("already done", queued=0, processing=0)
+    moving = simulator.seed_task("moving along", queued=5, processing=5)
+    last = simulator.seed_task("waiting", queued=600)
+    # A short interval (on the fake clock) so each advance of the clock is polled at once.
+    app = make_app([first, moving, last], interval=0.5)
+
+    async with running(app) as pilot:
+        await polled(pilot, app)
+        await select(pilot, app, moving)
+        assert status_of(app, moving) == "○ queued"
+
+        for expected in ("◐ processing", "● completed"):
+            clock.advance(5.5)
+            await until(pilot, lambda e=expected: status_of(app, moving) == e, expected)
+            assert row_ids(app) == [first, moving, last]
+            assert table(app).cursor_row == 1
+            assert app.selected_id == moving
+
+
+async def test_a_finished_task_is_not_polled_again(
+    simulator: Simulator, make_app: AppFactory, clock: FakeClock
+) -> None:
+    done = simulator.seed_task("done", queued=0, processing=0)
+    unfinished = simulator.seed_task("running", queued=600)
+    app = make_app([done, unfinished], interval=0.5)
+
+    async with running(app) as pilot:
+        await polled(pilot, app)
+        before = result_polls(simulator, unfinished)
+        for _ in range(3):
+            clock.advance(1.0)
+            await until(pilot, lambda b=before: result_polls(simulator, unfinished) > b, "a poll")
+            # The request is logged before the pass ends: let it schedule the next one
+            # before the clock moves again.
+            await until(
+                pilot, lambda: app.schedule.next_due[unfinished] > clock(), "the pass to end"
+            )
+            before = result_polls(simulator, unfinished)
+
+    assert result_polls(simulator, done) == 1
+
+
+# -- downloads and the side panel -----------------------------------------------------------
+
+
+async def test_d_saves_a_completed_video_and_the_video_host_never_sees_the_api_key(
+    simulator: Simulator, make_app: AppFactory, tmp_path: Path
+) -> None:
+    completed = simulator.seed_task("done", queued=0, processing=0)
+    app = make_app([completed])
+
+    async with running(app) as pilot:
+        await polled(pilot, app)
+        await pilot.press("d")
+        await downloads_done(app, pilot)
+
+        saved = tmp_path / "videos" / f"{completed}.mp4"
+        assert saved.read_bytes() == sample_video().data
+        assert status_of(app, completed) == "✓ downloaded"
+
+    video_requests = [r for r in simulator.requests if r.path.startswith("/videos/")]
+    api_requests = [r for r in simulator.requests if r.path.startswith("/v1/")]
+    assert video_requests
+    assert all("authorization" not in r.headers for r in video_requests)
+    # The check above means something only if the API calls do carry the key.
+    assert all(r.headers.get("authorization") == f"Bearer {KEY}" for r in api_requests)
+
+
+async def test_d_on_a_failed_task_opens_the_panel_on_its_error(
+    simulator: Simulator, make_app: AppFactory
+) -> None:
+    failed = simulator.seed_task(
+        "broken", queued=0, processing=0, fail=True, error="Reference image resolution is too low."
+    )
+    app = make_app([failed])
+
+    async with running(app) as pilot:
+        await polled(pilot, app)
+        assert not panel_is_open(app)
+        await pilot.press("d")
+        await pilot.pause()
+
+        assert panel_is_open(app)
+        assert "Reference image resolution is too low." in panel_text(app)
+        assert "Reference image resolution is too low." in screen_text(app)
+        assert not app.downloads  # nothing was fetched for a task without a video
+
+
+async def test_enter_opens_the_panel_on_the_selected_task_and_enter_closes_it(
+    simulator: Simulator, make_app: AppFactory
+) -> None:
+    first = simulator.seed_task("first", queued=600)
+    second = simulator.seed_task("second prompt", queued=0, processing=0)
+    app = make_app([first, second])
+
+    async with running(app) as pilot:
+        await polled(pilot, app)
+        await select(pilot, app, second)
+        await pilot.press("enter")
+        assert panel_is_open(app)
+        assert second in panel_text(app)
+        assert "completed" in panel_text(app)
+
+        # The panel follows the cursor.
+        await pilot.press("up")
+        assert first in panel_text(app)
+
+        await pilot.press("enter")
+        assert not panel_is_open(app)
+
+
+async def test_hostile_api_error_text_is_shown_literally_not_as_markup_or_escapes(
+    simulator: Simulator, make_app: AppFactory
+) -> None:
+    failed = simulator.seed_task("evil", queued=0, processing=0, fail=True, error=HOSTILE_ERROR)
+    app = make_app([failed])
+
+    async with running(app) as pilot:
+        await polled(pilot, app)
+        await pilot.press("d")
+        await pilot.pause()
+
+        shown = screen_text(app)
+        assert "[bold red]x[/]" in shown
+        assert "[@click=app.quit]" in shown
+        assert "\\x1b[2J and more" in shown  # the escape is made visible, not obeyed
+        assert "\x1b" not in panel_text(app)
+        assert app.is_running
+
+
+async def test_narrow_80x24_terminal_with_the_panel_open_still_shows_the_table(
+    simulator: Simulator, make_app: AppFactory
+) -> None:
+    ids = [simulator.seed_task(f"task {n}", queued=0, processing=0) for n in range(3)]
+    app = make_app(ids)
+
+    async with running(app, (80, 24)) as pilot:
+        await polled(pilot, app)
+        await pilot.press("enter")
+        await pilot.pause()
+
+        assert panel_is_open(app)
+        tasks = table(app)
+        panel = app.query_one(DetailPanel)
+        assert tasks.region.height >= 5  # header and at least 3 rows plus room
+        assert panel.region.height >= 5
+        assert not tasks.region.overlaps(panel.region)
+        shown = screen_text(app)
+        for task_id in ids:
+            assert task_id in shown
+        assert "completed" in shown
+        assert "d Download" in shown.splitlines()[-1]  # the footer is still there
+
+
+async def test_narrow_80x24_footer_still_names_the_help_and_quit_keys(
+    simulator: Simulator, make_app: AppFactory
+) -> None:
+    app = make_app([simulator.seed_task("one", queued=600)])
+
+    async with running(app, (80, 24)) as pilot:
+        await polled(pilot, app)
+        footer = screen_text(app).splitlines()[-1]
+        assert "? Keys" in footer
+        assert "q Quit" in footer
+
+
+async def test_with_no_color_each_status_is_still_told_by_its_word(
+    simulator: Simulator, make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    queued = simulator.seed_task("waiting", queued=600)
+    completed = simulator.seed_task("done", queued=0, processing=0)
+    failed = simulator.seed_task("broken", queued=0, processing=0, fail=True)
+    app = make_app([queued, completed, failed])
+
+    async with running(app) as pilot:
+        await polled(pilot, app)
+        assert app.no_color
+        lines = screen_text(app).splitlines()
+        for task_id, word in ((queued, "queued"), (completed, "completed"), (failed, "failed")):
+            assert any(task_id in line and word in line for line in lines), word
+
+
+# -- adding, removing, filtering, sorting ---------------------------------------------------
+
+
+async def test_pasting_many_ids_adds_the_valid_ones_and_names_the_refused_ones(
+    simulator: Simulator, make_app: AppFactory, watchlist: Watchlist
+) -> None:
+    existing = simulator.seed_task("existing", queued=600)
+    new_ones = [simulator.seed_task(f"new {n}", queued=600) for n in range(3)]
+    app = make_app([existing])
+    pasted = f"{new_ones[0]}, {new_ones[1]}\n  bad/slash {new_ones[2]},,\n..\n{existing}\n"
+
+    async with running(app) as pilot:
+        await polled(pilot, app)
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, AddIdsScreen), "the add dialog")
+        app.post_message(events.Paste(pasted))
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+
+        # The dialog stays open on the refused ids and says why.
+        assert isinstance(app.screen, AddIdsScreen)
+        refusal = str(app.screen.query_one("#add-error", Static).render())
+        assert "2 refused" in refusal
+        assert "'bad/slash'" in refusal
+        assert "'..'" in refusal
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, AddIdsScreen)
+
+        assert row_ids(app) == [existing, *new_ones]
+        assert [r.id for r in watchlist.load()] == [existing, *new_ones]
+        await until(pilot, lambda: status_of(app, new_ones[2]) == "○ queued", "new ids polled")
+
+
+async def test_x_then_y_stops_watching_the_selected_task(
+    simulator: Simulator, make_app: AppFactory, watchlist: Watchlist
+) -> None:
+    keep = simulator.seed_task("keep", queued=600)
+    drop = simulator.seed_task("drop", queued=600)
+    app = make_app([keep, drop])
+
+    async with running(app) as pilot:
+        await polled(pilot, app)
+        await select(pilot, app, drop)
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        assert drop in screen_text(app)
+        await pilot.press("y")
+        await pilot.pause()
+
+        assert row_ids(app) == [keep]
+        assert [r.id for r in watchlist.load()] == [keep]
+
+
+async def test_x_then_n_keeps_the_task(
+    simulator: Simulator, make_app: AppFactory, watchlist: Watchlist
+) -> None:
+    keep = simulator.seed_task("keep", queued=600)
+    also = simulator.seed_task("also keep", queued=600)
+    app = make_app([keep, also])
+
+    async with running(app) as pilot:
+        await polled(pilot, app)
+        await select(pilot, app, also)
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        await pilot.press("n")
+        await pilot.pause()
+
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert row_ids(app) == [keep, also]
+        assert [r.id for r in watchlist.load()] == [keep, also]
+        assert app.selected_id == also
+
+
+async def test_slash_filter_narrows_the_rows_and_escape_brings_them_all_back(
+    simulator: Simulator, make_app: AppFactory
+) -> None:
+    queued = simulator.seed_task("a quiet lake", queued=600)
+    failed = simulator.seed_task("broken", queued=0, processing=0, fail=True)
+    completed = simulator.seed_task("done", queued=0, processing=0)
+    app = make_app([queued, failed, completed])
+
+    async with running(app) as pilot:
+        await polled(pilot, app)
+        await pilot.press("slash")
+        assert app.query_one(FilterBox).has_focus
+        await pilot.press(*"failed")
+        await pilot.pause()
+        assert row_ids(app) == [failed]
+        assert "filter: failed" in str(app.query_one(StatusBar).render())
+
+        await pilot.press("escape")
+        await pilot.pause()
+        assert row_ids(app) == [queued, failed, completed]
+        assert not app.query_one(FilterBox).has_class("-open")
+        assert table(app).has_focus  # the keys work on the table again
+
+        # The filter also matches the task id.
+        await pilot.press("slash", *completed[-4:], "enter")
+        await pilot.pause()
+        assert row_ids(app) == [completed]
+        assert table(app).has_focus
+
+
+async def test_s_cycles_the_sort_order_and_the_status_bar_names_it(
+    simulator: Simulator, make_app: AppFactory
+) -> None:
+    queued = simulator.seed_task("queued", queued=600)
+    completed = simulator.seed_task("completed", queued=0, processing=0)
+    failed = simulator.seed_task("failed", queued=0, processing=0, fail=True)
+    processing = simulator.seed_task("processing", queued=0, processing=600)
+    added_order = [queued, completed, failed, processing, UNKNOWN_ID]
+    app = make_app(added_order)
+
+    async with running(app) as pilot:
+        await polled(pilot, app)
+        assert row_ids(app) == added_order
+
+        await pilot.press("s")
+        assert app.sort_mode == "status"
+        # An id the API has never answered for sorts with the new ones, before completed.
+        assert row_ids(app) == [failed, processing, queued, UNKNOWN_ID, completed]
+        assert "sort: status" in str(app.query_one(StatusBar).render())
+
+        await pilot.press("s")
+        assert app.sort_mode == "age"
+        await pilot.press("s")
+        assert app.sort_mode == "id"
+        assert row_ids(app) == sorted(added_order)
+
+        await pilot.press("s")
+        assert app.sort_mode == "added"
+        assert row_ids(app) == added_order
+        assert "sort:" not in str(app.query_one(StatusBar).render())
+
+
+# -- copy, refresh, help, quit --------------------------------------------------------------
+
+
+async def test_c_copies_the_video_url_or_else_the_task_id(
+    simulator: Simulator, make_app: AppFactory
+) -> None:
+    completed = simulator.seed_task("done", queued=0, processing=0)
+    queued = simulator.seed_task("waiting", queued=600)
+    app = make_app([completed, queued])
+
+    async with running(app) as pilot:
+        await polled(pilot, app)
+        await select(pilot, app, completed)
+        await pilot.press("c")
+        url = app.records[completed].video_url
+        assert url and url.startswith(f"{simulator.base_url}/videos/{completed}.mp4?token=")
+        assert app.clipboard == url
+
+        await select(pilot, app, queued)
+        await pilot.press("c")
+        assert app.clipboard == queued
+
+
+async def test_r_polls_the_selected_task_now_instead_of_waiting_for_the_interval(
+    simulator: Simulator, make_app: AppFactory, clock: FakeClock
+) -> None:
+    other = simulator.seed_task("other", queued=600)
+    moving = simulator.seed_task("moving", queued=5, processing=600)
+    app = make_app([other, moving])  # interval 30 s on a clock that only moves by hand
+
+    async with running(app) as pilot:
+        await polled(pilot, app)
+        await select(pilot, app, moving)
+        clock.advance(10)  # now processing at the API, but not due for another ~20 s
+        await pilot.pause(0.3)
+        assert result_polls(simulator, moving) == 1
+        assert status_of(app, moving) == "○ queued"
+
+        await pilot.press("r")
+        await until(pilot, lambda: status_of(app, moving) == "◐ processing", "the refresh")
+        assert result_polls(simulator, moving) == 2
+        assert result_polls(simulator, other) == 1
+
+
+async def test_question_mark_opens_a_help_panel_with_the_keys_and_closes_it_again(
+    simulator: Simulator, make_app: AppFactory
+) -> None:
+    app = make_app([simulator.seed_task("one", queued=600)])
+
+    async with running(app) as pilot:
+        await polled(pilot, app)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, KeysScreen)
+        shown = screen_text(app)
+        for described in ("Download", "Details"):
+            assert described in shown
+
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert not isinstance(app.screen, KeysScreen)
+
+
+async def test_question_mark_shows_every_app_key_without_a_mouse(
+    simulator: Simulator, make_app: AppFactory
+) -> None:
+    app = make_app([simulator.seed_task("one", queued=600)])
+
+    async with running(app) as pilot:
+        await polled(pilot, app)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        shown = screen_text(app)
+        for described in (
+            "Download", "Add", "Remove", "Refresh", "Refresh all", "Copy URL", "Filter",
+            "Sort", "Auto-download", "Keys", "Quit", "New", "Resubmit", "Label", "Details",
+        ):  # fmt: skip
+            assert described in shown, described
+
+
+async def test_q_quits_and_closes_the_connections(
+    simulator: Simulator, make_app: AppFactory
+) -> None:
+    app = make_app([simulator.seed_task("one", queued=600)])
+    cleaned: list[bool] = []
+    app.config.extra_cleanup.append(lambda: cleaned.append(True))
+
+    async with running(app) as pilot:
+        await polled(pilot, app)
+        await pilot.press("q")
+        await until(pilot, lambda: not app.is_running, "the app to exit", timeout=3)
+
+    assert app.return_code == 0
+    assert cleaned == [True]
+    assert app.client is not None and app.client._http.is_closed
+
+
+# -- the world outside ----------------------------------------------------------------------
+
+
+async def test_ids_added_by_another_process_appear_in_the_running_app(
+    simulator: Simulator, make_app: AppFactory, watchlist: Watchlist, clock: FakeClock
+) -> None:
+    first = simulator.seed_task("first", queued=600)
+    later = simulator.seed_task("added from the CLI", queued=0, processing=600)
+    app = make_app([first])
+
+    async with running(app) as pilot:
+        await polled(pilot, app)
+        # What `starvideos-tui add` does: its own Watchlist object on the same file.
+        Watchlist(watchlist.path).add([TaskRecord(id=later, added_at=clock())])
+
+        await until(pilot, lambda: later in row_ids(app), "the row of the new id", timeout=5)
+        assert row_ids(app) == [first, later]
+        await until(pilot, lambda: status_of(app, later) == "◐ processing", "its first poll")
+
+
+async def test_a_refused_api_key_says_bad_key_and_the_app_keeps_running(
+    clock: FakeClock, make_app: AppFactory
+) -> None:
+    strict = Simulator(SimConfig(api_key="sk-the-right-one", seed=3), clock=clock).start()
+    try:
+        task_id = strict.seed_task("locked away", queued=600)
+        app = make_app([task_id], base_url=strict.base_url, key="sk-wrong")
+
+        async with running(app) as pilot:
+            await until(pilot, lambda: "bad key" in app.api_state, "the key to be refused")
+            await pilot.pause()
+            assert "bad key" in str(app.query_one(StatusBar).render())
+            assert "bad key" in screen_text(app)
+
+            # Still usable: the keys work and nothing retries with the refused key.
+            refused = len(strict.requests)
+            await pilot.press("enter")
+            assert panel_is_open(app)
+            await pilot.press("r")
+            await pilot.pause(0.3)
+            assert app.is_running
+            assert len(strict.requests) == refused
+            assert [r.status for r in strict.requests] == [401] * refused
+    finally:
+        strict.stop()
+
+
+# -- the README's screenshots ---------------------------------------------------------------
+
+
+def test_export_screenshots_script_writes_the_readme_pictures(tmp_path: Path) -> None:
+    script = ROOT / "scripts" / "export_screenshots.py"
+    subprocess.run(
+        [sys.executable, str(script), "--out", str(tmp_path)],
+        check=True,
+        timeout=60,
+        capture_output=True,
+    )
+
+    expected = {
+        "watchlist.svg": ("queued", "processing", "completed", "downloaded", "failed", "unknown"),
+        "failure-panel.svg": ("failed", "Error", "resolution"),
+        "download.svg": ("downloading", "MB"),
+        "help.svg": ("Download", "Details"),
+        "narrow-80x24.svg": ("completed", "Download", "Error"),
+    }
+    for name, words in expected.items():
+        svg = (tmp_path / name).read_text(encoding="utf-8")
+        assert svg.startswith("<svg")
+        for word in words:
+            assert word in svg, f"{word!r} missing from {name}"
