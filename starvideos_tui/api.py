@@ -12,12 +12,12 @@ import json
 import logging
 import math
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from starvideos_tui.models import (
+    ApiKey,
     CreateRequest,
     MalformedAnswer,
     TaskResult,
@@ -31,7 +31,6 @@ for _name in ("httpx", "httpcore"):
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://zcbservice.aizfw.cn/kyyReactApiServer"
 API_TIMEOUT = httpx.Timeout(15.0, connect=10.0)
 MAX_BODY = 1_000_000  # an answer larger than this is not an API answer
 USER_AGENT = "starvideos-tui"
@@ -133,18 +132,6 @@ def _error_message(body: str) -> str | None:
         if isinstance(item, str) and item.strip():
             return excerpt(item, 200)
     return None
-
-
-@dataclass(frozen=True)
-class ApiKey:
-    """The API key; its repr and str never show it."""
-
-    secret: str
-
-    def __repr__(self) -> str:
-        return "ApiKey(***)"
-
-    __str__ = __repr__
 
 
 class StarVideosClient:

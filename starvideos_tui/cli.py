@@ -7,7 +7,6 @@ failure (one line on stderr). Headless commands never import Textual, so they st
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import os
 import sys
@@ -132,11 +131,15 @@ def _run(args: argparse.Namespace) -> int:
         return commands.add_or_remove(settings, args.command, _ids_from(args.ids))
     if args.command == "list":
         return commands.show_list(settings, as_json=args.json)
+    import asyncio
+
+    from starvideos_tui import remote
+
     handler = {
-        "refresh": commands.refresh,
-        "download": commands.download,
-        "create": commands.create,
-        "watch": commands.watch,
+        "refresh": remote.refresh,
+        "download": remote.download,
+        "create": remote.create,
+        "watch": remote.watch,
     }[args.command]
     return asyncio.run(handler(settings, args))
 
@@ -187,4 +190,3 @@ def _say(text: str) -> None:
     from starvideos_tui.textsafe import clean
 
     print(f"{PROG}: {clean(text)}", file=sys.stderr)
-

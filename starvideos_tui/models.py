@@ -16,10 +16,23 @@ from urllib.parse import urlsplit
 
 TASK_ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
 MODEL_NAME = "starvideos_o3"
+DEFAULT_BASE_URL = "https://zcbservice.aizfw.cn/kyyReactApiServer"
 RATIOS = ("9:16", "1:1", "16:9")
 MIN_DURATION, MAX_DURATION, DEFAULT_DURATION = 3, 15, 3
 MAX_REFERENCE_IMAGES = 7
 MAX_REFERENCE_IMAGES_WITH_VIDEOS = 4
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """The API key; its repr and str never show it."""
+
+    secret: str
+
+    def __repr__(self) -> str:
+        return "ApiKey(***)"
+
+    __str__ = __repr__
 
 
 class InvalidTaskId(ValueError):

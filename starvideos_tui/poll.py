@@ -68,7 +68,11 @@ class Poller:
         Passes never overlap: a second call waits for the first to finish.
         """
         async with self._running:
-            ids = list(dict.fromkeys(task_ids)) if task_ids is not None else self.schedule.due()
+            if task_ids is None:
+                self.schedule.pass_started()
+                ids = self.schedule.due()
+            else:
+                ids = list(dict.fromkeys(task_ids))
             report = PassReport()
             if not ids:
                 report.auth_failed = self.schedule.auth_blocked

@@ -1,7 +1,10 @@
 """When to poll which task: pure logic with an injectable clock, no I/O.
 
-- Each unfinished task is due every `interval` seconds, with ±`jitter` so that a thousand
-  tasks added together drift apart instead of bursting every 30 s.
+- Each unfinished task is due `interval` to `interval * (1 + 2 * jitter)` seconds after its
+  last answer (never sooner: the API asks for 30 to 60 s), so that a thousand tasks added
+  together drift apart instead of bursting every 30 s.
+- Passes are at least `min_gap` apart (a tenth of the interval), so a spread-out watchlist
+  is polled in a few batches per interval, not one pass (and one file write) per task.
 - Final tasks are forgotten and never polled again.
 - A Retry-After (429/503) pauses the whole client until it passes, capped at `max_pause`.
 - Server and network errors back off per task: full jitter, exponential, capped.
@@ -34,15 +37,24 @@ class PollSchedule:
     failures: dict[str, int] = field(default_factory=dict)
     paused_until: float = 0.0
     auth_blocked: bool = False
+    min_gap: float | None = None  # None: a tenth of the interval
+    last_pass: float = float("-inf")
+    urgent: bool = False  # the user asked for a poll now: no waiting for the gap
 
     def _jittered(self, seconds: float) -> float:
-        return seconds * (1.0 + self.rng.uniform(-self.jitter, self.jitter))
+        return seconds * (1.0 + self.rng.uniform(0.0, 2 * self.jitter))
+
+    @property
+    def gap(self) -> float:
+        return self.interval / 10 if self.min_gap is None else self.min_gap
 
     def track(self, task_ids: Iterable[str]) -> None:
         """Start scheduling tasks not yet known; a new task is due at once."""
         now = self.clock()
         for task_id in task_ids:
-            self.next_due.setdefault(task_id, now)
+            if task_id not in self.next_due:
+                self.next_due[task_id] = now
+                self.urgent = True  # a task just added is polled without waiting for the gap
 
     def forget(self, task_ids: Iterable[str]) -> None:
         for task_id in task_ids:
@@ -68,14 +80,23 @@ class PollSchedule:
         return [t for _, t in sorted(ready)]
 
     def next_wakeup(self) -> float | None:
-        """The clock time the next task falls due (after any pause); None if nothing to do."""
+        """When the next pass should start: the first due task, no sooner than `gap` after
+        the last pass (unless the user asked), and after any pause. None: nothing to do."""
         if self.auth_blocked or not self.next_due:
             return None
-        return max(min(self.next_due.values()), self.paused_until)
+        wake = min(self.next_due.values())
+        if not self.urgent:
+            wake = max(wake, self.last_pass + self.gap)
+        return max(wake, self.paused_until)
+
+    def pass_started(self) -> None:
+        self.last_pass = self.clock()
+        self.urgent = False
 
     def poll_now(self, task_ids: Iterable[str]) -> None:
         """The user asked for these now: due at once (a pause still holds)."""
         now = self.clock()
+        self.urgent = True
         for task_id in task_ids:
             if task_id in self.next_due:
                 self.next_due[task_id] = now

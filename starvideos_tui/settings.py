@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from starvideos_tui import paths
-from starvideos_tui.api import DEFAULT_BASE_URL, ApiKey
+from starvideos_tui.models import DEFAULT_BASE_URL, ApiKey
 from starvideos_tui.schedule import DEFAULT_INTERVAL, MIN_REMOTE_INTERVAL
 
 

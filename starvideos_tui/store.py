@@ -25,11 +25,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from filelock import FileLock, Timeout
-from tinydb import TinyDB
-from tinydb.storages import Storage
+if TYPE_CHECKING:
+    from filelock import FileLock
+    from tinydb import TinyDB
 
 from starvideos_tui.models import TaskRecord, validate_task_id
 
@@ -137,11 +137,12 @@ def _atomic_write(path: Path, payload: bytes) -> None:
         os.close(dir_fd)
 
 
-class BatchedStorage(Storage):
+class BatchedStorage:
     """A TinyDB storage that holds one transaction's data in memory.
 
     TinyDB calls `write` after every operation; keeping those in memory and saving once
-    in `Watchlist._transaction` is what makes a whole polling pass one file write.
+    in `Watchlist._transaction` is what makes a whole polling pass one file write. (It has
+    the methods of `tinydb.storages.Storage` without importing TinyDB: `list` never needs it.)
     """
 
     def __init__(self, data: dict[str, Any]) -> None:
@@ -155,13 +156,16 @@ class BatchedStorage(Storage):
         self.data = data
         self.dirty = True
 
+    def close(self) -> None:
+        pass
+
 
 class Watchlist:
     """The persisted set of watched tasks at `path`."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path).expanduser()
-        self._lock = FileLock(f"{self.path}.lock", timeout=LOCK_TIMEOUT)
+        self._lock: FileLock | None = None  # made on the first write: reading needs none
         self._thread_lock = threading.Lock()
         self._signature: Signature | None = None
         # The checked content of the file as of a signature: a polling pass over a file
@@ -218,7 +222,12 @@ class Watchlist:
             raise WatchlistError(
                 f"cannot create the folder of watchlist {self.path}: {exc.strerror}"
             ) from None
+        from filelock import FileLock, Timeout
+        from tinydb import TinyDB
+
         with self._thread_lock:
+            if self._lock is None:
+                self._lock = FileLock(f"{self.path}.lock", timeout=LOCK_TIMEOUT)
             try:
                 self._lock.acquire()
             except Timeout:

@@ -59,13 +59,28 @@ def test_answered_task_is_polled_again_after_the_interval_give_or_take_the_jitte
     for task_id in schedule.due():
         schedule.on_answer(task_id, final=False)
     waits = [schedule.next_due[t] - start for t in ids]
-    assert all(30.0 * 0.85 - 1e-9 <= w <= 30.0 * 1.15 + 1e-9 for w in waits)
+    assert all(30.0 - 1e-9 <= w <= 30.0 * 1.30 + 1e-9 for w in waits), "sooner than asked"
     assert len(set(waits)) > 100, "no jitter: every task falls due at the same moment"
 
-    clock.advance(30.0 * 0.85 - 0.01)
+    clock.advance(30.0 - 0.01)
     assert schedule.due() == []
     clock.advance(30.0 * 0.30 + 0.02)
     assert sorted(schedule.due()) == sorted(ids)
+
+
+def test_passes_are_batched_a_tenth_of_the_interval_apart_unless_the_user_asks(
+    clock: FakeClock,
+) -> None:
+    schedule = make(clock, interval=30.0)
+    schedule.track(["a", "b"])
+    schedule.pass_started()
+    schedule.on_answer("a", final=False)
+    schedule.next_due["b"] = clock.now + 0.5
+    assert schedule.next_wakeup() == pytest.approx(clock.now + 3.0)
+    schedule.poll_now(["b"])
+    assert schedule.next_wakeup() == pytest.approx(clock.now)
+    schedule.pass_started()
+    assert not schedule.urgent
 
 
 def test_due_lists_the_most_overdue_task_first(clock: FakeClock) -> None:
@@ -96,7 +111,7 @@ def test_thousand_tasks_added_together_do_not_poll_in_bursts(clock: FakeClock) -
         polls_per_second.append(len(due))
         for task_id in due:
             schedule.on_answer(task_id, final=False)
-    assert sum(polls_per_second) >= 1000 * 300 / (30 * 1.15) * 0.9
+    assert sum(polls_per_second) >= 1000 * 300 / (30 * 1.30) * 0.9
     assert max(polls_per_second) <= 150, polls_per_second
 
 
@@ -265,9 +280,9 @@ def test_unknown_task_404_is_retried_no_faster_than_the_interval(clock: FakeCloc
     schedule.track(["typo"])
     start = clock.now
     schedule.on_not_found("typo")
-    clock.now = start + 30 * 0.85 - 0.01
+    clock.now = start + 30 - 0.01
     assert schedule.due() == []
-    clock.now = start + 30 * 1.15
+    clock.now = start + 30 * 1.30
     assert schedule.due() == ["typo"]
 
 

@@ -8,6 +8,7 @@ workers that report back with messages; nothing the network does can crash the a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter
@@ -115,6 +116,7 @@ class StarVideosApp(PollingMixin, DownloadsMixin, App[None]):
         self._poke = asyncio.Event()
         self._slots = asyncio.Semaphore(DOWNLOAD_SLOTS)
         self._progress_shown: dict[str, float] = {}
+        self._counts: Counter[str] = Counter()
         self.title = config.title
 
     # -- layout --------------------------------------------------------------------------
@@ -196,19 +198,21 @@ class StarVideosApp(PollingMixin, DownloadsMixin, App[None]):
         return records
 
     def render_rows(self) -> None:
+        """After records, downloads, the filter or the sort changed."""
         try:
             table = self.query_one(TaskTable)
         except NoMatches:
             return  # a late message while the app shuts down
         table.show(self.visible_records(), self.downloads, self.config.wall_clock())
+        counts: Counter[str] = Counter()
+        for record in self.records.values():
+            word = status_look(record, self.downloads.get(record.id)).word
+            counts[word.split(" ")[0] if word.startswith("download") else word] += 1
+        self._counts = counts
         self.render_status()
         self.render_panel()
 
     def render_status(self) -> None:
-        counts: Counter[str] = Counter()
-        for record in self.records.values():
-            look = status_look(record, self.downloads.get(record.id))
-            counts[look.word.split(" ")[0] if look.word.startswith("download") else look.word] += 1
         wake = self.schedule.next_wakeup() if self.poller else None
         next_poll = wake - self.config.monotonic() if wake is not None else None
         state = self.api_state
@@ -224,7 +228,9 @@ class StarVideosApp(PollingMixin, DownloadsMixin, App[None]):
         if self.filter_text:
             extra = f"filter: {self.filter_text}" + (f", {extra}" if extra else "")
         colour = self.api_colours.get(self.api_colour, "") if self.api_colour else ""
-        self.query_one(StatusBar).show(counts, state, colour, next_poll, self.auto_download, extra)
+        self.query_one(StatusBar).show(
+            self._counts, state, colour, next_poll, self.auto_download, extra
+        )
 
     def render_panel(self) -> None:
         panel = self.query_one(DetailPanel)
@@ -236,7 +242,13 @@ class StarVideosApp(PollingMixin, DownloadsMixin, App[None]):
         panel.show_record(record, download, self.config.wall_clock())
 
     def _tick(self) -> None:
-        self.render_rows()
+        """Once a second: the clock's columns of the rows on screen and the countdown."""
+        try:
+            table = self.query_one(TaskTable)
+        except NoMatches:
+            return
+        table.refresh_times(self.config.wall_clock())
+        self.render_status()
 
     @property
     def selected_id(self) -> str | None:
@@ -447,6 +459,14 @@ class StarVideosApp(PollingMixin, DownloadsMixin, App[None]):
         self.render_status()
 
     async def on_unmount(self) -> None:
+        # Stop the workers before closing the client they use, so no pass fails mid-way.
+        stopped = [
+            *self.workers.cancel_group(self, "poll"),
+            *self.workers.cancel_group(self, "downloads"),
+        ]
+        for worker in stopped:
+            with contextlib.suppress(Exception):
+                await worker.wait()
         if self.client is not None:
             await self.client.aclose()
         for cleanup in self.config.extra_cleanup:

@@ -9,6 +9,8 @@ from textual.widgets import Static
 
 
 class StatusBar(Static):
+    _shown: Text | None = None
+
     def show(
         self,
         counts: Counter[str],
@@ -31,4 +33,6 @@ class StatusBar(Static):
         parts += [f"{n} {w}" for w, n in sorted(counts.items()) if w not in order and n]
         text.append(" │ ")
         text.append(" · ".join(parts) or "no tasks")
-        self.update(text)
+        if text != self._shown:
+            self._shown = text
+            self.update(text, layout=False)  # always one line: no layout pass needed

@@ -86,6 +86,7 @@ class TaskTable(DataTable[Text]):
     def __init__(self, **kw: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kw)  # type: ignore[arg-type]
         self._cells: dict[str, tuple[Text, ...]] = {}
+        self._shown: dict[str, tuple[TaskRecord, DownloadState | None]] = {}
         self._order: list[str] = []
         self.colours: dict[str, str] = {}
 
@@ -126,21 +127,37 @@ class TaskTable(DataTable[Text]):
         label = record.label or record.prompt
         if label:
             task.append(f"  {shorten(clean(label), 60)}", style="dim")
+        age, link, seen = self._times(record, now)
+        return (status, task, age, self._length(record), link, seen)
+
+    @staticmethod
+    def _length(record: TaskRecord) -> Text:
+        return Text(video_length(record), justify="right")
+
+    @staticmethod
+    def _times(record: TaskRecord, now: float) -> tuple[Text, Text, Text]:
+        """The cells that change with the clock alone: age, link age, last seen."""
         created = record.created or record.added_at
+        if record.local_path or record.video_url_at is None or not record.video_url:
+            link = Text("-", justify="right")
+        else:  # the link of a completed, unsaved video dies soon: show how old it is
+            link = Text(ago(now - record.video_url_at), justify="right", style="bold")
+        seen = ago(now - record.checked_at) if record.checked_at else "never"
         return (
-            status,
-            task,
             Text(ago(now - created) if created else "-", justify="right"),
-            Text(video_length(record), justify="right"),
-            self._link_age(record, now),
-            Text(ago(now - record.checked_at) if record.checked_at else "never", justify="right"),
+            link,
+            Text(seen, justify="right"),
         )
 
-    def _link_age(self, record: TaskRecord, now: float) -> Text:
-        """How old the video link of a completed, unsaved task is: it dies soon."""
-        if record.local_path or record.video_url_at is None or not record.video_url:
-            return Text("-", justify="right")
-        return Text(ago(now - record.video_url_at), justify="right", style="bold")
+    def _put(self, task_id: str, cells: tuple[Text, ...]) -> None:
+        """Update the cells of a row that differ from what it shows."""
+        old = self._cells.get(task_id)
+        self._cells[task_id] = cells
+        if old is None:
+            return
+        for (key, _, _), before, after in zip(COLUMNS, old, cells, strict=True):
+            if before != after:
+                self.update_cell(task_id, key, after)
 
     def show(
         self,
@@ -148,31 +165,48 @@ class TaskTable(DataTable[Text]):
         downloads: dict[str, DownloadState],
         now: float,
     ) -> None:
-        """Make the table show exactly `records`, in that order."""
+        """Make the table show exactly `records`, in that order.
+
+        Only rows whose record or download changed are recomputed; the clock's columns of
+        the rest are kept fresh by `refresh_times` for the rows on screen.
+        """
         selected = self.selected_id
         order = [r.id for r in records]
-        rows = {r.id: self.cells_for(r, downloads.get(r.id), now) for r in records}
+        changed: dict[str, tuple[Text, ...]] = {}
+        for record in records:
+            download = downloads.get(record.id)
+            if self._shown.get(record.id) != (record, download):
+                self._shown[record.id] = (record, download)
+                changed[record.id] = self.cells_for(record, download, now)
         with self.app.batch_update():
             if order != self._order:
-                if set(order) >= set(self._order) and order[: len(self._order)] == self._order:
-                    for task_id in order[len(self._order) :]:
-                        self.add_row(*rows[task_id], key=task_id)
-                else:
-                    self.clear()
-                    for task_id in order:
-                        self.add_row(*rows[task_id], key=task_id)
-                    self._cells = {}
-                    if selected in rows:
-                        self.move_cursor(row=order.index(selected), animate=False)
-                self._order = order
-            for task_id, cells in rows.items():
-                old = self._cells.get(task_id)
-                if old is None:
+                for task_id, cells in changed.items():
                     self._cells[task_id] = cells
-                    continue
-                for (key, _, _), before, after in zip(COLUMNS, old, cells, strict=True):
-                    if before != after:
-                        self.update_cell(task_id, key, after)
-                self._cells[task_id] = cells
-            for gone in set(self._cells) - set(rows):
-                del self._cells[gone]
+                changed = {}
+                keep = order[: len(self._order)] == self._order
+                if not keep:
+                    self.clear()
+                for task_id in order[len(self._order) if keep else 0 :]:
+                    self.add_row(*self._cells[task_id], key=task_id)
+                if not keep and selected in order:
+                    self.move_cursor(row=order.index(selected), animate=False)
+                self._order = order
+                for gone in set(self._cells) - set(order):
+                    del self._cells[gone]
+                    del self._shown[gone]
+            for task_id, cells in changed.items():
+                self._put(task_id, cells)
+
+    def refresh_times(self, now: float) -> None:
+        """Age, link age and last seen of the rows on screen, as the clock moves on."""
+        top = max(0, int(self.scroll_offset.y) - 1)
+        with self.app.batch_update():
+            for task_id in self._order[top : top + self.size.height + 1]:
+                record, _ = self._shown[task_id]
+                age, link, seen = self._times(record, now)
+                cells = self._cells[task_id]
+                self._put(task_id, (cells[0], cells[1], age, cells[3], link, seen))
+
+    def forget_looks(self) -> None:
+        """The theme changed: every row is recomputed on the next `show`."""
+        self._shown.clear()
