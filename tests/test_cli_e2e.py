@@ -30,22 +30,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from contract import LIST_JSON_KEYS
 
 from starvideos_tui.simulator import SimConfig, Simulator
 
 PROG = "starvideos-tui"
 KEY = "sk-e2e-test-key-0000"
-REQUIRED_KEYS = {
-    "id",
-    "status",
-    "created",
-    "video_url",
-    "actual_duration",
-    "error",
-    "local_path",
-    "updated_at",
-    "prompt",
-}
+REQUIRED_KEYS = LIST_JSON_KEYS
 FAST = ("--interval", "0.5")
 SAMPLE = resources.files("starvideos_tui.simulator").joinpath("sample.mp4").read_bytes()
 SUBCOMMANDS = ["add", "remove", "list", "refresh", "download", "create", "watch", "login", "sim"]

@@ -7,6 +7,7 @@ import math
 from dataclasses import replace
 
 import pytest
+from contract import LIST_JSON_KEYS
 
 from starvideos_tui.models import (
     CreateRequest,
@@ -550,17 +551,7 @@ def test_stored_record_without_an_id_is_refused() -> None:
         TaskRecord.from_doc(doc)
 
 
-CONTRACT_KEYS = {
-    "id",
-    "status",
-    "created",
-    "video_url",
-    "actual_duration",
-    "error",
-    "local_path",
-    "updated_at",
-    "prompt",
-}
+CONTRACT_KEYS = LIST_JSON_KEYS
 
 
 def test_list_json_item_has_every_contract_key_with_the_record_values() -> None:

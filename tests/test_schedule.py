@@ -7,24 +7,9 @@ import statistics
 from collections import Counter
 
 import pytest
+from conftest import FakeClock
 
 from starvideos_tui.schedule import PollSchedule
-
-
-class FakeClock:
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 def make(clock: FakeClock, seed: int = 1234, **kw: float) -> PollSchedule:
