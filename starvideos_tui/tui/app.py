@@ -43,6 +43,8 @@ from starvideos_tui.tui.widgets.task_table import DownloadState, TaskTable, stat
 
 log = logging.getLogger(__name__)
 
+TIMES_EVERY = 5  # seconds between updates of ages shown in seconds
+TIMES_EVERY_SLOW = 30  # ... and of ages shown in minutes, hours or days
 SORTS = ("added", "status", "age", "id")
 STATUS_ORDER = {"failed": 0, "processing": 1, "queued": 2, "new": 3, "completed": 4}
 
@@ -117,6 +119,7 @@ class StarVideosApp(PollingMixin, DownloadsMixin, App[None]):
         self._slots = asyncio.Semaphore(DOWNLOAD_SLOTS)
         self._progress_shown: dict[str, float] = {}
         self._counts: Counter[str] = Counter()
+        self._ticks = 0
         self.title = config.title
 
     # -- layout --------------------------------------------------------------------------
@@ -242,12 +245,17 @@ class StarVideosApp(PollingMixin, DownloadsMixin, App[None]):
         panel.show_record(record, download, self.config.wall_clock())
 
     def _tick(self) -> None:
-        """Once a second: the clock's columns of the rows on screen and the countdown."""
+        """Once a second the countdown; the clock's columns of the rows on screen every
+        TIMES_EVERY ticks while they show seconds, else every TIMES_EVERY_SLOW. Any change
+        of a cell repaints the whole table, which costs far more than the status line."""
         try:
             table = self.query_one(TaskTable)
         except NoMatches:
             return
-        table.refresh_times(self.config.wall_clock())
+        self._ticks += 1
+        every = TIMES_EVERY if table.seconds_on_screen else TIMES_EVERY_SLOW
+        if self._ticks % every == 0:
+            table.refresh_times(self.config.wall_clock())
         self.render_status()
 
     @property

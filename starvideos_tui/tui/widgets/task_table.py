@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey
+from textual.widgets.data_table import ColumnKey, RowKey
 
 from starvideos_tui.formatting import ago, shorten, video_length
 from starvideos_tui.models import TaskRecord, TaskStatus
@@ -89,6 +89,7 @@ class TaskTable(DataTable[Text]):
         self._shown: dict[str, tuple[TaskRecord, DownloadState | None]] = {}
         self._order: list[str] = []
         self.colours: dict[str, str] = {}
+        self.seconds_on_screen = True  # until the first refresh_times says otherwise
 
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
@@ -155,9 +156,25 @@ class TaskTable(DataTable[Text]):
         self._cells[task_id] = cells
         if old is None:
             return
-        for (key, _, _), before, after in zip(COLUMNS, old, cells, strict=True):
-            if before != after:
-                self.update_cell(task_id, key, after)
+        changed = [
+            (key, after)
+            for (key, _, _), before, after in zip(COLUMNS, old, cells, strict=True)
+            if before != after
+        ]
+        if changed:
+            self._set_cells(task_id, changed)
+
+    def _set_cells(self, task_id: str, changed: list[tuple[str, Text]]) -> None:
+        """`update_cell` without its repaint of the whole table: only this row's region
+        is refreshed, and nothing at all when it is scrolled out of view. (A polling pass
+        changes rows all over a long watchlist; repainting the table for each costs more
+        than the pass.) Uses DataTable's own row data, as update_cell does; textual is
+        pinned exactly, and the table tests cover it."""
+        row = self._data[RowKey(task_id)]
+        for key, value in changed:
+            row[ColumnKey(key)] = value
+        self._update_count += 1
+        self.refresh_row(self.get_row_index(task_id))
 
     def show(
         self,
@@ -200,13 +217,22 @@ class TaskTable(DataTable[Text]):
     def refresh_times(self, now: float) -> None:
         """Age, link age and last seen of the rows on screen, as the clock moves on."""
         top = max(0, int(self.scroll_offset.y) - 1)
+        seconds = False
         with self.app.batch_update():
             for task_id in self._order[top : top + self.size.height + 1]:
                 record, _ = self._shown[task_id]
-                age, link, seen = self._times(record, now)
+                times = self._times(record, now)
+                seconds = seconds or any(_in_seconds(cell) for cell in times)
                 cells = self._cells[task_id]
-                self._put(task_id, (cells[0], cells[1], age, cells[3], link, seen))
+                self._put(task_id, (cells[0], cells[1], times[0], cells[3], times[1], times[2]))
+        self.seconds_on_screen = seconds
 
     def forget_looks(self) -> None:
         """The theme changed: every row is recomputed on the next `show`."""
         self._shown.clear()
+
+
+def _in_seconds(cell: Text) -> bool:
+    """An age like "42s": it changes every second."""
+    text = cell.plain
+    return text.endswith("s") and text[:-1].isdigit()
