@@ -13,7 +13,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from textual import on
@@ -25,17 +25,16 @@ from textual.notifications import SeverityLevel
 from textual.widgets import Footer, Input
 
 from starvideos_tui.api import StarVideosClient
-from starvideos_tui.models import CreateRequest, TaskRecord, TaskStatus
+from starvideos_tui.models import TaskRecord, TaskStatus
 from starvideos_tui.poll import Poller
 from starvideos_tui.schedule import PollSchedule
 from starvideos_tui.store import Watchlist, WatchlistError
+from starvideos_tui.tui.creating import CreatingMixin
 from starvideos_tui.tui.downloading import DOWNLOAD_SLOTS, DownloadsMixin
 from starvideos_tui.tui.polling import PollingMixin
 from starvideos_tui.tui.screens.add_ids import AddIdsScreen, IdsAdded
 from starvideos_tui.tui.screens.confirm import ConfirmScreen
 from starvideos_tui.tui.screens.keys import KeysScreen, key_rows
-from starvideos_tui.tui.screens.label import LabelScreen
-from starvideos_tui.tui.screens.new_task import NewTaskScreen, request_from_params
 from starvideos_tui.tui.widgets.detail_panel import DetailPanel
 from starvideos_tui.tui.widgets.filter_box import FilterBox
 from starvideos_tui.tui.widgets.status_bar import StatusBar
@@ -64,7 +63,7 @@ class AppConfig:
     extra_cleanup: list[Callable[[], None]] = field(default_factory=list)
 
 
-class StarVideosApp(PollingMixin, DownloadsMixin, App[None]):
+class StarVideosApp(PollingMixin, DownloadsMixin, CreatingMixin, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "StarVideos"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
@@ -401,56 +400,6 @@ class StarVideosApp(PollingMixin, DownloadsMixin, App[None]):
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
         self.query_one(TaskTable).focus()
-
-    def action_new_task(self, values: dict[str, str] | None = None) -> None:
-        if self.client is None:
-            self.notify(self.config.api_note or "no API client", severity="warning")
-            return
-        self.push_screen(NewTaskScreen(self.submit_task, values), self._created)
-
-    def action_resubmit(self) -> None:
-        record = self._selected_record()
-        if record is None:
-            return
-        values = request_from_params(record.params)
-        if not record.params:
-            values["prompt"] = record.prompt or ""
-            self.notify("This task was not created here: only its prompt is known.")
-        self.action_new_task(values)
-
-    async def submit_task(self, request: CreateRequest) -> str:
-        """Send `request` and watch the new task; raises ApiError for the form to show."""
-        assert self.client is not None
-        result = await self.client.create_task(request)
-        record = TaskRecord.created_here(result, request, self.config.wall_clock())
-        await asyncio.to_thread(self.watchlist.add, [record])
-        return result.id
-
-    def _created(self, task_id: str | None) -> None:
-        if task_id is None:
-            return
-        self.reload_records()
-        self.notify(f"submitted {task_id}", title="Task created")
-        table = self.query_one(TaskTable)
-        if task_id in table.row_ids:
-            table.move_cursor(row=table.row_ids.index(task_id))
-
-    def action_edit_label(self) -> None:
-        record = self._selected_record()
-        if record is None:
-            return
-
-        def save(label: str | None) -> None:
-            if label is None:
-                return
-            try:
-                self.watchlist.update({record.id: lambda r: replace(r, label=label or None)})
-            except WatchlistError as exc:
-                self.notify(str(exc), severity="error")
-                return
-            self.reload_records()
-
-        self.push_screen(LabelScreen(record.id, record.label or ""), save)
 
     def action_sort(self) -> None:
         self.sort_mode = SORTS[(SORTS.index(self.sort_mode) + 1) % len(SORTS)]
