@@ -120,7 +120,7 @@ def _error_message(body: str) -> str | None:
     """The API's own explanation in an error body, if it has a recognizable one."""
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     candidates: list[Any] = []
     if isinstance(data, dict):

@@ -161,7 +161,9 @@ class _Part:
 
 def _checked_url(url: str) -> SplitResult:
     """The parts of an http(s) URL without credentials and with a valid port, or refuse."""
-    refused = DownloadError("bad_url", f"refusing to fetch {excerpt(url, 80)!r}")
+    # Named without user:password or query: those are secrets, and the message is kept.
+    shown = re.sub(r"//[^/?#]*@", "//", url).split("?", 1)[0]
+    refused = DownloadError("bad_url", f"refusing to fetch {excerpt(shown, 80)!r}")
     if not is_http_url(url):
         raise refused
     try:

@@ -33,6 +33,10 @@ def setup_logging(level: str = "info") -> None:
             path, maxBytes=1_000_000, backupCount=3, encoding="utf-8"
         )
     except OSError:
+        # No log file then; and no log lines on stderr either, over the CLI's one-line
+        # errors or the TUI's screen.
+        root.addHandler(logging.NullHandler())
+        root.propagate = False
         return
     handler._starvideos = True  # type: ignore[attr-defined]
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

@@ -214,7 +214,9 @@ _URL_RE = re.compile(r"https?://[^\s/?#@]+(?:[/?#]\S*)?", re.IGNORECASE)
 
 def is_http_url(url: str) -> bool:
     """An http(s) URL with a host and, if any, a valid port; nothing else is fetched."""
-    if len(url) > 2048 or not _URL_RE.fullmatch(url):
+    if len(url) > 2048 or not url.isascii() or not url.isprintable():
+        return False  # control characters, DEL or non-ASCII: no HTTP library sends them
+    if not _URL_RE.fullmatch(url):
         return False
     try:
         parts = urlsplit(url)

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from starvideos_tui import paths
-from starvideos_tui.models import DEFAULT_BASE_URL, ApiKey
+from starvideos_tui.models import DEFAULT_BASE_URL, ApiKey, is_http_url
 from starvideos_tui.schedule import DEFAULT_INTERVAL, MIN_REMOTE_INTERVAL
 
 
@@ -53,9 +53,14 @@ def is_loopback_url(url: str) -> bool:
 
 
 def check_base_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SettingsError(f"--base-url must be an http(s) URL with a host, got {url[:80]!r}")
+    refused = SettingsError(f"--base-url must be an http(s) URL with a host, got {url[:80]!r}")
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # ValueError for a port that is not a number or out of range
+    except ValueError:
+        raise refused from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or not is_http_url(url):
+        raise refused
     if parts.username or parts.password:
         raise SettingsError("--base-url must not carry a user name or password")
     if parts.scheme == "http" and not is_loopback_url(url):

@@ -20,7 +20,7 @@ _SEPARATORS = re.compile(r"[\s,;]+")
 
 def split_ids(text: str) -> tuple[list[str], list[tuple[str, str]]]:
     """The valid ids in `text` (in order, no repeats) and the refused ones with why."""
-    good: list[str] = []
+    good: dict[str, None] = {}  # ordered, and a repeat check that stays fast for 50k ids
     bad: list[tuple[str, str]] = []
     for token in _SEPARATORS.split(text.strip()):
         if not token:
@@ -30,9 +30,8 @@ def split_ids(text: str) -> tuple[list[str], list[tuple[str, str]]]:
         except InvalidTaskId as exc:
             bad.append((token, str(exc)))
         else:
-            if token not in good:
-                good.append(token)
-    return good, bad
+            good[token] = None
+    return list(good), bad
 
 
 class IdsAdded(Message):

@@ -18,7 +18,10 @@ from starvideos_tui.tui.widgets.task_table import DownloadState, status_look
 def _when(stamp: float | None) -> str:
     if stamp is None:
         return "-"
-    return datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        return datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M:%S")
+    except (ValueError, OverflowError, OSError):  # a time the calendar cannot show
+        return f"{stamp:g} (Unix time)"
 
 
 def describe(record: TaskRecord, download: DownloadState | None, now: float | None = None) -> Text:
