@@ -10,6 +10,7 @@ from email.utils import formatdate
 
 import httpx
 import pytest
+from contract import PROCESSING_ANSWER
 
 from starvideos_tui.api import (
     ApiError,
@@ -29,15 +30,7 @@ from starvideos_tui.models import CreateRequest, InvalidTaskId, TaskResult, Task
 KEY = "sk-live-TOPSECRET-4242"
 BASE = "https://api.example.test/kyyReactApiServer"
 TASK = "video_starvideos_o3_1234567890"
-ANSWER = {
-    "id": TASK,
-    "object": "video",
-    "created": 1774836724,
-    "model": "starvideos_o3",
-    "status": "processing",
-    "video_url": None,
-    "error": None,
-}
+ANSWER = PROCESSING_ANSWER
 HTML_PAGE = (
     "<html><head><title>502 Bad Gateway</title></head>\n<body>\n"
     "<center><h1>502 Bad Gateway</h1></center>\n<hr><center>nginx</center>\n</body></html>\n"

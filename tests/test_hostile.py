@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 import pytest
+from contract import PROCESSING_ANSWER
 from textual.widgets import Static
 
 from starvideos_tui import cli
@@ -273,15 +274,7 @@ def _deep(depth: int, opener: bytes, closer: bytes) -> bytes:
     return opener * depth + closer * depth
 
 
-GOOD = {
-    "id": TASK,
-    "object": "video",
-    "created": 1774836724,
-    "model": "starvideos_o3",
-    "status": "processing",
-    "video_url": None,
-    "error": None,
-}
+GOOD = PROCESSING_ANSWER
 
 # name: (status, body bytes, the record's status after the pass: None = unchanged)
 HOSTILE_BODIES: dict[str, tuple[int, bytes, str | None]] = {
