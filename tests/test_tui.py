@@ -828,3 +828,21 @@ async def test_l_labels_a_task_and_the_filter_finds_it_by_that_label(
         await pilot.press("slash", *"wedding")
         await pilot.pause()
         assert row_ids(app) == [second]
+
+
+async def test_switching_the_theme_recolours_rows_and_later_changes_still_show(
+    simulator: Simulator, make_app: AppFactory, clock: FakeClock
+) -> None:
+    task = simulator.seed_task("one", queued=5, processing=5)
+    app = make_app([task], interval=30.0)
+    async with running(app) as pilot:
+        await polled(pilot, app)
+        assert status_of(app, task) == "○ queued"
+        before = table(app).get_row(task)[0].style
+        app.theme = "textual-light" if app.theme != "textual-light" else "textual-dark"
+        await until(
+            pilot, lambda: table(app).get_row(task)[0].style != before, "the row to recolour"
+        )
+        clock.advance(60)
+        await pilot.press("r")
+        await until(pilot, lambda: status_of(app, task) == "● completed", "the row to update")

@@ -174,7 +174,7 @@ class StarVideosApp(PollingMixin, DownloadsMixin, CreatingMixin, App[None]):
                 "foreground-muted",
             )
         }
-        table._cells.clear()
+        table.forget_looks()
         self.api_colours = table.colours
         self.render_rows()
 

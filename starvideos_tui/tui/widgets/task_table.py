@@ -159,7 +159,7 @@ class TaskTable(DataTable[Text]):
         changed = [
             (key, after)
             for (key, _, _), before, after in zip(COLUMNS, old, cells, strict=True)
-            if before != after
+            if not _same(before, after)
         ]
         if changed:
             self._set_cells(task_id, changed)
@@ -236,3 +236,8 @@ def _in_seconds(cell: Text) -> bool:
     """An age like "42s": it changes every second."""
     text = cell.plain
     return text.endswith("s") and text[:-1].isdigit()
+
+
+def _same(before: Text, after: Text) -> bool:
+    """Text's own == ignores the base style, which carries a status's colour."""
+    return before == after and before.style == after.style
