@@ -208,6 +208,15 @@ class Watchlist:
         self._signature = signature
         return list(records)
 
+    def get(self, task_id: str) -> TaskRecord | None:
+        """One watched task as the file holds it now, or None. Served from the checked
+        content while nobody else wrote the file: no read, and one record converted."""
+        data, records = self._read()
+        if records is not None:
+            return next((r for r in records if r.id == task_id), None)
+        doc = next((d for d in data.get(TASKS, {}).values() if d.get("id") == task_id), None)
+        return TaskRecord.from_doc(doc) if doc is not None else None
+
     def changed_since_load(self) -> bool:
         """Whether another writer (or we) replaced the file since the last `load`."""
         return self._stat_signature() != self._signature

@@ -35,10 +35,6 @@ class NotDownloadable(Exception):
     """The task has no video (yet): still running, failed, or unknown."""
 
 
-def _find(watchlist: Watchlist, task_id: str) -> TaskRecord | None:
-    return next((r for r in watchlist.load() if r.id == task_id), None)
-
-
 def already_saved(record: TaskRecord) -> SavedVideo | None:
     """The saved file, if it is still there with the recorded content."""
     if not (record.local_path and record.sha256 and record.size is not None):
@@ -75,7 +71,7 @@ async def save_task_video(
 
     Raises NotDownloadable, DownloadError or ApiError with a message for the user.
     """
-    record = _find(watchlist, task_id)
+    record = watchlist.get(task_id)
     if record is None:
         raise NotDownloadable(f"task {task_id} is not in the watchlist (add it first)")
     if saved := already_saved(record):

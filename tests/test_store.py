@@ -410,3 +410,21 @@ def test_read_only_folder_gives_a_clear_error_and_keeps_the_file(tmp_path: Path)
     finally:
         folder.chmod(0o700)
     assert path.read_bytes() == raw
+
+
+def test_get_finds_one_task_as_the_file_holds_it_after_our_writes_and_others(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "watchlist.json"
+    ours, theirs = Watchlist(path), Watchlist(path)
+    ours.add([TaskRecord(id="a"), TaskRecord(id="b")])
+    assert ours.get("b") == TaskRecord(id="b")  # right after our own write
+    ours.update({"b": lambda r: replace(r, status="processing")})
+    assert ours.get("b").status == "processing"
+    theirs.update({"b": lambda r: replace(r, label="from another process")})
+    assert ours.get("b").label == "from another process"
+    assert ours.get("missing") is None
+    assert [r.id for r in ours.load()] == ["a", "b"]
+    path.write_text("{not json")
+    with pytest.raises(WatchlistError, match=str(path)):
+        ours.get("a")

@@ -57,13 +57,13 @@ class DownloadsMixin(_Base):
                     progress=progress,
                     now=self.config.wall_clock,
                 )
+                record = self.watchlist.get(task_id)
             except (DownloadError, NotDownloadable, WatchlistError) as exc:
                 self.post_message(DownloadFinished(task_id, None, str(exc)))
             except Exception as exc:
                 log.exception("download of %s failed", task_id)
                 self.post_message(DownloadFinished(task_id, None, f"download failed: {exc}"))
             else:
-                record = next((r for r in self.watchlist.load() if r.id == task_id), None)
                 self.post_message(DownloadFinished(task_id, record))
 
     def on_download_progress(self, message: DownloadProgress) -> None:
@@ -80,11 +80,11 @@ class DownloadsMixin(_Base):
             self.notify(f"saved {message.record.local_path}", title="Downloaded")
         else:
             try:
-                fresh = {r.id: r for r in self.watchlist.load()}
+                fresh = self.watchlist.get(message.task_id)
             except WatchlistError:
-                fresh = {}
-            if message.task_id in fresh:
-                self.records[message.task_id] = fresh[message.task_id]
+                fresh = None
+            if fresh is not None:
+                self.records[message.task_id] = fresh
             self.notify(
                 message.error or "download failed",
                 severity="error",
