@@ -8,6 +8,7 @@ between tries on its cancel event, so the tests hand it one whose `wait` returns
 from __future__ import annotations
 
 import errno
+import fcntl
 import hashlib
 import json
 import os
@@ -43,8 +44,9 @@ from starvideos_tui.videos import save_task_video
 
 KEY = "sk-test-DOWNLOAD-SECRET-0042"
 MiB = 1 << 20
-# Larger than the module's 1 MiB read block, so a cut and a resume fall mid-stream.
-SOURCE = random.Random(4).randbytes(3 * MiB + 12_345)
+# Two blocks of the module's and an odd tail, so cuts and resumes fall mid-block and
+# off the direct-I/O alignment.
+SOURCE = random.Random(4).randbytes(2 * download.BLOCK + 12_345)
 SOURCE_ETAG = '"source-v1"'
 TASK = "video_starvideos_o3_5550001111"
 
@@ -99,6 +101,7 @@ class Reply:
     status: int
     body: bytes = b""  # what is actually sent before the connection closes
     headers: dict[str, str] = field(default_factory=dict)  # Content-Length defaults to len(body)
+    pace: float = 0.0  # seconds between 64 KiB pieces of the body: a slow link
 
 
 Respond = Callable[[int, Seen], Reply]
@@ -120,8 +123,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(reply.body)
-        self.wfile.flush()
+        step = 64 * 1024 if reply.pace else len(reply.body) or 1
+        for start in range(0, len(reply.body), step):
+            try:
+                self.wfile.write(reply.body[start : start + step])
+                self.wfile.flush()
+            except ConnectionError:  # the client is gone (killed, in one test)
+                break
+            if reply.pace:
+                time.sleep(reply.pace)
         self.close_connection = True  # a short body ends with the connection: a cut
 
     def log_message(self, *args: Any) -> None:
@@ -781,30 +791,25 @@ async def test_unwritable_download_dir_is_recorded_in_the_row(
     assert record_of(watchlist, task_id).download_error == caught.value.message
 
 
-class _FullDisk:
-    """A write handle that stores `room` bytes, then fails as a full disk does."""
+class FullDisk:
+    """os.pwrite as on a disk with `room` bytes left for the `.part`: a short write, then
+    ENOSPC, until `room` is raised again (space was freed)."""
 
-    def __init__(self, real: Any, room: int) -> None:
-        self._real = real
-        self._room = room
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, room: int) -> None:
+        self.room = room
+        self.refused = 0
+        self._real = os.pwrite
+        monkeypatch.setattr(os, "pwrite", self._pwrite)
 
-    def write(self, data: Any) -> int:
-        size = len(data)
-        if size > self._room:
-            self._real.write(bytes(data[: self._room]))
-            self._room = 0
+    def _pwrite(self, fd: int, data: Any, offset: int) -> int:
+        if not os.readlink(f"/proc/self/fd/{fd}").endswith(".mp4.part"):
+            return self._real(fd, data, offset)
+        if not self.room:
+            self.refused += 1
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        self._room -= size
-        return self._real.write(data)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
-
-    def __enter__(self) -> _FullDisk:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._real.close()
+        written = self._real(fd, memoryview(data)[: self.room], offset)
+        self.room -= written
+        return written
 
 
 async def test_full_disk_keeps_the_part_and_a_later_save_resumes_it(
@@ -814,15 +819,8 @@ async def test_full_disk_keeps_the_part_and_a_later_save_resumes_it(
     room = 4096
     task_id = simulator.seed_task("a reef", queued=0, processing=0)
     watch_task(watchlist, task_id)
-    real_open = Path.open
+    disk = FullDisk(monkeypatch, room)
 
-    def open_on_a_full_disk(self: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
-        handle = real_open(self, mode, *args, **kwargs)
-        if self.name.endswith(".mp4.part") and mode in ("wb", "ab"):
-            return _FullDisk(handle, room)
-        return handle
-
-    monkeypatch.setattr(Path, "open", open_on_a_full_disk)
     with pytest.raises(DownloadError) as caught:
         await save(simulator, watchlist, task_id, tmp_path)
 
@@ -834,13 +832,229 @@ async def test_full_disk_keeps_the_part_and_a_later_save_resumes_it(
     assert part.read_bytes() == video.data[:room]
     assert not (tmp_path / f"{task_id}.mp4").exists()
 
-    monkeypatch.setattr(Path, "open", real_open)  # space was freed
+    disk.room = 1 << 30  # space was freed
     saved = await save(simulator, watchlist, task_id, tmp_path)
 
     assert video_requests(simulator)[-1].headers.get("range") == f"bytes={room}-"
     assert saved.path.read_bytes() == video.data
     assert record_of(watchlist, task_id).download_error is None
     assert not part.exists()
+
+
+def test_no_block_is_written_after_a_failed_one_so_the_part_has_no_hole(
+    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocks queued behind a write that failed must not land further on: a resume from
+    the file's size would then splice zeros into the video."""
+    server = serve(lambda _n, seen: ranged(SOURCE, SOURCE_ETAG, seen))
+    final = target_path(TASK, tmp_path)
+    room = download.BLOCK + 3 * download.ALIGN + 17  # fails inside the second block
+    disk = FullDisk(monkeypatch, room)
+
+    with pytest.raises(DownloadError) as caught:
+        fetch_to_file_sync(server.url(), final, cancel=NoWaitEvent())
+
+    assert caught.value.kind == "disk"
+    part = final.with_name(final.name + ".part")
+    assert part.read_bytes() == SOURCE[:room]
+    assert disk.refused == 1  # the third block was never tried
+
+    disk.room = 1 << 30
+    saved = fetch_to_file_sync(server.url(), final, cancel=NoWaitEvent())
+
+    assert server.seen[-1].headers["range"] == f"bytes={room}-"
+    assert final.read_bytes() == SOURCE and saved.sha256 == sha256(SOURCE)
+
+
+@pytest.fixture
+def small_filesystem(tmp_path: Path) -> Iterator[Callable[[str], None]]:
+    """A real 2 MiB tmpfs at tmp_path/"small" (needs mount rights: root in CI); the fixture
+    gives a function that resizes it."""
+    where = tmp_path / "small"
+    where.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(where)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+
+    def resize(size: str) -> None:
+        subprocess.run(["mount", "-o", f"remount,size={size}", str(where)], check=True)
+
+    try:
+        yield resize
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def test_really_full_file_system_keeps_the_part_and_resumes_once_there_is_room(
+    serve: Callable[[Respond], _ScriptedHTTPServer],
+    tmp_path: Path,
+    small_filesystem: Callable[[str], None],
+) -> None:
+    server = serve(lambda _n, seen: ranged(SOURCE, SOURCE_ETAG, seen))
+    final = target_path(TASK, tmp_path / "small")
+
+    with pytest.raises(DownloadError) as caught:
+        fetch_to_file_sync(server.url(), final, cancel=NoWaitEvent())
+
+    assert caught.value.kind == "disk"
+    assert "No space left on device" in caught.value.message
+    part = final.with_name(final.name + ".part")
+    kept = part.read_bytes()
+    assert 0 < len(kept) < len(SOURCE) and kept == SOURCE[: len(kept)]
+    assert not final.exists()
+
+    small_filesystem("32m")
+    saved = fetch_to_file_sync(server.url(), final, cancel=NoWaitEvent())
+
+    assert server.seen[-1].headers["range"] == f"bytes={len(kept)}-"
+    assert final.read_bytes() == SOURCE and saved.sha256 == sha256(SOURCE)
+    assert files_in(final.parent) == [final.name]
+
+
+# -- how the bytes reach the disk -----------------------------------------------------------
+
+
+def _takes_direct_io(folder: Path) -> bool:
+    probe = folder / "direct-io-probe"
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_DIRECT, 0o644))
+    except OSError:
+        return False
+    finally:
+        probe.unlink(missing_ok=True)
+    return True
+
+
+def spy_on_part_writes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int, bool]]:
+    """(offset, length, O_DIRECT set) of every os.pwrite into a `.part`."""
+    seen: list[tuple[int, int, bool]] = []
+    real = os.pwrite
+
+    def pwrite(fd: int, data: Any, offset: int) -> int:
+        if os.readlink(f"/proc/self/fd/{fd}").endswith(".mp4.part"):
+            direct = bool(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_DIRECT)
+            seen.append((offset, len(data), direct))
+        return real(fd, data, offset)
+
+    monkeypatch.setattr(os, "pwrite", pwrite)
+    return seen
+
+
+def test_big_blocks_go_straight_to_disk_and_only_odd_ends_through_the_page_cache(
+    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The speed of a large download rests on direct writes (benchmarks/bench_download.py);
+    a resume at an odd offset first realigns, then goes direct again."""
+    if not _takes_direct_io(tmp_path):
+        pytest.skip("this file system takes no O_DIRECT")
+    server = serve(lambda _n, seen: ranged(SOURCE, SOURCE_ETAG, seen))
+    final = target_path(TASK, tmp_path)
+    done = 12_345  # so a whole block follows the realigning one
+    leave_part(final, SOURCE[:done], SOURCE_ETAG)
+    writes = spy_on_part_writes(monkeypatch)
+
+    fetch_to_file_sync(server.url(), final, cancel=NoWaitEvent())
+
+    assert final.read_bytes() == SOURCE
+    aligned = done + download.BLOCK - done % download.ALIGN
+    tail = aligned + download.BLOCK
+    assert aligned % download.ALIGN == 0 and 0 < len(SOURCE) - tail < download.BLOCK
+    assert writes == [
+        (done, aligned - done, False),  # from an odd offset up to an aligned one
+        (aligned, download.BLOCK, True),  # a whole block, straight to disk
+        (tail, len(SOURCE) - tail, False),  # the odd tail
+    ]
+
+
+def test_file_system_without_direct_io_still_gets_the_whole_video(
+    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As on file systems that refuse O_DIRECT at open (EINVAL)."""
+    real_open = os.open
+
+    def open_without_direct_io(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if flags & os.O_DIRECT:
+            raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", open_without_direct_io)
+    writes = spy_on_part_writes(monkeypatch)
+    server = serve(lambda _n, seen: ranged(SOURCE, SOURCE_ETAG, seen))
+    final = target_path(TASK, tmp_path)
+
+    saved = fetch_to_file_sync(server.url(), final, cancel=NoWaitEvent())
+
+    assert final.read_bytes() == SOURCE and saved.sha256 == sha256(SOURCE)
+    assert writes and not any(direct for _, _, direct in writes)
+
+
+def test_direct_write_refused_for_its_alignment_falls_back_to_the_page_cache(
+    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As on a device whose direct I/O wants more alignment than 4 KiB (EINVAL on write)."""
+    if not _takes_direct_io(tmp_path):
+        pytest.skip("this file system takes no O_DIRECT")
+    real = os.pwrite
+    refused: list[int] = []
+
+    def pwrite(fd: int, data: Any, offset: int) -> int:
+        if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_DIRECT:
+            refused.append(offset)
+            raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
+        return real(fd, data, offset)
+
+    monkeypatch.setattr(os, "pwrite", pwrite)
+    server = serve(lambda _n, seen: ranged(SOURCE, SOURCE_ETAG, seen))
+    final = target_path(TASK, tmp_path)
+
+    saved = fetch_to_file_sync(server.url(), final, cancel=NoWaitEvent())
+
+    assert refused == [0]  # asked once, then never again
+    assert final.read_bytes() == SOURCE and saved.sha256 == sha256(SOURCE)
+
+
+KILLED_DOWNLOAD = """
+import sys
+from pathlib import Path
+from starvideos_tui.download import fetch_to_file_sync
+fetch_to_file_sync(sys.argv[1], Path(sys.argv[2]))
+"""
+
+
+def test_download_killed_midway_resumes_from_its_part_and_matches_the_source(
+    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path
+) -> None:
+    """kill -9 of a process in the middle of a download, then a new one."""
+
+    def respond(number: int, seen: Seen) -> Reply:
+        reply = ranged(SOURCE, SOURCE_ETAG, seen)
+        return replace(reply, pace=0.02) if number == 0 else reply  # ~3 s for the whole
+
+    server = serve(respond)
+    final = target_path(TASK, tmp_path)
+    part = final.with_name(final.name + ".part")
+    child = subprocess.Popen([sys.executable, "-c", KILLED_DOWNLOAD, server.url(), str(final)])
+    try:
+        deadline = time.monotonic() + 20
+        while not (part.exists() and part.stat().st_size) and child.poll() is None:
+            assert time.monotonic() < deadline, "the child wrote nothing"
+            time.sleep(0.01)
+    finally:
+        child.kill()
+        child.wait()
+    kept = part.read_bytes()
+    assert 0 < len(kept) < len(SOURCE), "killed too late to test a resume"
+    assert kept == SOURCE[: len(kept)]
+
+    saved = fetch_to_file_sync(server.url(), final, cancel=NoWaitEvent())
+
+    assert server.seen[-1].headers["range"] == f"bytes={len(kept)}-"
+    assert final.read_bytes() == SOURCE and saved.sha256 == sha256(SOURCE)
+    assert files_in(tmp_path) == [final.name]
 
 
 # -- `watch`, end to end in a subprocess ----------------------------------------------------
