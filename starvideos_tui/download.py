@@ -262,6 +262,7 @@ def _fetch_once(
         with _PartWriter(part.path, digest, restart=offset == 0) as writer:
             written = _copy_body(response, writer, offset, total, progress, cancel)
     finally:
+        response.close()  # the response holds the socket open after conn.close()
         conn.close()
     if total is not None and written != total:
         if written > total:
@@ -320,7 +321,8 @@ def _open_for_writing(path: Path, flags: int) -> tuple[int, bool]:
         try:
             return os.open(path, flags | _O_DIRECT, 0o644), True
         except OSError as exc:
-            if exc.errno != errno.EINVAL:  # EINVAL: this file system has no direct I/O
+            # EINVAL (or EOPNOTSUPP on some network file systems): no direct I/O here.
+            if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP):
                 raise
     return os.open(path, flags, 0o644), False
 
@@ -337,8 +339,8 @@ class _PartWriter:
     direct writes took it past curl's (benchmarks/bench_download.py); a big video also no
     longer evicts the page cache of everything else. Direct writes need aligned offsets and
     lengths; the few that are not (the head of a resume, the tail of the body) go through
-    the page cache. After a failed write nothing more is written, so the `.part` never
-    holds a hole.
+    the page cache. After a failed write nothing more is written and the file is cut back
+    to the last byte known written, so the `.part` is always a prefix of the body.
     """
 
     def __init__(self, path: Path, digest: hashlib._Hash, *, restart: bool) -> None:
@@ -349,6 +351,7 @@ class _PartWriter:
         self._busy: list[list[Future[None]]] = [[] for _ in range(BUFFERS)]
         self._turn = 0
         self._failed: OSError | None = None
+        self._good = 0  # the writer thread's: every byte before this offset was written
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="part-writer")
         self._hasher = ThreadPoolExecutor(1, thread_name_prefix="part-hasher")
         flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if restart else 0)
@@ -379,6 +382,7 @@ class _PartWriter:
     def _write_at(self, block: memoryview, offset: int) -> None:
         if self._failed is not None:
             return
+        self._good = offset
         try:
             while block:
                 self._use_direct(offset % ALIGN == 0 and len(block) % ALIGN == 0)
@@ -389,16 +393,35 @@ class _PartWriter:
                         raise
                     self._can_direct = False  # alignment this file system does not take
                     continue
+                if not n:
+                    raise OSError(errno.EIO, "the file system wrote nothing")
                 block, offset = block[n:], offset + n
+                self._good = offset
         except OSError as exc:
-            self._failed = exc
+            self._failed = exc.with_traceback(None)  # no cycle through this frame's buffer
+            # A file system that writes a block in parallel pieces (NFS) may have stored a
+            # later piece past the one that failed: keep only what is known written.
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self._good)
 
     def _use_direct(self, wanted: bool) -> None:
         wanted = wanted and self._can_direct
-        if wanted != self._direct:
-            flags = fcntl.fcntl(self._fd, fcntl.F_GETFL)
-            fcntl.fcntl(self._fd, fcntl.F_SETFL, flags ^ _O_DIRECT)
-            self._direct = wanted
+        if wanted == self._direct:
+            return
+        flags = fcntl.fcntl(self._fd, fcntl.F_GETFL)
+        if not wanted:
+            fcntl.fcntl(self._fd, fcntl.F_SETFL, flags & ~_O_DIRECT)
+            self._direct = False
+            return
+        # Bytes written through the page cache (a resume's head) go to disk before a direct
+        # write extends the file past them; else a power cut could leave zeros under them.
+        os.fdatasync(self._fd)
+        try:
+            fcntl.fcntl(self._fd, fcntl.F_SETFL, flags | _O_DIRECT)
+        except OSError:
+            self._can_direct = False  # a stacked file system that refuses to switch back
+            return
+        self._direct = True
 
     def __enter__(self) -> _PartWriter:
         return self
@@ -415,7 +438,13 @@ class _PartWriter:
             try:
                 os.fsync(self._fd)
             except OSError as exc:
-                raise _part_error(self.path, exc) from None
+                # After a failed fsync the cache may have dropped bytes that never reached
+                # the disk: nothing in this file can be trusted for a resume.
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self._fd, 0)
+                raise DownloadError(
+                    "disk", f"cannot write {self.path}: {exc.strerror or exc}"
+                ) from None
         finally:
             os.close(self._fd)
             self._buffers.clear()

@@ -7,6 +7,7 @@ between tries on its cancel event, so the tests hand it one whose `wait` returns
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import hashlib
@@ -795,9 +796,12 @@ class FullDisk:
     """os.pwrite as on a disk with `room` bytes left for the `.part`: a short write, then
     ENOSPC, until `room` is raised again (space was freed)."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, room: int) -> None:
+    def __init__(
+        self, monkeypatch: pytest.MonkeyPatch, room: int, hold: threading.Event | None = None
+    ) -> None:
         self.room = room
         self.refused = 0
+        self._hold = hold  # the first refusal waits for it: a failure that comes late
         self._real = os.pwrite
         monkeypatch.setattr(os, "pwrite", self._pwrite)
 
@@ -805,6 +809,8 @@ class FullDisk:
         if not os.readlink(f"/proc/self/fd/{fd}").endswith(".mp4.part"):
             return self._real(fd, data, offset)
         if not self.room:
+            if self._hold is not None and not self.refused:
+                assert self._hold.wait(10), "the body never arrived whole"
             self.refused += 1
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         written = self._real(fd, memoryview(data)[: self.room], offset)
@@ -848,11 +854,16 @@ def test_no_block_is_written_after_a_failed_one_so_the_part_has_no_hole(
     the file's size would then splice zeros into the video."""
     server = serve(lambda _n, seen: ranged(SOURCE, SOURCE_ETAG, seen))
     final = target_path(TASK, tmp_path)
-    room = download.BLOCK + 3 * download.ALIGN + 17  # fails inside the second block
-    disk = FullDisk(monkeypatch, room)
+    room = download.BLOCK + 3 * download.ALIGN  # fails inside the second block
+    all_read = threading.Event()  # so the tail is surely handed over behind the failure
+    disk = FullDisk(monkeypatch, room, hold=all_read)
+
+    def progress(done: int, total: int | None) -> None:
+        if done == total:
+            all_read.set()
 
     with pytest.raises(DownloadError) as caught:
-        fetch_to_file_sync(server.url(), final, cancel=NoWaitEvent())
+        fetch_to_file_sync(server.url(), final, progress=progress, cancel=NoWaitEvent())
 
     assert caught.value.kind == "disk"
     part = final.with_name(final.name + ".part")
@@ -955,7 +966,14 @@ def test_big_blocks_go_straight_to_disk_and_only_odd_ends_through_the_page_cache
     final = target_path(TASK, tmp_path)
     done = 12_345  # so a whole block follows the realigning one
     leave_part(final, SOURCE[:done], SOURCE_ETAG)
-    writes = spy_on_part_writes(monkeypatch)
+    writes: list[Any] = spy_on_part_writes(monkeypatch)
+    real_fdatasync = os.fdatasync
+
+    def fdatasync(fd: int) -> None:
+        writes.append("fdatasync")
+        real_fdatasync(fd)
+
+    monkeypatch.setattr(os, "fdatasync", fdatasync)
 
     fetch_to_file_sync(server.url(), final, cancel=NoWaitEvent())
 
@@ -965,6 +983,7 @@ def test_big_blocks_go_straight_to_disk_and_only_odd_ends_through_the_page_cache
     assert aligned % download.ALIGN == 0 and 0 < len(SOURCE) - tail < download.BLOCK
     assert writes == [
         (done, aligned - done, False),  # from an odd offset up to an aligned one
+        "fdatasync",  # on disk before a direct write extends the file past it
         (aligned, download.BLOCK, True),  # a whole block, straight to disk
         (tail, len(SOURCE) - tail, False),  # the odd tail
     ]
@@ -1017,11 +1036,141 @@ def test_direct_write_refused_for_its_alignment_falls_back_to_the_page_cache(
     assert final.read_bytes() == SOURCE and saved.sha256 == sha256(SOURCE)
 
 
+def test_blocks_queued_behind_slow_writes_and_hashes_are_never_overwritten(
+    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many more blocks than buffers, a disk and a hash slower than the network: a buffer
+    refilled before its write or its hash finished would corrupt the file or the sha."""
+    monkeypatch.setattr(download, "BLOCK", 2 * download.ALIGN)
+    monkeypatch.setattr(download, "READ", download.ALIGN)
+    source = random.Random(6).randbytes(40 * download.BLOCK + 999)
+    real_pwrite, real_sha256 = os.pwrite, hashlib.sha256
+
+    def slow_pwrite(fd: int, data: Any, offset: int) -> int:
+        time.sleep(0.002)
+        return real_pwrite(fd, data, offset)
+
+    class SlowSha256:
+        def __init__(self) -> None:
+            self._real = real_sha256()
+
+        def update(self, data: Any) -> None:
+            time.sleep(0.001)
+            self._real.update(data)
+
+        def hexdigest(self) -> str:
+            return self._real.hexdigest()
+
+    monkeypatch.setattr(os, "pwrite", slow_pwrite)
+    monkeypatch.setattr(download, "hashlib", SimpleNamespace(sha256=SlowSha256))
+    server = serve(lambda _n, seen: ranged(source, SOURCE_ETAG, seen))
+    final = target_path(TASK, tmp_path)
+
+    saved = fetch_to_file_sync(server.url(), final, cancel=NoWaitEvent())
+
+    assert final.read_bytes() == source
+    assert saved.sha256 == sha256(source)
+
+
+def _open_fds() -> set[str]:
+    found = set()
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # the listing's own fd is gone by now
+            found.add(f"{fd}:{os.readlink(f'/proc/self/fd/{fd}')}")
+    return found
+
+
+def _writer_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("part-")]
+
+
+def test_cancelled_download_keeps_what_arrived_and_resumes_from_it(
+    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path
+) -> None:
+    """What the TUI's quit does mid-block: the bytes read so far are written, nothing is
+    left running or open, and the next download continues from there."""
+    server = serve(lambda _n, seen: ranged(SOURCE, SOURCE_ETAG, seen))
+    final = target_path(TASK, tmp_path)
+    cancel = NoWaitEvent()
+    seen_done: list[int] = []
+    stop_at = download.BLOCK + 2 * download.READ  # inside the second block
+
+    def progress(done: int, _total: int | None) -> None:
+        seen_done.append(done)
+        if done >= stop_at:
+            cancel.set()
+
+    fds = _open_fds()
+    with pytest.raises(download.Cancelled):
+        fetch_to_file_sync(server.url(), final, progress=progress, cancel=cancel)
+
+    kept = final.with_name(final.name + ".part").read_bytes()
+    assert len(kept) == seen_done[-1] >= stop_at
+    assert kept == SOURCE[: len(kept)]
+    assert _writer_threads() == [] and _open_fds() == fds
+
+    saved = fetch_to_file_sync(server.url(), final, cancel=NoWaitEvent())
+
+    assert server.seen[-1].headers["range"] == f"bytes={len(kept)}-"
+    assert final.read_bytes() == SOURCE and saved.sha256 == sha256(SOURCE)
+
+
+def test_file_system_that_writes_nothing_is_a_disk_error_not_a_hang(
+    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a broken FUSE daemon might: pwrite returns 0."""
+    real = os.pwrite
+
+    def pwrite(fd: int, data: Any, offset: int) -> int:
+        if os.readlink(f"/proc/self/fd/{fd}").endswith(".mp4.part"):
+            return 0
+        return real(fd, data, offset)
+
+    monkeypatch.setattr(os, "pwrite", pwrite)
+    server = serve(lambda _n, seen: ranged(SOURCE, SOURCE_ETAG, seen))
+    final = target_path(TASK, tmp_path)
+    fds = _open_fds()
+
+    with pytest.raises(DownloadError) as caught:
+        fetch_to_file_sync(server.url(), final, cancel=NoWaitEvent())
+
+    assert caught.value.kind == "disk"
+    assert "wrote nothing" in caught.value.message
+    assert _writer_threads() == [] and _open_fds() == fds
+
+
+def test_failed_fsync_leaves_no_part_to_resume_from(
+    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an fsync error the page cache may have dropped bytes that never reached the
+    disk; resuming from such a file would splice holes into the video."""
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        if os.readlink(f"/proc/self/fd/{fd}").endswith(".mp4.part"):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    server = serve(lambda _n, seen: ranged(SOURCE, SOURCE_ETAG, seen))
+    final = target_path(TASK, tmp_path)
+
+    with pytest.raises(DownloadError) as caught:
+        fetch_to_file_sync(server.url(), final, cancel=NoWaitEvent())
+
+    assert caught.value.kind == "disk"
+    assert "Input/output error" in caught.value.message
+    assert "kept" not in caught.value.message
+    assert final.with_name(final.name + ".part").stat().st_size == 0
+    assert not final.exists()
+
+
 KILLED_DOWNLOAD = """
 import sys
 from pathlib import Path
-from starvideos_tui.download import fetch_to_file_sync
-fetch_to_file_sync(sys.argv[1], Path(sys.argv[2]))
+from starvideos_tui import download
+download.BLOCK = download.READ = 64 * 1024  # many blocks in flight when the kill comes
+download.fetch_to_file_sync(sys.argv[1], Path(sys.argv[2]))
 """
 
 
@@ -1040,8 +1189,8 @@ def test_download_killed_midway_resumes_from_its_part_and_matches_the_source(
     child = subprocess.Popen([sys.executable, "-c", KILLED_DOWNLOAD, server.url(), str(final)])
     try:
         deadline = time.monotonic() + 20
-        while not (part.exists() and part.stat().st_size) and child.poll() is None:
-            assert time.monotonic() < deadline, "the child wrote nothing"
+        while not (part.exists() and part.stat().st_size > 2 * MiB) and child.poll() is None:
+            assert time.monotonic() < deadline, "the child wrote too little"
             time.sleep(0.01)
     finally:
         child.kill()
