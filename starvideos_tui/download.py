@@ -309,10 +309,9 @@ def _copy_body(
             return written
 
 
-def _part_error(path: Path, exc: OSError) -> DownloadError:
-    return DownloadError(
-        "disk", f"cannot write {path}: {exc.strerror or exc}; the partial file is kept"
-    )
+def _part_error(path: Path, exc: OSError, *, kept: bool = True) -> DownloadError:
+    reason = f"cannot write {path}: {exc.strerror or exc}"
+    return DownloadError("disk", reason + ("; the partial file is kept" if kept else ""))
 
 
 def _open_for_writing(path: Path, flags: int) -> tuple[int, bool]:
@@ -442,9 +441,7 @@ class _PartWriter:
                 # the disk: nothing in this file can be trusted for a resume.
                 with contextlib.suppress(OSError):
                     os.ftruncate(self._fd, 0)
-                raise DownloadError(
-                    "disk", f"cannot write {self.path}: {exc.strerror or exc}"
-                ) from None
+                raise _part_error(self.path, exc, kept=False) from None
         finally:
             os.close(self._fd)
             self._buffers.clear()
