@@ -792,6 +792,12 @@ async def test_unwritable_download_dir_is_recorded_in_the_row(
     assert record_of(watchlist, task_id).download_error == caught.value.message
 
 
+def writes_a_part(fd: int) -> bool:
+    """Whether `fd` is a `.part` being downloaded into: the fakes below wrap OS calls that
+    every file of the test process goes through, and change only these."""
+    return os.readlink(f"/proc/self/fd/{fd}").endswith(".mp4.part")
+
+
 class FullDisk:
     """os.pwrite as on a disk with `room` bytes left for the `.part`: a short write, then
     ENOSPC, until `room` is raised again (space was freed)."""
@@ -806,7 +812,7 @@ class FullDisk:
         monkeypatch.setattr(os, "pwrite", self._pwrite)
 
     def _pwrite(self, fd: int, data: Any, offset: int) -> int:
-        if not os.readlink(f"/proc/self/fd/{fd}").endswith(".mp4.part"):
+        if not writes_a_part(fd):
             return self._real(fd, data, offset)
         if not self.room:
             if self._hold is not None and not self.refused:
@@ -946,7 +952,7 @@ def spy_on_part_writes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int, 
     real = os.pwrite
 
     def pwrite(fd: int, data: Any, offset: int) -> int:
-        if os.readlink(f"/proc/self/fd/{fd}").endswith(".mp4.part"):
+        if writes_a_part(fd):
             direct = bool(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_DIRECT)
             seen.append((offset, len(data), direct))
         return real(fd, data, offset)
@@ -1132,7 +1138,7 @@ def test_file_system_that_writes_nothing_is_a_disk_error_not_a_hang(
     real = os.pwrite
 
     def pwrite(fd: int, data: Any, offset: int) -> int:
-        if os.readlink(f"/proc/self/fd/{fd}").endswith(".mp4.part"):
+        if writes_a_part(fd):
             return 0
         return real(fd, data, offset)
 
@@ -1157,7 +1163,7 @@ def test_failed_fsync_leaves_no_part_to_resume_from(
     real = os.fsync
 
     def fsync(fd: int) -> None:
-        if os.readlink(f"/proc/self/fd/{fd}").endswith(".mp4.part"):
+        if writes_a_part(fd):
             raise OSError(errno.EIO, os.strerror(errno.EIO))
         real(fd)
 
