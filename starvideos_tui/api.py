@@ -11,6 +11,7 @@ import email.utils
 import json
 import logging
 import math
+import re
 import time
 from typing import Any
 
@@ -19,11 +20,14 @@ import httpx
 from starvideos_tui.models import (
     ApiKey,
     CreateRequest,
+    ErrorEnvelope,
     MalformedAnswer,
     TaskResult,
     parse_result,
+    unwrap_envelope,
     validate_task_id,
 )
+from starvideos_tui.network import describe_network_error, proxy_for, ssl_context
 from starvideos_tui.textsafe import excerpt
 
 for _name in ("httpx", "httpcore"):
@@ -134,6 +138,32 @@ def _error_message(body: str) -> str | None:
     return None
 
 
+_AUTH_WORDS = re.compile(
+    r"api[ _-]?key|unauthori[sz]ed|forbidden|authenticat|invalid token|token (?:is )?invalid"
+    r"|access denied|permission denied",
+    re.IGNORECASE,
+)
+
+
+def _envelope_error(exc: ErrorEnvelope, body: str) -> ApiError:
+    """The error a 200 answer carrying an error envelope stands for. A refusal of the key
+    stops polling however it is dressed: by its code, or by its words when the code is
+    the service's own number."""
+    said = excerpt(exc.message, 200)
+    code = exc.code
+    where = "(in an HTTP 200 answer)" if code is None else f"(code {code} in an HTTP 200 answer)"
+    kw: dict[str, Any] = {"status_code": 200, "body": body}
+    if code in (401, 403) or _AUTH_WORDS.search(exc.message):
+        return AuthError(f"the API refused the key {where}: {said}", **kw)
+    if code == 404:
+        return TaskNotFound(f"the API does not know this task {where}: {said}", **kw)
+    if code in (429, 503):
+        return RateLimited(f"rate limited {where}: {said}", retry_after=30.0, **kw)
+    if code in (400, 422):
+        return BadRequest(f"the API refused the request {where}: {said}", **kw)
+    return ServerError(f"the API answered with an error {where}: {said}", **kw)
+
+
 class StarVideosClient:
     """Async client for the two endpoints. Use as `async with StarVideosClient(...)`."""
 
@@ -152,19 +182,33 @@ class StarVideosClient:
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if key:
             headers["Authorization"] = f"Bearer {key}"
+        # The transport is ours (for its retries and limits), so httpx's own reading of
+        # the proxy variables is off: network.py picks the proxy as curl would, and the
+        # same certificate store as the downloader's.
+        self._proxy = proxy_for(self.base_url)
         self._http = httpx.AsyncClient(
             headers=headers,
             timeout=timeout,
             transport=transport
             or httpx.AsyncHTTPTransport(
                 retries=1,
+                verify=ssl_context(),
+                proxy=httpx.Proxy(self._proxy.url, headers=self._proxy_headers())
+                if self._proxy
+                else None,
                 limits=httpx.Limits(
                     max_connections=max_connections,
                     max_keepalive_connections=max_connections,
                 ),
             ),
             follow_redirects=False,  # a redirect would carry the key somewhere else
+            trust_env=False,
         )
+
+    def _proxy_headers(self) -> dict[str, str] | None:
+        if self._proxy is None or self._proxy.authorization is None:
+            return None
+        return {"Proxy-Authorization": self._proxy.authorization}
 
     def __repr__(self) -> str:
         return f"StarVideosClient({self.base_url!r})"
@@ -190,6 +234,10 @@ class StarVideosClient:
     @staticmethod
     def _parse(body: Any, shown: str, task_id: str | None) -> TaskResult:
         try:
+            body = unwrap_envelope(body)
+        except ErrorEnvelope as exc:
+            raise _envelope_error(exc, excerpt(shown)) from None
+        try:
             return parse_result(body, task_id)
         except MalformedAnswer as exc:  # its message names a field, never quotes the body
             raise MalformedResponse(
@@ -205,7 +253,16 @@ class StarVideosClient:
         except httpx.TimeoutException:
             raise NetworkError("the API did not answer in time (timeout)") from None
         except httpx.TransportError as exc:
-            raise NetworkError(f"cannot reach the API ({type(exc).__name__})") from None
+            if self._proxy is None:
+                raise NetworkError(f"cannot reach the API: {describe_network_error(exc)}") from None
+            if isinstance(exc, httpx.ProxyError):  # the proxy answered CONNECT with an error
+                raise NetworkError(
+                    f"the proxy {self._proxy.shown} refused: {excerpt(str(exc), 80)}"
+                ) from None
+            raise NetworkError(
+                f"cannot reach the API through the proxy {self._proxy.shown}: "
+                f"{describe_network_error(exc)}"
+            ) from None
         text = raw.decode("utf-8", errors="replace")
         # A server or proxy may echo the request back. Only `shown` may reach a message,
         # an excerpt or the watchlist; the data itself is parsed unmasked, since a short

@@ -7,6 +7,7 @@ failure (one line on stderr). Headless commands never import Textual, so they st
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import os
 import sys
@@ -25,6 +26,38 @@ class UsageError(Exception):
 
 class Failure(Exception):
     """The world's failure: exit 1."""
+
+
+def text_argument(text: str) -> str:
+    """A command-line text as the user typed it. Under an ASCII locale Python decodes the
+    UTF-8 bytes of "猫" or "…" into surrogates, which no API request can carry."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(text).decode("utf-8", errors="replace")
+    return text
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (systemctl stop, a dropped SSH session): unwind like Ctrl-C, so
+    a download's received bytes reach its `.part` and the watchlist stays whole. A
+    KeyboardInterrupt, so asyncio lets it through its callbacks as it does Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_termination(signum: int, _frame: object) -> None:
+    raise Terminated(signum)
+
+
+def _catch_termination() -> None:
+    import signal
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        with contextlib.suppress(ValueError, OSError):  # not the main thread; no such signal
+            signal.signal(signum, _on_termination)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -157,15 +190,33 @@ def _read_key() -> str:
     return key
 
 
+def _tolerate_narrow_encodings() -> None:
+    """On a terminal or pipe that cannot encode "…", "✓" or a CJK prompt (LANG=C with an
+    ASCII locale, PYTHONIOENCODING=ascii), print "?" for them rather than crash."""
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if encoding and not encoding.startswith("utf"):
+            with contextlib.suppress(AttributeError, ValueError):
+                stream.reconfigure(errors="replace")  # type: ignore[union-attr]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from starvideos_tui.settings import KeyFileError, SettingsError
 
+    _tolerate_narrow_encodings()
     args = build_parser().parse_args(argv)
+    if args.command is not None:  # the TUI restores the terminal on its own signals
+        _catch_termination()
     try:
         return _run(args)
     except (UsageError, SettingsError) as exc:
         _say(f"error: {exc}")
         return 2
+    except Terminated as exc:
+        import signal
+
+        _say(f"stopped by {signal.Signals(exc.signum).name}")
+        return 128 + exc.signum
     except KeyboardInterrupt:
         _say("interrupted")
         return 130

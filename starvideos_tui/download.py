@@ -1,68 +1,86 @@
-"""Saving a video file: whole or resumable, never truncated under its final name.
+"""Saving a video file: whole, checked, and resumable; never a page or a cut body under the
+video's name, never through a link.
 
 - The file name is `<task id>.mp4`: the id is validated, and nothing from the URL or the
-  server's headers reaches the file system. The path is checked to be inside the folder.
+  server's headers reaches the file system. Every file is reached through the folder's
+  descriptor, never through a symlink (partfile.py).
 - Bytes go to `<name>.part`; a cut download resumes from there with `Range` (+ `If-Range`
   with the ETag seen before). Only a 206 starting exactly at our offset is appended; a 200
   or a changed validator restarts cleanly. The sha256 is computed as the bytes arrive.
-- When the whole length has arrived it is fsynced and renamed; an existing file is never
+- A finished body is decoded before it is called saved (media.py): a page, a document, an
+  empty or cut body is not the video. A cut one is resumed where a resume can help; the
+  rest are set aside as `<name>.rejected`, and the error says what arrived.
+- When the file is whole it is fsynced and linked to its name; an existing file is never
   overwritten (identical content is reused, different content gets a `-N` suffix).
-- The video host is fetched by this module alone, with `http.client` in a worker thread:
-  it never holds the API key, so no header of ours can carry it to a CDN. Redirects are
-  followed by hand, at most MAX_REDIRECTS, http(s) only.
-- Speed (benchmarks/bench_download.py): the body is read in large blocks (httpx's 64 KiB
-  reads reach about half of curl), and each block is written and hashed in two threads of
-  their own while the next one arrives, with O_DIRECT where the file system allows it
-  (see `_PartWriter`).
+- The video host is fetched by videohost.py alone, never by the API's client, so no
+  header of ours can carry the key to a CDN.
+- Speed (benchmarks/bench_download.py): the body is read in large pieces straight into
+  the writer's buffers, and each block is written and hashed in two threads of their own
+  while the next one arrives, with O_DIRECT where the file system allows it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import errno
-import fcntl
+import base64
 import hashlib
 import http.client
-import json
 import logging
-import mmap
 import os
 import re
-import ssl
-import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+import time
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import SplitResult, urljoin, urlsplit
 
-from starvideos_tui.models import is_http_url, validate_task_id
-from starvideos_tui.textsafe import excerpt
+from starvideos_tui.media import MediaFacts, NotAVideo, check_video
+from starvideos_tui.models import validate_task_id
+from starvideos_tui.network import describe_network_error
+from starvideos_tui.partfile import (
+    ALIGN,
+    BLOCK,
+    DownloadError,
+    DownloadFolder,
+    Part,
+    PartWriter,
+    hash_fd,
+    part_error,
+)
+from starvideos_tui.paths import why_mkdir_failed
+from starvideos_tui.videohost import (
+    MAX_REDIRECTS,
+    CancelToken,
+    HostError,
+    Unreachable,
+    VideoResponse,
+    open_video,
+    shut_down,
+)
+
+__all__ = [
+    "BLOCK",
+    "MAX_REDIRECTS",
+    "CancelToken",
+    "Cancelled",
+    "DownloadError",
+    "SavedVideo",
+    "fetch_to_file",
+    "fetch_to_file_sync",
+    "prepare_folder",
+    "target_path",
+]
 
 log = logging.getLogger(__name__)
 
-READ_TIMEOUT = 30.0
-READ = 1 << 20  # bytes asked of the socket at a time: progress and cancel act at this grain
-BLOCK = 4 << 20  # bytes written and hashed at a time
-BUFFERS = 3  # blocks in flight: one arriving, one being written, one being hashed
-ALIGN = 4096  # what O_DIRECT asks of positions and lengths on common file systems
-_O_DIRECT = getattr(os, "O_DIRECT", 0)  # Linux only; elsewhere every write is buffered
-MAX_REDIRECTS = 5
+STALL_SECONDS = 30.0  # no byte for this long: the transfer stalled
 MAX_ATTEMPTS = 4
 EXPIRED_STATUSES = (401, 403, 404, 410)
-USER_AGENT = "starvideos-tui"
+PROGRESS_EVERY = 0.1  # seconds between progress reports, whatever the rate
+KEEP_EVERY = 1.0  # seconds after which what arrived goes to the `.part`, block full or not
+_DECODABLE = {"gzip": 31, "x-gzip": 31, "deflate": 15}  # zlib's wbits for each
 
 Progress = Callable[[int, int | None], None]
-
-
-class DownloadError(Exception):
-    """A download that did not finish; `kind` is expired, disk, network, refused or bad_url."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
 
 
 class _Transient(Exception):
@@ -79,6 +97,7 @@ class SavedVideo:
     size: int
     sha256: str
     reused: bool = False  # the same bytes were already there
+    media: MediaFacts | None = None
 
 
 def target_path(task_id: str, folder: Path) -> Path:
@@ -95,376 +114,322 @@ def prepare_folder(folder: Path) -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise DownloadError("disk", f"cannot create {folder}: {exc.strerror}") from None
+        why = why_mkdir_failed(folder, exc)
+        raise DownloadError("disk", f"cannot create {folder}: {why}") from None
     if not os.access(folder, os.W_OK):
         raise DownloadError("disk", f"cannot write to {folder}: permission denied")
     return folder
 
 
-def _hash_file(path: Path, digest: hashlib._Hash | None = None) -> tuple[int, hashlib._Hash]:
-    digest = digest or hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        while block := handle.read(BLOCK):
-            digest.update(block)
-            size += len(block)
-    return size, digest
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-class _Part:
-    """The `.part` file and its sidecar that remembers the validator for `If-Range`."""
-
-    def __init__(self, final: Path) -> None:
-        self.path = final.with_name(final.name + ".part")
-        self.meta = final.with_name(final.name + ".part.json")
-
-    def offset(self) -> int:
-        try:
-            return self.path.stat().st_size
-        except FileNotFoundError:
-            return 0
-
-    def validator(self) -> str | None:
-        try:
-            value = json.loads(self.meta.read_text()).get("etag")
-        except (OSError, ValueError, AttributeError):
-            return None
-        return value if isinstance(value, str) else None
-
-    def remember(self, etag: str | None) -> None:
-        self.meta.write_text(json.dumps({"etag": etag}))
-
-    @contextlib.contextmanager
-    def exclusive(self) -> Iterator[None]:
-        """Hold the sidecar locked so two processes never write the same `.part`."""
-        fd = os.open(self.meta, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise DownloadError(
-                    "busy", f"{self.path.name[:-5]} is already being downloaded by another process"
-                ) from None
-            try:
-                yield
-            finally:
-                if not self.path.exists():
-                    with contextlib.suppress(FileNotFoundError):
-                        self.meta.unlink()
-        finally:
-            os.close(fd)
-
-    def discard(self) -> None:
-        for path in (self.path, self.meta):
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-
-
-def _checked_url(url: str) -> SplitResult:
-    """The parts of an http(s) URL without credentials and with a valid port, or refuse."""
-    # Named without user:password or query: those are secrets, and the message is kept.
-    shown = re.sub(r"//[^/?#]*@", "//", url).split("?", 1)[0]
-    refused = DownloadError("bad_url", f"refusing to fetch {excerpt(shown, 80)!r}")
-    if not is_http_url(url):
-        raise refused
-    try:
-        parts = urlsplit(url)
-        _ = parts.port  # raises ValueError for a port out of range or not a number
-    except ValueError:
-        raise refused from None
-    if parts.username or parts.password or not parts.hostname:
-        raise refused
-    return parts
-
-
-def _connect(parts: SplitResult) -> http.client.HTTPConnection:
-    host = parts.hostname or ""
-    if parts.scheme == "https":
-        return http.client.HTTPSConnection(
-            host, parts.port, timeout=READ_TIMEOUT, context=ssl.create_default_context()
-        )
-    return http.client.HTTPConnection(host, parts.port, timeout=READ_TIMEOUT)
-
-
-def _open(
-    url: str, headers: dict[str, str]
-) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
-    """GET `url`, following at most MAX_REDIRECTS redirects, http(s) only, no credentials."""
-    for _ in range(MAX_REDIRECTS + 1):
-        parts = _checked_url(url)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        conn = _connect(parts)
-        try:
-            conn.request("GET", target, headers={"User-Agent": USER_AGENT, **headers})
-            response = conn.getresponse()
-        except (OSError, http.client.HTTPException) as exc:
-            conn.close()
-            raise _Transient(type(exc).__name__) from None
-        if response.status not in (301, 302, 303, 307, 308):
-            return conn, response
-        location = response.getheader("location") or ""
-        conn.close()
-        url = urljoin(url, location)
-    raise DownloadError("network", f"more than {MAX_REDIRECTS} redirects")
-
-
 _RANGE_RE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+_UNSATISFIED_RE = re.compile(r"bytes \*/(\d+)")
+
+
+@dataclass
+class _Body:
+    """What one answer brought: where its bytes ended, and the whole length if known."""
+
+    written: int
+    total: int | None
+    digest: hashlib._Hash
+    encoding: str | None
+    checksums: dict[str, str]
 
 
 def _fetch_once(
-    url: str, final: Path, part: _Part, progress: Progress | None, cancel: threading.Event
-) -> SavedVideo:
-    offset = part.offset()
+    url: str, part: Part, progress: Progress | None, cancel: CancelToken, stall: float
+) -> _Body:
+    offset = part.size()
     headers: dict[str, str] = {}
     if offset:
         headers["Range"] = f"bytes={offset}-"
         if etag := part.validator():
             headers["If-Range"] = etag
-    conn, response = _open(url, headers)
+    try:
+        conn, response = open_video(url, headers, stall=stall, cancel=cancel)
+    except HostError as exc:
+        raise DownloadError("bad_url", str(exc)) from None
+    except Unreachable as exc:
+        if cancel.is_set():
+            raise Cancelled() from None
+        if not exc.retry:
+            raise DownloadError("network", f"cannot fetch the video: {exc.reason}") from None
+        raise _Transient(exc.reason) from None
     try:
         status = response.status
         if status in EXPIRED_STATUSES:
             raise DownloadError("expired", f"the video link was refused (HTTP {status})")
-        total: int | None
-        if status == 206 and offset:
+        encoding = _encoding(response)
+        restart = False
+        if status == 206:
             match = _RANGE_RE.fullmatch(response.getheader("content-range") or "")
-            etag = part.validator()
             if not match or int(match.group(1)) != offset:
                 part.discard()  # not where we are: start over
-                raise _Transient("misplaced range")
-            if etag is not None and response.getheader("etag") not in (None, etag):
+                raise _Transient("the host sent a part of the file we did not ask for")
+            etag = part.validator()
+            if offset and etag is not None and response.getheader("etag") not in (None, etag):
                 part.discard()  # a host that ignored If-Range sent another version
-                raise _Transient("the file changed on the server")
+                raise _Transient("the file changed on the host")
             total = int(match.group(3)) if match.group(3) != "*" else None
-            _, digest = _hash_file(part.path)
+            restart = offset == 0
         elif status == 200:
-            offset = 0
+            offset, restart = 0, True
             length = response.getheader("content-length")
-            total = int(length) if length and length.isdigit() else None
-            digest = hashlib.sha256()
+            total = int(length) if length and length.isdigit() and not encoding else None
         elif status == 416 and offset:
+            whole = _UNSATISFIED_RE.fullmatch(response.getheader("content-range") or "")
+            if whole and int(whole.group(1)) == offset:
+                # The host says our `.part` is its whole file: nothing left to fetch.
+                return _Body(offset, offset, _hash_part(part), encoding, {})
             part.discard()  # our part is longer than the file: start over
-            raise _Transient("range not satisfiable")
+            raise _Transient("the file on the host is shorter than what we have")
         else:
             raise DownloadError("refused", f"the video host answered HTTP {status}")
+        checksums = _checksums(response, whole_body=status == 200)
+        fd = part.open()
         try:
             part.remember(response.getheader("etag"))
+            if restart:
+                os.ftruncate(fd, 0)
+                digest = hashlib.sha256()
+            else:
+                _, digest = hash_fd(fd)
         except OSError as exc:
-            raise _part_error(part.path, exc) from None
-        with _PartWriter(part.path, digest, restart=offset == 0) as writer:
-            written = _copy_body(response, writer, offset, total, progress, cancel)
+            os.close(fd)
+            raise part_error(part.path, exc) from None
+        with PartWriter(fd, part.path, digest) as writer:
+            written = _copy_body(conn, response, writer, offset, total, progress, cancel, stall)
     finally:
         response.close()  # the response holds the socket open after conn.close()
         conn.close()
     if total is not None and written != total:
         if written > total:
             part.discard()
-        raise _Transient(f"got {written} of {total} bytes")
-    return _finish(final, part, written, digest.hexdigest())
+        raise _Transient(f"the connection closed after {written:,} of {total:,} bytes")
+    return _Body(written, total, digest, encoding, checksums)
+
+
+def _encoding(response: http.client.HTTPResponse) -> str | None:
+    """The body's content coding when one we can undo was applied; refuse the others."""
+    coding = (response.getheader("content-encoding") or "").strip().lower()
+    if coding in ("", "identity"):
+        return None
+    if coding in _DECODABLE:
+        return coding
+    raise DownloadError(
+        "not_video",
+        f"the host sent the video {coding[:20]}-compressed, which this tool cannot undo",
+    )
+
+
+def _checksums(response: http.client.HTTPResponse, *, whole_body: bool) -> dict[str, str]:
+    """Checksums of the whole file the host vouches for, as hex: sha256 and md5."""
+    found: dict[str, str] = {}
+
+    def b64hex(value: str) -> str | None:
+        try:
+            return base64.b64decode(value.strip().strip(":"), validate=True).hex()
+        except ValueError:
+            return None
+
+    if value := response.getheader("x-amz-checksum-sha256"):
+        found["sha256"] = b64hex(value) or "?"
+    for header in ("repr-digest", "digest"):
+        for item in (response.getheader(header) or "").split(","):
+            name, _, value = item.strip().partition("=")
+            if name.strip().lower() == "sha-256" and value:
+                found["sha256"] = b64hex(value) or "?"
+    if whole_body and (value := response.getheader("content-md5")):
+        found["md5"] = b64hex(value) or "?"
+    for item in (response.getheader("x-goog-hash") or "").split(","):
+        name, _, value = item.strip().partition("=")
+        if name == "md5" and value:
+            found["md5"] = b64hex(value) or "?"
+    return found
+
+
+def _hash_part(part: Part) -> hashlib._Hash:
+    fd = part.open()
+    try:
+        return hash_fd(fd)[1]
+    finally:
+        os.close(fd)
 
 
 def _copy_body(
-    response: http.client.HTTPResponse,
-    writer: _PartWriter,
+    conn: http.client.HTTPConnection,
+    response: VideoResponse,
+    writer: PartWriter,
     written: int,
     total: int | None,
     progress: Progress | None,
-    cancel: threading.Event,
+    cancel: CancelToken,
+    stall: float,
 ) -> int:
-    """Read the body block by block into the writer's buffers; what has arrived is handed
+    """Read the body into the writer's buffers as it arrives; what has arrived is handed
     over even when the connection breaks or the caller cancels, so a resume starts there.
-    Returns the offset after the last byte."""
-    while True:
-        buffer = writer.free_buffer()
-        # A resume at an odd offset fills its first block only up to a multiple of ALIGN,
-        # so every later block can be written directly.
-        room = BLOCK - written % ALIGN
-        filled = 0
-        try:
-            while filled < room:
-                if cancel.is_set():
-                    raise Cancelled()
-                try:
-                    n = response.readinto(buffer[filled : min(room, filled + READ)])
-                except (OSError, http.client.HTTPException) as exc:
-                    raise _Transient(type(exc).__name__) from None
-                if not n:
-                    break
-                filled += n
-                if progress is not None:
-                    progress(written + filled, total)
-        finally:
-            if filled:
-                writer.write(filled, written)
-                written += filled
-        if filled < room:
-            return written
-
-
-def _part_error(path: Path, exc: OSError, *, kept: bool = True) -> DownloadError:
-    reason = f"cannot write {path}: {exc.strerror or exc}"
-    return DownloadError("disk", reason + ("; the partial file is kept" if kept else ""))
-
-
-def _open_for_writing(path: Path, flags: int) -> tuple[int, bool]:
-    """The file opened with O_DIRECT when its file system takes it; (fd, direct)."""
-    if _O_DIRECT:
-        try:
-            return os.open(path, flags | _O_DIRECT, 0o644), True
-        except OSError as exc:
-            # EINVAL (or EOPNOTSUPP on some network file systems): no direct I/O here.
-            if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP):
-                raise
-    return os.open(path, flags, 0o644), False
-
-
-class _PartWriter:
-    """Writes blocks into the `.part` at their offsets and feeds them to the sha256, each in
-    a thread of its own (os.pwrite and hashlib release the GIL), while the reader fills the
-    next buffer. Used as a context manager: leaving it waits for every block, raises a disk
-    error if a write failed, and fsyncs the file when all went well.
-
-    With O_DIRECT the bytes go from our buffer to the disk instead of piling up in the page
-    cache for the closing fsync to write back: on this project's 2-core machine the same
-    pipeline with buffered writes stayed near half of curl's throughput on 512 MiB, and
-    direct writes took it past curl's (benchmarks/bench_download.py); a big video also no
-    longer evicts the page cache of everything else. Direct writes need aligned offsets and
-    lengths; the few that are not (the head of a resume, the tail of the body) go through
-    the page cache. After a failed write nothing more is written and the file is cut back
-    to the last byte known written, so the `.part` is always a prefix of the body.
-    """
-
-    def __init__(self, path: Path, digest: hashlib._Hash, *, restart: bool) -> None:
-        self.path = path
-        self._digest = digest
-        # Anonymous maps are page-aligned, as direct I/O wants its buffers.
-        self._buffers = [memoryview(mmap.mmap(-1, BLOCK)) for _ in range(BUFFERS)]
-        self._busy: list[list[Future[None]]] = [[] for _ in range(BUFFERS)]
-        self._turn = 0
-        self._failed: OSError | None = None
-        self._good = 0  # the writer thread's: every byte before this offset was written
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="part-writer")
-        self._hasher = ThreadPoolExecutor(1, thread_name_prefix="part-hasher")
-        flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if restart else 0)
-        try:
-            self._fd, self._can_direct = _open_for_writing(path, flags)
-        except OSError as exc:
-            raise _part_error(path, exc) from None
-        self._direct = self._can_direct
-
-    def free_buffer(self) -> memoryview:
-        """The next buffer, once the block it held last is written and hashed."""
-        for pending in self._busy[self._turn]:
-            pending.result()
-        self._busy[self._turn] = []
-        if self._failed is not None:
-            raise _part_error(self.path, self._failed)
-        return self._buffers[self._turn]
-
-    def write(self, length: int, offset: int) -> None:
-        """Hand over the first `length` bytes of the buffer last given, for `offset`."""
-        block = self._buffers[self._turn][:length]
-        self._busy[self._turn] = [
-            self._writer.submit(self._write_at, block, offset),
-            self._hasher.submit(self._digest.update, block),
-        ]
-        self._turn = (self._turn + 1) % BUFFERS
-
-    def _write_at(self, block: memoryview, offset: int) -> None:
-        if self._failed is not None:
-            return
-        self._good = offset
-        try:
-            while block:
-                self._use_direct(offset % ALIGN == 0 and len(block) % ALIGN == 0)
-                try:
-                    n = os.pwrite(self._fd, block, offset)
-                except OSError as exc:
-                    if not (self._direct and exc.errno == errno.EINVAL):
-                        raise
-                    self._can_direct = False  # alignment this file system does not take
-                    continue
-                if not n:
-                    raise OSError(errno.EIO, "the file system wrote nothing")
-                block, offset = block[n:], offset + n
-                self._good = offset
-        except OSError as exc:
-            self._failed = exc.with_traceback(None)  # no cycle through this frame's buffer
-            # A file system that writes a block in parallel pieces (NFS) may have stored a
-            # later piece past the one that failed: keep only what is known written.
-            with contextlib.suppress(OSError):
-                os.ftruncate(self._fd, self._good)
-
-    def _use_direct(self, wanted: bool) -> None:
-        wanted = wanted and self._can_direct
-        if wanted == self._direct:
-            return
-        flags = fcntl.fcntl(self._fd, fcntl.F_GETFL)
-        if not wanted:
-            fcntl.fcntl(self._fd, fcntl.F_SETFL, flags & ~_O_DIRECT)
-            self._direct = False
-            return
-        # Bytes written through the page cache (a resume's head) go to disk before a direct
-        # write extends the file past them; else a power cut could leave zeros under them.
-        os.fdatasync(self._fd)
-        try:
-            fcntl.fcntl(self._fd, fcntl.F_SETFL, flags | _O_DIRECT)
-        except OSError:
-            self._can_direct = False  # a stacked file system that refuses to switch back
-            return
-        self._direct = True
-
-    def __enter__(self) -> _PartWriter:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        try:
-            self._writer.shutdown()
-            self._hasher.shutdown()
-            for pending in self._busy:
-                for future in pending:
-                    future.result()
-            if self._failed is not None:
-                raise _part_error(self.path, self._failed)
+    On a slow link a block is handed over after KEEP_EVERY seconds, full or not, so what
+    arrived is on disk within moments. Returns the offset after the last byte."""
+    reported, reported_at = 0.0, written  # progress: every PROGRESS_EVERY or MiB
+    ended = False
+    with cancel.on_cancel(lambda: shut_down(conn)):
+        while not ended:
+            buffer = writer.free_buffer()
+            # A block that starts at an odd offset (a resume, a slow link's early hand-over)
+            # ends at a multiple of ALIGN, so every later block can be written directly.
+            room = BLOCK - written % ALIGN
+            filled = 0
+            started = time.monotonic()
             try:
-                os.fsync(self._fd)
-            except OSError as exc:
-                # After a failed fsync the cache may have dropped bytes that never reached
-                # the disk: nothing in this file can be trusted for a resume.
-                with contextlib.suppress(OSError):
-                    os.ftruncate(self._fd, 0)
-                raise _part_error(self.path, exc, kept=False) from None
-        finally:
-            os.close(self._fd)
-            self._buffers.clear()
+                while filled < room:
+                    if cancel.is_set():
+                        raise Cancelled()
+                    n = _read(response, buffer[filled:room], cancel, stall)
+                    if not n:
+                        ended = True
+                        break
+                    filled += n
+                    now = time.monotonic()
+                    done = written + filled
+                    if progress is not None and (
+                        now - reported >= PROGRESS_EVERY or done - reported_at >= 1 << 20
+                    ):
+                        reported, reported_at = now, done
+                        progress(done, total)
+                    if now - started >= KEEP_EVERY:
+                        break
+            finally:
+                if filled:
+                    writer.write(filled, written)
+                    written += filled
+    if progress is not None:
+        progress(written, total)
+    return written
 
 
-def _finish(final: Path, part: _Part, size: int, sha256: str) -> SavedVideo:
-    candidate = final
-    n = 0
-    while candidate.exists() or candidate.is_symlink():
-        if candidate.is_file() and not candidate.is_symlink():
-            existing_size, existing = _hash_file(candidate)
-            if (existing_size, existing.hexdigest()) == (size, sha256):
-                part.discard()
-                return SavedVideo(candidate, size, sha256, reused=True)
-        n += 1
-        candidate = final.with_name(f"{final.stem}-{n}{final.suffix}")
+def _read(response: VideoResponse, into: memoryview, cancel: CancelToken, stall: float) -> int:
+    """Bytes read into `into` as they arrive; 0 at the end of the body."""
     try:
-        os.replace(part.path, candidate)
-        _fsync_dir(candidate.parent)
+        n = response.readinto1(into)
+    except TimeoutError:
+        raise _Transient(f"the transfer stalled: no data for {stall:g} s") from None
+    except (OSError, http.client.HTTPException) as exc:
+        if cancel.is_set():
+            raise Cancelled() from None
+        raise _Transient(describe_network_error(exc)) from None
+    if not n and cancel.is_set():
+        raise Cancelled()
+    return n
+
+
+# -- the finished body ------------------------------------------------------------------------
+
+
+def _decoded(folder: DownloadFolder, part: Part, encoding: str) -> tuple[str, int, str]:
+    """Undo the content coding of the `.part` into `<name>.decoded`: (name, size, sha256)."""
+    name = part.name[: -len(".part")] + ".decoded"
+    source = part.open()
+    target = folder.open_own(name, os.O_RDWR, create=True)
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        os.ftruncate(target, 0)
+        inflater = zlib.decompressobj(_DECODABLE[encoding])
+        offset = 0
+        while chunk := os.pread(source, BLOCK, offset):
+            offset += len(chunk)
+            for piece in (inflater.decompress(chunk),):
+                digest.update(piece)
+                size += os.write(target, piece)
+        tail = inflater.flush()
+        digest.update(tail)
+        size += os.write(target, tail)
+        if not inflater.eof:
+            raise zlib.error("the compressed stream ends early")
+        os.fsync(target)
+    except zlib.error as exc:
+        folder.unlink(name)
+        raise NotAVideo(
+            f"a {encoding}-compressed body that does not decompress ({exc})", cut=True
+        ) from None
     except OSError as exc:
-        raise DownloadError("disk", f"cannot save {candidate}: {exc.strerror}") from None
+        folder.unlink(name)
+        raise part_error(folder.path / name, exc, kept=False) from None
+    finally:
+        os.close(source)
+        os.close(target)
+    return name, size, digest.hexdigest()
+
+
+def _verify(
+    folder: DownloadFolder, part: Part, body: _Body, expected_duration: float | None
+) -> tuple[str, int, str, MediaFacts]:
+    """The checked file to publish: (name in the folder, size, sha256, media facts)."""
+    name, size, sha256 = part.name, body.written, body.digest.hexdigest()
+    if body.encoding:
+        name, size, sha256 = _decoded(folder, part, body.encoding)
+    elif (want := body.checksums.get("sha256")) and want != sha256:
+        part.discard()
+        raise _Transient("the body does not match the host's sha256 checksum")
+    elif want_md5 := body.checksums.get("md5"):
+        fd = part.open()
+        try:
+            _, md5 = hash_fd(fd, hashlib.md5())
+        finally:
+            os.close(fd)
+        if md5.hexdigest() != want_md5:
+            part.discard()
+            raise _Transient("the body does not match the host's MD5 checksum")
+    try:
+        facts = check_video(folder.path / name, expected_duration)
+    except BaseException:
+        if name != part.name:
+            folder.unlink(name)
+        raise
+    return name, size, sha256, facts
+
+
+def _finish(folder: DownloadFolder, part: Part, final: Path, checked: tuple) -> SavedVideo:
+    name, size, sha256, facts = checked
+    candidate = final.name
+    n = 0
+    try:
+        while True:
+            kind = folder.kind_of(candidate)
+            if kind is None:
+                if folder.publish(name, candidate):
+                    break
+                continue  # taken between the look and the link: look again
+            if kind != "file":
+                raise folder.refused(candidate, kind)
+            if folder.hash_file(candidate) == (size, sha256):
+                folder.unlink(name)
+                part.discard()
+                return SavedVideo(folder.path / candidate, size, sha256, reused=True, media=facts)
+            n += 1
+            candidate = f"{final.stem}-{n}{final.suffix}"
+    except OSError as exc:
+        raise DownloadError(
+            "disk", f"cannot save {folder.path / candidate}: {exc.strerror}"
+        ) from None
     part.discard()
-    return SavedVideo(candidate, size, sha256)
+    return SavedVideo(folder.path / candidate, size, sha256, media=facts)
+
+
+def _set_aside(folder: DownloadFolder, part: Part, arrived: str) -> DownloadError:
+    aside = part.name[: -len(".part")] + ".rejected"
+    try:
+        folder.set_aside(part.name, aside)
+    except OSError:
+        part.discard()
+        kept = ""
+    else:
+        part.discard()
+        kept = f"; kept aside as {folder.path / aside}"
+    return DownloadError("not_video", f"the host sent {arrived}, not the video{kept}")
+
+
+# -- the whole download -------------------------------------------------------------------------
 
 
 def fetch_to_file_sync(
@@ -472,27 +437,50 @@ def fetch_to_file_sync(
     final: Path,
     *,
     progress: Progress | None = None,
-    cancel: threading.Event | None = None,
+    cancel: CancelToken | None = None,
+    expected_duration: float | None = None,
+    stall: float = STALL_SECONDS,
 ) -> SavedVideo:
-    """Download `url` into `final` (via `final.part`), resuming what is already there."""
-    cancel = cancel or threading.Event()
-    part = _Part(final)
-    with part.exclusive():
-        return _fetch_with_retries(url, final, part, progress, cancel)
+    """Download `url` into `final` (via `final.part`), resuming what is already there, and
+    call it saved only once it decodes as a video of `expected_duration` seconds."""
+    cancel = cancel or CancelToken()
+    with DownloadFolder(final.parent) as folder:
+        part = Part(folder, final.name)
+        busy = DownloadError("busy", f"{final.name} is already being downloaded by another process")
+        with part.exclusive(busy):
+            return _fetch_with_retries(
+                url, final, folder, part, progress, cancel, expected_duration, stall
+            )
 
 
 def _fetch_with_retries(
-    url: str, final: Path, part: _Part, progress: Progress | None, cancel: threading.Event
+    url: str,
+    final: Path,
+    folder: DownloadFolder,
+    part: Part,
+    progress: Progress | None,
+    cancel: CancelToken,
+    expected_duration: float | None,
+    stall: float,
 ) -> SavedVideo:
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            return _fetch_once(url, final, part, progress, cancel)
+            body = _fetch_once(url, part, progress, cancel, stall)
+            try:
+                checked = _verify(folder, part, body, expected_duration)
+            except NotAVideo as exc:
+                if exc.cut and body.total is None:
+                    # No length from the host: the connection's end may not be the file's.
+                    raise _Transient(f"the body ended early: {exc.arrived}") from None
+                raise _set_aside(folder, part, exc.arrived) from None
+            return _finish(folder, part, final, checked)
         except _Transient as exc:
             if attempt == MAX_ATTEMPTS:
+                kept = part.size() > 0 if part.exists() else False
                 raise DownloadError(
                     "network",
-                    f"download of {final.name} failed after {attempt} tries ({exc}); "
-                    "the partial file is kept for a resume",
+                    f"download of {final.name} failed after {attempt} tries ({exc})"
+                    + ("; the partial file is kept for a resume" if kept else ""),
                 ) from None
             log.warning("download %s interrupted (%s), retrying", final.name, exc)
             if cancel.wait(min(8.0, 0.5 * 2**attempt)):
@@ -500,12 +488,26 @@ def _fetch_with_retries(
     raise AssertionError("unreachable")
 
 
-async def fetch_to_file(url: str, final: Path, *, progress: Progress | None = None) -> SavedVideo:
-    """`fetch_to_file_sync` in a worker thread; cancelling the caller stops the transfer."""
-    cancel = threading.Event()
+async def fetch_to_file(
+    url: str,
+    final: Path,
+    *,
+    progress: Progress | None = None,
+    expected_duration: float | None = None,
+) -> SavedVideo:
+    """`fetch_to_file_sync` in a worker thread; cancelling the caller stops the transfer
+    within a moment, with what arrived kept in the `.part`."""
+    cancel = CancelToken()
     try:
         return await asyncio.shield(
-            asyncio.to_thread(fetch_to_file_sync, url, final, progress=progress, cancel=cancel)
+            asyncio.to_thread(
+                fetch_to_file_sync,
+                url,
+                final,
+                progress=progress,
+                cancel=cancel,
+                expected_duration=expected_duration,
+            )
         )
     except asyncio.CancelledError:
         cancel.set()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
+from starvideos_tui.media import MediaFacts
 from starvideos_tui.models import TaskRecord, TaskStatus
 from starvideos_tui.textsafe import clean
 
@@ -26,6 +27,18 @@ def video_length(record: TaskRecord) -> str:
     if record.actual_duration is None:
         return "-"
     return f"{record.actual_duration:g}s"
+
+
+def media_summary(media: dict[str, object] | None) -> str | None:
+    """ "320x180 h264, 12 fps, 3.0 s (mov)": the media facts of a saved file in a line."""
+    facts = MediaFacts.from_json(media)
+    if facts is None:
+        return None
+    fps = f", {facts.fps:g} fps" if facts.fps else ""
+    return (
+        f"{facts.width}x{facts.height} {clean(facts.codec)}{fps}, "
+        f"{facts.duration:.1f} s ({clean(facts.container)})"
+    )
 
 
 def status_word(record: TaskRecord) -> str:
@@ -61,6 +74,8 @@ def _cells(char: str) -> int:
 
 def display_width(text: str) -> int:
     """Terminal columns `text` takes: wide (CJK) characters count two."""
+    if text.isascii():  # the common case, and C-fast: one column a character
+        return len(text)
     return sum(_cells(c) for c in text)
 
 

@@ -26,13 +26,13 @@ def setup_logging(level: str = "info") -> None:
     root.setLevel(level.upper())
     if any(getattr(h, "_starvideos", False) for h in root.handlers):
         return
-    path = paths.log_file()
     try:
+        path = paths.log_file()
         path.parent.mkdir(parents=True, exist_ok=True)
         handler = logging.handlers.RotatingFileHandler(
             path, maxBytes=1_000_000, backupCount=3, encoding="utf-8"
         )
-    except OSError:
+    except (OSError, paths.NoHome):
         # No log file then; and no log lines on stderr either, over the CLI's one-line
         # errors or the TUI's screen.
         root.addHandler(logging.NullHandler())

@@ -67,7 +67,7 @@ class TaskStatus(Enum):
         if not word:
             return cls.NEW
         try:
-            status = cls(word)
+            status = cls(word.strip().casefold())
         except ValueError:
             return cls.UNKNOWN
         return cls.UNKNOWN if status in (cls.NEW, cls.UNKNOWN) else status
@@ -75,6 +75,9 @@ class TaskStatus(Enum):
     @property
     def is_final(self) -> bool:
         return self in (TaskStatus.COMPLETED, TaskStatus.FAILED)
+
+
+_KNOWN_WORDS = {"queued", "processing", "completed", "failed"}
 
 
 class MalformedAnswer(ValueError):
@@ -107,14 +110,94 @@ def _opt(body: dict[str, Any], key: str, types: tuple[type, ...], what: str) -> 
     return value
 
 
+_NUMBER_TEXT_RE = re.compile(r"\s*(-?\d+(?:\.\d+)?)\s*(?:s|sec|seconds)?\s*", re.IGNORECASE)
+
+
 def _opt_finite(body: dict[str, Any], key: str) -> float | None:
     """A finite number or None. Python's json accepts NaN, Infinity and huge integers,
-    so a server can send them; none of them is a time or a duration."""
-    value = _opt(body, key, (int, float), "a number")
+    so a server can send them; none of them is a time or a duration. A number sent as a
+    text ("5", "5.0", "5s") is read as the number it plainly is."""
+    value = body.get(key)
+    if isinstance(value, str):
+        match = _NUMBER_TEXT_RE.fullmatch(value)
+        if match is None:
+            raise MalformedAnswer(f"field {key!r} is not a number")
+        value = float(match.group(1))
+    value = _opt(body, key, (int, float), "a number") if not isinstance(value, float) else value
     try:
         return _opt_number(key, value)
     except ValueError:
         raise MalformedAnswer(f"field {key!r} is not a finite number") from None
+
+
+def _unix_seconds(body: dict[str, Any], key: str) -> int | None:
+    """A time as Unix seconds, whatever unit or form the API used: seconds, milliseconds,
+    microseconds, nanoseconds (told apart by size), or an ISO 8601 text."""
+    value = body.get(key)
+    if isinstance(value, str) and not _NUMBER_TEXT_RE.fullmatch(value):
+        from datetime import UTC, datetime
+
+        try:
+            when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise MalformedAnswer(f"field {key!r} is not a time") from None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return int(when.timestamp())
+    number = _opt_finite(body, key)
+    if number is None or number <= 0:
+        return None
+    while number > 1e11:  # past the year 5000 in seconds: a finer unit
+        number /= 1000
+    return int(number)
+
+
+class ErrorEnvelope(Exception):
+    """A 2xx answer whose body is an error (`{"code": 401, "msg": "..."}`): the API's
+    refusal dressed as success."""
+
+    def __init__(self, code: int | None, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+_SUCCESS_CODES = (0, 200)
+
+
+def _envelope_code(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
+def unwrap_envelope(body: Any) -> Any:
+    """The task inside `{"code": 0, "data": {...}}`-style wrappers; ErrorEnvelope when the
+    wrapper says the request failed. A bare task answer is returned as it is."""
+    if not isinstance(body, dict) or ("id" in body and "status" in body):
+        return body
+    markers = ("code", "success", "msg", "message", "errcode", "error_code")
+    if not any(k in body for k in markers):
+        return body
+    raw_code = next((body[k] for k in ("code", "errcode", "error_code") if k in body), None)
+    code = _envelope_code(raw_code)
+    failed = body.get("success") is False or (code is not None and code not in _SUCCESS_CODES)
+    said = next(
+        (body[k] for k in ("msg", "message", "errmsg", "error") if isinstance(body.get(k), str)),
+        None,
+    )
+    if failed or (raw_code is not None and code is None and not isinstance(body.get("data"), dict)):
+        raise ErrorEnvelope(code, (said or "no reason given")[:300])
+    data = body.get("data")
+    if isinstance(data, dict):
+        return data
+    if "id" not in body:
+        raise ErrorEnvelope(code, (said or "an envelope with no task in its data")[:300])
+    return body
 
 
 def parse_result(body: Any, expected_id: str | None = None) -> TaskResult:
@@ -135,8 +218,15 @@ def parse_result(body: Any, expected_id: str | None = None) -> TaskResult:
     if not isinstance(status, str) or not status.strip():
         raise MalformedAnswer("field 'status' is missing or not a string")
     status = status.strip()[:40]
-    created = _opt_finite(body, "created")
+    if status.casefold() in _KNOWN_WORDS:  # "Completed", "COMPLETED": the documented word
+        status = status.casefold()
+    created = _unix_seconds(body, "created")
+    for alias, name in (("videoUrl", "video_url"), ("actual_duration", "actualDuration")):
+        if body.get(name) is None and body.get(alias) is not None:
+            body = {**body, name: body[alias]}
     video_url = _opt(body, "video_url", (str,), "a string")
+    if isinstance(video_url, str):
+        video_url = video_url.strip() or None
     duration = _opt_finite(body, "actualDuration")
     error = _opt(body, "error", (str,), "a string")
     model = _opt(body, "model", (str,), "a string")
@@ -145,7 +235,7 @@ def parse_result(body: Any, expected_id: str | None = None) -> TaskResult:
     return TaskResult(
         id=task_id,
         status=status,
-        created=int(created) if created is not None else None,
+        created=created,
         model=model[:80] if model else None,
         video_url=video_url,
         actual_duration=duration,
@@ -332,6 +422,33 @@ _RECORD_FIELDS: dict[str, Callable[[str, Any], Any]] = {
     "size": _opt_whole,
     "sha256": _opt_text,
     "download_error": _opt_text,
+    "media": _opt_object,
+}
+
+
+# Types taken without a checker call (None aside): most fields of most records, so that
+# reading 50,000 records costs little more than parsing them. A float must still be finite;
+# an int where a number is stored goes through its checker (a huge one is no time).
+_PLAIN: dict[str, tuple[type, ...]] = {
+    name: kinds
+    for name, kinds in (
+        ("status", (str,)),
+        ("created", (int,)),
+        ("model", (str,)),
+        ("video_url", (str,)),
+        ("video_url_at", (float,)),
+        ("actual_duration", (float,)),
+        ("error", (str,)),
+        ("prompt", (str,)),
+        ("label", (str,)),
+        ("added_at", (float,)),
+        ("checked_at", (float,)),
+        ("updated_at", (float,)),
+        ("local_path", (str,)),
+        ("size", (int,)),
+        ("sha256", (str,)),
+        ("download_error", (str,)),
+    )
 }
 
 
@@ -359,6 +476,7 @@ class TaskRecord:
     size: int | None = None
     sha256: str | None = None
     download_error: str | None = None
+    media: dict[str, Any] | None = None  # what the saved file decoded as (media.MediaFacts)
 
     @classmethod
     def created_here(
@@ -424,7 +542,15 @@ class TaskRecord:
         Fields it does not know (written by a newer version) are ignored.
         """
         values: dict[str, Any] = {}
+        plain = _PLAIN
         for name, value in doc.items():
+            kinds = plain.get(name)
+            if kinds is not None and (
+                (value is None and name != "status")
+                or (type(value) in kinds and (type(value) is not float or value - value == 0))
+            ):
+                values[name] = value  # `value - value` is NaN for an infinity or a NaN
+                continue
             check = _RECORD_FIELDS.get(name)
             if check is not None:
                 values[name] = check(name, value)
@@ -448,6 +574,8 @@ class TaskRecord:
             "label": self.label,
             "size": self.size,
             "sha256": self.sha256,
+            "media": self.media,
+            "download_error": self.download_error,
             "last_problem": asdict(self.last_problem) if self.last_problem else None,
             "history": [{"status": s, "at": t} for s, t in self.history],
         }

@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from starvideos_tui.api import ApiError, StarVideosClient
-from starvideos_tui.cli import Failure, UsageError
+from starvideos_tui.cli import Failure, UsageError, text_argument
 from starvideos_tui.commands import _out, _print_records
 from starvideos_tui.download import DownloadError
 from starvideos_tui.models import CreateRequest, TaskRecord, TaskStatus
 from starvideos_tui.poll import Poller
 from starvideos_tui.schedule import PollSchedule
-from starvideos_tui.settings import Settings
+from starvideos_tui.settings import Settings, check_network_settings
 from starvideos_tui.store import Watchlist, WatchlistError
 from starvideos_tui.textsafe import clean
 from starvideos_tui.videos import NotDownloadable, save_task_video
@@ -36,6 +36,7 @@ NOT_FOUND_LIMIT = 3
 
 @contextlib.asynccontextmanager
 async def api_client(settings: Settings) -> AsyncIterator[StarVideosClient]:
+    check_network_settings()
     key = settings.api_key()
     if key is None:
         raise Failure("no API key: set STARVIDEOS_API_KEY or run 'starvideos-tui login'")
@@ -116,7 +117,7 @@ async def download(settings: Settings, args: argparse.Namespace) -> int:
 
 def create_request(args: argparse.Namespace) -> CreateRequest:
     request = CreateRequest(
-        prompt=args.prompt,
+        prompt=text_argument(args.prompt),
         duration=args.duration,
         ratio=args.ratio,
         reference_images=tuple(args.image),
@@ -135,7 +136,8 @@ async def create(settings: Settings, args: argparse.Namespace) -> int:
     watchlist.load()  # a damaged watchlist stops us before a task exists that nothing tracks
     async with api_client(settings) as client:
         result = await client.create_task(request)
-        record = TaskRecord.created_here(result, request, time.time(), args.label)
+        label = text_argument(args.label) if args.label else None
+        record = TaskRecord.created_here(result, request, time.time(), label)
         try:
             watchlist.add([record])
         except WatchlistError as exc:

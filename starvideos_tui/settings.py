@@ -99,7 +99,11 @@ def parse_bool(value: Any, name: str) -> bool:
 
 
 def read_config_file(path: Path | None = None) -> dict[str, Any]:
-    path = path or paths.config_file()
+    if path is None:
+        try:
+            path = paths.config_file()
+        except paths.NoHome:
+            return {}  # no home, so no config file in it
     try:
         with path.open("rb") as handle:
             data = tomllib.load(handle)
@@ -125,20 +129,21 @@ def resolve(
     config = read_config_file() if config is None else config
 
     def pick(flag: str, env_name: str, default: Any) -> Any:
+        """The setting's value; a callable default is called only when it is needed."""
         if flags.get(flag) is not None:
             return flags[flag]
         if env.get(env_name):
             return env[env_name]
         if config.get(flag) is not None:
             return config[flag]
-        return default
+        return default() if callable(default) else default
 
     base_url = check_base_url(str(pick("base_url", "STARVIDEOS_BASE_URL", DEFAULT_BASE_URL)))
     interval = check_interval(pick("interval", "STARVIDEOS_INTERVAL", DEFAULT_INTERVAL), base_url)
     auto = parse_bool(
         pick("auto_download", "STARVIDEOS_AUTO_DOWNLOAD", False), "STARVIDEOS_AUTO_DOWNLOAD"
     )
-    db = Path(str(pick("db", "STARVIDEOS_DB", paths.default_watchlist()))).expanduser()
+    db = Path(str(pick("db", "STARVIDEOS_DB", paths.default_watchlist))).expanduser()
     folder = pick("download_dir", "STARVIDEOS_DOWNLOAD_DIR", paths.default_download_dir())
     level = str(pick("log_level", "STARVIDEOS_LOG_LEVEL", "info")).lower()
     if level not in ("debug", "info", "warning", "error"):
@@ -153,11 +158,24 @@ def resolve(
     )
 
 
+def check_network_settings() -> None:
+    """Refuse proxy variables the clients cannot use, before anything is sent."""
+    from starvideos_tui.network import ProxySettingError, check_proxy_settings
+
+    try:
+        check_proxy_settings()
+    except ProxySettingError as exc:
+        raise SettingsError(str(exc)) from None
+
+
 def load_api_key(env: Mapping[str, str]) -> ApiKey | None:
     """The key from the environment, else from the key file; None when there is none."""
     if key := env.get("STARVIDEOS_API_KEY", "").strip():
         return ApiKey(key)
-    path = paths.key_file()
+    try:
+        path = paths.key_file()
+    except paths.NoHome:
+        return None  # no home, so no key file: the environment is the only way
     try:
         st = path.stat()
     except FileNotFoundError:

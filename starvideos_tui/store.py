@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from tinydb import TinyDB
 
 from starvideos_tui.models import TaskRecord, validate_task_id
+from starvideos_tui.paths import why_mkdir_failed
 
 SCHEMA_VERSION = 1
 TASKS = "tasks"
@@ -228,14 +229,16 @@ class Watchlist:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
+            why = why_mkdir_failed(self.path.parent, exc)
             raise WatchlistError(
-                f"cannot create the folder of watchlist {self.path}: {exc.strerror}"
+                f"cannot create the folder of watchlist {self.path}: {why}"
             ) from None
         from filelock import FileLock, Timeout
         from tinydb import TinyDB
 
         with self._thread_lock:
             if self._lock is None:
+                self._check_lock_file()
                 self._lock = FileLock(f"{self.path}.lock", timeout=LOCK_TIMEOUT)
             try:
                 self._lock.acquire()
@@ -262,6 +265,18 @@ class Watchlist:
                     self._cache = (before, data, None)
             finally:
                 self._lock.release()
+
+    def _check_lock_file(self) -> None:
+        """Fail at once, naming the cause, where the lock file cannot even be made:
+        filelock would retry for LOCK_TIMEOUT and then blame another process."""
+        lock = f"{self.path}.lock"
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise WatchlistError(
+                f"cannot lock watchlist {self.path}: cannot create {lock}: {exc.strerror}"
+            ) from None
+        os.close(fd)
 
     def _save(self, db: TinyDB, storage: BatchedStorage, before: Signature | None) -> None:
         meta = db.table(META)

@@ -8,6 +8,7 @@ watchlist (or the reason it could not be saved).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from starvideos_tui.store import Watchlist
 log = logging.getLogger(__name__)
 
 LINK_REFRESHES = 2
+BUSY_RECHECK = 0.5  # seconds between looks at another process's download
 
 
 class NotDownloadable(Exception):
@@ -86,7 +88,7 @@ async def save_task_video(
         raise NotDownloadable(f"task {task_id} is completed but the API gave no usable video URL")
     try:
         final = target_path(task_id, prepare_folder(folder))
-        saved = await _fetch_refreshing(record, final, client, watchlist, progress, now)
+        saved = await _fetch_when_free(record, final, client, watchlist, progress, now)
     except DownloadError as exc:
         message = "link expired" if exc.kind == "expired" else exc.message
         log.warning("video of %s not saved: %s", task_id, exc.message)
@@ -100,11 +102,37 @@ async def save_task_video(
                 local_path=str(saved.path),
                 size=saved.size,
                 sha256=saved.sha256,
+                media=saved.media.to_json() if saved.media else r.media,
                 download_error=None,
             )
         }
     )
     return saved
+
+
+async def _fetch_when_free(
+    record: TaskRecord,
+    final: Path,
+    client: StarVideosClient,
+    watchlist: Watchlist,
+    progress: Progress | None,
+    now: Callable[[], float],
+) -> SavedVideo:
+    """Fetch the video; while another process is downloading it, wait for that one and
+    take its result: who saved a video does not matter, that it is saved does."""
+    while True:
+        try:
+            return await _fetch_refreshing(record, final, client, watchlist, progress, now)
+        except DownloadError as exc:
+            if exc.kind != "busy":
+                raise
+        await asyncio.sleep(BUSY_RECHECK)
+        fresh = watchlist.get(record.id)
+        if fresh is None:
+            raise NotDownloadable(f"task {record.id} is no longer in the watchlist")
+        if saved := already_saved(fresh):
+            return saved
+        record = fresh if fresh.video_url else record
 
 
 async def _fetch_refreshing(
@@ -119,15 +147,26 @@ async def _fetch_refreshing(
     while True:
         try:
             url = record.video_url or ""
-            return await fetch_to_file(url, final, progress=progress)
+            return await fetch_to_file(
+                url, final, progress=progress, expected_duration=record.actual_duration
+            )
         except DownloadError as exc:
-            if exc.kind != "expired" or refreshes >= LINK_REFRESHES:
+            # A dead link gets a fresh one from the API; so does a page where the video
+            # should be, once, in case the host's hiccup is over.
+            kind = exc.kind
+            retry = kind == "expired" or (kind == "not_video" and not refreshes)
+            if not retry or refreshes >= LINK_REFRESHES:
                 raise
+            failure = exc
         refreshes += 1
         old_url = record.video_url
         try:
             record = await _poll_into(client, watchlist, record.id, now)
         except ApiError as exc:
+            if kind == "not_video":
+                raise failure from None
             raise DownloadError("expired", f"link expired and refresh failed: {exc}") from None
+        if kind == "not_video":
+            continue
         if not record.video_url or record.video_url == old_url:
             raise DownloadError("expired", "link expired and the API gave no new one")

@@ -441,3 +441,47 @@ def test_retry_after_date_is_seconds_from_now() -> None:
 @pytest.mark.parametrize("value", ["-5", formatdate(1_000_000_000.0, usegmt=True)])
 def test_retry_after_in_the_past_never_gives_a_negative_wait(value: str) -> None:
     assert parse_retry_after(value, now=1_800_000_000.0) == 0
+
+
+# -- answers dressed differently: envelopes --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"code": 401, "msg": "invalid api key"},
+        {"code": "403", "message": "forbidden"},
+        {"code": 10001, "msg": "Token invalid or expired"},
+        {"success": False, "message": "Unauthorized"},
+    ],
+)
+async def test_a_key_refusal_inside_a_200_answer_is_an_auth_error(body: object) -> None:
+    with pytest.raises(AuthError) as caught:
+        await FakeApi(answer(200, body)).get()
+    assert "refused the key" in caught.value.message
+    assert "in an HTTP 200 answer" in caught.value.message
+    assert_key_not_shown(caught.value)
+
+
+async def test_a_task_wrapped_in_a_success_envelope_is_unwrapped() -> None:
+    wrapped = {"code": 0, "msg": "ok", "data": {**ANSWER, "status": "completed"}}
+    result = await FakeApi(answer(200, wrapped)).get()
+    assert result.kind is TaskStatus.COMPLETED
+
+
+@pytest.mark.parametrize(
+    ("body", "error", "said"),
+    [
+        ({"code": 404, "msg": "task not found"}, TaskNotFound, "task not found"),
+        ({"code": 429, "msg": "slow down"}, RateLimited, "slow down"),
+        ({"code": 500, "msg": "internal"}, ServerError, "internal"),
+        ({"code": 0, "msg": "ok"}, ServerError, "ok"),  # success, but no task in it
+    ],
+)
+async def test_an_error_envelope_says_what_came_instead_of_a_missing_field(
+    body: object, error: type[ApiError], said: str
+) -> None:
+    with pytest.raises(error) as caught:
+        await FakeApi(answer(200, body)).get()
+    assert said in caught.value.message
+    assert "field 'id'" not in caught.value.message

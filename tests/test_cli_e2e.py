@@ -22,9 +22,8 @@ import time
 import unicodedata
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,13 +31,14 @@ from urllib.parse import urlsplit
 import pytest
 from contract import LIST_JSON_KEYS
 
-from starvideos_tui.simulator import SimConfig, Simulator
+from starvideos_tui.simulator import Simulator
+from starvideos_tui.simulator.video import sample_video
 
 PROG = "starvideos-tui"
 KEY = "sk-e2e-test-key-0000"
 REQUIRED_KEYS = LIST_JSON_KEYS
 FAST = ("--interval", "0.5")
-SAMPLE = resources.files("starvideos_tui.simulator").joinpath("sample.mp4").read_bytes()
+SAMPLE = sample_video(3).data
 SUBCOMMANDS = ["add", "remove", "list", "refresh", "download", "create", "watch", "login", "sim"]
 
 
@@ -181,27 +181,6 @@ def display_width(text: str) -> int:
 
 
 # -- fixtures -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def start_sim() -> Iterator[Callable[..., Simulator]]:
-    started: list[Simulator] = []
-
-    def start(**config: Any) -> Simulator:
-        config.setdefault("queued_seconds", 0.2)
-        config.setdefault("processing_seconds", 0.5)
-        sim = Simulator(SimConfig(**config)).start()
-        started.append(sim)
-        return sim
-
-    yield start
-    for sim in started:
-        sim.stop()
-
-
-@pytest.fixture
-def sim(start_sim: Callable[..., Simulator]) -> Simulator:
-    return start_sim()
 
 
 @pytest.fixture

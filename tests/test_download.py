@@ -13,22 +13,22 @@ import fcntl
 import hashlib
 import json
 import os
-import random
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import quote
 
 import pytest
+from helpers_http import Reply, Respond, ScriptedHTTPServer, Seen, leave_part, ranged
+from helpers_media import padded_video
 
-from starvideos_tui import download
+from starvideos_tui import download, partfile
 from starvideos_tui.api import StarVideosClient
 from starvideos_tui.download import (
     DownloadError,
@@ -47,7 +47,9 @@ KEY = "sk-test-DOWNLOAD-SECRET-0042"
 MiB = 1 << 20
 # Two blocks of the module's and an odd tail, so cuts and resumes fall mid-block and
 # off the direct-I/O alignment.
-SOURCE = random.Random(4).randbytes(2 * download.BLOCK + 12_345)
+# A real video, padded with a `free` box (which players skip) to that size: only a video
+# is ever called saved.
+SOURCE = padded_video(2 * download.BLOCK + 12_345)
 SOURCE_ETAG = '"source-v1"'
 TASK = "video_starvideos_o3_5550001111"
 
@@ -63,8 +65,8 @@ def files_in(folder: Path) -> list[str]:
 # -- retries without sleeping ---------------------------------------------------------------
 
 
-class NoWaitEvent(threading.Event):
-    """A cancel event whose back-off `wait` returns at once and remembers what was asked."""
+class NoWaitEvent(download.CancelToken):
+    """A cancel token whose back-off `wait` returns at once and remembers what was asked."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -77,120 +79,15 @@ class NoWaitEvent(threading.Event):
 
 @pytest.fixture
 def no_backoff(monkeypatch: pytest.MonkeyPatch) -> list[NoWaitEvent]:
-    """Every event the download module makes skips its back-off sleep (also via asyncio)."""
+    """Every token the download module makes skips its back-off sleep (also via asyncio)."""
     made: list[NoWaitEvent] = []
 
     def make() -> NoWaitEvent:
         made.append(NoWaitEvent())
         return made[-1]
 
-    monkeypatch.setattr(download, "threading", SimpleNamespace(Event=make))
+    monkeypatch.setattr(download, "CancelToken", make)
     return made
-
-
-# -- a scripted HTTP server on 127.0.0.1 ----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Seen:
-    path: str
-    headers: dict[str, str]  # lower-case names
-
-
-@dataclass
-class Reply:
-    status: int
-    body: bytes = b""  # what is actually sent before the connection closes
-    headers: dict[str, str] = field(default_factory=dict)  # Content-Length defaults to len(body)
-    pace: float = 0.0  # seconds between 64 KiB pieces of the body: a slow link
-
-
-Respond = Callable[[int, Seen], Reply]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _ScriptedHTTPServer
-
-    def do_GET(self) -> None:
-        seen = Seen(self.path, {k.lower(): v for k, v in self.headers.items()})
-        with self.server.lock:
-            self.server.seen.append(seen)
-            number = len(self.server.seen) - 1
-        reply = self.server.respond(number, seen)
-        self.send_response(reply.status)
-        headers = {"Content-Length": str(len(reply.body)), **reply.headers}
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Connection", "close")
-        self.end_headers()
-        step = 64 * 1024 if reply.pace else len(reply.body) or 1
-        for start in range(0, len(reply.body), step):
-            try:
-                self.wfile.write(reply.body[start : start + step])
-                self.wfile.flush()
-            except ConnectionError:  # the client is gone (killed, in one test)
-                break
-            if reply.pace:
-                time.sleep(reply.pace)
-        self.close_connection = True  # a short body ends with the connection: a cut
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-class _ScriptedHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, respond: Respond) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.respond = respond
-        self.seen: list[Seen] = []
-        self.lock = threading.Lock()
-
-    def url(self, path: str = "/video.mp4") -> str:
-        return f"http://127.0.0.1:{self.server_port}{path}"
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[[Respond], _ScriptedHTTPServer]]:
-    started: list[tuple[_ScriptedHTTPServer, threading.Thread]] = []
-
-    def start(respond: Respond) -> _ScriptedHTTPServer:
-        server = _ScriptedHTTPServer(respond)
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-        thread.daemon = True
-        thread.start()
-        started.append((server, thread))
-        return server
-
-    yield start
-    for server, thread in started:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-def ranged(data: bytes, etag: str, seen: Seen) -> Reply:
-    """What an honest CDN answers: 206 from the asked offset when If-Range still matches."""
-    common = {"ETag": etag, "Accept-Ranges": "bytes", "Content-Type": "video/mp4"}
-    asked = seen.headers.get("range", "")
-    if_range = seen.headers.get("if-range")
-    if asked.startswith("bytes=") and asked.endswith("-") and if_range in (None, etag):
-        start = int(asked[len("bytes=") : -1])
-        return Reply(
-            206,
-            data[start:],
-            {**common, "Content-Range": f"bytes {start}-{len(data) - 1}/{len(data)}"},
-        )
-    return Reply(200, data, common)
-
-
-def leave_part(final: Path, data: bytes, etag: str | None) -> None:
-    """What a previous process killed mid-download leaves beside the final name."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    final.with_name(final.name + ".part").write_bytes(data)
-    final.with_name(final.name + ".part.json").write_text(json.dumps({"etag": etag}))
 
 
 # -- the simulator's video host, through save_task_video ------------------------------------
@@ -296,7 +193,7 @@ async def test_part_of_a_changed_video_is_restarted_cleanly(
 
 
 def test_download_cut_halfway_resumes_with_range_and_matches_the_source(
-    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path
+    serve: Callable[[Respond], ScriptedHTTPServer], tmp_path: Path
 ) -> None:
     half = len(SOURCE) // 2
 
@@ -326,7 +223,7 @@ def test_download_cut_halfway_resumes_with_range_and_matches_the_source(
 
 
 async def test_save_cut_halfway_resumes_and_records_the_whole_files_sha(
-    serve: Callable[[Respond], _ScriptedHTTPServer],
+    serve: Callable[[Respond], ScriptedHTTPServer],
     watchlist: Watchlist,
     tmp_path: Path,
     no_backoff: list[NoWaitEvent],
@@ -357,7 +254,7 @@ async def test_save_cut_halfway_resumes_and_records_the_whole_files_sha(
 
 
 def test_part_left_by_a_killed_process_is_resumed_from_a_cdn(
-    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path
+    serve: Callable[[Respond], ScriptedHTTPServer], tmp_path: Path
 ) -> None:
     server = serve(lambda _n, seen: ranged(SOURCE, SOURCE_ETAG, seen))
     final = target_path(TASK, tmp_path)
@@ -374,7 +271,7 @@ def test_part_left_by_a_killed_process_is_resumed_from_a_cdn(
 
 
 def test_host_answering_200_to_a_range_request_restarts_cleanly(
-    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path
+    serve: Callable[[Respond], ScriptedHTTPServer], tmp_path: Path
 ) -> None:
     server = serve(lambda _n, _seen: Reply(200, SOURCE, {"ETag": SOURCE_ETAG}))
     final = target_path(TASK, tmp_path)
@@ -391,7 +288,7 @@ def test_host_answering_200_to_a_range_request_restarts_cleanly(
 
 
 def test_range_answer_starting_elsewhere_restarts_from_zero(
-    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path
+    serve: Callable[[Respond], ScriptedHTTPServer], tmp_path: Path
 ) -> None:
     def respond(number: int, seen: Seen) -> Reply:
         if "range" in seen.headers:  # a 206 for the whole file, not for where we are
@@ -415,10 +312,10 @@ def test_range_answer_starting_elsewhere_restarts_from_zero(
 
 
 def test_host_ignoring_if_range_with_a_new_etag_does_not_splice_two_versions(
-    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path
+    serve: Callable[[Respond], ScriptedHTTPServer], tmp_path: Path
 ) -> None:
     old = SOURCE
-    new = random.Random(5).randbytes(len(SOURCE))
+    new = padded_video(len(SOURCE), duration=4)
     half = len(old) // 2
 
     def respond(_number: int, seen: Seen) -> Reply:
@@ -435,7 +332,7 @@ def test_host_ignoring_if_range_with_a_new_etag_does_not_splice_two_versions(
 
 
 def test_host_whose_content_length_lies_never_leaves_a_file_under_the_final_name(
-    serve: Callable[[Respond], _ScriptedHTTPServer],
+    serve: Callable[[Respond], ScriptedHTTPServer],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -458,7 +355,7 @@ def test_host_whose_content_length_lies_never_leaves_a_file_under_the_final_name
 
 
 def test_body_longer_than_a_resumed_range_is_thrown_away(
-    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path
+    serve: Callable[[Respond], ScriptedHTTPServer], tmp_path: Path
 ) -> None:
     """A 206 that claims the right start but a total shorter than what we hold restarts."""
 
@@ -611,7 +508,7 @@ def test_non_http_urls_and_urls_with_credentials_are_refused_without_writing(
     "location", ["file:///etc/passwd", "ftp://127.0.0.1/x.mp4", "http://u:p@127.0.0.1:9/x.mp4"]
 )
 def test_redirect_to_a_non_http_or_credentialed_url_is_refused(
-    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path, location: str
+    serve: Callable[[Respond], ScriptedHTTPServer], tmp_path: Path, location: str
 ) -> None:
     server = serve(lambda _n, _seen: Reply(302, b"", {"Location": location}))
     final = target_path(TASK, tmp_path)
@@ -623,7 +520,7 @@ def test_redirect_to_a_non_http_or_credentialed_url_is_refused(
 
 
 def test_endless_redirects_stop_after_the_limit(
-    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path
+    serve: Callable[[Respond], ScriptedHTTPServer], tmp_path: Path
 ) -> None:
     server = serve(lambda n, _seen: Reply(302, b"", {"Location": f"/hop{n + 1}"}))
     with pytest.raises(DownloadError) as caught:
@@ -674,7 +571,7 @@ def test_symlink_under_the_final_name_pointing_outside_is_refused(tmp_path: Path
 
 
 def test_hostile_url_path_and_headers_do_not_choose_the_file_name(
-    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path
+    serve: Callable[[Respond], ScriptedHTTPServer], tmp_path: Path
 ) -> None:
     server = serve(
         lambda _n, _seen: Reply(
@@ -699,7 +596,7 @@ def test_hostile_url_path_and_headers_do_not_choose_the_file_name(
 
 
 def test_different_file_under_the_final_name_is_kept_and_ours_gets_a_suffix(
-    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path
+    serve: Callable[[Respond], ScriptedHTTPServer], tmp_path: Path
 ) -> None:
     server = serve(lambda _n, _seen: Reply(200, SOURCE, {"ETag": SOURCE_ETAG}))
     final = target_path(TASK, tmp_path)
@@ -716,7 +613,7 @@ def test_different_file_under_the_final_name_is_kept_and_ours_gets_a_suffix(
 
 
 def test_identical_file_under_the_final_name_is_reused(
-    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path
+    serve: Callable[[Respond], ScriptedHTTPServer], tmp_path: Path
 ) -> None:
     server = serve(lambda _n, _seen: Reply(200, SOURCE, {"ETag": SOURCE_ETAG}))
     final = target_path(TASK, tmp_path)
@@ -729,19 +626,17 @@ def test_identical_file_under_the_final_name_is_reused(
     assert files_in(tmp_path) == [final.name]
 
 
-def test_directory_under_the_final_name_is_not_a_crash(
-    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path
+def test_directory_under_the_final_name_is_refused_and_left_alone(
+    serve: Callable[[Respond], ScriptedHTTPServer], tmp_path: Path
 ) -> None:
     server = serve(lambda _n, _seen: Reply(200, SOURCE, {"ETag": SOURCE_ETAG}))
     final = target_path(TASK, tmp_path)
     final.mkdir()
-    try:
-        saved = fetch_to_file_sync(server.url(), final, cancel=NoWaitEvent())
-    except DownloadError as exc:
-        assert exc.kind == "disk"
-    else:
-        assert saved.path.name == f"{TASK}-1.mp4"
-        assert saved.path.read_bytes() == SOURCE
+    with pytest.raises(DownloadError) as caught:
+        fetch_to_file_sync(server.url(), final, cancel=NoWaitEvent())
+    assert caught.value.kind == "refused"
+    assert "not a regular file" in caught.value.message
+    assert final.is_dir() and list(final.iterdir()) == []
 
 
 # -- disk trouble ---------------------------------------------------------------------------
@@ -754,7 +649,7 @@ def test_download_dir_that_is_a_file_is_a_clear_disk_error(tmp_path: Path) -> No
         with pytest.raises(DownloadError) as caught:
             prepare_folder(folder)
         assert caught.value.kind == "disk"
-        assert caught.value.message.startswith(f"cannot create {folder}:")
+        assert caught.value.message.startswith(f"cannot create {folder}: {blocker} is a file")
     assert blocker.read_text() == "not a folder"
 
 
@@ -854,7 +749,7 @@ async def test_full_disk_keeps_the_part_and_a_later_save_resumes_it(
 
 
 def test_no_block_is_written_after_a_failed_one_so_the_part_has_no_hole(
-    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    serve: Callable[[Respond], ScriptedHTTPServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Blocks queued behind a write that failed must not land further on: a resume from
     the file's size would then splice zeros into the video."""
@@ -907,7 +802,7 @@ def small_filesystem(tmp_path: Path) -> Iterator[Callable[[str], None]]:
 
 
 def test_really_full_file_system_keeps_the_part_and_resumes_once_there_is_room(
-    serve: Callable[[Respond], _ScriptedHTTPServer],
+    serve: Callable[[Respond], ScriptedHTTPServer],
     tmp_path: Path,
     small_filesystem: Callable[[str], None],
 ) -> None:
@@ -962,7 +857,7 @@ def spy_on_part_writes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int, 
 
 
 def test_big_blocks_go_straight_to_disk_and_only_odd_ends_through_the_page_cache(
-    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    serve: Callable[[Respond], ScriptedHTTPServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The speed of a large download rests on direct writes (benchmarks/bench_download.py);
     a resume at an odd offset first realigns, then goes direct again."""
@@ -996,17 +891,17 @@ def test_big_blocks_go_straight_to_disk_and_only_odd_ends_through_the_page_cache
 
 
 def test_file_system_without_direct_io_still_gets_the_whole_video(
-    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    serve: Callable[[Respond], ScriptedHTTPServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """As on file systems that refuse O_DIRECT at open (EINVAL)."""
-    real_open = os.open
+    """As on file systems that refuse O_DIRECT (EINVAL when the flag is set)."""
+    real_fcntl = fcntl.fcntl
 
-    def open_without_direct_io(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
-        if flags & os.O_DIRECT:
+    def fcntl_without_direct_io(fd: int, command: int, arg: int = 0) -> Any:
+        if command == fcntl.F_SETFL and arg & os.O_DIRECT:
             raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
-        return real_open(path, flags, *args, **kwargs)
+        return real_fcntl(fd, command, arg)
 
-    monkeypatch.setattr(os, "open", open_without_direct_io)
+    monkeypatch.setattr(fcntl, "fcntl", fcntl_without_direct_io)
     writes = spy_on_part_writes(monkeypatch)
     server = serve(lambda _n, seen: ranged(SOURCE, SOURCE_ETAG, seen))
     final = target_path(TASK, tmp_path)
@@ -1018,7 +913,7 @@ def test_file_system_without_direct_io_still_gets_the_whole_video(
 
 
 def test_direct_write_refused_for_its_alignment_falls_back_to_the_page_cache(
-    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    serve: Callable[[Respond], ScriptedHTTPServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """As on a device whose direct I/O wants more alignment than 4 KiB (EINVAL on write)."""
     if not _takes_direct_io(tmp_path):
@@ -1043,13 +938,13 @@ def test_direct_write_refused_for_its_alignment_falls_back_to_the_page_cache(
 
 
 def test_blocks_queued_behind_slow_writes_and_hashes_are_never_overwritten(
-    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    serve: Callable[[Respond], ScriptedHTTPServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Many more blocks than buffers, a disk and a hash slower than the network: a buffer
     refilled before its write or its hash finished would corrupt the file or the sha."""
     monkeypatch.setattr(download, "BLOCK", 2 * download.ALIGN)
-    monkeypatch.setattr(download, "READ", download.ALIGN)
-    source = random.Random(6).randbytes(40 * download.BLOCK + 999)
+    monkeypatch.setattr(partfile, "BLOCK", 2 * download.ALIGN)
+    source = padded_video(40 * download.BLOCK + 999)
     real_pwrite, real_sha256 = os.pwrite, hashlib.sha256
 
     def slow_pwrite(fd: int, data: Any, offset: int) -> int:
@@ -1101,7 +996,7 @@ def assert_nothing_left_open(fds_before: set[str]) -> None:
 
 
 def test_cancelled_download_keeps_what_arrived_and_resumes_from_it(
-    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path
+    serve: Callable[[Respond], ScriptedHTTPServer], tmp_path: Path
 ) -> None:
     """What the TUI's quit does mid-block: the bytes read so far are written, nothing is
     left running or open, and the next download continues from there."""
@@ -1109,7 +1004,7 @@ def test_cancelled_download_keeps_what_arrived_and_resumes_from_it(
     final = target_path(TASK, tmp_path)
     cancel = NoWaitEvent()
     seen_done: list[int] = []
-    stop_at = download.BLOCK + 2 * download.READ  # inside the second block
+    stop_at = download.BLOCK + 2 * MiB  # inside the second block
 
     def progress(done: int, _total: int | None) -> None:
         seen_done.append(done)
@@ -1132,7 +1027,7 @@ def test_cancelled_download_keeps_what_arrived_and_resumes_from_it(
 
 
 def test_file_system_that_writes_nothing_is_a_disk_error_not_a_hang(
-    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    serve: Callable[[Respond], ScriptedHTTPServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """As a broken FUSE daemon might: pwrite returns 0."""
     real = os.pwrite
@@ -1156,7 +1051,7 @@ def test_file_system_that_writes_nothing_is_a_disk_error_not_a_hang(
 
 
 def test_failed_fsync_leaves_no_part_to_resume_from(
-    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    serve: Callable[[Respond], ScriptedHTTPServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """After an fsync error the page cache may have dropped bytes that never reached the
     disk; resuming from such a file would splice holes into the video."""
@@ -1184,14 +1079,14 @@ def test_failed_fsync_leaves_no_part_to_resume_from(
 KILLED_DOWNLOAD = """
 import sys
 from pathlib import Path
-from starvideos_tui import download
-download.BLOCK = download.READ = 64 * 1024  # many blocks in flight when the kill comes
+from starvideos_tui import download, partfile
+download.BLOCK = partfile.BLOCK = 64 * 1024  # many blocks in flight when the kill comes
 download.fetch_to_file_sync(sys.argv[1], Path(sys.argv[2]))
 """
 
 
 def test_download_killed_midway_resumes_from_its_part_and_matches_the_source(
-    serve: Callable[[Respond], _ScriptedHTTPServer], tmp_path: Path
+    serve: Callable[[Respond], ScriptedHTTPServer], tmp_path: Path
 ) -> None:
     """kill -9 of a process in the middle of a download, then a new one."""
 

@@ -32,11 +32,12 @@ from textual.widgets import Static
 
 from starvideos_tui import cli
 from starvideos_tui.api import ApiError, StarVideosClient
-from starvideos_tui.download import DownloadError, fetch_to_file_sync, target_path
+from starvideos_tui.download import CancelToken, DownloadError, fetch_to_file_sync, target_path
 from starvideos_tui.models import TaskRecord, validate_task_id
 from starvideos_tui.poll import Poller
 from starvideos_tui.schedule import PollSchedule
 from starvideos_tui.simulator import SimConfig, Simulator
+from starvideos_tui.simulator.video import sample_video
 from starvideos_tui.store import Watchlist
 from starvideos_tui.tui.app import AppConfig, StarVideosApp
 from starvideos_tui.tui.screens.add_ids import split_ids
@@ -47,7 +48,7 @@ REPO = Path(__file__).resolve().parents[1]
 TASK = "video_starvideos_o3_1234567890"
 KEY = "sk-hostile-test"
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-VIDEO_BYTES = b"\x00\x00\x00\x18ftypmp42" + b"hostile-video" * 100
+VIDEO_BYTES = sample_video(3).data
 
 
 @pytest.fixture(autouse=True)
@@ -561,8 +562,8 @@ async def test_video_url_with_traversal_in_its_path_saves_only_under_the_task_id
     assert all("authorization" not in {k.lower() for k in h} for _, h in _VideoHost.seen)
 
 
-class _NoWait(threading.Event):
-    """A cancel event whose waits between retries return at once."""
+class _NoWait(CancelToken):
+    """A cancel token whose waits between retries return at once."""
 
     def wait(self, timeout: float | None = None) -> bool:
         return False

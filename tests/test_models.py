@@ -158,13 +158,49 @@ def test_extra_fields_from_a_newer_api_are_ignored() -> None:
 
 
 @pytest.mark.parametrize(
-    "word", ["cancelled", "expired", "COMPLETED", "Failed", "done", "new", "unknown", "succeeded"]
+    "word", ["cancelled", "expired", "done", "new", "unknown", "succeeded", "Completed!"]
 )
 def test_unknown_status_word_is_shown_as_sent_and_never_treated_as_final(word: str) -> None:
     result = parse_result({**PROCESSING, "status": word})
     assert result.status == word
     assert result.kind is TaskStatus.UNKNOWN
     assert not result.kind.is_final
+
+
+@pytest.mark.parametrize("word", ["COMPLETED", "Completed", " completed "])
+def test_a_documented_status_in_another_case_counts_as_that_status(word: str) -> None:
+    """Else a completed task would be polled forever and never downloaded."""
+    result = parse_result({**COMPLETED, "status": word})
+    assert result.status == "completed"
+    assert result.kind is TaskStatus.COMPLETED and result.kind.is_final
+
+
+@pytest.mark.parametrize(
+    ("sent", "read"),
+    [
+        (1774836724, 1774836724),
+        (1774836724123, 1774836724),  # milliseconds
+        (1774836724123456, 1774836724),  # microseconds
+        ("1774836724", 1774836724),
+        ("2026-03-30T02:12:04Z", 1774836724),
+        ("2026-03-30T10:12:04+08:00", 1774836724),
+        (0, None),
+    ],
+)
+def test_created_is_unix_seconds_whatever_unit_the_api_used(sent: object, read: object) -> None:
+    assert parse_result({**PROCESSING, "created": sent}).created == read
+
+
+@pytest.mark.parametrize("sent", ["5", "5.0", " 5 ", "5s", 5])
+def test_a_duration_sent_as_text_is_read_as_the_number_it_is(sent: object) -> None:
+    assert parse_result({**COMPLETED, "actualDuration": sent}).actual_duration == 5.0
+
+
+def test_camel_and_snake_spellings_of_the_video_fields_are_both_read() -> None:
+    body = {**COMPLETED, "video_url": None, "actualDuration": None}
+    body |= {"videoUrl": "https://cdn.example.com/v.mp4", "actual_duration": 4}
+    result = parse_result(body)
+    assert (result.video_url, result.actual_duration) == ("https://cdn.example.com/v.mp4", 4.0)
 
 
 def test_minimal_answer_with_only_id_and_status_is_accepted() -> None:
@@ -204,7 +240,8 @@ def test_answer_missing_id_or_status_is_malformed(body: dict[str, object]) -> No
         pytest.param({"created": True}, id="created-bool"),
         pytest.param({"video_url": 5}, id="url-number"),
         pytest.param({"video_url": {"href": "https://x"}}, id="url-object"),
-        pytest.param({"actualDuration": "5"}, id="duration-text"),
+        pytest.param({"actualDuration": "five"}, id="duration-text"),
+        pytest.param({"created": "yesterday"}, id="created-text"),
         pytest.param({"actualDuration": False}, id="duration-bool"),
         pytest.param({"error": {"message": "no"}}, id="error-object"),
         pytest.param({"error": 42}, id="error-number"),

@@ -9,13 +9,15 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from importlib import resources
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
+from starvideos_tui.media import check_video
 from starvideos_tui.simulator import SimConfig, Simulator
+from starvideos_tui.simulator.video import sample_video
 
 KEY = {"Authorization": "Bearer sk-test"}
 VALID = {"model": "starvideos_o3", "prompt": "a cat surfing at dawn"}
@@ -73,8 +75,8 @@ def poll(sim: Simulator, task_id: str) -> Reply:
     return call(sim.base_url, "GET", f"/v1/result/{task_id}", headers=KEY)
 
 
-def sample_bytes() -> bytes:
-    return resources.files("starvideos_tui.simulator").joinpath("sample.mp4").read_bytes()
+def sample_bytes(duration: int = 3) -> bytes:
+    return sample_video(duration).data
 
 
 @pytest.fixture
@@ -279,10 +281,15 @@ def test_request_log_keeps_method_full_path_headers_and_answer(
 # -- the video host ---------------------------------------------------------------------
 
 
-def test_completed_video_downloads_as_the_sample_mp4_without_a_key(completed_url: str) -> None:
+def test_completed_video_downloads_as_a_real_video_of_its_length_without_a_key(
+    completed_url: str, tmp_path: Path
+) -> None:
     reply = call(completed_url)
     assert reply.status == 200
     assert reply.body == sample_bytes()
+    (tmp_path / "v.mp4").write_bytes(reply.body)
+    facts = check_video(tmp_path / "v.mp4")
+    assert (facts.codec, facts.duration) == ("h264", 3.0)
     assert reply.headers["content-type"] == "video/mp4"
     assert reply.headers["accept-ranges"] == "bytes"
     assert reply.headers["etag"]

@@ -334,9 +334,10 @@ class Simulator:
             return _method_not_allowed("GET, HEAD")
         name = unquote(path[len("/videos/") :])
         token = parse_qs(urlsplit(request.path).query).get("token", [""])[0]
-        if not name.endswith(".mp4") or not self._book.link_is_valid(name[: -len(".mp4")], token):
+        task_id = name[: -len(".mp4")]
+        if not name.endswith(".mp4") or not self._book.link_is_valid(task_id, token):
             return denied_answer()
-        return video_answer(request.headers)
+        return video_answer(request.headers, self._book.video_length(task_id))
 
     def _answer_redirect(self, request: Request) -> Answer:
         """Test-only: a 302 to a loopback location, to check what a client carries across."""

@@ -172,6 +172,12 @@ class TaskBook:
             link = self._links.get(token)
             return link is not None and link.task_id == task_id and self._clock() < link.expires_at
 
+    def video_length(self, task_id: str) -> int:
+        """Seconds of the task's video, as its poll answer's `actualDuration` says."""
+        with self._lock:
+            task = self._tasks.get(task_id)
+            return task.actual_duration if task is not None else 3
+
     def expire_all_links(self) -> None:
         with self._lock:
             self._links = {t: VideoLink(link.task_id, -math.inf) for t, link in self._links.items()}

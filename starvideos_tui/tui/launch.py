@@ -12,7 +12,7 @@ from pathlib import Path
 from starvideos_tui.api import StarVideosClient
 from starvideos_tui.logs import setup_logging
 from starvideos_tui.models import TaskRecord
-from starvideos_tui.settings import parse_bool
+from starvideos_tui.settings import check_network_settings, parse_bool
 from starvideos_tui.store import Watchlist
 from starvideos_tui.tui.app import AppConfig, StarVideosApp
 
@@ -33,6 +33,12 @@ DEMO_UNKNOWN_ID = "video_starvideos_o3_0000000000"
 def _demo(args: argparse.Namespace) -> tuple[Watchlist, StarVideosClient, AppConfig]:
     from starvideos_tui.simulator import SimConfig, Simulator
 
+    # The demo's API and video host are on loopback: a proxy set for the real world would
+    # only get in the way (this process's own environment; nothing outlives the demo).
+    kept = os.environ.get("NO_PROXY") or os.environ.get("no_proxy") or ""
+    os.environ["NO_PROXY"] = os.environ["no_proxy"] = ",".join(
+        x for x in (kept, "127.0.0.1", "localhost", "::1") if x
+    )
     sim = Simulator(SimConfig(url_ttl_seconds=600.0)).start()
     folder = Path(tempfile.mkdtemp(prefix="starvideos-demo-"))
     watchlist = Watchlist(folder / "watchlist.json")
@@ -74,6 +80,7 @@ def launch(args: argparse.Namespace) -> int:
         from starvideos_tui.commands import settings_from
 
         settings = settings_from(args)
+        check_network_settings()
         key = settings.api_key()
         watchlist = Watchlist(settings.db)
         watchlist.load()  # a damaged file is reported before the screen opens

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from starvideos_tui.formatting import ago
+from starvideos_tui.formatting import ago, media_summary
 from starvideos_tui.models import TaskRecord, TaskStatus
 from starvideos_tui.textsafe import clean
 from starvideos_tui.tui.widgets.task_table import DownloadState, status_look
@@ -57,6 +57,7 @@ def describe(record: TaskRecord, download: DownloadState | None, now: float | No
     field("saved to", record.local_path)
     field("size", f"{record.size:,} bytes" if record.size is not None else None)
     field("sha256", record.sha256)
+    field("video", media_summary(record.media))
     field("not saved", record.download_error)
     field("added", _when(record.added_at))
     field("checked", _when(record.checked_at) if record.checked_at else "never")
