@@ -29,6 +29,7 @@ import shutil
 import signal
 import socket
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -184,9 +185,18 @@ def running_nginx(nginx: str, prefix: Path, www: Path) -> Iterator[int]:
 
 
 def make_source(path: Path, size: int) -> str:
-    digest = hashlib.sha256()
-    left = size
+    """A real video padded to `size` bytes with a `free` box of random bytes: only a file
+    that decodes as a video is called saved, so the benchmark fetches one."""
+    from starvideos_tui.simulator.video import sample_video
+
+    video = sample_video(3).data
+    digest = hashlib.sha256(video)
+    left = size - len(video)
+    header = struct.pack(">I4sQ", 1, b"free", left)  # the 64-bit size form: any size
+    digest.update(header)
+    left -= len(header)
     with path.open("wb") as handle:
+        handle.write(video + header)
         while left:
             block = os.urandom(min(4 * MiB, left))
             handle.write(block)

@@ -45,7 +45,10 @@ def status_look(record: TaskRecord, download: DownloadState | None = None) -> St
         if record.local_path:
             return StatusLook("✓", "downloaded", "success")
         if record.download_error:
-            word = "link expired" if record.download_error == "link expired" else "save failed"
+            error = record.download_error
+            word = "link expired" if error == "link expired" else "save failed"
+            if error.startswith("the host sent"):  # download.py's words for not-a-video
+                word = "not a video"
             return StatusLook("!", word, "error")
         return StatusLook("●", "completed", "success")
     if kind is TaskStatus.FAILED:
