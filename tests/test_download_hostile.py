@@ -410,3 +410,25 @@ def test_resume_of_a_part_left_behind_still_works(serve: Serve, tmp_path: Path) 
 
     assert server.seen[0].headers["range"] == "bytes=1000-"
     assert saved.path.read_bytes() == VIDEO
+
+
+def test_on_a_slow_link_what_arrived_reaches_the_part_within_moments(
+    serve: Serve, tmp_path: Path
+) -> None:
+    """Not only on cancel: a kill -9 (no cleanup at all) loses at most a second or so."""
+    server = serve(lambda _n, _seen: Reply(200, VIDEO[:80_000], {}, pace=0.05, piece=1000))
+    cancel = NoWait()
+    part = tmp_path / f"{TASK}.mp4.part"
+    def run() -> None:
+        with pytest.raises(download.Cancelled):
+            fetch_to_file_sync(server.url(), target_path(TASK, tmp_path), cancel=cancel)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    try:
+        time.sleep(2.5)
+        on_disk = part.stat().st_size if part.exists() else 0
+    finally:
+        cancel.set()
+        worker.join(10)
+    assert on_disk >= 10_000  # ~40 kB arrived by then; all but the last second is written

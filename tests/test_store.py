@@ -428,3 +428,22 @@ def test_get_finds_one_task_as_the_file_holds_it_after_our_writes_and_others(
     path.write_text("{not json")
     with pytest.raises(WatchlistError, match=str(path)):
         ours.get("a")
+
+
+@pytest.mark.parametrize("where", ["under-a-file", "under-proc"])
+def test_a_watchlist_where_none_can_be_made_fails_at_once_naming_why(
+    tmp_path: Path, where: str
+) -> None:
+    if where == "under-a-file":
+        (tmp_path / "afile").write_text("x")
+        path, said = tmp_path / "afile" / "w.json", "is a file, not a folder"
+    else:
+        path, said = Path("/proc/starvideos-test.json"), "cannot create /proc/starvideos-test"
+        if not Path("/proc/self").exists():
+            pytest.skip("no /proc here")
+    started = time.monotonic()
+    with pytest.raises(WatchlistError) as caught:
+        Watchlist(path).add([TaskRecord(id="abc")])
+    assert time.monotonic() - started < 2  # not LOCK_TIMEOUT, blaming another process
+    assert said in str(caught.value)
+    assert "another process" not in str(caught.value)
