@@ -278,7 +278,7 @@ class StarVideosClient:
                 raise MalformedResponse(
                     "malformed answer: not JSON", status_code=status, body=excerpt(shown)
                 ) from None
-        self._raise_for(status, shown, response.headers)
+        self._raise_for(status, shown, response.headers, self._proxy.shown if self._proxy else None)
 
     @staticmethod
     async def _read_capped(response: httpx.Response) -> bytes:
@@ -295,12 +295,21 @@ class StarVideosClient:
         return b"".join(chunks)
 
     @staticmethod
-    def _raise_for(status: int, text: str, headers: httpx.Headers) -> None:
+    def _raise_for(status: int, text: str, headers: httpx.Headers, via: str | None) -> None:
         said = _error_message(text)
         detail = f": {said}" if said else ""
         kw: dict[str, Any] = {"status_code": status, "body": excerpt(text)}
+        if status == 407:
+            raise NetworkError(
+                f"the proxy{' ' + via if via else ''} asks for credentials (HTTP 407): put them "
+                "in the"
+                " proxy URL, http://user:password@host:port",
+                **kw,
+            )
         if status in (401, 403):
-            raise AuthError(f"the API refused the key (HTTP {status}){detail}", **kw)
+            # Some proxies answer a refused login with 401, not 407: say which way it went.
+            through = f" through the proxy {via}" if via else ""
+            raise AuthError(f"the API refused the key (HTTP {status}){detail}{through}", **kw)
         if status == 404:
             raise TaskNotFound(f"the API does not know this task (HTTP 404){detail}", **kw)
         if status in (400, 422):

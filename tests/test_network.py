@@ -164,6 +164,20 @@ async def test_the_api_client_goes_through_the_same_proxy(
     assert authorization is not None and authorization.startswith("Basic ")
 
 
+async def test_a_proxy_asking_the_api_client_for_credentials_says_how_to_give_them(
+    simulator: Simulator, proxy: Callable[..., ProxyServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    relay = proxy(password="pw")
+    monkeypatch.setenv("HTTP_PROXY", relay.url)
+
+    async with StarVideosClient(simulator.base_url, "sk-test") as client:
+        with pytest.raises(NetworkError) as caught:
+            await client.get_result(TASK)
+
+    assert f"the proxy {relay.url} asks for credentials (HTTP 407)" in caught.value.message
+    assert "http://user:password@host:port" in caught.value.message
+
+
 async def test_a_proxy_that_is_down_is_named_in_the_api_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
