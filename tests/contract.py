@@ -12,6 +12,7 @@ LIST_JSON_KEYS = frozenset(
         "local_path",
         "updated_at",
         "prompt",
+        "media",
     }
 )
 

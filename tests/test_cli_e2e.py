@@ -324,7 +324,7 @@ def test_list_is_a_table_that_fits_80_columns_and_uses_no_network(cli: Cli, sim:
     cli.run(*FAST, "refresh")
     seen = len(sim.requests)
 
-    result = cli.ok("list")
+    result = cli.ok("list", env={"COLUMNS": "80"})  # as in an 80-column terminal
     assert len(sim.requests) == seen, "list went to the network"
     lines = result.out_lines
     assert len(lines) >= 5  # a header and four tasks
@@ -337,8 +337,24 @@ def test_list_is_a_table_that_fits_80_columns_and_uses_no_network(cli: Cli, sim:
 
 def test_list_with_a_chinese_prompt_fits_80_terminal_columns(cli: Cli) -> None:
     cli.ok(*FAST, "create", "--prompt", "一只猫在雨中的东京街头慢慢行走，电影感镜头，夜景霓虹灯光")
-    for line in cli.ok("list").out_lines:
+    for line in cli.ok("list", env={"COLUMNS": "80"}).out_lines:
         assert display_width(line) <= 80, f"{display_width(line)} columns: {line!r}"
+
+
+def test_list_piped_shows_every_note_in_full_and_fits_a_wide_terminal(
+    cli: Cli, sim: Simulator
+) -> None:
+    reason = "The reference image is too small: at least 720 pixels on the short side. " * 2
+    failing = failed_task(sim, reason.strip())
+    cli.ok("add", failing)
+    cli.run(*FAST, "refresh")
+
+    piped = cli.ok("list").out
+    wide = cli.ok("list", env={"COLUMNS": "200"}).out_lines
+
+    assert reason.strip() in piped
+    assert all(display_width(line) <= 200 for line in wide)
+    assert any(len(line) > 150 for line in wide)  # the room is used, not cut at 16
 
 
 def test_list_json_is_an_array_with_every_promised_field(cli: Cli, sim: Simulator) -> None:
@@ -364,7 +380,7 @@ def test_refresh_polls_only_unfinished_tasks_and_prints_the_list(cli: Cli, sim: 
     done, failing, pending = done_task(sim), failed_task(sim), pending_task(sim)
     cli.ok("add", done, failing, pending)
 
-    first = cli.ok(*FAST, "refresh")
+    first = cli.ok(*FAST, "refresh", env={"COLUMNS": "80"})
     assert sorted(polls(sim)) == sorted(f"/v1/result/{i}" for i in (done, failing, pending))
     for task_id in (done, failing, pending):
         assert task_id in first.out
