@@ -28,8 +28,8 @@ from starvideos_tui.schedule import PollSchedule
 from starvideos_tui.simulator import SimConfig, Simulator
 from starvideos_tui.store import Watchlist
 from starvideos_tui.tui.app import AppConfig, StarVideosApp
-from starvideos_tui.tui.messages import DownloadProgress
 from starvideos_tui.tui.widgets.task_table import TaskTable
+from starvideos_tui.vocabulary import DownloadState
 
 ROOT = Path(__file__).resolve().parent.parent
 FROZEN = 1_768_469_400.0  # 2026-01-15 09:30:00 UTC
@@ -179,9 +179,9 @@ def build_app(sim: Simulator, folder: Path, clock: FrozenClock) -> StarVideosApp
         config=config,
         schedule=schedule,
     )
-    assert app.poller is not None
+    assert app.monitor.poller is not None
     # One request at a time: the schedule's random draws then come in a fixed order.
-    app.poller.concurrency = 1
+    app.monitor.poller.concurrency = 1
     return app
 
 
@@ -243,7 +243,9 @@ async def export(out: Path) -> list[Path]:
             app = build_app(sim, Path(tmp), clock)
             async with app.run_test(size=SIZE) as pilot:
                 await settle(app, pilot, first_poll_done(app))
-                app.post_message(DownloadProgress(DOWNLOADING, 1_234_567, 2_938_112))
+                # A download in progress, as the engine would hold it mid-transfer.
+                app.downloads[DOWNLOADING] = DownloadState("downloading", 1_234_567, 2_938_112)
+                app.render_rows()
                 await settle(app, pilot, lambda: DOWNLOADING in app.downloads)
                 save(app, "watchlist.svg")
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from starvideos_tui.errors import StarVideosError
 from starvideos_tui.models import (
     ApiKey,
     CreateRequest,
@@ -40,7 +41,7 @@ MAX_BODY = 1_000_000  # an answer larger than this is not an API answer
 USER_AGENT = "starvideos-tui"
 
 
-class ApiError(Exception):
+class ApiError(StarVideosError):
     """Something went wrong asking the API. `kind` names it for rows and logs."""
 
     kind = "error"

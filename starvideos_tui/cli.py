@@ -8,34 +8,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import getpass
 import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
 from starvideos_tui import __version__
-from starvideos_tui.models import InvalidTaskId, validate_task_id
-
-PROG = "starvideos-tui"
-
-
-class UsageError(Exception):
-    """The user's mistake: exit 2."""
-
-
-class Failure(Exception):
-    """The world's failure: exit 1."""
-
-
-def text_argument(text: str) -> str:
-    """A command-line text as the user typed it. Under an ASCII locale Python decodes the
-    UTF-8 bytes of "猫" or "…" into surrogates, which no API request can carry."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return os.fsencode(text).decode("utf-8", errors="replace")
-    return text
+from starvideos_tui.cmdline import PROG, ids_from, read_key, say
+from starvideos_tui.errors import StarVideosError
 
 
 class Terminated(KeyboardInterrupt):
@@ -132,24 +112,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _ids_from(args: Sequence[str]) -> list[str]:
-    """Validate every id first, so one bad id writes nothing."""
-    ids: list[str] = []
-    for arg in args:
-        if arg == "-":
-            ids += [w for line in sys.stdin for w in line.replace(",", " ").split()]
-        else:
-            ids.append(arg)
-    if not ids:
-        raise UsageError("no task ids given")
-    for task_id in ids:
-        try:
-            validate_task_id(task_id)
-        except InvalidTaskId as exc:
-            raise UsageError(str(exc)) from None
-    return list(dict.fromkeys(ids))
-
-
 def _run(args: argparse.Namespace) -> int:
     from starvideos_tui import commands
 
@@ -158,10 +120,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "sim":
         return commands.run_sim(args)
     if args.command == "login":
-        return commands.login(_read_key())
+        return commands.login(read_key())
     settings = commands.settings_from(args)
     if args.command in ("add", "remove"):
-        return commands.add_or_remove(settings, args.command, _ids_from(args.ids))
+        return commands.add_or_remove(settings, args.command, ids_from(args.ids))
     if args.command == "list":
         return commands.show_list(settings, as_json=args.json)
     import asyncio
@@ -177,19 +139,6 @@ def _run(args: argparse.Namespace) -> int:
     return asyncio.run(handler(settings, args))
 
 
-def _read_key() -> str:
-    if sys.stdin.isatty():
-        key = getpass.getpass("StarVideos API key (not echoed): ")
-    else:
-        key = sys.stdin.readline()
-    key = key.strip()
-    if not key:
-        raise UsageError("no API key given")
-    if any(c.isspace() or not c.isprintable() for c in key):
-        raise UsageError("the API key must be one word of printable characters")
-    return key
-
-
 def _tolerate_narrow_encodings() -> None:
     """On a terminal or pipe that cannot encode "…", "✓" or a CJK prompt (LANG=C with an
     ASCII locale, PYTHONIOENCODING=ascii), print "?" for them rather than crash."""
@@ -201,43 +150,28 @@ def _tolerate_narrow_encodings() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from starvideos_tui.settings import KeyFileError, SettingsError
-
     _tolerate_narrow_encodings()
     args = build_parser().parse_args(argv)
     if args.command is not None:  # the TUI restores the terminal on its own signals
         _catch_termination()
     try:
         return _run(args)
-    except (UsageError, SettingsError) as exc:
-        _say(f"error: {exc}")
-        return 2
+    except StarVideosError as exc:  # every expected failure: one line, its exit code
+        say(f"error: {exc}")
+        return exc.exit_code
     except Terminated as exc:
         import signal
 
-        _say(f"stopped by {signal.Signals(exc.signum).name}")
+        say(f"stopped by {signal.Signals(exc.signum).name}")
         return 128 + exc.signum
     except KeyboardInterrupt:
-        _say("interrupted")
+        say("interrupted")
         return 130
     except BrokenPipeError:
         # The reader (head, less) went away: say nothing, like other command-line tools.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except (Failure, KeyFileError) as exc:
-        _say(f"error: {exc}")
+    except OSError as exc:  # the disk or the system said no where nothing else caught it
+        where = f": {exc.filename}" if exc.filename else ""
+        say(f"error: {exc.strerror or exc}{where}")
         return 1
-    except Exception as exc:  # an expected failure from the core, told in one line
-        from starvideos_tui import commands
-
-        message = commands.describe_failure(exc)
-        if message is None:
-            raise
-        _say(f"error: {message}")
-        return 1
-
-
-def _say(text: str) -> None:
-    from starvideos_tui.textsafe import clean
-
-    print(f"{PROG}: {clean(text)}", file=sys.stderr)

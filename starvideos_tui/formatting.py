@@ -41,18 +41,6 @@ def media_summary(media: dict[str, object] | None) -> str | None:
     )
 
 
-def status_word(record: TaskRecord) -> str:
-    """The status as a word, including the app's own states a table should show."""
-    kind = record.kind
-    if kind is TaskStatus.COMPLETED and record.local_path:
-        return "downloaded"
-    if kind is TaskStatus.UNKNOWN:
-        return clean(record.status)[:20]
-    if record.last_problem and not kind.is_final:
-        return "rate limited" if record.last_problem.kind == "rate_limited" else "error"
-    return kind.value
-
-
 def note(record: TaskRecord) -> str:
     """The most useful one-line detail: an error, a problem, a saved path, or the label."""
     if record.kind is TaskStatus.FAILED and record.error:

@@ -14,6 +14,8 @@ from enum import Enum
 from typing import Any
 from urllib.parse import urlsplit
 
+from starvideos_tui.errors import UsageError
+
 TASK_ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
 MODEL_NAME = "starvideos_o3"
 DEFAULT_BASE_URL = "https://zcbservice.aizfw.cn/kyyReactApiServer"
@@ -35,7 +37,7 @@ class ApiKey:
     __str__ = __repr__
 
 
-class InvalidTaskId(ValueError):
+class InvalidTaskId(UsageError, ValueError):
     """A task id that the CONTRACT's rule refuses; the message names it safely."""
 
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
+from starvideos_tui.errors import UsageError
+
 if TYPE_CHECKING:
     import ssl
 
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
 # variables for every command, and `list` should not pay for TLS.
 
 
-class ProxySettingError(ValueError):
+class ProxySettingError(UsageError):
     """A proxy variable this tool cannot use: the user's setting to fix (exit 2)."""
 
 

@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+from starvideos_tui.errors import StarVideosError
+
 BLOCK = 4 << 20  # bytes written and hashed at a time
 BUFFERS = 3  # blocks in flight: one arriving, one being written, one being hashed
 ALIGN = 4096  # what O_DIRECT asks of positions and lengths on common file systems
@@ -29,7 +31,7 @@ _O_DIRECT = getattr(os, "O_DIRECT", 0)  # Linux only; elsewhere every write is b
 _NOFOLLOW = os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-class DownloadError(Exception):
+class DownloadError(StarVideosError):
     """A download that did not finish. `kind` is expired, disk, network, refused, bad_url,
     busy or not_video."""
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from starvideos_tui.errors import StarVideosError
+
 APP_NAME = "starvideos-tui"
 
 
@@ -17,7 +19,7 @@ def _home_override() -> Path | None:
     return Path(home) if home else None
 
 
-class NoHome(Exception):
+class NoHome(StarVideosError):
     """No home directory can be found (HOME unset and no passwd entry): the places that
     live under it have to be named another way."""
 

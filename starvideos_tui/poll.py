@@ -1,16 +1,17 @@
-"""One polling pass: ask the API about the due tasks, then save every answer in one write.
+"""Asking the API about tasks: one round of requests, each answer handed on as it lands.
 
-The pass is shared by the CLI (`refresh`, `watch`, `download`) and the TUI's worker. It
-never runs two requests for the same task, keeps at most `concurrency` requests in flight,
-and stops starting new ones the moment a Retry-After or a refused key arrives.
+The round is shared by the engine (monitor.py) under both faces. It never runs two
+requests for the same task, keeps at most `concurrency` requests in flight, and stops
+starting new ones the moment a Retry-After or a refused key arrives. It writes nothing:
+`change_for` turns an answer into the change of a record, and the engine decides when the
+watchlist is written.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import replace
 
 from starvideos_tui.api import (
@@ -20,13 +21,15 @@ from starvideos_tui.api import (
     StarVideosClient,
     TaskNotFound,
 )
-from starvideos_tui.models import HttpProblem, PassReport, TaskRecord, TaskResult
+from starvideos_tui.models import HttpProblem, TaskRecord, TaskResult
 from starvideos_tui.schedule import PollSchedule
-from starvideos_tui.store import Watchlist
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CONCURRENCY = 8
+
+Answer = TaskResult | ApiError
+Change = Callable[[TaskRecord], TaskRecord]
 
 
 def problem_from(exc: ApiError, now: float) -> HttpProblem:
@@ -39,65 +42,46 @@ def problem_from(exc: ApiError, now: float) -> HttpProblem:
     )
 
 
+def change_for(answer: Answer, now: float) -> Change:
+    """How an answer received at `now` changes the task's record."""
+    if isinstance(answer, ApiError):
+        problem = problem_from(answer, now)
+        return lambda record: replace(record, last_problem=problem)
+    return lambda record: record.with_result(answer, now)
+
+
 class Poller:
-    """Polls watched tasks through `client` and records the answers in `watchlist`."""
+    """Asks the API about watched tasks through `client`, keeping `schedule` up to date."""
 
     def __init__(
         self,
         client: StarVideosClient,
-        watchlist: Watchlist,
         schedule: PollSchedule,
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
-        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.client = client
-        self.watchlist = watchlist
         self.schedule = schedule
         self.concurrency = concurrency
-        self.wall_clock = wall_clock
-        self._running = asyncio.Lock()
 
-    def sync(self, records: Iterable[TaskRecord]) -> None:
-        """Schedule exactly the unfinished ones of these records."""
-        self.schedule.sync(r.id for r in records if not r.is_final)
-
-    async def run_pass(self, task_ids: Iterable[str] | None = None) -> PassReport:
-        """Poll `task_ids` (default: the due ones) and persist the outcome.
-
-        Passes never overlap: a second call waits for the first to finish.
-        """
-        async with self._running:
-            if task_ids is None:
-                self.schedule.pass_started()
-                ids = self.schedule.due()
-            else:
-                ids = list(dict.fromkeys(task_ids))
-            report = PassReport()
-            if not ids:
-                report.auth_failed = self.schedule.auth_blocked
-                return report
-            answers = await self._ask_all(ids)
-            report.polled = len(answers)
-            self._record(answers, report)
-            report.auth_failed = self.schedule.auth_blocked
-            if self.schedule.paused_until > self.schedule.clock():
-                report.paused_until = self.schedule.paused_until
-            return report
-
-    async def _ask_all(self, ids: list[str]) -> dict[str, TaskResult | ApiError]:
-        answers: dict[str, TaskResult | ApiError] = {}
-        queue = list(reversed(ids))
+    async def ask(self, ids: list[str], answered: Callable[[str, Answer], None]) -> int:
+        """Ask about each of `ids`, calling `answered(id, answer)` as each answer lands, so
+        a request that hangs until its timeout holds up no other. Returns how many were
+        asked (fewer than all when a pause or a refused key stopped the round)."""
+        queue = list(reversed(dict.fromkeys(ids)))
+        asked = 0
 
         async def worker() -> None:
+            nonlocal asked
             while queue and not self.schedule.is_paused():
                 task_id = queue.pop()
-                answers[task_id] = await self._ask(task_id)
+                asked += 1
+                answered(task_id, await self._ask(task_id))
 
-        await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(ids)))))
-        return answers
+        await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(queue)))))
+        return asked
 
-    async def _ask(self, task_id: str) -> TaskResult | ApiError:
+    async def _ask(self, task_id: str) -> Answer:
         try:
             result = await self.client.get_result(task_id)
         except RateLimited as exc:
@@ -117,31 +101,3 @@ class Poller:
             return exc
         self.schedule.on_answer(task_id, result.kind.is_final)
         return result
-
-    def _record(self, answers: dict[str, TaskResult | ApiError], report: PassReport) -> None:
-        now = self.wall_clock()
-        before: dict[str, str] = {}
-
-        def answered(result: TaskResult) -> Callable[[TaskRecord], TaskRecord]:
-            def change(record: TaskRecord) -> TaskRecord:
-                before[record.id] = record.status
-                return record.with_result(result, now)
-
-            return change
-
-        def failed(problem: HttpProblem) -> Callable[[TaskRecord], TaskRecord]:
-            return lambda record: replace(record, last_problem=problem)
-
-        changes = {}
-        for task_id, answer in answers.items():
-            if isinstance(answer, ApiError):
-                report.problems[task_id] = problem = problem_from(answer, now)
-                changes[task_id] = failed(problem)
-            else:
-                changes[task_id] = answered(answer)
-        report.records = self.watchlist.update(changes)
-        for task_id, old in before.items():
-            new = report.records[task_id].status
-            if new != old:
-                report.transitions.append((task_id, old, new))
-                log.info("task %s: %s -> %s", task_id, old or "new", new)

@@ -1,4 +1,5 @@
-"""The subcommands that talk to the API: refresh, download, create and watch.
+"""The subcommands that talk to the API: refresh, download, create and watch, each a thin
+face over the engine (monitor.py) that prints what it reports.
 
 Kept apart from `commands.py` so that `list`, `add` and `remove` never import httpx or
 asyncio: they start in the time Python itself takes.
@@ -7,29 +8,32 @@ asyncio: they start in the time Python itself takes.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from starvideos_tui.api import ApiError, StarVideosClient
-from starvideos_tui.cli import Failure, UsageError, text_argument
-from starvideos_tui.commands import _out, _print_records
-from starvideos_tui.download import DownloadError
+from starvideos_tui.api import StarVideosClient
+from starvideos_tui.cmdline import ids_from, out, print_records, say, text_argument
+from starvideos_tui.errors import Failure, UsageError
+from starvideos_tui.events import (
+    DownloadEnded,
+    Event,
+    GaveUp,
+    PollFailed,
+    StatusChanged,
+    Trouble,
+)
 from starvideos_tui.models import CreateRequest, TaskRecord, TaskStatus
-from starvideos_tui.poll import Poller
-from starvideos_tui.schedule import PollSchedule
+from starvideos_tui.monitor import Monitor
 from starvideos_tui.settings import Settings, check_network_settings
 from starvideos_tui.store import Watchlist, WatchlistError
 from starvideos_tui.textsafe import clean
-from starvideos_tui.videos import NotDownloadable, save_task_video
-
-NOT_FOUND_LIMIT = 3
-
+from starvideos_tui.videos import save_task_video
+from starvideos_tui.watchlist_io import AsyncWatchlist
 
 # -- the API --------------------------------------------------------------------------------
 
@@ -44,33 +48,58 @@ async def api_client(settings: Settings) -> AsyncIterator[StarVideosClient]:
         yield client
 
 
-def _schedule(settings: Settings) -> PollSchedule:
-    return PollSchedule(interval=settings.interval)
+@contextlib.asynccontextmanager
+async def monitoring(
+    settings: Settings,
+    client: StarVideosClient,
+    emit: Callable[[Event], None],
+    only: Iterable[str] | None = None,
+    *,
+    auto_download: bool = False,
+) -> AsyncIterator[Monitor]:
+    monitor = Monitor(
+        Watchlist(settings.db),
+        client,
+        emit=emit,
+        download_dir=settings.download_dir,
+        interval=settings.interval,
+        auto_download=auto_download,
+        only=only,
+    )
+    try:
+        await monitor.start()
+        yield monitor
+    finally:
+        await monitor.close()
 
 
 async def refresh(settings: Settings, args: argparse.Namespace) -> int:
+    problems: list[str] = []
+
+    def heard(event: Event) -> None:
+        if isinstance(event, PollFailed):
+            problems.append(event.problem.message)
+
     watchlist = Watchlist(settings.db)
-    records = watchlist.load()
-    pending = [r.id for r in records if not r.is_final]
-    report = None
+    pending = [r.id for r in watchlist.load() if not r.is_final]
+    ended = None
     if pending:
-        async with api_client(settings) as client:
-            poller = Poller(client, watchlist, _schedule(settings))
-            poller.sync(records)
-            report = await poller.run_pass(pending)
-    _print_records(watchlist.load(), args.json)
-    if report is None:
+        async with api_client(settings) as client, monitoring(settings, client, heard) as m:
+            ended = await m.run_pass(pending)
+            auth, paused = m.schedule.auth_blocked, m.schedule.is_paused()
+            resume_in = m.schedule.paused_until - m.schedule.clock()
+    print_records(watchlist.load(), args.json)
+    if ended is None:
         return 0
-    if report.auth_failed:
-        raise Failure(next(iter(report.problems.values())).message)
-    if report.paused_until is not None:
-        unpolled = len(pending) - report.polled
+    if auth:
+        raise Failure(problems[0] if problems else "the API refused the key")
+    if paused:
         raise Failure(
-            f"rate limited by the API; {unpolled} task(s) not polled, try again in "
-            f"{report.paused_until - time.monotonic():.0f} s"
+            f"rate limited by the API; {len(pending) - ended.asked} task(s) not polled, "
+            f"try again in {resume_in:.0f} s"
         )
-    if report.problems and len(report.problems) == report.polled:
-        raise Failure(f"no task could be polled: {next(iter(report.problems.values())).message}")
+    if problems and ended.problems == ended.asked:
+        raise Failure(f"no task could be polled: {problems[0]}")
     return 0
 
 
@@ -93,25 +122,22 @@ def _progress_printer(task_id: str) -> Any:
     return show
 
 
-async def _save(settings: Settings, client: StarVideosClient, task_id: str, folder: Path) -> Path:
-    saved = await save_task_video(
-        task_id,
-        client=client,
-        watchlist=Watchlist(settings.db),
-        folder=folder,
-        progress=_progress_printer(task_id),
-    )
-    return saved.path
-
-
 async def download(settings: Settings, args: argparse.Namespace) -> int:
-    from starvideos_tui.cli import _ids_from
-
-    (task_id,) = _ids_from([args.id])
+    (task_id,) = ids_from([args.id])
     folder = Path(args.to).expanduser() if args.to else settings.download_dir
-    async with api_client(settings) as client:
-        path = await _save(settings, client, task_id, folder)
-    _out(str(path))
+    store = AsyncWatchlist(Watchlist(settings.db))
+    try:
+        async with api_client(settings) as client:
+            saved = await save_task_video(
+                task_id,
+                client=client,
+                watchlist=store,
+                folder=folder,
+                progress=_progress_printer(task_id),
+            )
+    finally:
+        store.close()
+    out(str(saved.path))
     return 0
 
 
@@ -132,99 +158,104 @@ def create_request(args: argparse.Namespace) -> CreateRequest:
 
 async def create(settings: Settings, args: argparse.Namespace) -> int:
     request = create_request(args)
+    label = text_argument(args.label) if args.label else None
     watchlist = Watchlist(settings.db)
     watchlist.load()  # a damaged watchlist stops us before a task exists that nothing tracks
     async with api_client(settings) as client:
         result = await client.create_task(request)
-        label = text_argument(args.label) if args.label else None
         record = TaskRecord.created_here(result, request, time.time(), label)
         try:
             watchlist.add([record])
         except WatchlistError as exc:
-            _out(result.id)
+            out(result.id)
             raise Failure(f"created task {result.id} but could not watch it: {exc}") from None
         if args.json:
             json.dump(record.public_json(), sys.stdout, indent=2)
             sys.stdout.write("\n")
-        _out(result.id)
-        if args.wait:
-            return await _watch(settings, client, watchlist, [result.id])
-    return 0
+        out(result.id)
+        if not args.wait:
+            return 0
+        watcher = Watcher()
+        only = [result.id]
+        async with monitoring(settings, client, watcher.heard, only, auto_download=True) as m:
+            return await watcher.watch(m)
 
 
 # -- watch -------------------------------------------------------------------------------
 
 
+class Watcher:
+    """The `watch` face: a line per change, and a verdict about the videos."""
+
+    def __init__(self) -> None:
+        self.saved: set[str] = set()
+        self.failed: dict[str, str] = {}  # id: why it has no video, for the last line
+
+    def give_up(self, task_id: str, why: str) -> None:
+        if task_id not in self.failed and task_id not in self.saved:
+            self.failed[task_id] = why
+            out(why)
+
+    def heard(self, event: Event) -> None:
+        if isinstance(event, StatusChanged):
+            out(f"{event.task_id} {event.old or 'new'} -> {clean(event.new)}")
+        elif isinstance(event, PollFailed) and event.first:
+            out(f"{event.task_id} poll failed: {clean(event.problem.message)}")
+        elif isinstance(event, GaveUp):
+            self.give_up(event.task_id, f"{event.task_id} is unknown to the API; gave up")
+        elif isinstance(event, DownloadEnded):
+            if event.error is not None:
+                why = f"{event.task_id} completed but not saved: {clean(event.error)}"
+                self.give_up(event.task_id, why)
+            elif event.record is not None:
+                self.saved.add(event.task_id)
+                out(f"{event.task_id} saved {event.record.local_path}")
+        elif isinstance(event, Trouble):
+            say(event.message)
+
+    def _settle(self, m: Monitor) -> bool:
+        """Start what is due (failed ones told, completed ones saved); True when every
+        watched task is settled or the key was refused."""
+        for record in m.records.values():
+            if record.id in self.saved or record.id in self.failed:
+                continue
+            if record.kind is TaskStatus.FAILED:
+                why = clean(record.error or "no reason given")
+                self.give_up(record.id, f"{record.id} failed: {why}")
+            elif record.kind is TaskStatus.COMPLETED:
+                m.downloads.start(record.id)
+        if m.schedule.auth_blocked:
+            return True
+        settled = self.saved | set(self.failed)
+        return all(i in settled for i in m.records) and not m.downloads.busy
+
+    async def watch(self, m: Monitor) -> int:
+        """Poll until every watched task is final, saving each completed video. 0: all
+        saved. A task the API keeps answering 404 for is given up (monitor.GIVE_UP_AFTER),
+        so an unattended `watch` always ends."""
+        wanted = set(m.records)
+        await m.run(until=lambda: self._settle(m))
+        if m.schedule.auth_blocked:
+            raise Failure("the API refused the key; stopped watching")
+        wanted &= set(m.records)
+        failed = sorted(set(self.failed) & wanted)
+        if failed:
+            if len(wanted) == 1:
+                raise Failure(self.failed[failed[0]])
+            shown = ", ".join(failed[:3]) + (", …" if len(failed) > 3 else "")
+            raise Failure(f"{len(failed)} of {len(wanted)} task(s) without a saved video: {shown}")
+        if not wanted:
+            raise Failure("every watched task was removed while watching")
+        return 0
+
+
 async def watch(settings: Settings, args: argparse.Namespace) -> int:
-    watchlist = Watchlist(settings.db)
-    ids = [r.id for r in watchlist.load()]
+    ids = [r.id for r in Watchlist(settings.db).load()]
     if not ids:
         raise Failure("the watchlist is empty: nothing to watch")
-    async with api_client(settings) as client:
-        return await _watch(settings, client, watchlist, ids)
-
-
-async def _watch(
-    settings: Settings, client: StarVideosClient, watchlist: Watchlist, ids: list[str]
-) -> int:
-    """Poll `ids` until all are final, saving each completed video. 0: all saved.
-
-    A task the API keeps answering 404 for is given up after NOT_FOUND_LIMIT answers,
-    so an unattended `watch` always ends.
-    """
-    schedule = _schedule(settings)
-    poller = Poller(client, watchlist, schedule)
-    wanted = set(ids)
-    saved: set[str] = set()
-    failed: set[str] = set()
-    reasons: dict[str, str] = {}  # why each failed one has no video, for the last line
-
-    def give_up(task_id: str, why: str) -> None:
-        failed.add(task_id)
-        reasons[task_id] = why
-        _out(why)
-
-    not_found: dict[str, int] = {}
-    while True:
-        records = {r.id: r for r in watchlist.load() if r.id in wanted}
-        wanted &= set(records)
-        for record in records.values():
-            if record.kind is TaskStatus.FAILED and record.id not in failed:
-                why = clean(record.error or "no reason given")
-                give_up(record.id, f"{record.id} failed: {why}")
-            elif record.kind is TaskStatus.COMPLETED and record.id not in saved | failed:
-                try:
-                    path = await _save(settings, client, record.id, settings.download_dir)
-                except (DownloadError, NotDownloadable, ApiError) as exc:
-                    give_up(record.id, f"{record.id} completed but not saved: {clean(str(exc))}")
-                else:
-                    saved.add(record.id)
-                    _out(f"{record.id} saved {path}")
-        poller.sync(r for r in records.values() if r.id not in failed)
-        if schedule.auth_blocked:
-            raise Failure("the API refused the key; stopped watching")
-        if not schedule.next_due:
-            break
-        wake = schedule.next_wakeup()
-        if wake is not None:
-            await asyncio.sleep(max(0.0, wake - schedule.clock()))
-        report = await poller.run_pass()
-        for task_id, old, new in report.transitions:
-            not_found.pop(task_id, None)
-            _out(f"{task_id} {old or 'new'} -> {clean(new)}")
-        for task_id, problem in report.problems.items():
-            previous = records[task_id].last_problem if task_id in records else None
-            if previous is None or previous.message != problem.message:
-                _out(f"{task_id} poll failed: {clean(problem.message)}")
-            if problem.kind == "not_found":
-                not_found[task_id] = not_found.get(task_id, 0) + 1
-                if not_found[task_id] >= NOT_FOUND_LIMIT:
-                    give_up(task_id, f"{task_id} is unknown to the API; gave up")
-    if failed:
-        shown = ", ".join(sorted(failed)[:3]) + (", …" if len(failed) > 3 else "")
-        if len(wanted) == 1:
-            raise Failure(reasons.get(shown, f"task {shown} has no saved video"))
-        raise Failure(f"{len(failed)} of {len(wanted)} task(s) without a saved video: {shown}")
-    if not wanted:
-        raise Failure("every watched task was removed while watching")
-    return 0
+    watcher = Watcher()
+    async with (
+        api_client(settings) as client,
+        monitoring(settings, client, watcher.heard, ids, auto_download=True) as m,
+    ):
+        return await watcher.watch(m)

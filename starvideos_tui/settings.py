@@ -17,15 +17,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from starvideos_tui import paths
+from starvideos_tui.errors import StarVideosError, UsageError
 from starvideos_tui.models import DEFAULT_BASE_URL, ApiKey, is_http_url
 from starvideos_tui.schedule import DEFAULT_INTERVAL, MIN_REMOTE_INTERVAL
 
 
-class SettingsError(Exception):
+class SettingsError(UsageError):
     """A bad setting value: the user's mistake (exit 2)."""
 
 
-class KeyFileError(Exception):
+class KeyFileError(StarVideosError):
     """The key file exists but cannot be used (exit 1)."""
 
 

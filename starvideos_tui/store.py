@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from filelock import FileLock
     from tinydb import TinyDB
 
+from starvideos_tui.errors import StarVideosError
 from starvideos_tui.models import TaskRecord, validate_task_id
 from starvideos_tui.paths import why_mkdir_failed
 
@@ -48,7 +49,7 @@ _DOC_ID_RE = re.compile(r"0|[1-9][0-9]*")
 Signature = tuple[int, int, int]
 
 
-class WatchlistError(Exception):
+class WatchlistError(StarVideosError):
     """The watchlist cannot be read or saved; the message names the file and why."""
 
 

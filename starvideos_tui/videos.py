@@ -24,8 +24,10 @@ from starvideos_tui.download import (
     prepare_folder,
     target_path,
 )
+from starvideos_tui.errors import StarVideosError
 from starvideos_tui.models import TaskRecord, TaskStatus
-from starvideos_tui.store import Watchlist
+from starvideos_tui.vocabulary import LINK_EXPIRED
+from starvideos_tui.watchlist_io import AsyncWatchlist
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +35,7 @@ LINK_REFRESHES = 2
 BUSY_RECHECK = 0.5  # seconds between looks at another process's download
 
 
-class NotDownloadable(Exception):
+class NotDownloadable(StarVideosError):
     """The task has no video (yet): still running, failed, or unknown."""
 
 
@@ -51,10 +53,10 @@ def already_saved(record: TaskRecord) -> SavedVideo | None:
 
 
 async def _poll_into(
-    client: StarVideosClient, watchlist: Watchlist, task_id: str, now: Callable[[], float]
+    client: StarVideosClient, watchlist: AsyncWatchlist, task_id: str, now: Callable[[], float]
 ) -> TaskRecord:
     result = await client.get_result(task_id)
-    updated = watchlist.update({task_id: lambda r: r.with_result(result, now())})
+    updated = await watchlist.update({task_id: lambda r: r.with_result(result, now())})
     if task_id not in updated:
         raise NotDownloadable(f"task {task_id} is no longer in the watchlist")
     return updated[task_id]
@@ -64,7 +66,7 @@ async def save_task_video(
     task_id: str,
     *,
     client: StarVideosClient,
-    watchlist: Watchlist,
+    watchlist: AsyncWatchlist,
     folder: Path,
     progress: Progress | None = None,
     now: Callable[[], float] = time.time,
@@ -73,7 +75,7 @@ async def save_task_video(
 
     Raises NotDownloadable, DownloadError or ApiError with a message for the user.
     """
-    record = watchlist.get(task_id)
+    record = await watchlist.get(task_id)
     if record is None:
         raise NotDownloadable(f"task {task_id} is not in the watchlist (add it first)")
     if saved := already_saved(record):
@@ -90,12 +92,12 @@ async def save_task_video(
         final = target_path(task_id, prepare_folder(folder))
         saved = await _fetch_when_free(record, final, client, watchlist, progress, now)
     except DownloadError as exc:
-        message = "link expired" if exc.kind == "expired" else exc.message
+        message = LINK_EXPIRED if exc.kind == "expired" else exc.message
         log.warning("video of %s not saved: %s", task_id, exc.message)
-        watchlist.update({task_id: lambda r: replace(r, download_error=message)})
+        await watchlist.update({task_id: lambda r: replace(r, download_error=message)})
         raise
     log.info("saved video of %s to %s (%d bytes)", task_id, saved.path, saved.size)
-    watchlist.update(
+    await watchlist.update(
         {
             task_id: lambda r: replace(
                 r,
@@ -114,7 +116,7 @@ async def _fetch_when_free(
     record: TaskRecord,
     final: Path,
     client: StarVideosClient,
-    watchlist: Watchlist,
+    watchlist: AsyncWatchlist,
     progress: Progress | None,
     now: Callable[[], float],
 ) -> SavedVideo:
@@ -127,7 +129,7 @@ async def _fetch_when_free(
             if exc.kind != "busy":
                 raise
         await asyncio.sleep(BUSY_RECHECK)
-        fresh = watchlist.get(record.id)
+        fresh = await watchlist.get(record.id)
         if fresh is None:
             raise NotDownloadable(f"task {record.id} is no longer in the watchlist")
         if saved := already_saved(fresh):
@@ -139,7 +141,7 @@ async def _fetch_refreshing(
     record: TaskRecord,
     final: Path,
     client: StarVideosClient,
-    watchlist: Watchlist,
+    watchlist: AsyncWatchlist,
     progress: Progress | None,
     now: Callable[[], float],
 ) -> SavedVideo:

@@ -42,6 +42,7 @@ from starvideos_tui.simulator import RequestLog, SimConfig, Simulator
 from starvideos_tui.simulator.video import sample_video
 from starvideos_tui.store import Watchlist
 from starvideos_tui.videos import save_task_video
+from starvideos_tui.watchlist_io import AsyncWatchlist
 
 KEY = "sk-test-DOWNLOAD-SECRET-0042"
 MiB = 1 << 20
@@ -103,7 +104,9 @@ def record_of(watchlist: Watchlist, task_id: str) -> TaskRecord:
 
 async def save(sim: Simulator, watchlist: Watchlist, task_id: str, folder: Path) -> SavedVideo:
     async with StarVideosClient(sim.base_url, KEY) as client:
-        return await save_task_video(task_id, client=client, watchlist=watchlist, folder=folder)
+        return await save_task_video(
+            task_id, client=client, watchlist=AsyncWatchlist(watchlist), folder=folder
+        )
 
 
 async def poll_once(sim: Simulator, watchlist: Watchlist, task_id: str) -> TaskRecord:
@@ -243,7 +246,9 @@ async def test_save_cut_halfway_resumes_and_records_the_whole_files_sha(
     folder = tmp_path / "videos"
 
     async with StarVideosClient("http://127.0.0.1:9", KEY) as unused_api:
-        saved = await save_task_video(TASK, client=unused_api, watchlist=watchlist, folder=folder)
+        saved = await save_task_video(
+            TASK, client=unused_api, watchlist=AsyncWatchlist(watchlist), folder=folder
+        )
 
     assert [s.headers.get("range") for s in server.seen] == [None, f"bytes={half}-"]
     assert saved.path.read_bytes() == SOURCE

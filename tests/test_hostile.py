@@ -34,7 +34,7 @@ from starvideos_tui import cli
 from starvideos_tui.api import ApiError, StarVideosClient
 from starvideos_tui.download import CancelToken, DownloadError, fetch_to_file_sync, target_path
 from starvideos_tui.models import TaskRecord, validate_task_id
-from starvideos_tui.poll import Poller
+from starvideos_tui.monitor import Monitor
 from starvideos_tui.schedule import PollSchedule
 from starvideos_tui.simulator import SimConfig, Simulator
 from starvideos_tui.simulator.video import sample_video
@@ -43,6 +43,7 @@ from starvideos_tui.tui.app import AppConfig, StarVideosApp
 from starvideos_tui.tui.screens.add_ids import split_ids
 from starvideos_tui.tui.widgets.task_table import TaskTable
 from starvideos_tui.videos import NotDownloadable, save_task_video
+from starvideos_tui.watchlist_io import AsyncWatchlist
 
 REPO = Path(__file__).resolve().parents[1]
 TASK = "video_starvideos_o3_1234567890"
@@ -337,9 +338,12 @@ async def _poll_once(tmp_path: Path, status: int, body: bytes, **headers: str):
     )
     schedule = PollSchedule(interval=30.0)
     async with StarVideosClient("https://api.example.test", KEY, transport=transport) as client:
-        poller = Poller(client, watchlist, schedule)
-        poller.sync(watchlist.load())
-        report = await poller.run_pass()
+        monitor = Monitor(
+            watchlist, client, emit=lambda _: None, download_dir=tmp_path, schedule=schedule
+        )
+        await monitor.start()
+        report = await monitor.run_pass()
+        await monitor.close()
     return report, Watchlist(path).load()[0], path, schedule
 
 
@@ -351,7 +355,7 @@ async def test_hostile_api_body_is_a_recorded_problem_or_a_safe_record_never_a_c
 ) -> None:
     report, record, path, _ = await _poll_once(tmp_path, status, body)
 
-    assert report.polled == 1
+    assert report.asked == 1
     if becomes is None:
         assert record.status == "", "an answer that is not the documented JSON was trusted"
         problem = record.last_problem
@@ -378,7 +382,7 @@ async def test_error_answer_nested_100k_deep_is_a_recorded_problem(
     tmp_path: Path, status: int
 ) -> None:
     report, record, _, _ = await _poll_once(tmp_path, status, _deep(100_000, b"[", b"]"))
-    assert report.polled == 1
+    assert report.asked == 1
     assert record.last_problem is not None
 
 
@@ -529,7 +533,9 @@ async def test_hostile_video_url_from_the_api_is_never_fetched_and_nothing_is_wr
 
     async with StarVideosClient("https://api.example.test", KEY, transport=transport) as client:
         with pytest.raises(NotDownloadable) as caught:
-            await save_task_video(TASK, client=client, watchlist=watchlist, folder=folder)
+            await save_task_video(
+                TASK, client=client, watchlist=AsyncWatchlist(watchlist), folder=folder
+            )
 
     assert "no usable video URL" in str(caught.value)
     assert _VideoHost.seen == []
@@ -549,7 +555,9 @@ async def test_video_url_with_traversal_in_its_path_saves_only_under_the_task_id
     folder = tmp_path / "videos"
 
     async with StarVideosClient("https://api.example.test", KEY, transport=transport) as client:
-        saved = await save_task_video(TASK, client=client, watchlist=watchlist, folder=folder)
+        saved = await save_task_video(
+            TASK, client=client, watchlist=AsyncWatchlist(watchlist), folder=folder
+        )
 
     assert saved.path == folder.resolve() / f"{TASK}.mp4"
     assert saved.path.read_bytes() == VIDEO_BYTES

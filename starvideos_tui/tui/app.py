@@ -1,8 +1,10 @@
-"""The monitor: a watchlist table, a side panel, and one polling worker.
+"""The monitor's face in the terminal: a watchlist table, a side panel, a status line.
 
-The app takes its client, watchlist, schedule and clocks as arguments (tests pass a
-simulator-backed client and a temp watchlist). All network and file work happens in
-workers that report back with messages; nothing the network does can crash the app.
+The app composes the engine (monitor.py) and renders what it reports: every event
+arrives as an `EngineEvent` message and is handled here, on the app's loop. The engine
+does all network and disk work off the loop; the app decides only how things look. It
+takes its client, watchlist, schedule and clocks as arguments (tests pass a simulator-
+backed client and a temp watchlist).
 """
 
 from __future__ import annotations
@@ -10,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from textual import on
+from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -24,28 +27,31 @@ from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
 from textual.widgets import Footer, Input
 
+from starvideos_tui import events as ev
 from starvideos_tui.api import StarVideosClient
-from starvideos_tui.models import TaskRecord, TaskStatus
-from starvideos_tui.poll import Poller
+from starvideos_tui.errors import StarVideosError
+from starvideos_tui.models import CreateRequest, TaskRecord, TaskStatus
+from starvideos_tui.monitor import Monitor
 from starvideos_tui.schedule import PollSchedule
-from starvideos_tui.store import Watchlist, WatchlistError
-from starvideos_tui.tui.creating import CreatingMixin
-from starvideos_tui.tui.downloading import DOWNLOAD_SLOTS, DownloadsMixin
-from starvideos_tui.tui.polling import PollingMixin
+from starvideos_tui.store import Watchlist
+from starvideos_tui.tui.messages import EngineEvent
 from starvideos_tui.tui.screens.add_ids import AddIdsScreen, IdsAdded
 from starvideos_tui.tui.screens.confirm import ConfirmScreen
 from starvideos_tui.tui.screens.keys import KeysScreen, key_rows
+from starvideos_tui.tui.screens.label import LabelScreen
+from starvideos_tui.tui.screens.new_task import NewTaskScreen, request_from_params
+from starvideos_tui.tui.view import next_sort, visible
 from starvideos_tui.tui.widgets.detail_panel import DetailPanel
 from starvideos_tui.tui.widgets.filter_box import FilterBox
 from starvideos_tui.tui.widgets.status_bar import StatusBar
-from starvideos_tui.tui.widgets.task_table import DownloadState, TaskTable, status_look
+from starvideos_tui.tui.widgets.task_table import TaskTable
+from starvideos_tui.vocabulary import DownloadState, status_look
 
 log = logging.getLogger(__name__)
 
 TIMES_EVERY = 5  # seconds between updates of ages shown in seconds
 TIMES_EVERY_SLOW = 30  # ... and of ages shown in minutes, hours or days
-SORTS = ("added", "status", "age", "id")
-STATUS_ORDER = {"failed": 0, "processing": 1, "queued": 2, "new": 3, "completed": 4}
+API_COLOURS = {"ok": "success", "offline": "warning", "rate limited": "warning"}
 
 
 @dataclass
@@ -63,7 +69,7 @@ class AppConfig:
     extra_cleanup: list[Callable[[], None]] = field(default_factory=list)
 
 
-class StarVideosApp(PollingMixin, DownloadsMixin, CreatingMixin, App[None]):
+class StarVideosApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "StarVideos"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
@@ -98,30 +104,54 @@ class StarVideosApp(PollingMixin, DownloadsMixin, CreatingMixin, App[None]):
         schedule: PollSchedule | None = None,
     ) -> None:
         super().__init__()
-        self.watchlist = watchlist
-        self.client = client
         self.config = config
-        self.auto_download = config.auto_download
-        self.schedule = schedule or PollSchedule(interval=config.interval, clock=config.monotonic)
-        self.poller = (
-            Poller(client, watchlist, self.schedule, wall_clock=config.wall_clock)
-            if client
-            else None
+        self.monitor = Monitor(
+            watchlist,
+            client,
+            emit=lambda event: self.post_message(EngineEvent(event)),
+            download_dir=config.download_dir,
+            interval=config.interval,
+            auto_download=config.auto_download,
+            schedule=schedule,
+            wall_clock=config.wall_clock,
+            monotonic=config.monotonic,
         )
-        self.records: dict[str, TaskRecord] = {}
-        self.downloads: dict[str, DownloadState] = {}
+        self.watchlist = watchlist
         self.sort_mode = "added"
         self.filter_text = ""
         self.api_state = config.api_note or "starting"
         self.api_colour = "warning" if config.api_note else ""
-        self._poke = asyncio.Event()
-        self._slots = asyncio.Semaphore(DOWNLOAD_SLOTS)
-        self._progress_shown: dict[str, float] = {}
+        self.api_colours: dict[str, str] = {}
         self._counts: Counter[str] = Counter()
         self._ticks = 0
         self.title = config.title
 
-    # -- layout --------------------------------------------------------------------------
+    # The engine's state, as tests and the screenshots read it.
+    @property
+    def client(self) -> StarVideosClient | None:
+        return self.monitor.client
+
+    @client.setter
+    def client(self, client: StarVideosClient | None) -> None:
+        self.monitor.client = client
+        if self.monitor.poller is not None and client is not None:
+            self.monitor.poller.client = client
+
+    @property
+    def records(self) -> dict[str, TaskRecord]:
+        return self.monitor.records
+
+    @property
+    def downloads(self) -> dict[str, DownloadState]:
+        return self.monitor.downloads.states
+
+    @property
+    def schedule(self) -> PollSchedule:
+        return self.monitor.schedule
+
+    @property
+    def auto_download(self) -> bool:
+        return self.monitor.auto_download
 
     def notify(
         self,
@@ -146,58 +176,78 @@ class StarVideosApp(PollingMixin, DownloadsMixin, CreatingMixin, App[None]):
     def on_mount(self) -> None:
         self._apply_theme_colours()
         self.theme_changed_signal.subscribe(self, lambda _: self._apply_theme_colours())
-        try:
-            records = self.watchlist.load()
-        except WatchlistError as exc:
-            self.notify(str(exc), severity="error", timeout=30)
-            records = []
-        self.records = {r.id: r for r in records}
-        self.render_rows()
         self.query_one(TaskTable).focus()
-        if self.poller is not None:
-            self.poller.sync(records)
-        self.poll_loop()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            # A dropped SSH session or `systemctl stop`: leave as `q` does, so the terminal
+            # is given back and downloads keep their bytes.
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, self.exit)
+        self.run_engine()
         self.set_interval(1.0, self._tick)
+
+    @work(group="engine", exit_on_error=False)
+    async def run_engine(self) -> None:
+        try:
+            await self.monitor.start()
+        except StarVideosError as exc:
+            self.notify(str(exc), severity="error", timeout=30)
+        await self.monitor.run()
 
     def _apply_theme_colours(self) -> None:
         variables = self.get_css_variables()
         table = self.query_one(TaskTable)
-        table.colours = {
-            name: variables.get(name, "")
-            for name in (
-                "success",
-                "warning",
-                "error",
-                "accent",
-                "primary",
-                "foreground",
-                "foreground-muted",
-            )
-        }
+        names = ("success", "warning", "error", "accent", "primary", "foreground")
+        table.colours = {name: variables.get(name, "") for name in (*names, "foreground-muted")}
         table.forget_looks()
         self.api_colours = table.colours
+        self.render_rows()
+
+    # -- what the engine says ---------------------------------------------------------
+
+    def on_engine_event(self, message: EngineEvent) -> None:
+        event = message.event
+        if isinstance(event, ev.TasksChanged | ev.DownloadQueued | ev.DownloadProgress):
+            self.render_rows()
+        elif isinstance(event, ev.StatusChanged):
+            self._announce(event.task_id, event.new)
+        elif isinstance(event, ev.ApiState):
+            self.api_state = event.text
+            self.api_colour = API_COLOURS.get(event.word, "warning")
+            if "key" in event.word:
+                self.api_colour = "error"
+            if event.word == "bad key":
+                self.notify("The API refused the key; polling stopped.", severity="error")
+            self.render_status()
+        elif isinstance(event, ev.DownloadEnded):
+            self._download_ended(event)
+        elif isinstance(event, ev.Trouble):
+            self.notify(event.message, severity="error", timeout=15)
+        elif isinstance(event, ev.PassEnded):
+            self.render_status()
+
+    def _announce(self, task_id: str, status: str) -> None:
+        kind = TaskStatus.from_word(status)
+        if kind is TaskStatus.COMPLETED:
+            self.notify(f"{task_id} completed", title="Video ready")
+        elif kind is TaskStatus.FAILED:
+            self.notify(f"{task_id} failed", title="Task failed", severity="error")
+        else:
+            return
+        if self.config.bell:
+            self.bell()
+
+    def _download_ended(self, event: ev.DownloadEnded) -> None:
+        if event.record is not None:
+            self.notify(f"saved {event.record.local_path}", title="Downloaded")
+        else:
+            self.notify(event.error or "download failed", severity="error", title="Not saved")
         self.render_rows()
 
     # -- rendering -----------------------------------------------------------------------
 
     def visible_records(self) -> list[TaskRecord]:
-        records = list(self.records.values())
-        if self.filter_text:
-            needle = self.filter_text.lower()
-            records = [
-                r
-                for r in records
-                if needle in r.id.lower()
-                or needle in (r.label or r.prompt or "").lower()
-                or needle in status_look(r, self.downloads.get(r.id)).word
-            ]
-        if self.sort_mode == "status":
-            records.sort(key=lambda r: STATUS_ORDER.get(r.kind.value, 5))
-        elif self.sort_mode == "age":
-            records.sort(key=lambda r: -(r.created or r.added_at or 0))
-        elif self.sort_mode == "id":
-            records.sort(key=lambda r: r.id)
-        return records
+        return visible(self.records.values(), self.downloads, self.filter_text, self.sort_mode)
 
     def render_rows(self) -> None:
         """After records, downloads, the filter or the sort changed."""
@@ -215,24 +265,17 @@ class StarVideosApp(PollingMixin, DownloadsMixin, CreatingMixin, App[None]):
         self.render_panel()
 
     def render_status(self) -> None:
-        wake = self.schedule.next_wakeup() if self.poller else None
+        try:
+            bar = self.query_one(StatusBar)
+        except NoMatches:
+            return
+        wake = self.schedule.next_wakeup() if self.monitor.poller else None
         next_poll = wake - self.config.monotonic() if wake is not None else None
-        state = self.api_state
-        if self.schedule.is_paused() and not self.schedule.auth_blocked:
-            until = time.strftime(
-                "%H:%M:%S",
-                time.localtime(
-                    self.config.wall_clock() + self.schedule.paused_until - self.config.monotonic()
-                ),
-            )
-            state = f"rate limited until {until}"
         extra = f"sort: {self.sort_mode}" if self.sort_mode != "added" else ""
         if self.filter_text:
             extra = f"filter: {self.filter_text}" + (f", {extra}" if extra else "")
         colour = self.api_colours.get(self.api_colour, "") if self.api_colour else ""
-        self.query_one(StatusBar).show(
-            self._counts, state, colour, next_poll, self.auto_download, extra
-        )
+        bar.show(self._counts, self.api_state, colour, next_poll, self.auto_download, extra)
 
     def render_panel(self) -> None:
         panel = self.query_one(DetailPanel)
@@ -285,16 +328,13 @@ class StarVideosApp(PollingMixin, DownloadsMixin, CreatingMixin, App[None]):
             self.notify(f"already saved: {record.local_path}")
             return
         if record.kind is not TaskStatus.COMPLETED:
-            self.notify(
-                f"{record.id} is not completed yet ({record.status or 'new'})",
-                severity="warning",
-            )
+            word = status_look(record).word
+            self.notify(f"{record.id} has no video yet ({word})", severity="warning")
             return
-        self.start_download(record.id)
+        self.monitor.downloads.start(record.id)
 
     def _open_panel(self) -> None:
-        panel = self.query_one(DetailPanel)
-        panel.add_class("-open")
+        self.query_one(DetailPanel).add_class("-open")
         self.render_panel()
 
     def action_toggle_panel(self) -> None:
@@ -322,31 +362,16 @@ class StarVideosApp(PollingMixin, DownloadsMixin, CreatingMixin, App[None]):
     def on_ids_added(self, message: IdsAdded) -> None:
         self.add_ids(message.ids)
 
-    def reload_records(self, records: list[TaskRecord] | None = None) -> None:
-        """Show the watchlist as it is on disk now, and poll what is new in it."""
-        if records is None:
-            try:
-                records = self.watchlist.load()
-            except WatchlistError as exc:
-                self.notify(str(exc), severity="error")
-                return
-        self.records = {r.id: r for r in records}
-        if self.poller is not None:
-            self.poller.sync(records)
-            self._poke.set()
-        self.render_rows()
-
-    def add_ids(self, ids: list[str]) -> None:
-        now = self.config.wall_clock()
+    @work(group="edits", exit_on_error=False)
+    async def add_ids(self, ids: list[str]) -> None:
         try:
-            outcome = self.watchlist.add([TaskRecord(id=i, added_at=now) for i in ids])
-        except WatchlistError as exc:
+            outcome = await self.monitor.add(ids)
+        except StarVideosError as exc:
             self.notify(str(exc), severity="error")
             return
         kept = sum(1 for _, added in outcome if not added)
         added = len(outcome) - kept
         self.notify(f"added {added} task(s)" + (f", {kept} already watched" if kept else ""))
-        self.reload_records()
 
     def action_remove(self) -> None:
         record = self._selected_record()
@@ -354,36 +379,48 @@ class StarVideosApp(PollingMixin, DownloadsMixin, CreatingMixin, App[None]):
             return
 
         def answered(yes: bool | None) -> None:
-            if not yes:
-                return
-            try:
-                self.watchlist.remove([record.id])
-            except WatchlistError as exc:
-                self.notify(str(exc), severity="error")
-                return
-            self.notify(f"removed {record.id}")
-            self.reload_records()
+            if yes:
+                self.remove_task(record.id)
 
         self.push_screen(ConfirmScreen(f"Stop watching {record.id}?"), answered)
 
+    @work(group="edits", exit_on_error=False)
+    async def remove_task(self, task_id: str) -> None:
+        try:
+            await self.monitor.remove([task_id])
+        except StarVideosError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.notify(f"removed {task_id}")
+
     def action_refresh(self) -> None:
         record = self._selected_record()
-        if record is None:
-            return
-        if record.is_final:
-            self.notify(f"{record.id} is {record.status}: final tasks are not polled again")
-            return
-        self.poll_soon([record.id])
+        if record is not None:
+            self._poll([record])
 
     def action_refresh_all(self) -> None:
-        self.poll_soon([r.id for r in self.records.values() if not r.is_final])
+        self._poll([r for r in self.records.values() if not r.is_final])
+
+    def _poll(self, records: list[TaskRecord]) -> None:
+        if self.monitor.poller is None:
+            self.notify(self.config.api_note or "polling is off", severity="warning")
+            return
+        final = [r for r in records if r.is_final]
+        if len(records) == 1 and final:
+            record = final[0]
+            self.notify(f"{record.id} is {record.status}: final tasks are not polled again")
+            return
+        self.monitor.poll_now(r.id for r in records)
+        if self.schedule.is_paused():
+            self.notify("Rate limited: the refresh waits for the API's Retry-After.")
+        elif len(records) == 1:
+            self.notify(f"polling {records[0].id}")
 
     def action_copy(self) -> None:
         record = self._selected_record()
         if record is None:
             return
-        text = record.video_url or record.id
-        self.copy_to_clipboard(text)
+        self.copy_to_clipboard(record.video_url or record.id)
         what = "video URL" if record.video_url else "task id"
         self.notify(f"copied the {what} (OSC 52; in tmux: set -g set-clipboard on)")
 
@@ -402,28 +439,69 @@ class StarVideosApp(PollingMixin, DownloadsMixin, CreatingMixin, App[None]):
         self.query_one(TaskTable).focus()
 
     def action_sort(self) -> None:
-        self.sort_mode = SORTS[(SORTS.index(self.sort_mode) + 1) % len(SORTS)]
+        self.sort_mode = next_sort(self.sort_mode)
         self.notify(f"sorted by {self.sort_mode}")
         self.render_rows()
 
     def action_toggle_auto(self) -> None:
-        self.auto_download = not self.auto_download
+        self.monitor.set_auto_download(not self.auto_download)
         self.notify(f"auto-download {'on' if self.auto_download else 'off'}")
-        if self.auto_download:
-            for record in self.records.values():
-                if record.kind is TaskStatus.COMPLETED and not record.local_path:
-                    self.start_download(record.id)
         self.render_status()
 
+    def action_new_task(self, values: dict[str, str] | None = None) -> None:
+        if self.client is None:
+            self.notify(self.config.api_note or "no API client", severity="warning")
+            return
+        self.push_screen(NewTaskScreen(self.submit_task, values), self._created)
+
+    def action_resubmit(self) -> None:
+        record = self._selected_record()
+        if record is None:
+            return
+        values = request_from_params(record.params)
+        if not record.params:
+            values["prompt"] = record.prompt or ""
+            self.notify("This task was not created here: only its prompt is known.")
+        self.action_new_task(values)
+
+    async def submit_task(self, request: CreateRequest) -> str:
+        """Send `request` and watch the new task; raises ApiError for the form to show."""
+        return (await self.monitor.create(request)).id
+
+    def _created(self, task_id: str | None) -> None:
+        if task_id is None:
+            return
+        self.notify(f"submitted {task_id}", title="Task created")
+        self.render_rows()
+        table = self.query_one(TaskTable)
+        if task_id in table.row_ids:
+            table.move_cursor(row=table.row_ids.index(task_id))
+
+    def action_edit_label(self) -> None:
+        record = self._selected_record()
+        if record is None:
+            return
+
+        def save(label: str | None) -> None:
+            if label is not None:
+                self.save_label(record.id, label or None)
+
+        self.push_screen(LabelScreen(record.id, record.label or ""), save)
+
+    @work(group="edits", exit_on_error=False)
+    async def save_label(self, task_id: str, label: str | None) -> None:
+        try:
+            await self.monitor.set_label(task_id, label)
+        except StarVideosError as exc:
+            self.notify(str(exc), severity="error")
+
     async def on_unmount(self) -> None:
-        # Stop the workers before closing the client they use, so no pass fails mid-way.
-        stopped = [
-            *self.workers.cancel_group(self, "poll"),
-            *self.workers.cancel_group(self, "downloads"),
-        ]
-        for worker in stopped:
+        # Stop the engine (downloads keep their bytes) before closing the client it uses.
+        for worker in self.workers.cancel_group(self, "engine"):
             with contextlib.suppress(Exception):
                 await worker.wait()
+        with contextlib.suppress(Exception):
+            await self.monitor.close()
         if self.client is not None:
             await self.client.aclose()
         for cleanup in self.config.extra_cleanup:

@@ -12,7 +12,7 @@ from pathlib import Path
 from starvideos_tui.api import StarVideosClient
 from starvideos_tui.logs import setup_logging
 from starvideos_tui.models import TaskRecord
-from starvideos_tui.settings import check_network_settings, parse_bool
+from starvideos_tui.settings import Settings, check_network_settings, parse_bool
 from starvideos_tui.store import Watchlist
 from starvideos_tui.tui.app import AppConfig, StarVideosApp
 
@@ -72,14 +72,13 @@ def _demo(args: argparse.Namespace) -> tuple[Watchlist, StarVideosClient, AppCon
     return watchlist, StarVideosClient(sim.base_url, DEMO_KEY), config
 
 
-def launch(args: argparse.Namespace) -> int:
-    """Run the TUI until the user quits. Settings errors are raised before any screen."""
-    if args.demo:
+def launch(args: argparse.Namespace, settings: Settings | None) -> int:
+    """Run the TUI until the user quits. `settings` are the resolved ones (None for the
+    demo); their errors were raised before any screen."""
+    if args.demo or settings is None:
         watchlist, client, config = _demo(args)
+        setup_logging(getattr(args, "log_level", None) or "info")
     else:
-        from starvideos_tui.commands import settings_from
-
-        settings = settings_from(args)
         check_network_settings()
         key = settings.api_key()
         watchlist = Watchlist(settings.db)
@@ -91,7 +90,6 @@ def launch(args: argparse.Namespace) -> int:
             auto_download=settings.auto_download,
             api_note=None if key else "no API key: run starvideos-tui login",
         )
-    setup_logging(getattr(args, "log_level", None) or "info")
     config.bell = parse_bool(os.environ.get("STARVIDEOS_BELL", "1"), "STARVIDEOS_BELL")
     app = StarVideosApp(watchlist=watchlist, client=client, config=config)
     app.run()

@@ -1,4 +1,4 @@
-"""What the workers tell the app. Workers do I/O; the app renders on the main thread."""
+"""The engine's events, as Textual messages: the app handles them on its own loop."""
 
 from __future__ import annotations
 
@@ -6,32 +6,11 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from starvideos_tui.models import PassReport, TaskRecord
+from starvideos_tui.events import Event
 
 
 @dataclass
-class PollFinished(Message):
-    """A polling pass ended; `report.records` holds the new state of the polled tasks."""
+class EngineEvent(Message):
+    """Something the engine (monitor.py) reports; `event` is one of events.py's."""
 
-    report: PassReport
-
-
-@dataclass
-class WatchlistReloaded(Message):
-    """The watchlist file changed on disk (another process wrote it)."""
-
-    records: list[TaskRecord]
-
-
-@dataclass
-class DownloadProgress(Message):
-    task_id: str
-    done: int
-    total: int | None
-
-
-@dataclass
-class DownloadFinished(Message):
-    task_id: str
-    record: TaskRecord | None  # the saved record, None when it failed
-    error: str | None = None
+    event: Event

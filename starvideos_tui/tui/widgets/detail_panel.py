@@ -12,7 +12,7 @@ from textual.widgets import Static
 from starvideos_tui.formatting import ago, media_summary
 from starvideos_tui.models import TaskRecord, TaskStatus
 from starvideos_tui.textsafe import clean
-from starvideos_tui.tui.widgets.task_table import DownloadState, status_look
+from starvideos_tui.vocabulary import DownloadState, status_look
 
 
 def _when(stamp: float | None) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from rich.text import Text
 from textual.binding import Binding
@@ -11,63 +10,9 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
 from starvideos_tui.formatting import ago, shorten, video_length
-from starvideos_tui.models import TaskRecord, TaskStatus
+from starvideos_tui.models import TaskRecord
 from starvideos_tui.textsafe import clean
-
-
-@dataclass(frozen=True)
-class DownloadState:
-    """The app's own state of a task's download, shown instead of the API's status."""
-
-    phase: str  # "queued", "downloading", "error"
-    done: int = 0
-    total: int | None = None
-    message: str | None = None
-
-
-@dataclass(frozen=True)
-class StatusLook:
-    glyph: str
-    word: str
-    colour: str  # a theme variable name: success, warning, error, accent, ...
-
-
-def status_look(record: TaskRecord, download: DownloadState | None = None) -> StatusLook:
-    """Glyph, word and theme colour of a row: the word alone must tell the state."""
-    if download is not None:
-        if download.phase == "downloading":
-            pct = f" {100 * download.done // download.total}%" if download.total else ""
-            return StatusLook("↓", f"downloading{pct}", "accent")
-        if download.phase == "queued":
-            return StatusLook("↓", "download queued", "accent")
-    kind = record.kind
-    if kind is TaskStatus.COMPLETED:
-        if record.local_path:
-            return StatusLook("✓", "downloaded", "success")
-        if record.download_error:
-            error = record.download_error
-            word = "link expired" if error == "link expired" else "save failed"
-            if error.startswith("the host sent"):  # download.py's words for not-a-video
-                word = "not a video"
-            return StatusLook("!", word, "error")
-        return StatusLook("●", "completed", "success")
-    if kind is TaskStatus.FAILED:
-        return StatusLook("✗", "failed", "error")
-    problem = record.last_problem
-    if problem is not None:
-        if problem.kind == "rate_limited":
-            return StatusLook("‖", "rate limited", "warning")
-        if problem.kind == "not_found":
-            return StatusLook("!", "unknown id", "warning")
-        return StatusLook("!", "retrying", "warning")
-    if kind is TaskStatus.UNKNOWN:
-        return StatusLook("?", shorten(clean(record.status), 16), "warning")
-    if kind is TaskStatus.PROCESSING:
-        return StatusLook("◐", "processing", "primary")
-    if kind is TaskStatus.QUEUED:
-        return StatusLook("○", "queued", "foreground")
-    return StatusLook("·", "new", "foreground-muted")
-
+from starvideos_tui.vocabulary import DownloadState, status_look
 
 COLUMNS = (
     ("status", "Status", 17),

@@ -1,0 +1,116 @@
+"""What every command shares, below them all: reading ids and texts from the command line,
+and printing lines, tables and JSON (CONTRACT.md's outside). No network, no Textual."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+import time
+from collections.abc import Iterable, Sequence
+
+from starvideos_tui.errors import UsageError
+from starvideos_tui.formatting import ago, display_width, note, pad, shorten, video_length
+from starvideos_tui.models import TaskRecord, validate_task_id
+from starvideos_tui.vocabulary import status_word
+
+PROG = "starvideos-tui"
+
+
+def say(text: str) -> None:
+    """One line on stderr, prefixed with the program's name, control characters escaped."""
+    from starvideos_tui.textsafe import clean
+
+    print(f"{PROG}: {clean(text)}", file=sys.stderr)
+
+
+def text_argument(text: str) -> str:
+    """A command-line text as the user typed it. Under an ASCII locale Python decodes the
+    UTF-8 bytes of "猫" or "…" into surrogates, which no API request can carry."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(text).decode("utf-8", errors="replace")
+    return text
+
+
+def ids_from(args: Sequence[str]) -> list[str]:
+    """Validate every id first, so one bad id writes nothing."""
+    ids: list[str] = []
+    for arg in args:
+        if arg == "-":
+            ids += [w for line in sys.stdin for w in line.replace(",", " ").split()]
+        else:
+            ids.append(arg)
+    if not ids:
+        raise UsageError("no task ids given")
+    for task_id in ids:
+        validate_task_id(task_id)  # InvalidTaskId is a UsageError
+    return list(dict.fromkeys(ids))
+
+
+def read_key() -> str:
+    if sys.stdin.isatty():
+        key = getpass.getpass("StarVideos API key (not echoed): ")
+    else:
+        key = sys.stdin.readline()
+    key = key.strip()
+    if not key:
+        raise UsageError("no API key given")
+    if any(c.isspace() or not c.isprintable() for c in key):
+        raise UsageError("the API key must be one word of printable characters")
+    return key
+
+
+def out(line: str) -> None:
+    print(line, flush=True)
+
+
+def json_array(items: Iterable[object]) -> str:
+    """A JSON array with one item per line: json's C encoder for each item (an indented
+    dump runs the pure-Python encoder, ten times slower at 50,000 tasks), and still
+    readable and greppable."""
+    body = ",\n".join(json.dumps(item, ensure_ascii=True) for item in items)
+    return f"[\n{body}\n]" if body else "[]"
+
+
+def render_table(records: Iterable[TaskRecord], now: float, width: int | None = 80) -> str:
+    """The watchlist as a table; the NOTE column takes what `width` leaves (at least 16
+    columns), or is never cut when `width` is None (output that is not a terminal)."""
+    header = f"{'ID':<30}  {'STATUS':<12} {'AGE':>4} {'LEN':>4} {'CHECKED':>7}  NOTE"
+    lines = [header]
+    for r in records:
+        age = ago(now - r.created) if r.created else "-"
+        checked = ago(now - r.checked_at) if r.checked_at else "never"
+        line = (
+            f"{pad(shorten(r.id, 30), 30)}  {pad(shorten(status_word(r), 12), 12)} {age:>4} "
+            f"{video_length(r):>4} {checked:>7}  "
+        )
+        text = note(r)
+        if width is not None:
+            text = shorten(text, max(16, width - display_width(line)))
+        lines.append(line + text)
+    return "\n".join(lines)
+
+
+def _table_width() -> int | None:
+    """The terminal's width when stdout is one (COLUMNS overrides); None for a pipe or a
+    file, where nothing needs cutting."""
+    import os
+    import shutil
+
+    if os.environ.get("COLUMNS", "").isdigit():
+        return int(os.environ["COLUMNS"])
+    if not sys.stdout.isatty():
+        return None
+    return shutil.get_terminal_size().columns
+
+
+def print_records(records: list[TaskRecord], as_json: bool) -> None:
+    if as_json:
+        out(json_array(r.public_json() for r in records))
+    elif records:
+        out(render_table(records, time.time(), _table_width()))
+    else:
+        print("the watchlist is empty: add task ids with 'starvideos-tui add ID'", file=sys.stderr)
