@@ -68,6 +68,9 @@ class TaskStatus(Enum):
     def from_word(cls, word: str | None) -> TaskStatus:
         if not word:
             return cls.NEW
+        known = _WORD_STATUS.get(word)  # the documented words as sent: no enum lookup
+        if known is not None:
+            return known
         try:
             status = cls(word.strip().casefold())
         except ValueError:
@@ -80,6 +83,7 @@ class TaskStatus(Enum):
 
 
 _KNOWN_WORDS = {"queued", "processing", "completed", "failed"}
+_WORD_STATUS = {word: TaskStatus(word) for word in _KNOWN_WORDS}
 
 
 class MalformedAnswer(ValueError):

@@ -135,16 +135,28 @@ class Monitor:
     # -- what a face asks for -----------------------------------------------------------
 
     async def add(self, ids: Iterable[str]) -> list[tuple[str, bool]]:
+        """Watch these ids (one already watched is kept as it is)."""
         now = self.wall_clock()
-        outcome = await self.store.add([TaskRecord(id=i, added_at=now) for i in ids])
+        fresh = {i: TaskRecord(id=i, added_at=now) for i in ids}
+        outcome = await self.store.add(list(fresh.values()))
+        added = {i: fresh[i] for i, was_added in outcome if was_added}
         if self._only is not None:
-            self._only.update(task_id for task_id, _ in outcome)
-        await self.reload()
+            self._only.update(added)
+        # What was written is what we hold: no re-read of a long watchlist for one id.
+        self.records.update(added)
+        self.schedule.track(added)
+        self.emit(TasksChanged(added))
+        self.poke()
         return outcome
 
     async def remove(self, ids: Iterable[str]) -> list[tuple[str, bool]]:
         outcome = await self.store.remove(ids)
-        await self.reload()
+        gone = frozenset(i for i, was_there in outcome if was_there)
+        for task_id in gone:
+            self.records.pop(task_id, None)
+            self._pending.pop(task_id, None)
+        self.schedule.forget(gone)
+        self.emit(TasksChanged({}, removed=gone))
         return outcome
 
     async def set_label(self, task_id: str, label: str | None) -> None:

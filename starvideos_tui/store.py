@@ -104,6 +104,26 @@ def _in_order(data: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
     return sorted(((int(k), doc) for k, doc in data.get(TASKS, {}).items()), key=lambda x: x[0])
 
 
+def _encode(data: dict[str, Any]) -> bytes:
+    """The file's bytes: what json.dumps would write, made one document at a time.
+
+    One json.dumps of 10,000 documents is a single C call that holds the GIL for about a
+    tenth of a second, freezing the TUI's loop even though the save runs in a thread of
+    its own; a call per document lets the loop run between them."""
+    tables = []
+    for name, table in data.items():
+        if not isinstance(table, dict):  # not TinyDB's shape: encode as it is
+            tables.append(f"{_dump(name)}:{_dump(table)}")
+            continue
+        docs = ",".join(f"{_dump(key)}:{_dump(doc)}" for key, doc in table.items())
+        tables.append(f"{_dump(name)}:{{{docs}}}")
+    return ("{" + ",".join(tables) + "}").encode()
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def _remove_stale_temp_files(path: Path, now: float) -> None:
     """Delete temp files that a writer killed mid-save left beside the watchlist."""
     prefix = f".{path.name}."
@@ -283,9 +303,9 @@ class Watchlist:
         meta = db.table(META)
         if not meta.all():
             meta.insert({"schema": SCHEMA_VERSION})
-        payload = json.dumps(storage.data, ensure_ascii=False, separators=(",", ":"))
+        payload = _encode(storage.data)
         try:
-            _atomic_write(self.path, payload.encode())
+            _atomic_write(self.path, payload)
         except OSError as exc:
             raise WatchlistError(
                 f"cannot save watchlist {self.path}: {exc.strerror}; the previous version is intact"
@@ -299,7 +319,9 @@ class Watchlist:
 
     @staticmethod
     def _doc_ids(db: TinyDB) -> dict[str, int]:
-        return {doc["id"]: doc.doc_id for doc in db.table(TASKS).all()}
+        # From the raw table, not Table.all(): that builds a Document per task.
+        raw = db.storage.read() or {}
+        return {doc["id"]: int(key) for key, doc in raw.get(TASKS, {}).items()}
 
     def add(self, records: Sequence[TaskRecord]) -> list[tuple[str, bool]]:
         """Add tasks; one already watched is kept as it is. Returns (id, was_added)."""

@@ -127,7 +127,7 @@ def status_of(app: StarVideosApp, task_id: str) -> str:
 
 
 def row_ids(app: StarVideosApp) -> list[str]:
-    return [str(row.key.value) for row in table(app).ordered_rows]
+    return table(app).row_ids
 
 
 def panel_text(app: StarVideosApp) -> str:

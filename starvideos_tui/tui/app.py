@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import time
@@ -124,6 +125,8 @@ class StarVideosApp(App[None]):
         self.api_colours: dict[str, str] = {}
         self._counts: Counter[str] = Counter()
         self._ticks = 0
+        self._render_pending = False
+        self._words: dict[str, str] = {}
         self.title = config.title
 
     # The engine's state, as tests and the screenshots read it.
@@ -207,8 +210,16 @@ class StarVideosApp(App[None]):
 
     def on_engine_event(self, message: EngineEvent) -> None:
         event = message.event
-        if isinstance(event, ev.TasksChanged | ev.DownloadQueued | ev.DownloadProgress):
-            self.render_rows()
+        if isinstance(event, ev.TasksChanged):
+            self._count(None if event.everything else [*event.records, *event.removed])
+            self.render_soon()
+            if event.everything:
+                # A long watchlist is a million objects that live as long as the app: out
+                # of the collector's sight, its full passes no longer freeze the screen.
+                gc.freeze()
+        elif isinstance(event, ev.DownloadQueued | ev.DownloadProgress):
+            self._count([event.task_id])
+            self.render_soon()
         elif isinstance(event, ev.StatusChanged):
             self._announce(event.task_id, event.new)
         elif isinstance(event, ev.ApiState):
@@ -238,6 +249,7 @@ class StarVideosApp(App[None]):
             self.bell()
 
     def _download_ended(self, event: ev.DownloadEnded) -> None:
+        self._count([event.task_id])
         if event.record is not None:
             self.notify(f"saved {event.record.local_path}", title="Downloaded")
         else:
@@ -247,22 +259,44 @@ class StarVideosApp(App[None]):
     # -- rendering -----------------------------------------------------------------------
 
     def visible_records(self) -> list[TaskRecord]:
-        return visible(self.records.values(), self.downloads, self.filter_text, self.sort_mode)
+        return visible(self.records.values(), self._words, self.filter_text, self.sort_mode)
+
+    def render_soon(self) -> None:
+        """Render once the messages waiting now are handled: a burst of answers makes one
+        render, not one each, whatever the size of the watchlist."""
+        if not self._render_pending:
+            self._render_pending = True
+            self.call_later(self.render_rows)
 
     def render_rows(self) -> None:
         """After records, downloads, the filter or the sort changed."""
+        self._render_pending = False
         try:
             table = self.query_one(TaskTable)
         except NoMatches:
             return  # a late message while the app shuts down
         table.show(self.visible_records(), self.downloads, self.config.wall_clock())
-        counts: Counter[str] = Counter()
-        for record in self.records.values():
-            word = status_look(record, self.downloads.get(record.id)).word
-            counts[word.split(" ")[0] if word.startswith("download") else word] += 1
-        self._counts = counts
         self.render_status()
         self.render_panel()
+
+    def _count(self, ids: object = None) -> None:
+        """Keep the status line's counts per word: for the tasks `ids` (an iterable), or
+        all of them (None). A pass's answers recount their own tasks, not the whole list."""
+        if ids is None:
+            self._words.clear()
+            self._counts.clear()
+            ids = list(self.records)
+        for task_id in ids:  # type: ignore[attr-defined]
+            old = self._words.pop(task_id, None)
+            if old is not None:
+                self._counts[old] -= 1
+            record = self.records.get(task_id)
+            if record is None:
+                continue
+            word = status_look(record, self.downloads.get(task_id)).word
+            word = word.split(" ")[0] if word.startswith("download") else word
+            self._words[task_id] = word
+            self._counts[word] += 1
 
     def render_status(self) -> None:
         try:

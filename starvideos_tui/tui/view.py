@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from starvideos_tui.models import TaskRecord
-from starvideos_tui.vocabulary import DownloadState, status_look
 
 SORTS = ("added", "status", "age", "id")
 STATUS_ORDER = {"failed": 0, "processing": 1, "queued": 2, "new": 3, "completed": 4}
@@ -13,21 +12,16 @@ STATUS_ORDER = {"failed": 0, "processing": 1, "queued": 2, "new": 3, "completed"
 
 def visible(
     records: Iterable[TaskRecord],
-    downloads: Mapping[str, DownloadState],
+    words: Mapping[str, str],
     filter_text: str,
     sort_mode: str,
 ) -> list[TaskRecord]:
-    """The records matching `filter_text` (id, label, prompt or status word), sorted."""
+    """The records matching `filter_text` (in the id, label, prompt or the status word
+    `words` holds for each), sorted by `sort_mode`."""
     shown = list(records)
     if filter_text:
         needle = filter_text.lower()
-        shown = [
-            r
-            for r in shown
-            if needle in r.id.lower()
-            or needle in (r.label or r.prompt or "").lower()
-            or needle in status_look(r, downloads.get(r.id)).word
-        ]
+        shown = [r for r in shown if needle in _haystack(r) or needle in words.get(r.id, "")]
     if sort_mode == "status":
         shown.sort(key=lambda r: STATUS_ORDER.get(r.kind.value, 5))
     elif sort_mode == "age":
@@ -35,6 +29,19 @@ def visible(
     elif sort_mode == "id":
         shown.sort(key=lambda r: r.id)
     return shown
+
+
+_haystacks: dict[str, tuple[TaskRecord, str]] = {}
+
+
+def _haystack(record: TaskRecord) -> str:
+    """The lower-cased text a filter looks in, made once per record version."""
+    kept = _haystacks.get(record.id)
+    if kept is not None and kept[0] is record:
+        return kept[1]
+    text = f"{record.id}\n{record.label or record.prompt or ''}".lower()
+    _haystacks[record.id] = (record, text)
+    return text
 
 
 def next_sort(mode: str) -> str:

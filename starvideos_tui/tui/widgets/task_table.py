@@ -1,13 +1,25 @@
-"""The watchlist table: one row per task, updated in place by row key."""
+"""The watchlist table: draws only the rows on screen (Textual's Line API).
+
+The app hands it the records to show, in order (`show`); the table keeps only the order
+and a strip per row, cached by task id and dropped when that row's record, download or
+clock columns change. Drawing a frame costs the rows on screen, whatever the size of
+the watchlist: 100,000 rows cost what 30 do. The cursor stays on its task through every
+update, and the scroll where it was.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
-from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey, RowKey
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from starvideos_tui.formatting import ago, shorten, video_length
 from starvideos_tui.models import TaskRecord
@@ -22,38 +34,63 @@ COLUMNS = (
     ("link", "Link", 4),
     ("checked", "Seen", 5),
 )
+PAD = 1  # cells of padding on each side of a column
+HEADER = 1  # lines above the first row
 
 
-class TaskTable(DataTable[Text]):
-    """Rows keyed by task id; `show()` touches only the cells that changed."""
+class TaskTable(ScrollView, can_focus=True):
+    """Rows keyed by task id; `show()` recomputes only the rows that changed."""
 
     BINDINGS = [
         Binding("enter", "app.toggle_panel", "Details", tooltip="Show the whole record"),
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home,g", "edge(0)", "First", show=False),
+        Binding("end,G", "edge(1)", "Last", show=False),
     ]
 
+    COMPONENT_CLASSES = {"task-table--header", "task-table--cursor"}
+
+    DEFAULT_CSS = """
+    TaskTable {
+        background: $surface;
+        color: $foreground;
+        & > .task-table--header { text-style: bold; background: $panel; color: $foreground; }
+        &:ansi > .task-table--header { background: ansi_bright_blue; color: ansi_default; }
+        & > .task-table--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+        }
+        &:focus > .task-table--cursor {
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+            text-style: $block-cursor-text-style;
+        }
+    }
+    """
+
+    class RowHighlighted(Message):
+        """The cursor moved to another task (or the same row holds another task)."""
+
+        def __init__(self, task_id: str | None) -> None:
+            super().__init__()
+            self.task_id = task_id
+
     def __init__(self, **kw: object) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=False, **kw)  # type: ignore[arg-type]
-        self._cells: dict[str, tuple[Text, ...]] = {}
-        self._shown: dict[str, tuple[TaskRecord, DownloadState | None]] = {}
+        super().__init__(**kw)  # type: ignore[arg-type]
         self._order: list[str] = []
+        self._index: dict[str, int] = {}
+        self._shown: dict[str, tuple[TaskRecord, DownloadState | None]] = {}
+        self._cells: dict[str, tuple[Text, ...]] = {}
+        self._strips: dict[tuple[str, bool], Strip] = {}
+        self._now = 0.0
+        self.cursor_row = 0
         self.colours: dict[str, str] = {}
         self.seconds_on_screen = True  # until the first refresh_times says otherwise
 
-    def on_mount(self) -> None:
-        for key, label, width in COLUMNS:
-            justify = "left" if key in ("status", "task") else "right"
-            self.add_column(Text(label, justify=justify), key=key, width=width)
-
-    def on_resize(self) -> None:
-        """Give the task column (id and label) whatever width the others leave."""
-        others = sum(width for key, _, width in COLUMNS if key != "task")
-        padding = 2 * self.cell_padding * len(COLUMNS) + 1  # +1: the scrollbar
-        width = max(32, self.size.width - others - padding)
-        column = self.columns.get(ColumnKey("task"))
-        if column is not None and column.width != width:
-            column.width = width
-            self._require_update_dimensions = True
-            self.refresh()
+    # -- what the app asks ---------------------------------------------------------------
 
     @property
     def row_ids(self) -> list[str]:
@@ -61,10 +98,85 @@ class TaskTable(DataTable[Text]):
         return list(self._order)
 
     @property
+    def row_count(self) -> int:
+        return len(self._order)
+
+    @property
     def selected_id(self) -> str | None:
-        if not self._order or self.cursor_row < 0 or self.cursor_row >= len(self._order):
-            return None
-        return self._order[self.cursor_row]
+        if 0 <= self.cursor_row < len(self._order):
+            return self._order[self.cursor_row]
+        return None
+
+    def get_row(self, task_id: str) -> tuple[Text, ...]:
+        """The cells of a task's row as shown (status, task, age, length, link, seen);
+        made when first drawn or asked for, not for every row of a long watchlist."""
+        cells = self._cells.get(task_id)
+        if cells is None:
+            record, download = self._shown[task_id]
+            cells = self._cells[task_id] = self.cells_for(record, download, self._now)
+        return cells
+
+    def show(
+        self,
+        records: Sequence[TaskRecord],
+        downloads: Mapping[str, DownloadState],
+        now: float,
+    ) -> None:
+        """Show exactly `records`, in that order; only changed rows are recomputed."""
+        self._now = now
+        selected = self.selected_id
+        order = [r.id for r in records]
+        dirty: list[str] = []
+        for record in records:
+            shown = (record, downloads.get(record.id))
+            if self._shown.get(record.id) != shown:
+                self._shown[record.id] = shown
+                self._cells.pop(record.id, None)
+                dirty.append(record.id)
+        if order != self._order:
+            self._order = order
+            self._index = {task_id: i for i, task_id in enumerate(order)}
+            for gone in set(self._shown) - set(self._index):
+                del self._shown[gone]
+                self._cells.pop(gone, None)
+            self._strips.clear()
+            self.virtual_size = Size(self.size.width, len(order) + HEADER)
+            row = self._index.get(selected, min(self.cursor_row, len(order) - 1)) if selected else 0
+            self._move(max(0, row), announce=self.selected_id != selected)
+            self.refresh()
+            return
+        for task_id in dirty:
+            self._strips.pop((task_id, False), None)
+            self._strips.pop((task_id, True), None)
+            self._refresh_row(self._index[task_id])
+
+    def refresh_times(self, now: float) -> None:
+        """Age, link age and last seen of the rows on screen, as the clock moves on."""
+        self._now = now
+        seconds = False
+        for task_id in self._visible_ids():
+            record, _ = self._shown[task_id]
+            cells = self.get_row(task_id)
+            age, link, seen = self._times(record, now)
+            seconds = seconds or any(_in_seconds(c) for c in (age, link, seen))
+            fresh = (cells[0], cells[1], age, cells[3], link, seen)
+            if any(not _same(a, b) for a, b in zip(cells, fresh, strict=True)):
+                self._cells[task_id] = fresh
+                self._strips.pop((task_id, False), None)
+                self._strips.pop((task_id, True), None)
+                self._refresh_row(self._index[task_id])
+        self.seconds_on_screen = seconds
+
+    def forget_looks(self) -> None:
+        """The theme changed: every row is recomputed when next drawn."""
+        self._cells.clear()
+        self._strips.clear()
+        self.refresh()
+
+    def move_cursor(self, *, row: int, animate: bool = False) -> None:
+        self._move(row, announce=True)
+
+    # -- cells ---------------------------------------------------------------------------
 
     def cells_for(
         self, record: TaskRecord, download: DownloadState | None, now: float
@@ -72,16 +184,12 @@ class TaskTable(DataTable[Text]):
         look = status_look(record, download)
         colour = self.colours.get(look.colour, "")
         status = Text(f"{look.glyph} {look.word}", style=f"bold {colour}".strip())
-        task = Text(record.id, overflow="ellipsis", no_wrap=True)
+        task = Text(record.id)
         label = record.label or record.prompt
         if label:
-            task.append(f"  {shorten(clean(label), 60)}", style="dim")
+            task.append(f"  {shorten(clean(label), 120)}", style="dim")
         age, link, seen = self._times(record, now)
-        return (status, task, age, self._length(record), link, seen)
-
-    @staticmethod
-    def _length(record: TaskRecord) -> Text:
-        return Text(video_length(record), justify="right")
+        return (status, task, age, Text(video_length(record), justify="right"), link, seen)
 
     @staticmethod
     def _times(record: TaskRecord, now: float) -> tuple[Text, Text, Text]:
@@ -98,86 +206,104 @@ class TaskTable(DataTable[Text]):
             Text(seen, justify="right"),
         )
 
-    def _put(self, task_id: str, cells: tuple[Text, ...]) -> None:
-        """Update the cells of a row that differ from what it shows."""
-        old = self._cells.get(task_id)
-        self._cells[task_id] = cells
-        if old is None:
-            return
-        changed = [
-            (key, after)
-            for (key, _, _), before, after in zip(COLUMNS, old, cells, strict=True)
-            if not _same(before, after)
-        ]
-        if changed:
-            self._set_cells(task_id, changed)
+    # -- drawing -------------------------------------------------------------------------
 
-    def _set_cells(self, task_id: str, changed: list[tuple[str, Text]]) -> None:
-        """`update_cell` without its repaint of the whole table: only this row's region
-        is refreshed, and nothing at all when it is scrolled out of view. (A polling pass
-        changes rows all over a long watchlist; repainting the table for each costs more
-        than the pass.) Uses DataTable's own row data, as update_cell does; textual is
-        pinned exactly, and the table tests cover it."""
-        row = self._data[RowKey(task_id)]
-        for key, value in changed:
-            row[ColumnKey(key)] = value
-        self._update_count += 1
-        self.refresh_row(self.get_row_index(task_id))
+    def _widths(self) -> list[int]:
+        """Column widths: the task column takes whatever the others leave."""
+        width = self.scrollable_content_region.width or self.size.width
+        others = sum(w for key, _, w in COLUMNS if key != "task")
+        task = max(24, width - others - 2 * PAD * len(COLUMNS))
+        return [task if key == "task" else w for key, _, w in COLUMNS]
 
-    def show(
-        self,
-        records: Sequence[TaskRecord],
-        downloads: dict[str, DownloadState],
-        now: float,
-    ) -> None:
-        """Make the table show exactly `records`, in that order.
+    def _line(self, cells: Sequence[Text], style: Style) -> Strip:
+        segments: list[Segment] = []
+        console = self.app.console
+        for cell, width in zip(cells, self._widths(), strict=True):
+            text = cell.copy()
+            text.truncate(width, overflow="ellipsis", pad=True)
+            if cell.justify == "right":
+                text = Text(" " * (width - text.cell_len)) + text
+                text.truncate(width)
+            segments.append(Segment(" " * PAD))
+            segments.extend(text.render(console))
+            segments.append(Segment(" " * PAD))
+        strip = Strip(segments)
+        return strip.apply_style(style) if style else strip
 
-        Only rows whose record or download changed are recomputed; the clock's columns of
-        the rest are kept fresh by `refresh_times` for the rows on screen.
-        """
-        selected = self.selected_id
-        order = [r.id for r in records]
-        changed: dict[str, tuple[Text, ...]] = {}
-        for record in records:
-            download = downloads.get(record.id)
-            if self._shown.get(record.id) != (record, download):
-                self._shown[record.id] = (record, download)
-                changed[record.id] = self.cells_for(record, download, now)
-        with self.app.batch_update():
-            if order != self._order:
-                for task_id, cells in changed.items():
-                    self._cells[task_id] = cells
-                changed = {}
-                keep = order[: len(self._order)] == self._order
-                if not keep:
-                    self.clear()
-                for task_id in order[len(self._order) if keep else 0 :]:
-                    self.add_row(*self._cells[task_id], key=task_id)
-                if not keep and selected in order:
-                    self.move_cursor(row=order.index(selected), animate=False)
-                self._order = order
-                for gone in set(self._cells) - set(order):
-                    del self._cells[gone]
-                    del self._shown[gone]
-            for task_id, cells in changed.items():
-                self._put(task_id, cells)
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        base = self.rich_style
+        if y < HEADER:
+            header = [
+                Text(label, justify="left" if key in ("status", "task") else "right")
+                for key, label, _ in COLUMNS
+            ]
+            style = self.get_component_rich_style("task-table--header")
+            return self._line(header, base + style).crop_extend(0, width, base + style)
+        row = int(self.scroll_offset.y) + y - HEADER
+        if row >= len(self._order):
+            return Strip.blank(width, base)
+        task_id = self._order[row]
+        cursor = row == self.cursor_row
+        key = (task_id, cursor)
+        strip = self._strips.get(key)
+        if strip is None:
+            style = base + self.get_component_rich_style("task-table--cursor") if cursor else base
+            strip = self._line(self.get_row(task_id), style).crop_extend(0, width, style)
+            self._strips[key] = strip
+        return strip
 
-    def refresh_times(self, now: float) -> None:
-        """Age, link age and last seen of the rows on screen, as the clock moves on."""
-        top = max(0, int(self.scroll_offset.y) - 1)
-        seconds = False
-        with self.app.batch_update():
-            for task_id in self._order[top : top + self.size.height + 1]:
-                record, _ = self._shown[task_id]
-                times = self._times(record, now)
-                seconds = seconds or any(_in_seconds(cell) for cell in times)
-                cells = self._cells[task_id]
-                self._put(task_id, (cells[0], cells[1], times[0], cells[3], times[1], times[2]))
-        self.seconds_on_screen = seconds
+    def on_resize(self) -> None:
+        self._strips.clear()
+        self.virtual_size = Size(self.size.width, len(self._order) + HEADER)
 
-    def forget_looks(self) -> None:
-        """The theme changed: every row is recomputed on the next `show`."""
-        self._shown.clear()
+    def _visible_ids(self) -> list[str]:
+        top = int(self.scroll_offset.y)
+        return self._order[top : top + max(0, self.size.height - HEADER) + 1]
+
+    def _refresh_row(self, row: int) -> None:
+        y = row - int(self.scroll_offset.y) + HEADER
+        if HEADER <= y < self.size.height:
+            self.refresh_line(y)
+
+    # -- the cursor ----------------------------------------------------------------------
+
+    def _move(self, row: int, *, announce: bool) -> None:
+        row = max(0, min(row, len(self._order) - 1))
+        old = self.cursor_row
+        self.cursor_row = row
+        if old != row:
+            for task_id in {self._order[r] for r in (old, row) if 0 <= r < len(self._order)}:
+                self._strips.pop((task_id, False), None)
+                self._strips.pop((task_id, True), None)
+            self._refresh_row(old)
+            self._refresh_row(row)
+        self._keep_in_view()
+        if announce or old != row:
+            self.post_message(self.RowHighlighted(self.selected_id))
+
+    def _keep_in_view(self) -> None:
+        rows = max(1, self.size.height - HEADER)
+        top = int(self.scroll_offset.y)
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
+        elif self.cursor_row >= top + rows:
+            self.scroll_to(y=self.cursor_row - rows + 1, animate=False, immediate=True)
+
+    def action_cursor(self, step: int) -> None:
+        self._move(self.cursor_row + step, announce=False)
+
+    def action_page(self, direction: int) -> None:
+        self._move(
+            self.cursor_row + direction * max(1, self.size.height - HEADER - 1), announce=False
+        )
+
+    def action_edge(self, end: int) -> None:
+        self._move(len(self._order) - 1 if end else 0, announce=False)
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y >= HEADER:
+            self._move(int(self.scroll_offset.y) + event.y - HEADER, announce=False)
 
 
 def _in_seconds(cell: Text) -> bool:
