@@ -17,17 +17,10 @@ from typing import Any
 
 import httpx
 
+from starvideos_tui.answers import ErrorEnvelope, MalformedAnswer, parse_result, unwrap_envelope
+from starvideos_tui.create_request import CreateRequest
 from starvideos_tui.errors import StarVideosError
-from starvideos_tui.models import (
-    ApiKey,
-    CreateRequest,
-    ErrorEnvelope,
-    MalformedAnswer,
-    TaskResult,
-    parse_result,
-    unwrap_envelope,
-    validate_task_id,
-)
+from starvideos_tui.models import ApiKey, TaskResult, validate_task_id
 from starvideos_tui.network import describe_network_error, proxy_for, ssl_context
 from starvideos_tui.textsafe import excerpt
 

@@ -22,19 +22,26 @@ video's name, never through a link.
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import http.client
 import logging
 import os
 import re
 import time
-import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from starvideos_tui.media import MediaFacts, NotAVideo, check_video
+from starvideos_tui.finishing import (
+    DECODABLE,
+    Body,
+    ChecksumMismatch,
+    SavedVideo,
+    checksums_of,
+    publish,
+    set_aside,
+    verify,
+)
+from starvideos_tui.media import NotAVideo
 from starvideos_tui.models import validate_task_id
 from starvideos_tui.network import describe_network_error
 from starvideos_tui.partfile import (
@@ -78,7 +85,6 @@ MAX_ATTEMPTS = 4
 EXPIRED_STATUSES = (401, 403, 404, 410)
 PROGRESS_EVERY = 0.1  # seconds between progress reports, whatever the rate
 KEEP_EVERY = 1.0  # seconds after which what arrived goes to the `.part`, block full or not
-_DECODABLE = {"gzip": 31, "x-gzip": 31, "deflate": 15}  # zlib's wbits for each
 
 Progress = Callable[[int, int | None], None]
 
@@ -89,15 +95,6 @@ class _Transient(Exception):
 
 class Cancelled(Exception):
     """The caller asked the download to stop; the `.part` is kept for a resume."""
-
-
-@dataclass(frozen=True)
-class SavedVideo:
-    path: Path
-    size: int
-    sha256: str
-    reused: bool = False  # the same bytes were already there
-    media: MediaFacts | None = None
 
 
 def target_path(task_id: str, folder: Path) -> Path:
@@ -125,20 +122,9 @@ _RANGE_RE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 _UNSATISFIED_RE = re.compile(r"bytes \*/(\d+)")
 
 
-@dataclass
-class _Body:
-    """What one answer brought: where its bytes ended, and the whole length if known."""
-
-    written: int
-    total: int | None
-    digest: hashlib._Hash
-    encoding: str | None
-    checksums: dict[str, str]
-
-
 def _fetch_once(
     url: str, part: Part, progress: Progress | None, cancel: CancelToken, stall: float
-) -> _Body:
+) -> Body:
     offset = part.size()
     headers: dict[str, str] = {}
     if offset:
@@ -180,12 +166,12 @@ def _fetch_once(
             whole = _UNSATISFIED_RE.fullmatch(response.getheader("content-range") or "")
             if whole and int(whole.group(1)) == offset:
                 # The host says our `.part` is its whole file: nothing left to fetch.
-                return _Body(offset, offset, _hash_part(part), encoding, {})
+                return Body(offset, offset, _hash_part(part), encoding, {})
             part.discard()  # our part is longer than the file: start over
             raise _Transient("the file on the host is shorter than what we have")
         else:
             raise DownloadError("refused", f"the video host answered HTTP {status}")
-        checksums = _checksums(response, whole_body=status == 200)
+        checksums = checksums_of(response, whole_body=status == 200)
         fd = part.open()
         try:
             part.remember(response.getheader("etag"))
@@ -206,7 +192,7 @@ def _fetch_once(
         if written > total:
             part.discard()
         raise _Transient(f"the connection closed after {written:,} of {total:,} bytes")
-    return _Body(written, total, digest, encoding, checksums)
+    return Body(written, total, digest, encoding, checksums)
 
 
 def _encoding(response: http.client.HTTPResponse) -> str | None:
@@ -214,38 +200,12 @@ def _encoding(response: http.client.HTTPResponse) -> str | None:
     coding = (response.getheader("content-encoding") or "").strip().lower()
     if coding in ("", "identity"):
         return None
-    if coding in _DECODABLE:
+    if coding in DECODABLE:
         return coding
     raise DownloadError(
         "not_video",
         f"the host sent the video {coding[:20]}-compressed, which this tool cannot undo",
     )
-
-
-def _checksums(response: http.client.HTTPResponse, *, whole_body: bool) -> dict[str, str]:
-    """Checksums of the whole file the host vouches for, as hex: sha256 and md5."""
-    found: dict[str, str] = {}
-
-    def b64hex(value: str) -> str | None:
-        try:
-            return base64.b64decode(value.strip().strip(":"), validate=True).hex()
-        except ValueError:
-            return None
-
-    if value := response.getheader("x-amz-checksum-sha256"):
-        found["sha256"] = b64hex(value) or "?"
-    for header in ("repr-digest", "digest"):
-        for item in (response.getheader(header) or "").split(","):
-            name, _, value = item.strip().partition("=")
-            if name.strip().lower() == "sha-256" and value:
-                found["sha256"] = b64hex(value) or "?"
-    if whole_body and (value := response.getheader("content-md5")):
-        found["md5"] = b64hex(value) or "?"
-    for item in (response.getheader("x-goog-hash") or "").split(","):
-        name, _, value = item.strip().partition("=")
-        if name == "md5" and value:
-            found["md5"] = b64hex(value) or "?"
-    return found
 
 
 def _hash_part(part: Part) -> hashlib._Hash:
@@ -322,113 +282,6 @@ def _read(response: VideoResponse, into: memoryview, cancel: CancelToken, stall:
     return n
 
 
-# -- the finished body ------------------------------------------------------------------------
-
-
-def _decoded(folder: DownloadFolder, part: Part, encoding: str) -> tuple[str, int, str]:
-    """Undo the content coding of the `.part` into `<name>.decoded`: (name, size, sha256)."""
-    name = part.name[: -len(".part")] + ".decoded"
-    source = part.open()
-    target = folder.open_own(name, os.O_RDWR, create=True)
-    digest = hashlib.sha256()
-    size = 0
-    try:
-        os.ftruncate(target, 0)
-        inflater = zlib.decompressobj(_DECODABLE[encoding])
-        offset = 0
-        while chunk := os.pread(source, BLOCK, offset):
-            offset += len(chunk)
-            for piece in (inflater.decompress(chunk),):
-                digest.update(piece)
-                size += os.write(target, piece)
-        tail = inflater.flush()
-        digest.update(tail)
-        size += os.write(target, tail)
-        if not inflater.eof:
-            raise zlib.error("the compressed stream ends early")
-        os.fsync(target)
-    except zlib.error as exc:
-        folder.unlink(name)
-        raise NotAVideo(
-            f"a {encoding}-compressed body that does not decompress ({exc})", cut=True
-        ) from None
-    except OSError as exc:
-        folder.unlink(name)
-        raise part_error(folder.path / name, exc, kept=False) from None
-    finally:
-        os.close(source)
-        os.close(target)
-    return name, size, digest.hexdigest()
-
-
-def _verify(
-    folder: DownloadFolder, part: Part, body: _Body, expected_duration: float | None
-) -> tuple[str, int, str, MediaFacts]:
-    """The checked file to publish: (name in the folder, size, sha256, media facts)."""
-    name, size, sha256 = part.name, body.written, body.digest.hexdigest()
-    if body.encoding:
-        name, size, sha256 = _decoded(folder, part, body.encoding)
-    elif (want := body.checksums.get("sha256")) and want != sha256:
-        part.discard()
-        raise _Transient("the body does not match the host's sha256 checksum")
-    elif want_md5 := body.checksums.get("md5"):
-        fd = part.open()
-        try:
-            _, md5 = hash_fd(fd, hashlib.md5())
-        finally:
-            os.close(fd)
-        if md5.hexdigest() != want_md5:
-            part.discard()
-            raise _Transient("the body does not match the host's MD5 checksum")
-    try:
-        facts = check_video(folder.path / name, expected_duration)
-    except BaseException:
-        if name != part.name:
-            folder.unlink(name)
-        raise
-    return name, size, sha256, facts
-
-
-def _finish(folder: DownloadFolder, part: Part, final: Path, checked: tuple) -> SavedVideo:
-    name, size, sha256, facts = checked
-    candidate = final.name
-    n = 0
-    try:
-        while True:
-            kind = folder.kind_of(candidate)
-            if kind is None:
-                if folder.publish(name, candidate):
-                    break
-                continue  # taken between the look and the link: look again
-            if kind != "file":
-                raise folder.refused(candidate, kind)
-            if folder.hash_file(candidate) == (size, sha256):
-                folder.unlink(name)
-                part.discard()
-                return SavedVideo(folder.path / candidate, size, sha256, reused=True, media=facts)
-            n += 1
-            candidate = f"{final.stem}-{n}{final.suffix}"
-    except OSError as exc:
-        raise DownloadError(
-            "disk", f"cannot save {folder.path / candidate}: {exc.strerror}"
-        ) from None
-    part.discard()
-    return SavedVideo(folder.path / candidate, size, sha256, media=facts)
-
-
-def _set_aside(folder: DownloadFolder, part: Part, arrived: str) -> DownloadError:
-    aside = part.name[: -len(".part")] + ".rejected"
-    try:
-        folder.set_aside(part.name, aside)
-    except OSError:
-        part.discard()
-        kept = ""
-    else:
-        part.discard()
-        kept = f"; kept aside as {folder.path / aside}"
-    return DownloadError("not_video", f"the host sent {arrived}, not the video{kept}")
-
-
 # -- the whole download -------------------------------------------------------------------------
 
 
@@ -467,14 +320,14 @@ def _fetch_with_retries(
         try:
             body = _fetch_once(url, part, progress, cancel, stall)
             try:
-                checked = _verify(folder, part, body, expected_duration)
+                checked = verify(folder, part, body, expected_duration)
             except NotAVideo as exc:
                 if exc.cut and body.total is None:
                     # No length from the host: the connection's end may not be the file's.
                     raise _Transient(f"the body ended early: {exc.arrived}") from None
-                raise _set_aside(folder, part, exc.arrived) from None
-            return _finish(folder, part, final, checked)
-        except _Transient as exc:
+                raise set_aside(folder, part, exc.arrived) from None
+            return publish(folder, part, final, checked)
+        except (_Transient, ChecksumMismatch) as exc:
             if attempt == MAX_ATTEMPTS:
                 kept = part.size() > 0 if part.exists() else False
                 raise DownloadError(

@@ -1,7 +1,8 @@
 """Typed models of the StarVideos O3 API and of the watchlist.
 
-Everything the API sends is untrusted: `parse_result` is the one place where a JSON body
-becomes a `TaskResult`, and it refuses anything that does not have the documented shape.
+Everything the API sends is untrusted: `answers.parse_result` is the one place where a JSON
+body becomes a `TaskResult`. The watchlist file is untrusted too: `TaskRecord.from_doc`
+checks every stored field.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from enum import Enum
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,10 +20,6 @@ from starvideos_tui.errors import UsageError
 TASK_ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
 MODEL_NAME = "starvideos_o3"
 DEFAULT_BASE_URL = "https://zcbservice.aizfw.cn/kyyReactApiServer"
-RATIOS = ("9:16", "1:1", "16:9")
-MIN_DURATION, MAX_DURATION, DEFAULT_DURATION = 3, 15, 3
-MAX_REFERENCE_IMAGES = 7
-MAX_REFERENCE_IMAGES_WITH_VIDEOS = 4
 
 
 @dataclass(frozen=True)
@@ -82,12 +79,8 @@ class TaskStatus(Enum):
         return self in (TaskStatus.COMPLETED, TaskStatus.FAILED)
 
 
-_KNOWN_WORDS = {"queued", "processing", "completed", "failed"}
-_WORD_STATUS = {word: TaskStatus(word) for word in _KNOWN_WORDS}
-
-
-class MalformedAnswer(ValueError):
-    """The body does not have the shape the API documents."""
+KNOWN_WORDS = {"queued", "processing", "completed", "failed"}
+_WORD_STATUS = {word: TaskStatus(word) for word in KNOWN_WORDS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,204 +98,6 @@ class TaskResult:
     @property
     def kind(self) -> TaskStatus:
         return TaskStatus.from_word(self.status)
-
-
-def _opt(body: dict[str, Any], key: str, types: tuple[type, ...], what: str) -> Any:
-    value = body.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, types):
-        raise MalformedAnswer(f"field {key!r} is not {what}")
-    return value
-
-
-_NUMBER_TEXT_RE = re.compile(r"\s*(-?\d+(?:\.\d+)?)\s*(?:s|sec|seconds)?\s*", re.IGNORECASE)
-
-
-def _opt_finite(body: dict[str, Any], key: str) -> float | None:
-    """A finite number or None. Python's json accepts NaN, Infinity and huge integers,
-    so a server can send them; none of them is a time or a duration. A number sent as a
-    text ("5", "5.0", "5s") is read as the number it plainly is."""
-    value = body.get(key)
-    if isinstance(value, str):
-        match = _NUMBER_TEXT_RE.fullmatch(value)
-        if match is None:
-            raise MalformedAnswer(f"field {key!r} is not a number")
-        value = float(match.group(1))
-    value = _opt(body, key, (int, float), "a number") if not isinstance(value, float) else value
-    try:
-        return _opt_number(key, value)
-    except ValueError:
-        raise MalformedAnswer(f"field {key!r} is not a finite number") from None
-
-
-def _unix_seconds(body: dict[str, Any], key: str) -> int | None:
-    """A time as Unix seconds, whatever unit or form the API used: seconds, milliseconds,
-    microseconds, nanoseconds (told apart by size), or an ISO 8601 text."""
-    value = body.get(key)
-    if isinstance(value, str) and not _NUMBER_TEXT_RE.fullmatch(value):
-        from datetime import UTC, datetime
-
-        try:
-            when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise MalformedAnswer(f"field {key!r} is not a time") from None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        return int(when.timestamp())
-    number = _opt_finite(body, key)
-    if number is None or number <= 0:
-        return None
-    while number > 1e11:  # past the year 5000 in seconds: a finer unit
-        number /= 1000
-    return int(number)
-
-
-class ErrorEnvelope(Exception):
-    """A 2xx answer whose body is an error (`{"code": 401, "msg": "..."}`): the API's
-    refusal dressed as success."""
-
-    def __init__(self, code: int | None, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-_SUCCESS_CODES = (0, 200)
-
-
-def _envelope_code(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    return None
-
-
-def unwrap_envelope(body: Any) -> Any:
-    """The task inside `{"code": 0, "data": {...}}`-style wrappers; ErrorEnvelope when the
-    wrapper says the request failed. A bare task answer is returned as it is."""
-    if not isinstance(body, dict) or ("id" in body and "status" in body):
-        return body
-    markers = ("code", "success", "msg", "message", "errcode", "error_code")
-    if not any(k in body for k in markers):
-        return body
-    raw_code = next((body[k] for k in ("code", "errcode", "error_code") if k in body), None)
-    code = _envelope_code(raw_code)
-    failed = body.get("success") is False or (code is not None and code not in _SUCCESS_CODES)
-    said = next(
-        (body[k] for k in ("msg", "message", "errmsg", "error") if isinstance(body.get(k), str)),
-        None,
-    )
-    if failed or (raw_code is not None and code is None and not isinstance(body.get("data"), dict)):
-        raise ErrorEnvelope(code, (said or "no reason given")[:300])
-    data = body.get("data")
-    if isinstance(data, dict):
-        return data
-    if "id" not in body:
-        raise ErrorEnvelope(code, (said or "an envelope with no task in its data")[:300])
-    return body
-
-
-def parse_result(body: Any, expected_id: str | None = None) -> TaskResult:
-    """Turn an untrusted JSON value into a TaskResult or raise MalformedAnswer."""
-    if not isinstance(body, dict):
-        raise MalformedAnswer(f"expected a JSON object, got {type(body).__name__}")
-    task_id = body.get("id")
-    if not isinstance(task_id, str):
-        raise MalformedAnswer("field 'id' is missing or not a string")
-    try:
-        validate_task_id(task_id)
-    except InvalidTaskId:
-        # No value quoted: the client shows the body, with its key masked, beside this.
-        raise MalformedAnswer("field 'id' is not a valid task id") from None
-    if expected_id is not None and task_id != expected_id:
-        raise MalformedAnswer("answer is for another task id")
-    status = body.get("status")
-    if not isinstance(status, str) or not status.strip():
-        raise MalformedAnswer("field 'status' is missing or not a string")
-    status = status.strip()[:40]
-    if status.casefold() in _KNOWN_WORDS:  # "Completed", "COMPLETED": the documented word
-        status = status.casefold()
-    created = _unix_seconds(body, "created")
-    for alias, name in (("videoUrl", "video_url"), ("actual_duration", "actualDuration")):
-        if body.get(name) is None and body.get(alias) is not None:
-            body = {**body, name: body[alias]}
-    video_url = _opt(body, "video_url", (str,), "a string")
-    if isinstance(video_url, str):
-        video_url = video_url.strip() or None
-    duration = _opt_finite(body, "actualDuration")
-    error = _opt(body, "error", (str,), "a string")
-    model = _opt(body, "model", (str,), "a string")
-    if video_url is not None and not is_http_url(video_url):
-        video_url = None  # never follow file:, javascript:, a bad port or anything else
-    return TaskResult(
-        id=task_id,
-        status=status,
-        created=created,
-        model=model[:80] if model else None,
-        video_url=video_url,
-        actual_duration=duration,
-        error=error[:4000] if error is not None else None,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class CreateRequest:
-    """The body of `POST /v1/starvideos/videos`, validated by `check()`."""
-
-    prompt: str
-    duration: int | None = None
-    ratio: str | None = None
-    reference_images: tuple[str, ...] = ()
-    first_image: str | None = None
-    last_image: str | None = None
-    reference_videos: tuple[str, ...] = ()
-
-    def problems(self) -> list[str]:
-        """Every rule of api.md this request breaks, as sentences a user can act on."""
-        found: list[str] = []
-        if not self.prompt.strip():
-            found.append("the prompt is empty")
-        if self.duration is not None and not MIN_DURATION <= self.duration <= MAX_DURATION:
-            found.append(f"duration must be {MIN_DURATION} to {MAX_DURATION} seconds")
-        if self.ratio is not None and self.ratio not in RATIOS:
-            found.append(f"ratio must be one of {', '.join(RATIOS)}")
-        images = len(self.reference_images)
-        if images > MAX_REFERENCE_IMAGES:
-            found.append(f"at most {MAX_REFERENCE_IMAGES} reference images")
-        if self.reference_videos and images > MAX_REFERENCE_IMAGES_WITH_VIDEOS:
-            found.append(
-                f"at most {MAX_REFERENCE_IMAGES_WITH_VIDEOS} reference images "
-                "together with reference videos"
-            )
-        frames = self.first_image is not None or self.last_image is not None
-        if frames and images:
-            found.append("reference images cannot be combined with first/last frame images")
-        if frames and self.reference_videos:
-            found.append("reference videos cannot be combined with first/last frame images")
-        urls = [*self.reference_images, *self.reference_videos]
-        urls += [u for u in (self.first_image, self.last_image) if u is not None]
-        found += [f"not an http(s) URL: {u[:80]!r}" for u in urls if not is_http_url(u)]
-        return found
-
-    def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": MODEL_NAME, "prompt": self.prompt}
-        if self.duration is not None:
-            body["duration"] = self.duration
-        if self.ratio is not None:
-            body["ratio"] = self.ratio
-        if self.reference_images:
-            body["referenceImages"] = list(self.reference_images)
-        if self.first_image is not None:
-            body["first_image"] = self.first_image
-        if self.last_image is not None:
-            body["last_image"] = self.last_image
-        if self.reference_videos:
-            body["referenceVideos"] = list(self.reference_videos)
-        return body
 
 
 _URL_RE = re.compile(r"https?://[^\s/?#@]+(?:[/?#]\S*)?", re.IGNORECASE)
@@ -484,19 +279,6 @@ class TaskRecord:
     download_error: str | None = None
     media: dict[str, Any] | None = None  # what the saved file decoded as (media.MediaFacts)
 
-    @classmethod
-    def created_here(
-        cls, result: TaskResult, request: CreateRequest, now: float, label: str | None = None
-    ) -> TaskRecord:
-        """The record of a task we just submitted: it keeps the request for resubmitting."""
-        return cls(
-            id=result.id,
-            prompt=request.prompt,
-            label=" ".join((label or request.prompt).split())[:80],
-            params=request.to_json(),
-            added_at=now,
-        ).with_result(result, now)
-
     @property
     def kind(self) -> TaskStatus:
         return TaskStatus.from_word(self.status)
@@ -585,15 +367,3 @@ class TaskRecord:
             "last_problem": asdict(self.last_problem) if self.last_problem else None,
             "history": [{"status": s, "at": t} for s, t in self.history],
         }
-
-
-@dataclass(slots=True)
-class PassReport:
-    """What one polling pass did: for the CLI to print and the TUI to render."""
-
-    polled: int = 0
-    transitions: list[tuple[str, str, str]] = field(default_factory=list)  # id, old, new
-    problems: dict[str, HttpProblem] = field(default_factory=dict)
-    records: dict[str, TaskRecord] = field(default_factory=dict)
-    auth_failed: bool = False
-    paused_until: float | None = None

@@ -26,6 +26,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from starvideos_tui.api import ApiError, StarVideosClient
+from starvideos_tui.create_request import CreateRequest, record_of_created
 from starvideos_tui.downloads import DownloadQueue
 from starvideos_tui.events import (
     ApiState,
@@ -37,7 +38,7 @@ from starvideos_tui.events import (
     TasksChanged,
     Trouble,
 )
-from starvideos_tui.models import CreateRequest, TaskRecord, TaskStatus
+from starvideos_tui.models import TaskRecord, TaskStatus
 from starvideos_tui.poll import DEFAULT_CONCURRENCY, Answer, Change, Poller, change_for
 from starvideos_tui.schedule import PollSchedule
 from starvideos_tui.store import Watchlist, WatchlistError
@@ -168,7 +169,7 @@ class Monitor:
         if self.client is None:
             raise ApiError("no API key: run starvideos-tui login")
         result = await self.client.create_task(request)
-        record = TaskRecord.created_here(result, request, self.wall_clock(), label)
+        record = record_of_created(result, request, self.wall_clock(), label)
         await self.store.add([record])
         if self._only is not None:
             self._only.add(record.id)

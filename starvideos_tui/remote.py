@@ -18,6 +18,7 @@ from typing import Any
 
 from starvideos_tui.api import StarVideosClient
 from starvideos_tui.cmdline import ids_from, out, print_records, say, text_argument
+from starvideos_tui.create_request import CreateRequest, record_of_created
 from starvideos_tui.errors import Failure, UsageError
 from starvideos_tui.events import (
     DownloadEnded,
@@ -27,7 +28,7 @@ from starvideos_tui.events import (
     StatusChanged,
     Trouble,
 )
-from starvideos_tui.models import CreateRequest, TaskRecord, TaskStatus
+from starvideos_tui.models import TaskStatus
 from starvideos_tui.monitor import Monitor
 from starvideos_tui.settings import Settings, check_network_settings
 from starvideos_tui.store import Watchlist, WatchlistError
@@ -163,7 +164,7 @@ async def create(settings: Settings, args: argparse.Namespace) -> int:
     watchlist.load()  # a damaged watchlist stops us before a task exists that nothing tracks
     async with api_client(settings) as client:
         result = await client.create_task(request)
-        record = TaskRecord.created_here(result, request, time.time(), label)
+        record = record_of_created(result, request, time.time(), label)
         try:
             watchlist.add([record])
         except WatchlistError as exc:

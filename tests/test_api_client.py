@@ -25,7 +25,8 @@ from starvideos_tui.api import (
     TaskNotFound,
     parse_retry_after,
 )
-from starvideos_tui.models import CreateRequest, InvalidTaskId, TaskResult, TaskStatus
+from starvideos_tui.create_request import CreateRequest
+from starvideos_tui.models import InvalidTaskId, TaskResult, TaskStatus
 
 KEY = "sk-live-TOPSECRET-4242"
 BASE = "https://api.example.test/kyyReactApiServer"

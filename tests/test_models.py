@@ -9,15 +9,14 @@ from dataclasses import replace
 import pytest
 from contract import LIST_JSON_KEYS
 
+from starvideos_tui.answers import MalformedAnswer, parse_result
+from starvideos_tui.create_request import CreateRequest
 from starvideos_tui.models import (
-    CreateRequest,
     HttpProblem,
     InvalidTaskId,
-    MalformedAnswer,
     TaskRecord,
     TaskResult,
     TaskStatus,
-    parse_result,
     validate_task_id,
 )
 

@@ -14,11 +14,6 @@ import contextlib
 import gc
 import logging
 import signal
-import time
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -31,17 +26,18 @@ from textual.widgets import Footer, Input
 from starvideos_tui import events as ev
 from starvideos_tui.api import StarVideosClient
 from starvideos_tui.errors import StarVideosError
-from starvideos_tui.models import CreateRequest, TaskRecord, TaskStatus
+from starvideos_tui.models import TaskRecord, TaskStatus
 from starvideos_tui.monitor import Monitor
 from starvideos_tui.schedule import PollSchedule
 from starvideos_tui.store import Watchlist
+from starvideos_tui.tui.config import AppConfig
 from starvideos_tui.tui.messages import EngineEvent
-from starvideos_tui.tui.screens.add_ids import AddIdsScreen, IdsAdded
+from starvideos_tui.tui.screens.add_ids import AddIdsScreen
 from starvideos_tui.tui.screens.confirm import ConfirmScreen
 from starvideos_tui.tui.screens.keys import KeysScreen, key_rows
 from starvideos_tui.tui.screens.label import LabelScreen
-from starvideos_tui.tui.screens.new_task import NewTaskScreen, request_from_params
-from starvideos_tui.tui.view import next_sort, visible
+from starvideos_tui.tui.screens.new_task import NewTaskScreen
+from starvideos_tui.tui.view import StatusCounts, next_sort, visible
 from starvideos_tui.tui.widgets.detail_panel import DetailPanel
 from starvideos_tui.tui.widgets.filter_box import FilterBox
 from starvideos_tui.tui.widgets.status_bar import StatusBar
@@ -50,24 +46,7 @@ from starvideos_tui.vocabulary import DownloadState, status_look
 
 log = logging.getLogger(__name__)
 
-TIMES_EVERY = 5  # seconds between updates of ages shown in seconds
-TIMES_EVERY_SLOW = 30  # ... and of ages shown in minutes, hours or days
 API_COLOURS = {"ok": "success", "offline": "warning", "rate limited": "warning"}
-
-
-@dataclass
-class AppConfig:
-    """What the app needs beyond its collaborators."""
-
-    download_dir: Path
-    interval: float = 30.0
-    auto_download: bool = False
-    bell: bool = True
-    title: str = "StarVideos"
-    api_note: str | None = None  # e.g. "no API key": shown instead of polling
-    wall_clock: Callable[[], float] = time.time
-    monotonic: Callable[[], float] = time.monotonic
-    extra_cleanup: list[Callable[[], None]] = field(default_factory=list)
 
 
 class StarVideosApp(App[None]):
@@ -123,10 +102,8 @@ class StarVideosApp(App[None]):
         self.api_state = config.api_note or "starting"
         self.api_colour = "warning" if config.api_note else ""
         self.api_colours: dict[str, str] = {}
-        self._counts: Counter[str] = Counter()
-        self._ticks = 0
+        self._counts = StatusCounts()
         self._render_pending = False
-        self._words: dict[str, str] = {}
         self.title = config.title
 
     # The engine's state, as tests and the screenshots read it.
@@ -179,7 +156,9 @@ class StarVideosApp(App[None]):
     def on_mount(self) -> None:
         self._apply_theme_colours()
         self.theme_changed_signal.subscribe(self, lambda _: self._apply_theme_colours())
-        self.query_one(TaskTable).focus()
+        table = self.query_one(TaskTable)
+        table.clock = self.config.wall_clock
+        table.focus()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGHUP):
             # A dropped SSH session or `systemctl stop`: leave as `q` does, so the terminal
@@ -211,14 +190,14 @@ class StarVideosApp(App[None]):
     def on_engine_event(self, message: EngineEvent) -> None:
         event = message.event
         if isinstance(event, ev.TasksChanged):
-            self._count(None if event.everything else [*event.records, *event.removed])
+            self._recount(None if event.everything else [*event.records, *event.removed])
             self.render_soon()
             if event.everything:
                 # A long watchlist is a million objects that live as long as the app: out
                 # of the collector's sight, its full passes no longer freeze the screen.
                 gc.freeze()
         elif isinstance(event, ev.DownloadQueued | ev.DownloadProgress):
-            self._count([event.task_id])
+            self._recount([event.task_id])
             self.render_soon()
         elif isinstance(event, ev.StatusChanged):
             self._announce(event.task_id, event.new)
@@ -249,7 +228,7 @@ class StarVideosApp(App[None]):
             self.bell()
 
     def _download_ended(self, event: ev.DownloadEnded) -> None:
-        self._count([event.task_id])
+        self._recount([event.task_id])
         if event.record is not None:
             self.notify(f"saved {event.record.local_path}", title="Downloaded")
         else:
@@ -259,7 +238,11 @@ class StarVideosApp(App[None]):
     # -- rendering -----------------------------------------------------------------------
 
     def visible_records(self) -> list[TaskRecord]:
-        return visible(self.records.values(), self._words, self.filter_text, self.sort_mode)
+        words = self._counts.words
+        return visible(self.records.values(), words, self.filter_text, self.sort_mode)
+
+    def _recount(self, ids: list[str] | None) -> None:
+        self._counts.recount(self.records, self.downloads, ids)
 
     def render_soon(self) -> None:
         """Render once the messages waiting now are handled: a burst of answers makes one
@@ -279,25 +262,6 @@ class StarVideosApp(App[None]):
         self.render_status()
         self.render_panel()
 
-    def _count(self, ids: object = None) -> None:
-        """Keep the status line's counts per word: for the tasks `ids` (an iterable), or
-        all of them (None). A pass's answers recount their own tasks, not the whole list."""
-        if ids is None:
-            self._words.clear()
-            self._counts.clear()
-            ids = list(self.records)
-        for task_id in ids:  # type: ignore[attr-defined]
-            old = self._words.pop(task_id, None)
-            if old is not None:
-                self._counts[old] -= 1
-            record = self.records.get(task_id)
-            if record is None:
-                continue
-            word = status_look(record, self.downloads.get(task_id)).word
-            word = word.split(" ")[0] if word.startswith("download") else word
-            self._words[task_id] = word
-            self._counts[word] += 1
-
     def render_status(self) -> None:
         try:
             bar = self.query_one(StatusBar)
@@ -309,7 +273,7 @@ class StarVideosApp(App[None]):
         if self.filter_text:
             extra = f"filter: {self.filter_text}" + (f", {extra}" if extra else "")
         colour = self.api_colours.get(self.api_colour, "") if self.api_colour else ""
-        bar.show(self._counts, self.api_state, colour, next_poll, self.auto_download, extra)
+        bar.show(self._counts.counts, self.api_state, colour, next_poll, self.auto_download, extra)
 
     def render_panel(self) -> None:
         panel = self.query_one(DetailPanel)
@@ -321,17 +285,7 @@ class StarVideosApp(App[None]):
         panel.show_record(record, download, self.config.wall_clock())
 
     def _tick(self) -> None:
-        """Once a second the countdown; the clock's columns of the rows on screen every
-        TIMES_EVERY ticks while they show seconds, else every TIMES_EVERY_SLOW. Any change
-        of a cell repaints the whole table, which costs far more than the status line."""
-        try:
-            table = self.query_one(TaskTable)
-        except NoMatches:
-            return
-        self._ticks += 1
-        every = TIMES_EVERY if table.seconds_on_screen else TIMES_EVERY_SLOW
-        if self._ticks % every == 0:
-            table.refresh_times(self.config.wall_clock())
+        """Once a second: the countdown to the next poll (the table ages its own rows)."""
         self.render_status()
 
     @property
@@ -387,25 +341,7 @@ class StarVideosApp(App[None]):
         self.push_screen(KeysScreen(key_rows(bindings, self.get_key_display)))
 
     def action_add(self) -> None:
-        def added(ids: list[str] | None) -> None:
-            if ids:
-                self.add_ids(ids)
-
-        self.push_screen(AddIdsScreen(), added)
-
-    def on_ids_added(self, message: IdsAdded) -> None:
-        self.add_ids(message.ids)
-
-    @work(group="edits", exit_on_error=False)
-    async def add_ids(self, ids: list[str]) -> None:
-        try:
-            outcome = await self.monitor.add(ids)
-        except StarVideosError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        kept = sum(1 for _, added in outcome if not added)
-        added = len(outcome) - kept
-        self.notify(f"added {added} task(s)" + (f", {kept} already watched" if kept else ""))
+        self.push_screen(AddIdsScreen(self.monitor.add))
 
     def action_remove(self) -> None:
         record = self._selected_record()
@@ -486,21 +422,12 @@ class StarVideosApp(App[None]):
         if self.client is None:
             self.notify(self.config.api_note or "no API client", severity="warning")
             return
-        self.push_screen(NewTaskScreen(self.submit_task, values), self._created)
+        self.push_screen(NewTaskScreen(self.monitor.create, values), self._created)
 
     def action_resubmit(self) -> None:
         record = self._selected_record()
-        if record is None:
-            return
-        values = request_from_params(record.params)
-        if not record.params:
-            values["prompt"] = record.prompt or ""
-            self.notify("This task was not created here: only its prompt is known.")
-        self.action_new_task(values)
-
-    async def submit_task(self, request: CreateRequest) -> str:
-        """Send `request` and watch the new task; raises ApiError for the form to show."""
-        return (await self.monitor.create(request)).id
+        if record is not None:
+            self.action_new_task(NewTaskScreen.values_of(record, self.notify))
 
     def _created(self, task_id: str | None) -> None:
         if task_id is None:
@@ -513,21 +440,8 @@ class StarVideosApp(App[None]):
 
     def action_edit_label(self) -> None:
         record = self._selected_record()
-        if record is None:
-            return
-
-        def save(label: str | None) -> None:
-            if label is not None:
-                self.save_label(record.id, label or None)
-
-        self.push_screen(LabelScreen(record.id, record.label or ""), save)
-
-    @work(group="edits", exit_on_error=False)
-    async def save_label(self, task_id: str, label: str | None) -> None:
-        try:
-            await self.monitor.set_label(task_id, label)
-        except StarVideosError as exc:
-            self.notify(str(exc), severity="error")
+        if record is not None:
+            self.push_screen(LabelScreen(record.id, record.label or "", self.monitor.set_label))
 
     async def on_unmount(self) -> None:
         # Stop the engine (downloads keep their bytes) before closing the client it uses.

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 
 from starvideos_tui.models import TaskRecord
+from starvideos_tui.vocabulary import DownloadState, status_look
 
 SORTS = ("added", "status", "age", "id")
 STATUS_ORDER = {"failed": 0, "processing": 1, "queued": 2, "new": 3, "completed": 4}
@@ -46,3 +48,40 @@ def _haystack(record: TaskRecord) -> str:
 
 def next_sort(mode: str) -> str:
     return SORTS[(SORTS.index(mode) + 1) % len(SORTS)]
+
+
+class StatusCounts:
+    """How many tasks are in each state, for the status line, kept per task: a pass's
+    answers recount their own tasks, not the whole watchlist."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self._words: dict[str, str] = {}
+
+    @property
+    def words(self) -> Mapping[str, str]:
+        """Each task's status word, as the filter matches it."""
+        return self._words
+
+    def recount(
+        self,
+        records: Mapping[str, TaskRecord],
+        downloads: Mapping[str, DownloadState],
+        ids: Iterable[str] | None = None,
+    ) -> None:
+        """Count again the tasks `ids`, or all of them (None)."""
+        if ids is None:
+            self._words.clear()
+            self.counts.clear()
+            ids = list(records)
+        for task_id in ids:
+            old = self._words.pop(task_id, None)
+            if old is not None:
+                self.counts[old] -= 1
+            record = records.get(task_id)
+            if record is None:
+                continue
+            word = status_look(record, downloads.get(task_id)).word
+            word = word.split(" ")[0] if word.startswith("download") else word
+            self._words[task_id] = word
+            self.counts[word] += 1

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static, TextArea
 
+from starvideos_tui.errors import StarVideosError
 from starvideos_tui.models import InvalidTaskId, validate_task_id
 from starvideos_tui.textsafe import clean
 
@@ -34,21 +35,20 @@ def split_ids(text: str) -> tuple[list[str], list[tuple[str, str]]]:
     return list(good), bad
 
 
-class IdsAdded(Message):
-    """Some pasted ids were valid and should be added while the dialog stays open."""
-
-    def __init__(self, ids: list[str]) -> None:
-        super().__init__()
-        self.ids = ids
+Add = Callable[[list[str]], Awaitable[list[tuple[str, bool]]]]
 
 
 class AddIdsScreen(ModalScreen[list[str]]):
-    """Returns the valid ids to add (maybe none)."""
+    """Adds the valid ids through `add` (the engine's) and says how many; returns them."""
 
     BINDINGS = [
         Binding("ctrl+s", "submit", "Add", priority=True),
         Binding("escape", "cancel", "Cancel"),
     ]
+
+    def __init__(self, add: Add) -> None:
+        super().__init__()
+        self.add = add
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -71,15 +71,27 @@ class AddIdsScreen(ModalScreen[list[str]]):
     def action_submit(self) -> None:
         area = self.query_one(TextArea)
         good, bad = split_ids(area.text)
+        if good:
+            self.app.run_worker(self._added(good), group="edits", exit_on_error=False)
         if not bad:
             self.dismiss(good)
             return
         # Keep the dialog open on the refused ids; the good ones are added right away.
-        if good:
-            self.app.post_message(IdsAdded(good))
         area.text = "\n".join(token for token, _ in bad)
         lines = [f"{len(bad)} refused:"] + [clean(why) for _, why in bad[:3]]
         self.query_one("#add-error", Static).update(Text("\n".join(lines), style="bold"))
+
+    async def _added(self, ids: list[str]) -> None:
+        # A worker of the app's: it outlives the dialog.
+        try:
+            outcome = await self.add(ids)
+        except StarVideosError as exc:
+            self.app.notify(str(exc), severity="error", markup=False)
+            return
+        kept = sum(1 for _, added in outcome if not added)
+        added = len(outcome) - kept
+        also = f", {kept} already watched" if kept else ""
+        self.app.notify(f"added {added} task(s){also}", markup=False)
 
     def action_cancel(self) -> None:
         self.dismiss([])

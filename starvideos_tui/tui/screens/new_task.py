@@ -18,10 +18,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
 from starvideos_tui.api import ApiError
-from starvideos_tui.models import DEFAULT_DURATION, RATIOS, CreateRequest
+from starvideos_tui.create_request import DEFAULT_DURATION, RATIOS, CreateRequest
+from starvideos_tui.models import TaskRecord
 from starvideos_tui.textsafe import clean
 
-Submit = Callable[[CreateRequest], Awaitable[str]]
+Create = Callable[[CreateRequest], Awaitable[TaskRecord]]
 
 
 def _urls(text: str) -> tuple[str, ...]:
@@ -48,17 +49,27 @@ def request_from_params(params: dict[str, Any] | None) -> dict[str, str]:
 
 
 class NewTaskScreen(ModalScreen[str | None]):
-    """Returns the new task id, or None when cancelled."""
+    """Submits the task through `create` (the engine's) and returns its id, or None when
+    cancelled. A refusal is shown in the form, which keeps what was typed."""
 
     BINDINGS = [
         Binding("ctrl+s", "submit", "Submit", priority=True),
         Binding("escape", "cancel", "Cancel"),
     ]
 
-    def __init__(self, submit: Submit, values: dict[str, str] | None = None) -> None:
+    def __init__(self, create: Create, values: dict[str, str] | None = None) -> None:
         super().__init__()
-        self.submit = submit
+        self.create = create
         self.values = values or {}
+
+    @staticmethod
+    def values_of(record: TaskRecord, tell: Callable[[str], object]) -> dict[str, str]:
+        """The form's values to resubmit `record` (`tell` says what cannot be known)."""
+        values = request_from_params(record.params)
+        if not record.params:
+            values["prompt"] = record.prompt or ""
+            tell("This task was not created here: only its prompt is known.")
+        return values
 
     def compose(self) -> ComposeResult:
         v = self.values
@@ -155,7 +166,7 @@ class NewTaskScreen(ModalScreen[str | None]):
     @work(exclusive=True, group="create", exit_on_error=False)
     async def send(self, request: CreateRequest) -> None:
         try:
-            task_id = await self.submit(request)
+            task_id = (await self.create(request)).id
         except Exception as exc:  # shown in the form, which keeps what was typed
             why = exc.message if isinstance(exc, ApiError) else str(exc)
             self.query_one("#form-problems", Static).update(Text(f"Not submitted: {clean(why)}"))

@@ -9,7 +9,8 @@ update, and the scroll where it was.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 
 from rich.segment import Segment
 from rich.style import Style
@@ -34,6 +35,8 @@ COLUMNS = (
     ("link", "Link", 4),
     ("checked", "Seen", 5),
 )
+TIMES_EVERY = 5  # seconds between updates of ages shown in seconds
+TIMES_EVERY_SLOW = 30  # ... and of ages shown in minutes, hours or days
 PAD = 1  # cells of padding on each side of a column
 HEADER = 1  # lines above the first row
 
@@ -88,7 +91,20 @@ class TaskTable(ScrollView, can_focus=True):
         self._now = 0.0
         self.cursor_row = 0
         self.colours: dict[str, str] = {}
+        self.clock: Callable[[], float] = time.time  # the app's wall clock
         self.seconds_on_screen = True  # until the first refresh_times says otherwise
+        self._ticks = 0
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        """The clock's columns of the rows on screen, every TIMES_EVERY seconds while
+        any shows seconds, else every TIMES_EVERY_SLOW: nothing else changes with time."""
+        self._ticks += 1
+        every = TIMES_EVERY if self.seconds_on_screen else TIMES_EVERY_SLOW
+        if self._ticks % every == 0:
+            self.refresh_times(self.clock())
 
     # -- what the app asks ---------------------------------------------------------------
 

@@ -1,0 +1,21 @@
+"""What the TUI needs beyond its collaborators (the watchlist, the client, the schedule)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class AppConfig:
+    download_dir: Path
+    interval: float = 30.0
+    auto_download: bool = False
+    bell: bool = True
+    title: str = "StarVideos"
+    api_note: str | None = None  # e.g. "no API key": shown instead of polling
+    wall_clock: Callable[[], float] = time.time
+    monotonic: Callable[[], float] = time.monotonic
+    extra_cleanup: list[Callable[[], None]] = field(default_factory=list)
