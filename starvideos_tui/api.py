@@ -13,7 +13,7 @@ import logging
 import math
 import re
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 
@@ -105,9 +105,7 @@ def parse_retry_after(value: str | None, now: float | None = None, default: floa
         try:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):
-            return default
-        if when is None:
-            return default
+            return default  # (older Pythons returned None where 3.10+ raise)
         seconds = when.timestamp() - (time.time() if now is None else now)
     if not math.isfinite(seconds):
         return default
@@ -289,7 +287,7 @@ class StarVideosClient:
         return b"".join(chunks)
 
     @staticmethod
-    def _raise_for(status: int, text: str, headers: httpx.Headers, via: str | None) -> None:
+    def _raise_for(status: int, text: str, headers: httpx.Headers, via: str | None) -> NoReturn:
         said = _error_message(text)
         detail = f": {said}" if said else ""
         kw: dict[str, Any] = {"status_code": status, "body": excerpt(text)}

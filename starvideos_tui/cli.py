@@ -116,7 +116,10 @@ def _run(args: argparse.Namespace) -> int:
     from starvideos_tui import commands
 
     if args.command is None:
-        return commands.run_tui(args)
+        from starvideos_tui.tui.launch import launch
+
+        # Settings are resolved here once, as for every command, and handed to the TUI.
+        return launch(args, None if args.demo else commands.settings_from(args))
     if args.command == "sim":
         return commands.run_sim(args)
     if args.command == "login":

@@ -52,7 +52,7 @@ def show_list(settings: Settings, *, as_json: bool) -> int:
     return 0
 
 
-# -- login, sim, the TUI ------------------------------------------------------------------
+# -- login and sim ------------------------------------------------------------------
 
 
 def login(key: str) -> int:
@@ -85,10 +85,3 @@ def run_sim(args: argparse.Namespace) -> int:
     finally:
         sim.stop()
     return 0
-
-
-def run_tui(args: argparse.Namespace) -> int:
-    from starvideos_tui.tui.launch import launch
-
-    # Settings are resolved here once, as for every command, and handed to the TUI.
-    return launch(args, None if args.demo else settings_from(args))

@@ -25,6 +25,9 @@ from starvideos_tui.partfile import (
 DECODABLE = {"gzip": 31, "x-gzip": 31, "deflate": 15}  # content codings we undo: zlib's wbits
 
 
+Checked = tuple[str, int, str, MediaFacts]  # name in the folder, size, sha256, media facts
+
+
 class ChecksumMismatch(Exception):
     """The bytes are not the file the host vouched for: fetch them again."""
 
@@ -113,7 +116,7 @@ def _decoded(folder: DownloadFolder, part: Part, encoding: str) -> tuple[str, in
 
 def verify(
     folder: DownloadFolder, part: Part, body: Body, expected_duration: float | None
-) -> tuple[str, int, str, MediaFacts]:
+) -> Checked:
     """The checked file to publish: (name in the folder, size, sha256, media facts)."""
     name, size, sha256 = part.name, body.written, body.digest.hexdigest()
     if body.encoding:
@@ -139,7 +142,7 @@ def verify(
     return name, size, sha256, facts
 
 
-def publish(folder: DownloadFolder, part: Part, final: Path, checked: tuple) -> SavedVideo:
+def publish(folder: DownloadFolder, part: Part, final: Path, checked: Checked) -> SavedVideo:
     name, size, sha256, facts = checked
     candidate = final.name
     n = 0

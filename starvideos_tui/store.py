@@ -23,7 +23,7 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -366,7 +366,7 @@ class Watchlist:
             present = self._doc_ids(db)
             targets = [present[i] for i in changes if i in present]
 
-            def apply(doc: dict[str, Any]) -> None:
+            def apply(doc: MutableMapping[str, Any]) -> None:
                 new = changes[doc["id"]](TaskRecord.from_doc(doc))
                 updated[new.id] = new
                 doc.clear()

@@ -16,6 +16,7 @@ import re
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from functools import partial
 from urllib.parse import SplitResult, urljoin, urlsplit
 
 from starvideos_tui.models import is_http_url
@@ -143,7 +144,9 @@ def checked_url(url: str) -> SplitResult:
     return parts
 
 
-def _connect(parts: SplitResult, stall: float) -> tuple[http.client.HTTPConnection, str, dict]:
+def _connect(
+    parts: SplitResult, stall: float
+) -> tuple[http.client.HTTPConnection, str, dict[str, str]]:
     """A connection to the host (through its proxy, if any), the request target, and the
     headers the proxy needs."""
     host = parts.hostname or ""
@@ -185,7 +188,7 @@ def open_video(
             **headers,
         }
         try:
-            with cancel.on_cancel(lambda conn=conn: shut_down(conn)):
+            with cancel.on_cancel(partial(shut_down, conn)):
                 if cancel.is_set():
                     raise Unreachable("cancelled")
                 conn.request("GET", target, headers=asked)

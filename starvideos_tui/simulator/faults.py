@@ -48,7 +48,8 @@ class FaultDice:
             draws = [self._rng.random() for _ in self._shares]
             variant = self._rng.randrange(1 << 16)
         hits = [draw < share for draw, share in zip(draws, self._shares, strict=True)]
-        return FaultRoll(*hits, variant=variant)
+        cut, slow, server_error, malformed = hits
+        return FaultRoll(cut, slow, server_error, malformed, variant)
 
 
 def server_error_answer(variant: int) -> Answer:

@@ -91,7 +91,7 @@ def _url(body: dict[str, Any], field: str) -> str | None:
         return None
     if not _is_http_url(value):
         raise InvalidCreateRequest(f"{field} must be an http(s) URL")
-    return value
+    return str(value)
 
 
 def _is_http_url(value: Any) -> bool:

@@ -16,8 +16,12 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from email.utils import formatdate
+from typing import TYPE_CHECKING
 
 from .wire import Answer
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 _RANGE_RE = re.compile(r"bytes=(\d*)-(\d*)")
 # A fixed date: the samples never change, and a stable validator is what a CDN would send.
@@ -47,7 +51,7 @@ def sample_video(duration: int = 3) -> SampleVideo:
         return video
 
 
-def _frame(index: int, frames: int):  # -> PIL.Image.Image
+def _frame(index: int, frames: int) -> Image.Image:
     from PIL import Image, ImageDraw
 
     progress = index / max(1, frames - 1)
@@ -89,7 +93,7 @@ def _write(path: str, frames: int) -> None:
         stream.options = {"preset": "veryfast", "crf": "32", "threads": "1"}
         stream.codec_context.thread_count = 1
         for index in range(frames):
-            frame = av.VideoFrame.from_image(_frame(index, frames))
+            frame = av.VideoFrame.from_image(_frame(index, frames))  # type: ignore[no-untyped-call]
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():

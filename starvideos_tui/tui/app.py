@@ -88,7 +88,7 @@ class StarVideosApp(App[None]):
         self.monitor = Monitor(
             watchlist,
             client,
-            emit=lambda event: self.post_message(EngineEvent(event)),
+            emit=self._engine_said,
             download_dir=config.download_dir,
             interval=config.interval,
             auto_download=config.auto_download,
@@ -105,6 +105,9 @@ class StarVideosApp(App[None]):
         self._counts = StatusCounts()
         self._render_pending = False
         self.title = config.title
+
+    def _engine_said(self, event: ev.Event) -> None:
+        self.post_message(EngineEvent(event))
 
     # The engine's state, as tests and the screenshots read it.
     @property

@@ -14,7 +14,8 @@ from starvideos_tui.logs import setup_logging
 from starvideos_tui.models import TaskRecord
 from starvideos_tui.settings import Settings, check_network_settings, parse_bool
 from starvideos_tui.store import Watchlist
-from starvideos_tui.tui.app import AppConfig, StarVideosApp
+from starvideos_tui.tui.app import StarVideosApp
+from starvideos_tui.tui.config import AppConfig
 
 DEMO_INTERVAL = 5.0
 DEMO_KEY = "demo-key"
@@ -75,6 +76,7 @@ def _demo(args: argparse.Namespace) -> tuple[Watchlist, StarVideosClient, AppCon
 def launch(args: argparse.Namespace, settings: Settings | None) -> int:
     """Run the TUI until the user quits. `settings` are the resolved ones (None for the
     demo); their errors were raised before any screen."""
+    client: StarVideosClient | None
     if args.demo or settings is None:
         watchlist, client, config = _demo(args)
         setup_logging(getattr(args, "log_level", None) or "info")
