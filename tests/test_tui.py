@@ -846,3 +846,25 @@ async def test_switching_the_theme_recolours_rows_and_later_changes_still_show(
         clock.advance(60)
         await pilot.press("r")
         await until(pilot, lambda: status_of(app, task) == "● completed", "the row to update")
+
+
+async def test_each_status_is_drawn_in_its_theme_colour(
+    simulator: Simulator, make_app: AppFactory
+) -> None:
+    queued = simulator.seed_task("later", queued=100, processing=100)
+    completed = simulator.seed_task("done", queued=0, processing=0)
+    failed = simulator.seed_task("broken", queued=0, processing=0, fail=True)
+    app = make_app([queued, completed, failed])
+    async with running(app) as pilot:
+        await until(
+            pilot,
+            lambda: failed in row_ids(app) and status_of(app, failed) == "✗ failed",
+            "the first pass",
+        )
+        await pilot.pause()
+        tasks = table(app)
+        colours = app.get_css_variables()
+        for row, name in ((1, "success"), (2, "error")):  # row 0 holds the cursor
+            strip = tasks.render_line(1 + row)
+            drawn = {seg.style.color.name.lower() for seg in strip if seg.style and seg.style.color}
+            assert colours[name].lower()[:7] in drawn, (name, drawn)

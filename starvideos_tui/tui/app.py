@@ -18,6 +18,7 @@ import signal
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.color import Color
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
@@ -183,7 +184,11 @@ class StarVideosApp(App[None]):
         variables = self.get_css_variables()
         table = self.query_one(TaskTable)
         names = ("success", "warning", "error", "accent", "primary", "foreground")
-        table.colours = {name: variables.get(name, "") for name in (*names, "foreground-muted")}
+        # As Rich colours: a theme's "#E0E0E099" has an alpha Rich cannot draw.
+        table.colours = {
+            name: Color.parse(variables[name]).hex6 if variables.get(name) else ""
+            for name in (*names, "foreground-muted")
+        }
         table.forget_looks()
         self.api_colours = table.colours
         self.render_rows()

@@ -236,15 +236,15 @@ class TaskTable(ScrollView, can_focus=True):
         console = self.app.console
         for cell, width in zip(cells, self._widths(), strict=True):
             text = cell.copy()
-            text.truncate(width, overflow="ellipsis", pad=True)
-            if cell.justify == "right":
-                text = Text(" " * (width - text.cell_len)) + text
-                text.truncate(width)
+            text.truncate(width, overflow="ellipsis")
+            gap = " " * (width - text.cell_len)
+            text = Text(gap) + text if cell.justify == "right" else text + gap
             segments.append(Segment(" " * PAD))
-            segments.extend(text.render(console))
+            # Text.render leaves the base style (a status's colour) to its caller.
+            base = console.get_style(text.style) if text.style else None
+            segments.extend(Segment.apply_style(text.render(console), base))
             segments.append(Segment(" " * PAD))
-        strip = Strip(segments)
-        return strip.apply_style(style) if style else strip
+        return Strip(segments).apply_style(style)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
@@ -264,8 +264,11 @@ class TaskTable(ScrollView, can_focus=True):
         key = (task_id, cursor)
         strip = self._strips.get(key)
         if strip is None:
-            style = base + self.get_component_rich_style("task-table--cursor") if cursor else base
-            strip = self._line(self.get_row(task_id), style).crop_extend(0, width, style)
+            strip = self._line(self.get_row(task_id), base)
+            if cursor:  # the cursor's colours over the cells' own, readable in 16 colours
+                style = base + self.get_component_rich_style("task-table--cursor")
+                strip = Strip(Segment.apply_style(strip, post_style=style), strip.cell_length)
+            strip = strip.crop_extend(0, width, base)
             self._strips[key] = strip
         return strip
 
