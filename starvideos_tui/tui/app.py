@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import signal
 
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.color import Color
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
@@ -33,12 +31,13 @@ from starvideos_tui.schedule import PollSchedule
 from starvideos_tui.store import Watchlist
 from starvideos_tui.tui.config import AppConfig
 from starvideos_tui.tui.messages import EngineEvent
+from starvideos_tui.tui.presenter import Presenter
 from starvideos_tui.tui.screens.add_ids import AddIdsScreen
 from starvideos_tui.tui.screens.confirm import ConfirmScreen
 from starvideos_tui.tui.screens.keys import KeysScreen, key_rows
 from starvideos_tui.tui.screens.label import LabelScreen
 from starvideos_tui.tui.screens.new_task import NewTaskScreen
-from starvideos_tui.tui.view import StatusCounts, next_sort, visible
+from starvideos_tui.tui.view import next_sort, shown_as, visible
 from starvideos_tui.tui.widgets.detail_panel import DetailPanel
 from starvideos_tui.tui.widgets.filter_box import FilterBox
 from starvideos_tui.tui.widgets.status_bar import StatusBar
@@ -46,8 +45,6 @@ from starvideos_tui.tui.widgets.task_table import TaskTable
 from starvideos_tui.vocabulary import DownloadState, status_look
 
 log = logging.getLogger(__name__)
-
-API_COLOURS = {"ok": "success", "offline": "warning", "rate limited": "warning"}
 
 
 class StarVideosApp(App[None]):
@@ -100,10 +97,8 @@ class StarVideosApp(App[None]):
         self.watchlist = watchlist
         self.sort_mode = "added"
         self.filter_text = ""
-        self.api_state = config.api_note or "starting"
-        self.api_colour = "warning" if config.api_note else ""
         self.api_colours: dict[str, str] = {}
-        self._counts = StatusCounts()
+        self.presenter = Presenter(self, config.api_note)
         self._render_pending = False
         self.title = config.title
 
@@ -132,6 +127,10 @@ class StarVideosApp(App[None]):
     @property
     def schedule(self) -> PollSchedule:
         return self.monitor.schedule
+
+    @property
+    def api_state(self) -> str:
+        return self.presenter.api_state
 
     @property
     def auto_download(self) -> bool:
@@ -181,76 +180,19 @@ class StarVideosApp(App[None]):
         await self.monitor.run()
 
     def _apply_theme_colours(self) -> None:
-        variables = self.get_css_variables()
-        table = self.query_one(TaskTable)
-        names = ("success", "warning", "error", "accent", "primary", "foreground")
-        # As Rich colours: a theme's "#E0E0E099" has an alpha Rich cannot draw.
-        table.colours = {
-            name: Color.parse(variables[name]).hex6 if variables.get(name) else ""
-            for name in (*names, "foreground-muted")
-        }
-        table.forget_looks()
-        self.api_colours = table.colours
+        self.api_colours = self.query_one(TaskTable).use_theme(self.get_css_variables())
         self.render_rows()
 
     # -- what the engine says ---------------------------------------------------------
 
     def on_engine_event(self, message: EngineEvent) -> None:
-        event = message.event
-        if isinstance(event, ev.TasksChanged):
-            self._recount(None if event.everything else [*event.records, *event.removed])
-            self.render_soon()
-            if event.everything:
-                # A long watchlist is a million objects that live as long as the app: out
-                # of the collector's sight, its full passes no longer freeze the screen.
-                gc.freeze()
-        elif isinstance(event, ev.DownloadQueued | ev.DownloadProgress):
-            self._recount([event.task_id])
-            self.render_soon()
-        elif isinstance(event, ev.StatusChanged):
-            self._announce(event.task_id, event.new)
-        elif isinstance(event, ev.ApiState):
-            self.api_state = event.text
-            self.api_colour = API_COLOURS.get(event.word, "warning")
-            if "key" in event.word:
-                self.api_colour = "error"
-            if event.word == "bad key":
-                self.notify("The API refused the key; polling stopped.", severity="error")
-            self.render_status()
-        elif isinstance(event, ev.DownloadEnded):
-            self._download_ended(event)
-        elif isinstance(event, ev.Trouble):
-            self.notify(event.message, severity="error", timeout=15)
-        elif isinstance(event, ev.PassEnded):
-            self.render_status()
-
-    def _announce(self, task_id: str, status: str) -> None:
-        kind = TaskStatus.from_word(status)
-        if kind is TaskStatus.COMPLETED:
-            self.notify(f"{task_id} completed", title="Video ready")
-        elif kind is TaskStatus.FAILED:
-            self.notify(f"{task_id} failed", title="Task failed", severity="error")
-        else:
-            return
-        if self.config.bell:
-            self.bell()
-
-    def _download_ended(self, event: ev.DownloadEnded) -> None:
-        self._recount([event.task_id])
-        if event.record is not None:
-            self.notify(f"saved {event.record.local_path}", title="Downloaded")
-        else:
-            self.notify(event.error or "download failed", severity="error", title="Not saved")
-        self.render_rows()
+        self.presenter.show(message.event)
 
     # -- rendering -----------------------------------------------------------------------
 
     def visible_records(self) -> list[TaskRecord]:
-        words = self._counts.words
+        words = self.presenter.counts.words
         return visible(self.records.values(), words, self.filter_text, self.sort_mode)
-
-    def _recount(self, ids: list[str] | None) -> None:
-        self._counts.recount(self.records, self.downloads, ids)
 
     def render_soon(self) -> None:
         """Render once the messages waiting now are handled: a burst of answers makes one
@@ -277,11 +219,12 @@ class StarVideosApp(App[None]):
             return
         wake = self.schedule.next_wakeup() if self.monitor.poller else None
         next_poll = wake - self.config.monotonic() if wake is not None else None
-        extra = f"sort: {self.sort_mode}" if self.sort_mode != "added" else ""
-        if self.filter_text:
-            extra = f"filter: {self.filter_text}" + (f", {extra}" if extra else "")
-        colour = self.api_colours.get(self.api_colour, "") if self.api_colour else ""
-        bar.show(self._counts.counts, self.api_state, colour, next_poll, self.auto_download, extra)
+        extra = shown_as(self.filter_text, self.sort_mode)
+        state, colour = (
+            self.presenter.api_state,
+            self.api_colours.get(self.presenter.api_colour, ""),
+        )
+        bar.show(self.presenter.counts.counts, state, colour, next_poll, self.auto_download, extra)
 
     def render_panel(self) -> None:
         panel = self.query_one(DetailPanel)

@@ -46,6 +46,14 @@ def _haystack(record: TaskRecord) -> str:
     return text
 
 
+def shown_as(filter_text: str, sort_mode: str) -> str:
+    """What the status line says of the view: "filter: fail, sort: status"."""
+    parts = [f"filter: {filter_text}"] if filter_text else []
+    if sort_mode != SORTS[0]:
+        parts.append(f"sort: {sort_mode}")
+    return ", ".join(parts)
+
+
 def next_sort(mode: str) -> str:
     return SORTS[(SORTS.index(mode) + 1) % len(SORTS)]
 

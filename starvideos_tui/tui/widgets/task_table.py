@@ -17,6 +17,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
+from textual.color import Color
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -182,6 +183,17 @@ class TaskTable(ScrollView, can_focus=True):
                 self._strips.pop((task_id, True), None)
                 self._refresh_row(self._index[task_id])
         self.seconds_on_screen = seconds
+
+    def use_theme(self, variables: Mapping[str, str]) -> dict[str, str]:
+        """Take the theme's colours for the statuses (and redraw); returns them, as Rich
+        colours: a theme's "#E0E0E099" has an alpha Rich cannot draw."""
+        names = ("success", "warning", "error", "accent", "primary", "foreground")
+        self.colours = {
+            name: Color.parse(variables[name]).hex6 if variables.get(name) else ""
+            for name in (*names, "foreground-muted")
+        }
+        self.forget_looks()
+        return self.colours
 
     def forget_looks(self) -> None:
         """The theme changed: every row is recomputed when next drawn."""
