@@ -1,4 +1,4 @@
-"""The command line: the TUI when bare, headless subcommands otherwise (CONTRACT.md).
+"""The command line: the TUI when bare, headless subcommands otherwise (docs/contract.md).
 
 Exit codes: 0 done, 2 the user's mistake (one line on stderr, nothing written), 1 any other
 failure (one line on stderr). Headless commands never import Textual, so they start fast.

@@ -1,5 +1,5 @@
 """What every command shares, below them all: reading ids and texts from the command line,
-and printing lines, tables and JSON (CONTRACT.md's outside). No network, no Textual."""
+and printing lines, tables and JSON (docs/contract.md's outside). No network, no Textual."""
 
 from __future__ import annotations
 

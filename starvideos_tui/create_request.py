@@ -27,7 +27,7 @@ class CreateRequest:
     reference_videos: tuple[str, ...] = ()
 
     def problems(self) -> list[str]:
-        """Every rule of api.md this request breaks, as sentences a user can act on."""
+        """Every rule of docs/api.md this request breaks, as sentences a user can act on."""
         found: list[str] = []
         if not self.prompt.strip():
             found.append("the prompt is empty")

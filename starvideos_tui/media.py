@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-DURATION_TOLERANCE = 1.0  # seconds: CONTRACT.md's "within a second"
+DURATION_TOLERANCE = 1.0  # seconds: docs/contract.md's "within a second"
 _HEAD = 4096
 _TAIL_SECONDS = 2.0  # how much of the end is read packet by packet
 

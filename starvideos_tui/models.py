@@ -347,7 +347,7 @@ class TaskRecord:
         return cls(**values)
 
     def public_json(self) -> dict[str, Any]:
-        """The shape `list --json` promises (CONTRACT.md), plus a few useful extras."""
+        """The shape `list --json` promises (docs/contract.md), plus a few useful extras."""
         return {
             "id": self.id,
             "status": self.status or TaskStatus.NEW.value,

@@ -1,4 +1,4 @@
-"""Settings, resolved flag > environment > config file > default (CONTRACT.md).
+"""Settings, resolved flag > environment > config file > default (docs/contract.md).
 
 The API key is never taken from a flag: it comes from `STARVIDEOS_API_KEY` or from the
 key file `login` writes with mode 0600.

@@ -1,4 +1,4 @@
-"""Injected misbehaviour: the failures api.md says a client must survive, on demand.
+"""Injected misbehaviour: the failures docs/api.md says a client must survive, on demand.
 
 Every API request rolls all the dice, used or not, so a seed gives the same faults for the
 same request sequence whatever the config's shares.

@@ -1,4 +1,4 @@
-"""The StarVideos O3 simulator: the API of api.md plus a video host, on loopback.
+"""The StarVideos O3 simulator: the API of docs/api.md plus a video host, on loopback.
 
 Standard library only, so it can run next to the TUI (demo mode), under tests and under
 benchmarks without pulling the client's stack in. The API lives at `/v1/...` off the

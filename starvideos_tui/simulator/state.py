@@ -19,7 +19,7 @@ from typing import Any
 
 MODEL = "starvideos_o3"
 ID_PREFIX = "video_starvideos_o3_"
-# Output length when the task follows a reference video; api.md says the reference decides.
+# Output length when the task follows a reference video; docs/api.md says the reference decides.
 REFERENCE_VIDEO_DURATION = 5
 
 FAILURE_REASONS = (

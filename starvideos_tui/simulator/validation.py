@@ -1,4 +1,4 @@
-"""Checks a create request's JSON body against the rules in api.md.
+"""Checks a create request's JSON body against the rules in docs/api.md.
 
 Written from the API description, not from the client's own models, so a client that
 misreads the rules fails against the simulator instead of agreeing with itself.
@@ -59,7 +59,7 @@ def validate_create(body: Any) -> CreateRequest:
     ratio = body.get("ratio")
     if ratio is not None and not isinstance(ratio, str):
         raise InvalidCreateRequest("ratio must be a string")
-    # api.md: duration and ratio are ignored when a reference video decides them.
+    # docs/api.md: duration and ratio are ignored when a reference video decides them.
     if videos:
         return CreateRequest(prompt=prompt, actual_duration=REFERENCE_VIDEO_DURATION)
     if duration is not None and not MIN_DURATION <= duration <= MAX_DURATION:
