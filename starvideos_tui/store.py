@@ -1,252 +1,226 @@
-"""The watchlist: TinyDB documents in one JSON file that survives crashes and two writers.
+"""The watchlist: TinyDB documents in a base file plus a journal of what changed since,
+surviving crashes and two writers, with a write cost that follows the change.
 
-TinyDB's own JSONStorage rewrites the file in place, so a crash mid-write leaves broken
-JSON, and two processes with long-lived TinyDB objects hand out the same document ids.
-Here every change is one short transaction:
+A year of history is tens of thousands of finished tasks; a polling pass changes a few.
+So a transaction does not rewrite the file (TinyDB's JSONStorage rewrites it in place, and
+its table operations touch every document): it appends one framed, fsynced entry of the
+documents it changed to `<file>.journal` (journal.py). Every transaction:
 
-1. take an inter-process lock on `<file>.lock` (filelock);
-2. read the file afresh into a `BatchedStorage` and open TinyDB on it;
-3. apply all the changes through TinyDB (they stay in memory);
-4. write the file once: temp file in the same folder, fsync, `os.replace`, fsync the folder.
+1. takes an inter-process lock on `<file>.lock` (filelock);
+2. brings its view up to date: the base re-read only if another process replaced it, the
+   journal read only from where it last stopped;
+3. appends its entry and fsyncs it: acknowledged means on disk;
+4. compacts when the journal outgrows half the base (and 256 kB): the whole state
+   written as a new base (temp file, fsync, rename, fsync of the folder), then the journal
+   removed. A crash between the two leaves entries the base already holds; the base's
+   `journal` number says which, and they are skipped.
 
-A reader never needs the lock: `os.replace` means it sees the old file or the new one.
-A file that does not parse is never overwritten: every call refuses with a message that
-names it, so its bytes stay where they are for the user to inspect.
+The base keeps TinyDB's layout (`{"tasks": {"<doc id>": {...}}, "meta": {...}}`). A reader
+needs no lock: it reads the base, then the journal's whole entries, and starts again if
+the base was replaced meanwhile. A file that does not parse, or a journal damaged before
+its end, is never overwritten: every call refuses with a message that names it. A file
+of schema 1 (no journal) is read as it is and rewritten as schema 2 on the first write.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
+import logging
 import os
-import re
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from filelock import FileLock
-    from tinydb import TinyDB
 
-from starvideos_tui.errors import StarVideosError
+from starvideos_tui import journal
+from starvideos_tui.basefile import (
+    DOC_ID_RE,
+    META,
+    SCHEMA_VERSION,
+    TASKS,
+    Signature,
+    WatchlistError,
+    atomic_write,
+    damaged,
+    encode_base,
+    fsync_dir,
+    parse_base,
+    remove_stale_temp_files,
+)
 from starvideos_tui.models import TaskRecord, validate_task_id
 from starvideos_tui.paths import why_mkdir_failed
 
-SCHEMA_VERSION = 1
-TASKS = "tasks"
-META = "meta"
+__all__ = ["SCHEMA_VERSION", "Watchlist", "WatchlistError"]
+
+log = logging.getLogger(__name__)
+
 LOCK_TIMEOUT = 30.0
-# A temp file this old is a leftover: a save takes well under a second, and under the lock
-# only one writer saves at a time.
-STALE_TEMP_AGE = 600.0
-# TinyDB's document ids as its table keys: str(int), which int() and TinyDB both take back.
-_DOC_ID_RE = re.compile(r"0|[1-9][0-9]*")
+COMPACT_MIN_BYTES = 256 * 1024  # a journal smaller than this is never worth a rewrite
+COMPACT_RATIO = 0.5  # compact when the journal is larger than this share of the base
 
 
-Signature = tuple[int, int, int]
+@dataclass
+class _State:
+    """What the base and the journal say, as of the base's signature and a journal offset."""
 
+    base: Signature | None = None
+    journal: tuple[int, int] | None = None  # (inode, device) of the journal read
+    offset: int = 0  # journal bytes applied (whole, checked entries)
+    torn: bool = False  # bytes past `offset` that are a crash's tail
+    seq: int = 0  # the last entry applied (or the base's `journal` number)
+    schema: int = SCHEMA_VERSION
+    meta: dict[str, Any] = field(default_factory=dict)
+    docs: dict[int, dict[str, Any]] = field(default_factory=dict)
+    records: dict[int, TaskRecord] = field(default_factory=dict)
+    by_id: dict[str, int] = field(default_factory=dict)
 
-class WatchlistError(StarVideosError):
-    """The watchlist cannot be read or saved; the message names the file and why."""
-
-
-def _parse(path: Path, raw: bytes) -> tuple[dict[str, Any], list[TaskRecord]]:
-    """Check the untrusted bytes of a watchlist file: TinyDB's table dict and the records.
-
-    Every task entry is converted here, for reads and writes alike, so a file that `load`
-    refuses is never rewritten by a transaction either.
-    """
-
-    def damaged(why: str) -> WatchlistError:
-        return WatchlistError(
-            f"watchlist {path} is damaged ({why}); it was left untouched - "
-            "move it aside or fix it, then run again"
-        )
-
-    if not raw.strip():
-        raise damaged("the file is empty")
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise damaged(f"not valid JSON: {str(exc)[:80]}") from None
-    if not isinstance(data, dict):
-        raise damaged("expected a JSON object at the top")
-    meta = data.get(META, {})
-    tasks = data.get(TASKS, {})
-    if not isinstance(meta, dict) or not isinstance(tasks, dict):
-        raise damaged("its tables are not JSON objects")
-    for key, doc in meta.items():
-        if not isinstance(doc, dict) or not _DOC_ID_RE.fullmatch(key):
-            raise damaged(f"meta entry {key[:20]!r} is not a document")
-        version = doc.get("schema")
-        if isinstance(version, int) and version > SCHEMA_VERSION:
-            raise WatchlistError(
-                f"watchlist {path} was written by a newer starvideos-tui "
-                f"(schema {version}, this one reads {SCHEMA_VERSION}); upgrade to use it"
-            )
-    numbered: list[tuple[int, TaskRecord]] = []
-    for key, doc in tasks.items():
-        if not isinstance(doc, dict) or not _DOC_ID_RE.fullmatch(key):
-            raise damaged(f"task entry {key[:20]!r} is not a document")
-        try:
-            numbered.append((int(key), TaskRecord.from_doc(doc)))
-        except (TypeError, ValueError) as exc:
-            raise damaged(f"task entry {key[:20]!r} has the wrong shape: {str(exc)[:80]}") from None
-    numbered.sort(key=lambda item: item[0])
-    return data, [record for _, record in numbered]
-
-
-def _in_order(data: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
-    """The task documents of checked data, in the order they were added."""
-    return sorted(((int(k), doc) for k, doc in data.get(TASKS, {}).items()), key=lambda x: x[0])
-
-
-def _encode(data: dict[str, Any]) -> bytes:
-    """The file's bytes: what json.dumps would write, made one document at a time.
-
-    One json.dumps of 10,000 documents is a single C call that holds the GIL for about a
-    tenth of a second, freezing the TUI's loop even though the save runs in a thread of
-    its own; a call per document lets the loop run between them."""
-    tables = []
-    for name, table in data.items():
-        if not isinstance(table, dict):  # not TinyDB's shape: encode as it is
-            tables.append(f"{_dump(name)}:{_dump(table)}")
-            continue
-        docs = ",".join(f"{_dump(key)}:{_dump(doc)}" for key, doc in table.items())
-        tables.append(f"{_dump(name)}:{{{docs}}}")
-    return ("{" + ",".join(tables) + "}").encode()
-
-
-def _dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _remove_stale_temp_files(path: Path, now: float) -> None:
-    """Delete temp files that a writer killed mid-save left beside the watchlist."""
-    prefix = f".{path.name}."
-    with contextlib.suppress(OSError), os.scandir(path.parent) as entries:
-        for entry in entries:
-            if not (entry.name.startswith(prefix) and entry.name.endswith(".tmp")):
-                continue
-            with contextlib.suppress(OSError):
-                if (
-                    entry.is_file(follow_symlinks=False)
-                    and now - entry.stat(follow_symlinks=False).st_mtime > STALE_TEMP_AGE
-                ):
-                    os.unlink(entry.path)
-
-
-def _atomic_write(path: Path, payload: bytes) -> None:
-    """Replace `path` with `payload` so that a crash leaves the old or the new file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-class BatchedStorage:
-    """A TinyDB storage that holds one transaction's data in memory.
-
-    TinyDB calls `write` after every operation; keeping those in memory and saving once
-    in `Watchlist._transaction` is what makes a whole polling pass one file write. (It has
-    the methods of `tinydb.storages.Storage` without importing TinyDB: `list` never needs it.)
-    """
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        self.data = data
-        self.dirty = False
-
-    def read(self) -> dict[str, Any] | None:
-        return self.data
-
-    def write(self, data: dict[str, Any]) -> None:
-        self.data = data
-        self.dirty = True
-
-    def close(self) -> None:
-        pass
+    @property
+    def next_doc_id(self) -> int:
+        return max(self.docs, default=0) + 1
 
 
 class Watchlist:
-    """The persisted set of watched tasks at `path`."""
+    """The persisted set of watched tasks at `path` (and `<path>.journal`)."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path).expanduser()
+        self.journal_path = Path(f"{self.path}.journal")
         self._lock: FileLock | None = None  # made on the first write: reading needs none
         self._thread_lock = threading.Lock()
-        self._signature: Signature | None = None
-        # The checked content of the file as of a signature: a polling pass over a file
-        # nobody else touched needs no read, no parse and no second check of every entry.
-        self._cache: tuple[Signature, dict[str, Any], list[TaskRecord] | None] | None = None
+        self._state = _State()
+        self._loaded: tuple[Signature | None, Signature | None] | None = None
 
     # -- reading ------------------------------------------------------------------------
 
-    def _read(self) -> tuple[dict[str, Any], list[TaskRecord] | None]:
-        signature = self._stat_signature()
-        if signature is not None and self._cache is not None and self._cache[0] == signature:
-            return self._cache[1], self._cache[2]
+    def _signature(self, path: Path) -> Signature | None:
         try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return {}, []
-        except OSError as exc:
-            raise WatchlistError(f"cannot read watchlist {self.path}: {exc.strerror}") from None
-        data, records = _parse(self.path, raw)
-        # Replacing the file between the stat and the read only costs a re-read later.
-        if signature is not None:
-            self._cache = (signature, data, records)
-        return data, records
-
-    def _stat_signature(self) -> Signature | None:
-        try:
-            st = self.path.stat()
+            st = path.stat()
         except OSError:
             return None
         return (st.st_ino, st.st_size, st.st_mtime_ns)
 
+    def _signatures(self) -> tuple[Signature | None, Signature | None]:
+        return self._signature(self.path), self._signature(self.journal_path)
+
+    def _refresh(self) -> _State:
+        """Bring the view up to date: the base if it was replaced, the journal's new end."""
+        for _ in range(5):
+            base = self._signature(self.path)
+            if base != self._state.base or base is None:
+                self._state = self._read_base(base)
+            self._read_journal()
+            if self._signature(self.path) == base:  # no compaction under our feet
+                return self._state
+        raise WatchlistError(f"watchlist {self.path} keeps changing while being read")
+
+    def _read_base(self, signature: Signature | None) -> _State:
+        state = _State(base=signature)
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            state.base = None
+            return state
+        except OSError as exc:
+            raise WatchlistError(f"cannot read watchlist {self.path}: {exc.strerror}") from None
+        data, numbered = parse_base(self.path, raw)
+        state.meta = data.get(META, {})
+        info: dict[str, Any] = next(iter(state.meta.values()), {})
+        state.schema = info.get("schema", 1) if isinstance(info.get("schema"), int) else 1
+        state.seq = info.get("journal", 0) if isinstance(info.get("journal"), int) else 0
+        tasks = data.get(TASKS, {})
+        for doc_id, record in numbered:
+            state.docs[doc_id] = tasks[str(doc_id)]
+            state.records[doc_id] = record
+            state.by_id[record.id] = doc_id
+        return state
+
+    def _read_journal(self) -> None:
+        state = self._state
+        try:
+            fd = os.open(self.journal_path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            state.journal, state.offset, state.torn = None, 0, False
+            return
+        except OSError as exc:
+            raise WatchlistError(f"cannot read {self.journal_path}: {exc.strerror}") from None
+        try:
+            st = os.fstat(fd)
+            identity = (st.st_ino, st.st_dev)
+            if identity != state.journal or st.st_size < state.offset:
+                if state.journal is not None:  # a new journal over an old view: start over
+                    self._state = state = self._read_base(state.base)
+                state.journal, state.offset = identity, 0
+            if st.st_size == state.offset:
+                state.torn = False
+                return
+            raw = os.pread(fd, st.st_size - state.offset, state.offset)
+        finally:
+            os.close(fd)
+        try:
+            tail = journal.read_entries(raw, state.offset)
+        except journal.JournalDamaged as exc:
+            raise damaged(self.journal_path, str(exc)) from None
+        for entry in tail.entries:
+            self._apply(state, entry)
+        state.offset, state.torn = tail.end, tail.torn
+
+    def _apply(self, state: _State, entry: dict[str, Any]) -> None:
+        """One journal entry onto the view (entries the base already holds are skipped)."""
+        if entry["seq"] <= state.seq:
+            return
+        puts, dels = entry.get("put", {}), entry.get("del", [])
+        if not isinstance(puts, dict) or not isinstance(dels, list):
+            raise damaged(self.journal_path, f"entry {entry['seq']} has the wrong shape")
+        for key in dels:
+            if isinstance(key, str) and key.isdigit():
+                doc_id = int(key)
+                state.docs.pop(doc_id, None)
+                gone = state.records.pop(doc_id, None)
+                if gone is not None and state.by_id.get(gone.id) == doc_id:
+                    del state.by_id[gone.id]
+        for key, doc in puts.items():
+            if not (isinstance(key, str) and DOC_ID_RE.fullmatch(key) and isinstance(doc, dict)):
+                raise damaged(self.journal_path, f"entry {entry['seq']} has a bad document")
+            try:
+                record = TaskRecord.from_doc(doc)
+            except (TypeError, ValueError) as exc:
+                why = f"entry {entry['seq']} has the wrong shape: {str(exc)[:80]}"
+                raise damaged(self.journal_path, why) from None
+            doc_id = int(key)
+            state.docs[doc_id] = doc
+            state.records[doc_id] = record
+            state.by_id[record.id] = doc_id
+        state.seq = entry["seq"]
+
     def load(self) -> list[TaskRecord]:
         """Every watched task, in the order they were added. No lock needed."""
-        signature = self._stat_signature()
-        data, records = self._read()
-        if records is None:  # our own last write: its entries were checked as records
-            records = [TaskRecord.from_doc(doc) for _, doc in _in_order(data)]
-            if self._cache is not None:
-                self._cache = (self._cache[0], data, records)
-        self._signature = signature
-        return list(records)
+        with self._thread_lock:
+            before = self._signatures()
+            state = self._refresh()
+            self._loaded = before
+            return list(state.records.values())
 
     def get(self, task_id: str) -> TaskRecord | None:
-        """One watched task as the file holds it now, or None. Served from the checked
-        content while nobody else wrote the file: no read, and one record converted."""
-        data, records = self._read()
-        if records is not None:
-            return next((r for r in records if r.id == task_id), None)
-        doc = next((d for d in data.get(TASKS, {}).values() if d.get("id") == task_id), None)
-        return TaskRecord.from_doc(doc) if doc is not None else None
+        """One watched task as the files hold it now, or None."""
+        with self._thread_lock:
+            state = self._refresh()
+            doc_id = state.by_id.get(task_id)
+            return state.records[doc_id] if doc_id is not None else None
 
     def changed_since_load(self) -> bool:
-        """Whether another writer (or we) replaced the file since the last `load`."""
-        return self._stat_signature() != self._signature
+        """Whether anyone changed the watchlist since the last `load` (our own writes
+        made after it do not count: the caller knows what it wrote)."""
+        return self._signatures() != self._loaded
 
     # -- writing ------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[TinyDB]:
+    def _transaction(self) -> Iterator[_State]:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -255,7 +229,6 @@ class Watchlist:
                 f"cannot create the folder of watchlist {self.path}: {why}"
             ) from None
         from filelock import FileLock, Timeout
-        from tinydb import TinyDB
 
         with self._thread_lock:
             if self._lock is None:
@@ -271,19 +244,8 @@ class Watchlist:
             except OSError as exc:
                 raise WatchlistError(f"cannot lock watchlist {self.path}: {exc.strerror}") from None
             try:
-                _remove_stale_temp_files(self.path, time.time())
-                before = self._stat_signature()
-                data, _ = self._read()
-                # TinyDB changes the documents in place: a failed save must not leave
-                # the cache holding what never reached the disk.
-                self._cache = None
-                storage = BatchedStorage(data)
-                db = TinyDB(storage=lambda: storage)
-                yield db
-                if storage.dirty:
-                    self._save(db, storage, before)
-                elif before is not None:
-                    self._cache = (before, data, None)
+                remove_stale_temp_files(self.path, time.time())
+                yield self._refresh()
             finally:
                 self._lock.release()
 
@@ -299,61 +261,92 @@ class Watchlist:
             ) from None
         os.close(fd)
 
-    def _save(self, db: TinyDB, storage: BatchedStorage, before: Signature | None) -> None:
-        meta = db.table(META)
-        if not meta.all():
-            meta.insert({"schema": SCHEMA_VERSION})
-        payload = _encode(storage.data)
+    def _commit(self, state: _State, puts: dict[int, TaskRecord], dels: Iterable[int] = ()) -> None:
+        """Make these changes durable, then show them in the view. Under the lock."""
+        dels = list(dels)
+        if not puts and not dels:
+            return
+        up_to_date = self._loaded == self._signatures()
+        entry = {
+            "seq": state.seq + 1,
+            "put": {str(k): r.to_doc() for k, r in puts.items()},
+            "del": [str(k) for k in dels],
+        }
+        if state.base is None or state.schema < SCHEMA_VERSION:
+            # No base yet, or one of schema 1 (which knows no journal): a whole base first,
+            # so an older starvideos-tui refuses the file instead of missing the journal.
+            self._apply(state, entry)
+            self._compact(state)
+        else:
+            try:
+                end = journal.append(str(self.journal_path), journal.frame(entry), state.offset)
+            except OSError as exc:
+                raise WatchlistError(
+                    f"cannot save watchlist {self.path}: {exc.strerror or exc}; "
+                    "the previous version is intact"
+                ) from None
+            self._apply(state, entry)
+            state.offset, state.torn = end, False
+            if state.journal is None:
+                st = os.stat(self.journal_path)
+                state.journal = (st.st_ino, st.st_dev)
+            base_size = state.base[1] if state.base else 0
+            if end > max(COMPACT_MIN_BYTES, COMPACT_RATIO * base_size):
+                try:
+                    self._compact(state)
+                except WatchlistError as exc:
+                    # The change is durable in the journal already; fold it in next time.
+                    log.warning("watchlist not compacted: %s", exc)
+        if up_to_date:
+            self._loaded = self._signatures()
+
+    def _compact(self, state: _State) -> None:
+        """Write the whole view as a new base, then drop the journal it holds."""
+        meta = {"1": {"schema": SCHEMA_VERSION, "journal": state.seq}}
+        tasks = {str(k): doc for k, doc in state.docs.items()}
         try:
-            _atomic_write(self.path, payload)
+            atomic_write(self.path, encode_base({TASKS: tasks, META: meta}))
         except OSError as exc:
             raise WatchlistError(
                 f"cannot save watchlist {self.path}: {exc.strerror}; the previous version is intact"
             ) from None
-        after = self._stat_signature()
-        if after is not None:
-            self._cache = (after, storage.data, None)
-        if before == self._signature:
-            # The caller had seen everything before this write, and knows what it wrote.
-            self._signature = after
-
-    @staticmethod
-    def _doc_ids(db: TinyDB) -> dict[str, int]:
-        # From the raw table, not Table.all(): that builds a Document per task.
-        raw = db.storage.read() or {}
-        return {doc["id"]: int(key) for key, doc in raw.get(TASKS, {}).items()}
+        state.base, state.schema, state.meta = self._signature(self.path), SCHEMA_VERSION, meta
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.journal_path)
+            fsync_dir(self.path.parent)
+        state.journal, state.offset, state.torn = None, 0, False
 
     def add(self, records: Sequence[TaskRecord]) -> list[tuple[str, bool]]:
         """Add tasks; one already watched is kept as it is. Returns (id, was_added)."""
+        for record in records:
+            validate_task_id(record.id)
         outcome: list[tuple[str, bool]] = []
-        with self._transaction() as db:
-            present = self._doc_ids(db)
-            fresh: list[dict[str, Any]] = []
+        with self._transaction() as state:
+            puts: dict[int, TaskRecord] = {}
+            taken = set(state.by_id)
+            next_id = state.next_doc_id
             for record in records:
-                validate_task_id(record.id)
-                is_new = record.id not in present
+                is_new = record.id not in taken
                 outcome.append((record.id, is_new))
                 if is_new:
-                    present[record.id] = -1
-                    fresh.append(record.to_doc())
-            if fresh:
-                db.table(TASKS).insert_multiple(fresh)
+                    taken.add(record.id)
+                    puts[next_id] = record
+                    next_id += 1
+            self._commit(state, puts)
         return outcome
 
     def remove(self, ids: Iterable[str]) -> list[tuple[str, bool]]:
         """Stop watching tasks. Returns (id, was_there)."""
         ids = list(ids)
-        with self._transaction() as db:
-            present = self._doc_ids(db)
-            gone = [present[i] for i in dict.fromkeys(ids) if i in present]
-            if gone:
-                db.table(TASKS).remove(doc_ids=gone)
+        with self._transaction() as state:
+            present = {i: state.by_id[i] for i in dict.fromkeys(ids) if i in state.by_id}
+            self._commit(state, {}, present.values())
         return [(i, i in present) for i in ids]
 
     def update(
         self, changes: Mapping[str, Callable[[TaskRecord], TaskRecord]]
     ) -> dict[str, TaskRecord]:
-        """Apply each change to the task's current record, all in one file write.
+        """Apply each change to the task's current record, in one committed entry.
 
         Each function gets the record as it is on disk now (another process may have
         changed it), so nothing anyone else wrote is lost. Tasks removed meanwhile are
@@ -362,16 +355,15 @@ class Watchlist:
         updated: dict[str, TaskRecord] = {}
         if not changes:
             return updated
-        with self._transaction() as db:
-            present = self._doc_ids(db)
-            targets = [present[i] for i in changes if i in present]
-
-            def apply(doc: MutableMapping[str, Any]) -> None:
-                new = changes[doc["id"]](TaskRecord.from_doc(doc))
-                updated[new.id] = new
-                doc.clear()
-                doc.update(new.to_doc())
-
-            if targets:
-                db.table(TASKS).update(apply, doc_ids=targets)
+        with self._transaction() as state:
+            puts: dict[int, TaskRecord] = {}
+            for task_id, change in changes.items():
+                doc_id = state.by_id.get(task_id)
+                if doc_id is None:
+                    continue
+                new = change(state.records[doc_id])
+                if new != state.records[doc_id]:
+                    puts[doc_id] = new
+                updated[task_id] = new
+            self._commit(state, puts)
         return updated

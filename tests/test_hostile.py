@@ -564,6 +564,7 @@ async def test_video_url_with_traversal_in_its_path_saves_only_under_the_task_id
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "videos",
         "watchlist.json",
+        "watchlist.json.journal",
         "watchlist.json.lock",
     ]
     assert os.listdir(folder) == [f"{TASK}.mp4"]

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from starvideos_tui import store
+from starvideos_tui import basefile, store
 from starvideos_tui.models import HttpProblem, InvalidTaskId, TaskRecord
 from starvideos_tui.store import Watchlist, WatchlistError
 
@@ -203,28 +203,101 @@ def test_nothing_changed_means_the_file_is_not_rewritten(path: Path, replaces: l
 # -- one write per call -----------------------------------------------------------------------
 
 
-def test_whole_polling_pass_is_saved_in_one_file_write(path: Path, replaces: list[str]) -> None:
+def _entries(path: Path) -> int:
+    journal_file = Path(f"{path}.journal")
+    return journal_file.read_bytes().count(b"\nJ1 ") + 1 if journal_file.exists() else 0
+
+
+def test_whole_polling_pass_is_one_durable_entry_not_a_rewrite(
+    path: Path, replaces: list[str]
+) -> None:
     watchlist = Watchlist(path)
     watchlist.add([TaskRecord(id=f"t{i}") for i in range(500)])
-    assert len(replaces) == 1
+    assert len(replaces) == 1  # the first write makes the base
     replaces.clear()
     watchlist.update({f"t{i}": (lambda r: replace(r, status="processing")) for i in range(500)})
-    assert len(replaces) == 1
-    replaces.clear()
     watchlist.remove([f"t{i}" for i in range(250)])
-    assert len(replaces) == 1
+    assert replaces == []  # the base was not rewritten
+    assert _entries(path) == 2  # one appended entry per call
     assert len(watchlist.load()) == 250
-    assert {r.status for r in watchlist.load()} == {"processing"}
+    assert {r.status for r in Watchlist(path).load()} == {"processing"}
 
 
-def test_each_save_replaces_the_file_rather_than_rewriting_it_in_place(path: Path) -> None:
-    # A reader (or a crash) mid-write must see the old file or the new one, never half.
+def test_a_pass_writes_only_what_changed(path: Path) -> None:
+    """20 changed tasks among 5,000: the journal grows by their documents, not the file."""
+    watchlist = Watchlist(path)
+    watchlist.add([TaskRecord(id=f"t{i}", status="completed") for i in range(5000)])
+    base = path.stat().st_size
+    changed = [replace(r, status="processing") for r in watchlist.load()[:20]]
+    docs = sum(len(json.dumps(r.to_doc(), ensure_ascii=False)) for r in changed)
+    watchlist.update({r.id: (lambda _r, new=r: new) for r in changed})
+    grew = Path(f"{path}.journal").stat().st_size
+    assert path.stat().st_size == base
+    assert grew <= 2 * docs + 200, (grew, docs)
+
+
+def test_the_journal_is_folded_into_the_base_when_it_grows(
+    path: Path, monkeypatch: pytest.MonkeyPatch, replaces: list[str]
+) -> None:
+    monkeypatch.setattr(store, "COMPACT_MIN_BYTES", 2000)
+    watchlist = Watchlist(path)
+    watchlist.add([TaskRecord(id=f"t{i}") for i in range(20)])
+    replaces.clear()
+    for n in range(40):
+        watchlist.update({f"t{n % 20}": (lambda r, n=n: replace(r, label=f"take {n}"))})
+    assert replaces, "the journal never compacted"
+    assert Path(f"{path}.journal").stat().st_size < 2000 * 2
+    fresh = Watchlist(path).load()
+    assert [r.label for r in fresh[:2]] == ["take 20", "take 21"] or fresh[0].label == "take 20"
+    assert len(fresh) == 20
+
+
+def test_a_torn_last_entry_from_a_crash_is_dropped_and_cut_before_the_next(path: Path) -> None:
+    watchlist = Watchlist(path)
+    watchlist.add([TaskRecord(id="a"), TaskRecord(id="b")])
+    watchlist.update({"a": lambda r: replace(r, status="queued")})
+    journal_file = Path(f"{path}.journal")
+    good = journal_file.read_bytes()
+    # A kill mid-write: a long entry cut short, longer than the next entries will be.
+    torn = b'J1 3000 00000000 {"seq": 9, "put": {"2": {"id": "b", "label": "' + b"x" * 2000
+    journal_file.write_bytes(good + torn)
+
+    assert {r.id: r.status for r in Watchlist(path).load()} == {"a": "queued", "b": ""}
+    Watchlist(path).update({"b": lambda r: replace(r, status="failed")})
+    Watchlist(path).update({"a": lambda r: replace(r, status="processing")})
+
+    assert b"xxxx" not in journal_file.read_bytes()
+    statuses = {r.id: r.status for r in Watchlist(path).load()}
+    assert statuses == {"a": "processing", "b": "failed"}
+
+
+def test_a_journal_damaged_before_its_end_is_refused_and_never_rewritten(path: Path) -> None:
     watchlist = Watchlist(path)
     watchlist.add([TaskRecord(id="a")])
-    inode = path.stat().st_ino
-    watchlist.update({"a": lambda r: replace(r, status="queued")})
-    assert path.stat().st_ino != inode
-    assert leftovers(path.parent) == []
+    for status in ("queued", "processing"):
+        watchlist.update({"a": lambda r, s=status: replace(r, status=s)})
+    journal_file = Path(f"{path}.journal")
+    raw = bytearray(journal_file.read_bytes())
+    raw[20] ^= 0x01  # a flipped bit in the first of two entries
+    journal_file.write_bytes(bytes(raw))
+    for call in (lambda w: w.load(), lambda w: w.add([TaskRecord(id="b")])):
+        with pytest.raises(WatchlistError) as caught:
+            call(Watchlist(path))
+        assert "damaged" in str(caught.value) and str(journal_file) in str(caught.value)
+    assert journal_file.read_bytes() == bytes(raw)
+
+
+def test_a_schema_1_watchlist_is_read_and_rewritten_as_schema_2_on_the_first_write(
+    path: Path,
+) -> None:
+    old = {"meta": {"1": {"schema": 1}}, "tasks": {"1": {"id": "a", "status": "queued"}}}
+    path.write_text(json.dumps(old))
+    assert [r.id for r in Watchlist(path).load()] == ["a"]
+    Watchlist(path).add([TaskRecord(id="b")])
+    data = json.loads(path.read_bytes())
+    assert data["meta"]["1"]["schema"] == store.SCHEMA_VERSION == 2
+    assert sorted(d["id"] for d in data["tasks"].values()) == ["a", "b"]
+    assert not Path(f"{path}.journal").exists()
 
 
 # -- damaged files ----------------------------------------------------------------------------
@@ -343,7 +416,7 @@ def test_temp_files_a_killed_writer_left_are_removed_by_the_next_save(path: Path
     other_list = path.parent / ".other.json.k1ll3d_x.tmp"
     for leftover in (stale, recent, other_list):
         leftover.write_bytes(b'{"tasks": {"1": {"id": "a", "sta')
-    long_ago = time.time() - store.STALE_TEMP_AGE - 60
+    long_ago = time.time() - basefile.STALE_TEMP_AGE - 60
     for leftover in (stale, other_list):
         os.utime(leftover, (long_ago, long_ago))
     watchlist.load()
@@ -363,23 +436,16 @@ def _disk_error(code: int) -> Callable[..., None]:
     return fail
 
 
-@pytest.mark.parametrize(
-    ("target", "code"),
-    [
-        ("fsync", errno.ENOSPC),
-        ("replace", errno.EIO),
-        ("mkstemp", errno.EACCES),
-        ("mkstemp", errno.EROFS),
-    ],
-)
+@pytest.mark.parametrize(("target", "code"), [("pwrite", errno.ENOSPC), ("fsync", errno.EIO)])
 def test_failed_save_reports_the_file_and_keeps_the_previous_version(
     path: Path, monkeypatch: pytest.MonkeyPatch, target: str, code: int
 ) -> None:
     watchlist = Watchlist(path)
     watchlist.add([TaskRecord(id="a"), TaskRecord(id="b")])
-    raw = path.read_bytes()
-    owner = store.tempfile if target == "mkstemp" else store.os
-    monkeypatch.setattr(owner, target, _disk_error(code))
+    watchlist.update({"b": lambda r: replace(r, label="kept")})
+    journal_file = Path(f"{path}.journal")
+    raw, journal_raw = path.read_bytes(), journal_file.read_bytes()
+    monkeypatch.setattr(store.os, target, _disk_error(code))
     with pytest.raises(WatchlistError) as caught:
         watchlist.add([TaskRecord(id="c")])
     assert str(path) in str(caught.value)
@@ -387,11 +453,38 @@ def test_failed_save_reports_the_file_and_keeps_the_previous_version(
         watchlist.update({"a": lambda r: replace(r, status="completed")})
     monkeypatch.undo()
     assert path.read_bytes() == raw
-    assert ids_in(watchlist) == ["a", "b"]
-    assert leftovers(path.parent) == []
+    assert journal_file.read_bytes() == journal_raw  # cut back: no half entry left
+    fresh = Watchlist(path)
+    assert ids_in(fresh) == ["a", "b"] and fresh.load()[1].label == "kept"
+    assert fresh.load()[0].status == ""
     # The lock was released: the next write works.
     watchlist.add([TaskRecord(id="c")])
-    assert ids_in(watchlist) == ["a", "b", "c"]
+    assert ids_in(Watchlist(path)) == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize(
+    ("target", "code"),
+    [("replace", errno.EIO), ("mkstemp", errno.EACCES), ("mkstemp", errno.EROFS)],
+)
+def test_a_failed_compaction_loses_nothing_and_is_done_later(
+    path: Path, monkeypatch: pytest.MonkeyPatch, target: str, code: int
+) -> None:
+    """The change is durable in the journal before the base is rewritten: a base that
+    cannot be written (full disk, read-only folder) costs a bigger journal, not data."""
+    watchlist = Watchlist(path)
+    watchlist.add([TaskRecord(id="a"), TaskRecord(id="b")])
+    raw = path.read_bytes()
+    monkeypatch.setattr(store, "COMPACT_MIN_BYTES", 0)
+    owner = basefile.tempfile if target == "mkstemp" else store.os
+    with monkeypatch.context() as failing:
+        failing.setattr(owner, target, _disk_error(code))
+        watchlist.add([TaskRecord(id="c")])
+    assert path.read_bytes() == raw
+    assert leftovers(path.parent) == []
+    assert ids_in(Watchlist(path)) == ["a", "b", "c"]
+    watchlist.add([TaskRecord(id="d")])  # the disk is back: the next write compacts
+    assert not Path(f"{path}.journal").exists()
+    assert ids_in(Watchlist(path)) == ["a", "b", "c", "d"]
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
