@@ -540,3 +540,20 @@ def test_a_watchlist_where_none_can_be_made_fails_at_once_naming_why(
     assert time.monotonic() - started < 2  # not LOCK_TIMEOUT, blaming another process
     assert said in str(caught.value)
     assert "another process" not in str(caught.value)
+
+
+def test_a_compacted_base_is_still_a_tinydb_file_with_the_same_documents(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The base keeps TinyDB's layout: TinyDB itself reads it (after a compaction, the base
+    alone holds everything)."""
+    from tinydb import TinyDB
+
+    monkeypatch.setattr(store, "COMPACT_MIN_BYTES", 0)
+    watchlist = Watchlist(path)
+    watchlist.add([TaskRecord(id="a"), TaskRecord(id="b")])
+    watchlist.update({"b": lambda r: replace(r, label="kept")})
+    assert not Path(f"{path}.journal").exists()
+    with TinyDB(path, access_mode="r") as db:
+        docs = db.table("tasks").all()
+    assert [(d["id"], d["label"]) for d in docs] == [("a", None), ("b", "kept")]
