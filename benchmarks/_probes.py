@@ -125,7 +125,10 @@ def our_app(db: Path, client: Any = None, interval: float = 30.0) -> Any:
 def row_count(app: Any) -> int:
     from textual.widgets import DataTable
 
-    return app.query_one(DataTable).row_count
+    from starvideos_tui.tui.widgets.task_table import TaskTable
+
+    tables = app.query(TaskTable)
+    return tables.first().row_count if tables else app.query_one(DataTable).row_count
 
 
 async def wait_for_rows(app: Any, rows: int, timeout: float = 300.0) -> None:
@@ -207,17 +210,22 @@ async def poll_pass(args: argparse.Namespace) -> dict[str, Any]:
     timing: dict[str, float] = {}
     if args.impl == "ours":
         from starvideos_tui.api import StarVideosClient
-        from starvideos_tui.poll import Poller
-        from starvideos_tui.schedule import PollSchedule
+        from starvideos_tui.monitor import Monitor
         from starvideos_tui.store import Watchlist
 
         async with StarVideosClient(args.base_url, "k") as client:
-            poller = Poller(
-                client, Watchlist(args.db), PollSchedule(), concurrency=args.concurrency
+            monitor = Monitor(
+                Watchlist(args.db),
+                client,
+                emit=lambda _event: None,
+                download_dir=Path(tempfile.mkdtemp(prefix="bench-dl-")),
+                concurrency=args.concurrency,
             )
+            await monitor.start()
             with section.measure(timing):
-                report = await poller.run_pass(ids)
-        out["answered"] = report.polled - len(report.problems)
+                ended = await monitor.run_pass(ids)
+            await monitor.close()
+        out["answered"] = ended.asked - ended.problems
     elif args.impl == "workers":
         import httpx
 
@@ -309,13 +317,49 @@ def persist(args: argparse.Namespace) -> dict[str, Any]:
 
         watchlist = Watchlist(db)
         now = time.time()
-        changes = {r.id: (lambda r: replace(r, checked_at=now)) for r in watchlist.load()}
+        records = watchlist.load()
+        if args.changed:  # a pass over the few running tasks of a long history
+            records = records[-args.changed :]
+        changes = {r.id: (lambda r: replace(r, checked_at=now)) for r in records}
+        journal_file = Path(f"{db}.journal")
+        before = journal_file.stat().st_size if journal_file.exists() else 0
         counter = WriteCounter(db.parent)
         counter.active = True
         with section.measure(timing):
             updated = watchlist.update(changes)
         counter.active = False
-        out.update(files_written=counter.opened, replaces=counter.renamed, tasks=len(updated))
+        after = journal_file.stat().st_size if journal_file.exists() else 0
+        docs = sum(len(json.dumps(r.to_doc(), ensure_ascii=False)) for r in updated.values())
+        out.update(
+            files_written=counter.opened,
+            replaces=counter.renamed,
+            tasks=len(updated),
+            bytes_written=after - before if after >= before else db.stat().st_size,
+            changed_doc_bytes=docs,
+        )
+    elif args.impl == "sqlite":
+        import sqlite3
+
+        with open(db, encoding="utf-8") as handle:
+            data = json.load(handle)
+        target = db.with_name("baseline.sqlite")
+        con = sqlite3.connect(target)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=FULL")
+        con.execute("CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, doc TEXT)")
+        with con:
+            con.executemany(
+                "INSERT OR REPLACE INTO tasks VALUES (?, ?)",
+                ((d["id"], json.dumps(d)) for d in data["tasks"].values()),
+            )
+        changed = list(data["tasks"].values())[-(args.changed or len(data["tasks"])) :]
+        with section.measure(timing), con:
+            con.executemany(
+                "UPDATE tasks SET doc = ? WHERE id = ?",
+                ((json.dumps({**d, "checked_at": time.time()}), d["id"]) for d in changed),
+            )
+        con.close()
+        out["tasks"] = len(changed)
     else:
         with open(db, encoding="utf-8") as handle:
             data = json.load(handle)
@@ -343,7 +387,8 @@ def persist(args: argparse.Namespace) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("probe", choices=["paint", "polling-cpu", "poll-pass", "persist"])
-    parser.add_argument("--impl", choices=["ours", "baseline", "workers"], default="ours")
+    parser.add_argument("--impl", choices=["ours", "baseline", "workers", "sqlite"], default="ours")
+    parser.add_argument("--changed", type=int, default=0, help="persist: tasks changed (0: all)")
     parser.add_argument("--db", type=Path)
     parser.add_argument("--rows", type=int, default=0)
     parser.add_argument("--idle", type=float, default=0.0, help="seconds of idle to measure")

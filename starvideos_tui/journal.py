@@ -86,7 +86,12 @@ def append(path: str, data: bytes, good_end: int) -> int:
     """Append `data` after the first `good_end` bytes (dropping a torn tail), fsynced.
     On failure the journal is cut back to `good_end` and the OSError raised. Returns the
     new end."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        created = False
+    except FileNotFoundError:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        created = True
     try:
         try:
             if os.fstat(fd).st_size != good_end:
@@ -95,6 +100,12 @@ def append(path: str, data: bytes, good_end: int) -> int:
             if written != len(data):
                 raise OSError(28, "short write to the journal")  # ENOSPC's number
             os.fsync(fd)
+            if created:  # the new file's name must survive a crash too
+                folder = os.open(os.path.dirname(path) or ".", os.O_RDONLY)
+                try:
+                    os.fsync(folder)
+                finally:
+                    os.close(folder)
         except OSError:
             try:
                 os.ftruncate(fd, good_end)
