@@ -85,7 +85,7 @@ def plan_for(quick: bool, runs: int | None) -> Plan:
     return Plan(
         runs=runs or 3,
         paint_sizes=(1000, 10_000, 50_000, 100_000),
-        idle_size=20_000,
+        idle_size=10_000,
         idle_seconds=10.0,
         polling_tasks=1000,
         polling_seconds=60.0,

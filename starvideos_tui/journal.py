@@ -99,7 +99,9 @@ def append(path: str, data: bytes, good_end: int) -> int:
             written = os.pwrite(fd, data, good_end)
             if written != len(data):
                 raise OSError(28, "short write to the journal")  # ENOSPC's number
-            os.fsync(fd)
+            # fdatasync: the entry and the file's new length reach the disk (what reading
+            # it back needs), without waiting on its times as fsync would.
+            getattr(os, "fdatasync", os.fsync)(fd)
             if created:  # the new file's name must survive a crash too
                 folder = os.open(os.path.dirname(path) or ".", os.O_RDONLY)
                 try:

@@ -436,7 +436,7 @@ def _disk_error(code: int) -> Callable[..., None]:
     return fail
 
 
-@pytest.mark.parametrize(("target", "code"), [("pwrite", errno.ENOSPC), ("fsync", errno.EIO)])
+@pytest.mark.parametrize(("target", "code"), [("pwrite", errno.ENOSPC), ("fdatasync", errno.EIO)])
 def test_failed_save_reports_the_file_and_keeps_the_previous_version(
     path: Path, monkeypatch: pytest.MonkeyPatch, target: str, code: int
 ) -> None:
