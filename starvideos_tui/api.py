@@ -156,6 +156,17 @@ def _envelope_error(exc: ErrorEnvelope, body: str) -> ApiError:
     return ServerError(f"the API answered with an error {where}: {said}", **kw)
 
 
+MIN_MASKED_KEY = 8  # a shorter "key" would mask common words: "tas*** not found"
+
+
+def mask_key(text: str, key: str) -> str:
+    """`text` with the API key, as a whole word, shown as ***. A key shorter than
+    MIN_MASKED_KEY characters is no real key and would mask ordinary text; it is left."""
+    if len(key) < MIN_MASKED_KEY:
+        return text
+    return re.sub(rf"(?<![A-Za-z0-9_\-]){re.escape(key)}(?![A-Za-z0-9_\-])", "***", text)
+
+
 class StarVideosClient:
     """Async client for the two endpoints. Use as `async with StarVideosClient(...)`."""
 
@@ -259,8 +270,7 @@ class StarVideosClient:
         # A server or proxy may echo the request back. Only `shown` may reach a message,
         # an excerpt or the watchlist; the data itself is parsed unmasked, since a short
         # key can occur in ids or URLs by chance.
-        key = self._key.secret
-        shown = text.replace(key, "***") if key else text
+        shown = mask_key(text, self._key.secret)
         status = response.status_code
         log.debug("%s %s -> %s", method, path, status)
         if 200 <= status < 300:

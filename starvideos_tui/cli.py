@@ -41,7 +41,24 @@ def _catch_termination() -> None:
 
 
 class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors in our words. A mistyped flag is named as unknown, even
+    when argparse would first complain that the flag it stands for is missing."""
+
+    argv: Sequence[str] = ()  # the words being parsed, set by main()
+    known: set[str] = set()  # every option string of the program, set by build_parser()
+
     def error(self, message: str) -> NoReturn:
+        unknown = [
+            word.split("=", 1)[0]
+            for word in self.argv
+            if word.startswith("-") and word != "-" and word.split("=", 1)[0] not in self.known
+        ]
+        if unknown and "required" in message:
+            import difflib
+
+            near = difflib.get_close_matches(unknown[0], sorted(self.known), n=1)
+            hint = f" (did you mean {near[0]}?)" if near else ""
+            message = f"unknown option {unknown[0]}{hint}"
         self.exit(2, f"{PROG}: error: {message} (see {PROG} --help)\n")
 
 
@@ -109,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=_positive_int, default=8765)
     p.add_argument("--speed", type=float, default=1.0, help="time scale (2 = twice as fast)")
     p.add_argument("--rate-limit", type=float, default=0.0, help="requests/s per key, 0 = off")
+    _Parser.known = {
+        option for each in (parser, *sub.choices.values()) for option in each._option_string_actions
+    }
     return parser
 
 
@@ -154,6 +174,7 @@ def _tolerate_narrow_encodings() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     _tolerate_narrow_encodings()
+    _Parser.argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     if args.command is not None:  # the TUI restores the terminal on its own signals
         _catch_termination()

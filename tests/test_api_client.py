@@ -486,3 +486,20 @@ async def test_an_error_envelope_says_what_came_instead_of_a_missing_field(
         await FakeApi(answer(200, body)).get()
     assert said in caught.value.message
     assert "field 'id'" not in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "shown"),
+    [
+        ("k", "task video_x not found", "task video_x not found"),  # too short to be a key
+        ("sk-live-SECRET-1", "echo: Bearer sk-live-SECRET-1", "echo: Bearer ***"),
+        ("sk-live-SECRET-1", '{"key":"sk-live-SECRET-1"}', '{"key":"***"}'),
+        ("sk-live-SECRET-1", "token=sk-live-SECRET-1&x=1", "token=***&x=1"),
+    ],
+)
+def test_the_key_is_masked_as_a_whole_never_inside_ordinary_words(
+    key: str, text: str, shown: str
+) -> None:
+    from starvideos_tui.api import mask_key
+
+    assert mask_key(text, key) == shown

@@ -942,3 +942,16 @@ def test_sim_command_announces_its_address_and_serves_at_once(tmp_path: Path) ->
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=5)
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("create", "--promt", "a cat"), "unknown option --promt (did you mean --prompt?)"),
+        (("list", "--jsn"), "unrecognized arguments: --jsn"),
+    ],
+)
+def test_a_mistyped_flag_is_named_as_unknown(cli: Cli, args: tuple[str, ...], said: str) -> None:
+    result = cli.run(*args)
+    assert result.code == 2
+    assert said in result.err and "Traceback" not in result.err

@@ -868,3 +868,18 @@ async def test_each_status_is_drawn_in_its_theme_colour(
             strip = tasks.render_line(1 + row)
             drawn = {seg.style.color.name.lower() for seg in strip if seg.style and seg.style.color}
             assert colours[name].lower()[:7] in drawn, (name, drawn)
+
+
+async def test_esc_on_the_table_clears_a_filter_that_enter_kept(
+    simulator: Simulator, make_app: AppFactory
+) -> None:
+    done = simulator.seed_task("done", queued=0, processing=0)
+    broken = simulator.seed_task("broken", queued=0, processing=0, fail=True)
+    app = make_app([done, broken])
+    async with running(app) as pilot:
+        await until(pilot, lambda: broken in row_ids(app), "the rows")
+        await pilot.press("slash", "f", "a", "i", "l", "enter")
+        await until(pilot, lambda: row_ids(app) == [broken], "the filter")
+        await pilot.press("escape")
+        await until(pilot, lambda: row_ids(app) == [done, broken], "the cleared filter")
+        assert app.filter_text == ""

@@ -284,7 +284,13 @@ class StarVideosApp(App[None]):
             self._open_panel()
 
     def action_close(self) -> None:
-        self.query_one(DetailPanel).remove_class("-open")
+        """esc: close the panel; with no panel open, clear the filter (as the README says)."""
+        panel = self.query_one(DetailPanel)
+        if panel.has_class("-open"):
+            panel.remove_class("-open")
+        elif self.filter_text:
+            self.query_one(FilterBox).action_clear_filter()
+            self.query_one(TaskTable).focus()
 
     def action_help(self) -> None:
         table_keys = [b for b in TaskTable.BINDINGS if isinstance(b, Binding)]
