@@ -131,9 +131,14 @@ def row_count(app: Any) -> int:
     return tables.first().row_count if tables else app.query_one(DataTable).row_count
 
 
-async def wait_for_rows(app: Any, rows: int, timeout: float = 300.0) -> None:
+SCREEN_ROWS = 30  # what a terminal of the benchmark's size shows
+
+
+async def wait_for_rows(
+    app: Any, rows: int, timeout: float = 300.0, at_least: bool = False
+) -> None:
     deadline = time.perf_counter() + timeout
-    while row_count(app) != rows:
+    while (row_count(app) < rows) if at_least else (row_count(app) != rows):
         if time.perf_counter() > deadline:
             raise TimeoutError(f"{row_count(app)} of {rows} rows after {timeout:.0f} s")
         await asyncio.sleep(0.002)
@@ -152,8 +157,12 @@ async def paint_and_idle(args: argparse.Namespace) -> dict[str, Any]:
     t0 = time.perf_counter()
     app = our_app(args.db) if args.impl == "ours" else bare_app(args.db)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for_rows(app, args.rows)
+        # First paint: the first screen of rows drawn (a long watchlist shows its head
+        # before the rest is read); then every row.
+        await wait_for_rows(app, min(args.rows, SCREEN_ROWS), at_least=True)
         out["paint_s"] = time.perf_counter() - t0
+        await wait_for_rows(app, args.rows)
+        out["all_rows_s"] = time.perf_counter() - t0
         paint_section.stop()
         await pilot.pause()
         out["settled_s"] = time.perf_counter() - t0

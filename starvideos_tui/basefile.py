@@ -82,19 +82,46 @@ def parse_base(path: Path, raw: bytes) -> tuple[dict[str, Any], list[tuple[int, 
 
 
 def encode_base(data: dict[str, Any]) -> bytes:
-    """The file's bytes: what json.dumps would write, made one document at a time.
+    """The file's bytes: valid JSON (TinyDB reads it), the meta table on the first line and
+    then one document per line, made one document at a time.
 
     One json.dumps of 10,000 documents is a single C call that holds the GIL for about a
     tenth of a second, freezing the TUI's loop even though the save runs in a thread of
-    its own; a call per document lets the loop run between them."""
-    tables = []
+    its own; a call per document lets the loop run between them. A document per line lets
+    `peek_base` read the first screen's documents without parsing the rest."""
+    meta = data.get(META, {})
+    tables = [f"{_dump(META)}:{_dump(meta)}"]
     for name, table in data.items():
+        if name == META:
+            continue
         if not isinstance(table, dict):  # not TinyDB's shape: encode as it is
             tables.append(f"{_dump(name)}:{_dump(table)}")
             continue
-        docs = ",".join(f"{_dump(key)}:{_dump(doc)}" for key, doc in table.items())
-        tables.append(f"{_dump(name)}:{{{docs}}}")
-    return ("{" + ",".join(tables) + "}").encode()
+        docs = ",\n".join(f"{_dump(key)}:{_dump(doc)}" for key, doc in table.items())
+        tables.append(f"{_dump(name)}:{{\n{docs}\n}}")
+    return ("{" + ",\n".join(tables) + "}").encode()
+
+
+def peek_base(raw: bytes, count: int) -> tuple[dict[str, Any], list[tuple[int, TaskRecord]]] | None:
+    """The meta table and the first `count` task documents of a base that `encode_base`
+    wrote, parsing only those lines; None for any other layout (read it whole then).
+    Nothing here is a verdict on the rest of the file: `parse_base` checks it all."""
+    lines = raw.split(b"\n", count + 2)
+    if len(lines) < 3 or not lines[0].startswith(b'{"meta":') or lines[1] != b'"tasks":{':
+        return None
+    try:
+        meta = json.loads(b"{" + lines[0][1:].rstrip(b",") + b"}")[META]
+        numbered = []
+        for line in lines[2 : 2 + count]:
+            if not line.startswith(b'"'):
+                break
+            ((key, doc),) = json.loads(b"{" + line.rstrip(b",") + b"}").items()
+            numbered.append((int(key), TaskRecord.from_doc(doc)))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+    if not isinstance(meta, dict):
+        return None
+    return meta, numbered
 
 
 def _dump(value: Any) -> str:

@@ -98,8 +98,17 @@ class Monitor:
 
     # -- the records ---------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Read the watchlist (a damaged one raises WatchlistError) and schedule its tasks."""
+    async def start(self, first_screen: int = 0) -> None:
+        """Read the watchlist (a damaged one raises WatchlistError) and schedule its tasks.
+
+        With `first_screen`, that many tasks are shown first, from the head of the file,
+        before the whole history is read and checked: a long watchlist is on screen at
+        once. Nothing is polled or written until the whole file has been checked."""
+        if first_screen:
+            first = await self.store.run(self.store.sync.peek, first_screen)
+            if first:
+                self.records = {r.id: r for r in first if self._only is None or r.id in self._only}
+                self.emit(TasksChanged(dict(self.records), everything=True))
         self._show_all(await self.store.load())
 
     def _show_all(self, records: list[TaskRecord]) -> None:

@@ -50,6 +50,7 @@ from starvideos_tui.basefile import (
     encode_base,
     fsync_dir,
     parse_base,
+    peek_base,
     remove_stale_temp_files,
 )
 from starvideos_tui.models import TaskRecord, validate_task_id
@@ -204,6 +205,39 @@ class Watchlist:
             state = self._refresh()
             self._loaded = before
             return list(state.records.values())
+
+    def peek(self, count: int) -> list[TaskRecord] | None:
+        """The first `count` tasks, quickly, for a first screen: only their documents are
+        parsed (the rest of a long history is not). Not checked beyond them, and nothing is
+        written on their strength: `load` reads and checks everything. None when the file
+        cannot be peeked at (no file, an older layout): load it whole."""
+        try:
+            raw = self.path.read_bytes()
+        except OSError:
+            return None
+        peeked = peek_base(raw, count)
+        if peeked is None:
+            return None
+        meta, numbered = peeked
+        info: Any = next(iter(meta.values()), {})
+        seq = info.get("journal", 0) if isinstance(info, dict) else 0
+        shown = dict(numbered)
+        try:
+            tail = journal.read_entries(self.journal_path.read_bytes())
+        except (OSError, journal.JournalDamaged):
+            return [r for _, r in sorted(shown.items())]
+        for entry in tail.entries:
+            if not isinstance(seq, int) or entry["seq"] <= seq:
+                continue
+            for key in entry.get("del", []) if isinstance(entry.get("del"), list) else []:
+                if isinstance(key, str) and key.isdigit():
+                    shown.pop(int(key), None)
+            puts = entry.get("put", {})
+            for key, doc in puts.items() if isinstance(puts, dict) else []:
+                if isinstance(key, str) and key.isdigit() and int(key) in shown:
+                    with contextlib.suppress(TypeError, ValueError, AttributeError):
+                        shown[int(key)] = TaskRecord.from_doc(doc)
+        return [r for _, r in sorted(shown.items())]
 
     def get(self, task_id: str) -> TaskRecord | None:
         """One watched task as the files hold it now, or None."""

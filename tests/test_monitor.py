@@ -142,3 +142,16 @@ async def test_answers_in_memory_are_written_on_close(simulator: Simulator, tmp_
         await monitor.close()
 
     assert Watchlist(tmp_path / "w.json").load()[0].status == "completed"
+
+
+async def test_a_long_watchlist_is_shown_a_screen_first_then_whole(tmp_path: Path) -> None:
+    watchlist = Watchlist(tmp_path / "w.json")
+    watchlist.add([TaskRecord(id=f"video_starvideos_o3_{7_000_000_000 + i}") for i in range(3000)])
+    heard: list[tuple[float, ev.Event]] = []
+    monitor = Monitor(watchlist, None, emit=record_events(heard), download_dir=tmp_path)
+
+    await monitor.start(first_screen=200)
+    await monitor.close()
+
+    shown = [len(e.records) for _, e in heard if isinstance(e, ev.TasksChanged) and e.everything]
+    assert shown == [200, 3000]

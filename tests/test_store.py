@@ -557,3 +557,33 @@ def test_a_compacted_base_is_still_a_tinydb_file_with_the_same_documents(
     with TinyDB(path, access_mode="r") as db:
         docs = db.table("tasks").all()
     assert [(d["id"], d["label"]) for d in docs] == [("a", None), ("b", "kept")]
+
+
+def test_peek_shows_the_first_tasks_with_their_journal_changes_without_reading_the_rest(
+    path: Path,
+) -> None:
+    watchlist = Watchlist(path)
+    watchlist.add([TaskRecord(id=f"t{i}") for i in range(1000)])
+    watchlist.update({"t1": lambda r: replace(r, status="completed")})
+    watchlist.remove(["t2"])
+    # Damage far down the file: a peek does not reach it; a load refuses it.
+    raw = path.read_bytes()
+    cut = raw.rindex(b'"t990"')
+    path.write_bytes(raw[:cut] + b"@@" + raw[cut + 2 :])
+
+    first = Watchlist(path).peek(5)
+
+    assert first is not None
+    assert [r.id for r in first] == ["t0", "t1", "t3", "t4"]
+    assert first[1].status == "completed"
+    with pytest.raises(WatchlistError):
+        Watchlist(path).load()
+    with pytest.raises(WatchlistError):
+        Watchlist(path).add([TaskRecord(id="new")])
+
+
+def test_peek_of_an_older_layout_or_no_file_says_load_it_whole(path: Path) -> None:
+    assert Watchlist(path).peek(5) is None
+    path.write_text(json.dumps({"tasks": {"1": {"id": "a"}}, "meta": {"1": {"schema": 1}}}))
+    assert Watchlist(path).peek(5) is None
+    assert [r.id for r in Watchlist(path).load()] == ["a"]

@@ -46,6 +46,8 @@ from starvideos_tui.vocabulary import DownloadState, status_look
 
 log = logging.getLogger(__name__)
 
+FIRST_SCREEN = 200  # tasks shown before the whole watchlist is read (a screen or several)
+
 
 class StarVideosApp(App[None]):
     CSS_PATH = "app.tcss"
@@ -174,7 +176,7 @@ class StarVideosApp(App[None]):
     @work(group="engine", exit_on_error=False)
     async def run_engine(self) -> None:
         try:
-            await self.monitor.start()
+            await self.monitor.start(first_screen=FIRST_SCREEN)
         except StarVideosError as exc:
             self.notify(str(exc), severity="error", timeout=30)
         await self.monitor.run()
