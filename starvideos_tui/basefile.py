@@ -106,15 +106,15 @@ def peek_base(raw: bytes, count: int) -> tuple[dict[str, Any], list[tuple[int, T
     """The meta table and the first `count` task documents of a base that `encode_base`
     wrote, parsing only those lines; None for any other layout (read it whole then).
     Nothing here is a verdict on the rest of the file: `parse_base` checks it all."""
-    lines = raw.split(b"\n", count + 2)
+    lines = raw.split(b"\n", count + 2)[: count + 2]  # `raw` may be the file's head only
     if len(lines) < 3 or not lines[0].startswith(b'{"meta":') or lines[1] != b'"tasks":{':
         return None
     try:
         meta = json.loads(b"{" + lines[0][1:].rstrip(b",") + b"}")[META]
         numbered = []
         for line in lines[2 : 2 + count]:
-            if not line.startswith(b'"'):
-                break
+            if not line.startswith(b'"') or not line.endswith((b"},", b"}")):
+                break  # the end of the table, or a line cut by the end of the head
             ((key, doc),) = json.loads(b"{" + line.rstrip(b",") + b"}").items()
             numbered.append((int(key), TaskRecord.from_doc(doc)))
     except (ValueError, TypeError, KeyError, AttributeError):

@@ -62,6 +62,7 @@ log = logging.getLogger(__name__)
 
 LOCK_TIMEOUT = 30.0
 COMPACT_MIN_BYTES = 256 * 1024  # a journal smaller than this is never worth a rewrite
+PEEK_BYTES = 1 << 20  # a first screen's documents are in the first MiB of the base
 COMPACT_RATIO = 0.5  # compact when the journal is larger than this share of the base
 
 
@@ -212,10 +213,11 @@ class Watchlist:
         written on their strength: `load` reads and checks everything. None when the file
         cannot be peeked at (no file, an older layout): load it whole."""
         try:
-            raw = self.path.read_bytes()
+            with self.path.open("rb") as handle:
+                head = handle.read(PEEK_BYTES)  # the head of the file only, whatever its size
         except OSError:
             return None
-        peeked = peek_base(raw, count)
+        peeked = peek_base(head, count)
         if peeked is None:
             return None
         meta, numbered = peeked
