@@ -883,3 +883,21 @@ async def test_esc_on_the_table_clears_a_filter_that_enter_kept(
         await pilot.press("escape")
         await until(pilot, lambda: row_ids(app) == [done, broken], "the cleared filter")
         assert app.filter_text == ""
+
+
+async def test_at_80_columns_the_status_line_keeps_failures_and_cuts_no_word(
+    simulator: Simulator, make_app: AppFactory
+) -> None:
+    ids = [simulator.seed_task(f"t{i}", queued=0, processing=0) for i in range(3)]
+    ids += [simulator.seed_task("x", queued=0, processing=0, fail=True)]
+    ids += [simulator.seed_task("y", queued=100, processing=100) for _ in range(2)]
+    app = make_app([*ids, UNKNOWN_ID])
+    async with running(app, size=(80, 24)) as pilot:
+        app.sort_mode = "status"
+        await until(pilot, lambda: "unknown id" in screen_text(app).splitlines()[0], "a pass")
+        line = screen_text(app).splitlines()[0].rstrip()
+        assert "1 failed" in line and "1 unknown id" in line and "sort: status" in line
+        assert len(line) <= 80
+        pieces = [p.strip() for part in line.split("│") for p in part.split("·")]
+        assert all(p.split(" ", 1)[0].isdigit() or p in line for p in pieces if p)
+        assert not line.endswith("…")

@@ -1,4 +1,9 @@
-"""The one-line summary: counts per status, the next poll, and the state of the API."""
+"""The one-line summary: the state of the API, counts per status, the next poll.
+
+At any width it shows what matters most and drops the rest whole, never half a word: the
+API's state first, then failures and unknown ids, then the other counts, the next poll,
+auto-download, and the filter or sort.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,14 @@ from collections import Counter
 from rich.text import Text
 from textual.widgets import Static
 
+ORDER = ["new", "queued", "processing", "completed", "downloaded", "failed"]
+URGENT = ("failed", "not a video", "save failed", "link expired", "unknown id", "retrying")
+SEPARATOR = " │ "
+
 
 class StatusBar(Static):
     _shown: Text | None = None
+    _parts: tuple[tuple[str, str], list[str], str | None, bool, str] | None = None
 
     def show(
         self,
@@ -20,19 +30,51 @@ class StatusBar(Static):
         auto_download: bool,
         extra: str = "",
     ) -> None:
-        # The API's state first: it must stay visible however many statuses there are.
-        text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(api_state, style=f"bold {api_colour}".strip())
-        if next_poll is not None:
-            text.append(f" │ poll in {max(0, next_poll):.0f}s")
-        text.append(f" │ auto-dl {'on' if auto_download else 'off'}")
-        if extra:
-            text.append(f" │ {extra}")
-        order = ["new", "queued", "processing", "completed", "downloaded", "failed"]
-        parts = [f"{counts[w]} {w}" for w in order if counts.get(w)]
-        parts += [f"{n} {w}" for w, n in sorted(counts.items()) if w not in order and n]
-        text.append(" │ ")
-        text.append(" · ".join(parts) or "no tasks")
+        poll = f"poll in {max(0, next_poll):.0f}s" if next_poll is not None else None
+        words = [w for w in ORDER if counts.get(w)]
+        words += sorted(w for w, n in counts.items() if w not in ORDER and n)
+        tallies = [f"{counts[w]} {w}" for w in words]
+        self._parts = ((api_state, api_colour), tallies, poll, auto_download, extra)
+        self._draw()
+
+    def on_resize(self) -> None:
+        self._draw()
+
+    def _draw(self) -> None:
+        if self._parts is None:
+            return
+        (state, colour), tallies, poll, auto, extra = self._parts
+        urgent = [t for t in tallies if t.split(" ", 1)[1] in URGENT]
+        # (priority, place, text): the most important are kept first, and each later one
+        # is dropped whole when it does not fit; what is kept is shown in place order.
+        pieces = [(0, 0, state)]
+        pieces += [(1, 5, t) for t in urgent]
+        pieces += [(2, 3, extra)] if extra else []
+        pieces += [(3, 1, poll)] if poll else []
+        pieces += [(4, 5, t) for t in tallies if t not in urgent]
+        pieces += [(5, 2, f"auto-dl {'on' if auto else 'off'}")]
+        room = max(20, (self.size.width or 80) - 2)
+        kept: list[tuple[int, int, str]] = []
+        for piece in pieces:
+            if not kept or _width([*kept, piece]) <= room:
+                kept.append(piece)
+        text = Text(no_wrap=True, overflow="crop")
+        text.append(state, style=f"bold {colour}".strip())
+        for _, place, shown in sorted(kept, key=lambda k: k[1]):
+            if place in (1, 2, 3):
+                text.append(SEPARATOR + shown)
+        kept_tallies = {shown for _, place, shown in kept if place == 5}
+        counts = [t for t in tallies if t in kept_tallies]  # in the usual order
+        if counts:
+            text.append(SEPARATOR + " · ".join(counts))
+        elif not tallies:
+            text.append(SEPARATOR + "no tasks")
         if text != self._shown:
             self._shown = text
             self.update(text, layout=False)  # always one line: no layout pass needed
+
+
+def _width(pieces: list[tuple[int, int, str]]) -> int:
+    counts = [p for _, place, p in pieces if place == 5]
+    rest = [p for _, place, p in pieces if place != 5]
+    return len(SEPARATOR.join(rest)) + (len(SEPARATOR) + len(" · ".join(counts)) if counts else 0)
