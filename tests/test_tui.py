@@ -23,6 +23,7 @@ from starvideos_tui.simulator import SimConfig, Simulator
 from starvideos_tui.simulator.video import sample_video
 from starvideos_tui.store import Watchlist
 from starvideos_tui.tui.app import AppConfig, StarVideosApp
+from starvideos_tui.tui.presenter import SAVED_TOGETHER
 from starvideos_tui.tui.screens.add_ids import AddIdsScreen
 from starvideos_tui.tui.screens.confirm import ConfirmScreen
 from starvideos_tui.tui.screens.keys import KeysScreen
@@ -901,3 +902,26 @@ async def test_at_80_columns_the_status_line_keeps_failures_and_cuts_no_word(
         pieces = [p.strip() for part in line.split("│") for p in part.split("·")]
         assert all(p.split(" ", 1)[0].isdigit() or p in line for p in pieces if p)
         assert not line.endswith("…")
+
+
+async def test_videos_saved_together_make_one_toast_not_one_each(
+    simulator: Simulator, make_app: AppFactory
+) -> None:
+    done = [simulator.seed_task(f"t{i}", queued=0, processing=0) for i in range(3)]
+    app = make_app(done)
+    async with running(app, size=(120, 30)) as pilot:
+        await until(
+            pilot,
+            lambda: (
+                all(status_of(app, i) == "● completed" for i in done if i in row_ids(app))
+                and len(row_ids(app)) == 3
+            ),
+            "the first pass",
+        )
+        await pilot.press("t")  # auto-download on: every completed video is fetched
+        await until(pilot, lambda: all(app.records[i].local_path for i in done), "the videos")
+        await pilot.pause(SAVED_TOGETHER + 0.3)
+        toasts = [n.message for n in app._notifications]  # Textual keeps the live toasts here
+        saved = [m for m in toasts if "saved" in m]
+        assert len(saved) == 1, toasts  # one toast for the burst, not one per video
+        assert saved[0].startswith("3 videos saved to ")

@@ -4,7 +4,8 @@ toasts and the bell. Kept out of the app, which it reaches through `Face`."""
 from __future__ import annotations
 
 import gc
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from textual.notifications import SeverityLevel
@@ -16,6 +17,15 @@ from starvideos_tui.tui.view import StatusCounts
 from starvideos_tui.vocabulary import DownloadState
 
 API_COLOURS = {"ok": "success", "offline": "warning", "rate limited": "warning"}
+SAVED_TOGETHER = 0.5  # seconds in which saved videos make one toast
+
+
+def short_path(path: str) -> str:
+    """A path as a person reads it: the home folder as ~."""
+    home = os.path.expanduser("~")
+    if home not in ("~", "/") and (path == home or path.startswith(home + os.sep)):
+        return "~" + path[len(home) :]
+    return path
 
 
 class Face(Protocol):
@@ -47,6 +57,8 @@ class Face(Protocol):
 
     def render_status(self) -> None: ...
 
+    def set_timer(self, delay: float, callback: Callable[[], None]) -> object: ...
+
 
 class Presenter:
     def __init__(self, face: Face, api_note: str | None) -> None:
@@ -54,6 +66,7 @@ class Presenter:
         self.counts = StatusCounts()
         self.api_state = api_note or "starting"
         self.api_colour = "warning" if api_note else ""
+        self._saved: list[str] = []
 
     def show(self, event: ev.Event) -> None:
         face = self.face
@@ -80,7 +93,7 @@ class Presenter:
         elif isinstance(event, ev.DownloadEnded):
             self._recount([event.task_id])
             if event.record is not None:
-                face.notify(f"saved {event.record.local_path}", title="Downloaded")
+                self._saved_video(event.record.local_path or "")
             else:
                 face.notify(event.error or "download failed", severity="error", title="Not saved")
             face.render_rows()
@@ -88,6 +101,26 @@ class Presenter:
             face.notify(event.message, severity="error", timeout=15)
         elif isinstance(event, ev.PassEnded):
             face.render_status()
+
+    def _saved_video(self, path: str) -> None:
+        """Saved videos are told together: one toast for a burst (auto-download, `t`)."""
+        self._saved.append(path)
+        if len(self._saved) == 1:
+            self.face.set_timer(SAVED_TOGETHER, self._tell_saved)
+
+    def _tell_saved(self) -> None:
+        paths, self._saved = self._saved, []
+        if not paths:
+            return
+        demo = " (a demo: removed on quit)" if self.face.config.title.endswith("demo") else ""
+        if len(paths) == 1:
+            self.face.notify(f"saved {short_path(paths[0])}{demo}", title="Downloaded")
+            return
+        folder = os.path.commonpath(paths) if all(paths) else ""
+        if folder in paths:
+            folder = os.path.dirname(folder)
+        where = f" to {short_path(folder)}" if folder else ""
+        self.face.notify(f"{len(paths)} videos saved{where}{demo}", title="Downloaded")
 
     def _recount(self, ids: list[str] | None) -> None:
         self.counts.recount(self.face.records, self.face.downloads, ids)
