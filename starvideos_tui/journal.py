@@ -14,7 +14,10 @@ import json
 import os
 import zlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from starvideos_tui.basefile import fsync_dir
 
 MAGIC = b"J1 "
 
@@ -33,8 +36,7 @@ class Tail:
     """The entries read from a journal, and where the good bytes end."""
 
     entries: list[dict[str, Any]] = field(default_factory=list)
-    end: int = 0  # offset after the last whole, checked entry
-    torn: bool = False  # bytes after `end` that are not a whole entry (a crash's tail)
+    end: int = 0  # offset after the last whole, checked entry; bytes after it are torn
 
 
 def read_entries(raw: bytes, start: int = 0) -> Tail:
@@ -48,7 +50,6 @@ def read_entries(raw: bytes, start: int = 0) -> Tail:
             newline = raw.find(b"\n", at)
             if newline != -1 and newline + 1 < len(raw):
                 raise JournalDamaged(f"entry at byte {start + at} is damaged")
-            tail.torn = True
             break
         tail.entries.append(entry)
         at += size
@@ -103,11 +104,7 @@ def append(path: str, data: bytes, good_end: int) -> int:
             # it back needs), without waiting on its times as fsync would.
             getattr(os, "fdatasync", os.fsync)(fd)
             if created:  # the new file's name must survive a crash too
-                folder = os.open(os.path.dirname(path) or ".", os.O_RDONLY)
-                try:
-                    os.fsync(folder)
-                finally:
-                    os.close(folder)
+                fsync_dir(Path(path).parent)
         except OSError:
             try:
                 os.ftruncate(fd, good_end)

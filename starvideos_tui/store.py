@@ -73,7 +73,6 @@ class _State:
     base: Signature | None = None
     journal: tuple[int, int] | None = None  # (inode, device) of the journal read
     offset: int = 0  # journal bytes applied (whole, checked entries)
-    torn: bool = False  # bytes past `offset` that are a crash's tail
     seq: int = 0  # the last entry applied (or the base's `journal` number)
     schema: int = SCHEMA_VERSION
     meta: dict[str, Any] = field(default_factory=dict)
@@ -146,7 +145,7 @@ class Watchlist:
         try:
             fd = os.open(self.journal_path, os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
-            state.journal, state.offset, state.torn = None, 0, False
+            state.journal, state.offset = None, 0
             return
         except OSError as exc:
             raise WatchlistError(f"cannot read {self.journal_path}: {exc.strerror}") from None
@@ -158,7 +157,6 @@ class Watchlist:
                     self._state = state = self._read_base(state.base)
                 state.journal, state.offset = identity, 0
             if st.st_size == state.offset:
-                state.torn = False
                 return
             raw = os.pread(fd, st.st_size - state.offset, state.offset)
         finally:
@@ -169,7 +167,7 @@ class Watchlist:
             raise damaged(self.journal_path, str(exc)) from None
         for entry in tail.entries:
             self._apply(state, entry)
-        state.offset, state.torn = tail.end, tail.torn
+        state.offset = tail.end  # a torn tail after it is cut by the next append
 
     def _apply(self, state: _State, entry: dict[str, Any]) -> None:
         """One journal entry onto the view (entries the base already holds are skipped)."""
@@ -322,7 +320,7 @@ class Watchlist:
                     "the previous version is intact"
                 ) from None
             self._apply(state, entry)
-            state.offset, state.torn = end, False
+            state.offset = end
             if state.journal is None:
                 st = os.stat(self.journal_path)
                 state.journal = (st.st_ino, st.st_dev)
@@ -350,7 +348,7 @@ class Watchlist:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.journal_path)
             fsync_dir(self.path.parent)
-        state.journal, state.offset, state.torn = None, 0, False
+        state.journal, state.offset = None, 0
 
     def add(self, records: Sequence[TaskRecord]) -> list[tuple[str, bool]]:
         """Add tasks; one already watched is kept as it is. Returns (id, was_added)."""

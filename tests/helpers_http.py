@@ -12,6 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from starvideos_tui.download import CancelToken
+
 
 @dataclass(frozen=True)
 class Seen:
@@ -252,3 +254,10 @@ def serve_tls(server: ScriptedHTTPServer, cert: Path, key: Path) -> None:
     context.load_cert_chain(cert, key)
     server.socket = context.wrap_socket(server.socket, server_side=True)
     server.scheme = "https"
+
+
+class NoWait(CancelToken):
+    """A cancel token whose waits between a download's retries return at once."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self.is_set()

@@ -19,21 +19,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers_http import Reply, Respond, ScriptedHTTPServer, Seen, leave_part, ranged
+from helpers_http import NoWait, Reply, Respond, ScriptedHTTPServer, Seen, leave_part, ranged
 from helpers_media import padded_video
 
 from starvideos_tui import download
-from starvideos_tui.download import CancelToken, DownloadError, fetch_to_file_sync, target_path
+from starvideos_tui.download import DownloadError, fetch_to_file_sync, target_path
 
 TASK = "video_starvideos_o3_7770001111"
 VIDEO = padded_video(300_000)
 ETAG = '"v1"'
 Serve = Callable[[Respond], ScriptedHTTPServer]
-
-
-class NoWait(CancelToken):
-    def wait(self, timeout: float | None = None) -> bool:
-        return self.is_set()
 
 
 def files_in(folder: Path) -> list[str]:

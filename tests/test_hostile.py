@@ -28,11 +28,12 @@ from typing import Any
 import httpx
 import pytest
 from contract import PROCESSING_ANSWER
+from helpers_http import NoWait
 from textual.widgets import Static
 
 from starvideos_tui import cli
 from starvideos_tui.api import ApiError, StarVideosClient
-from starvideos_tui.download import CancelToken, DownloadError, fetch_to_file_sync, target_path
+from starvideos_tui.download import DownloadError, fetch_to_file_sync, target_path
 from starvideos_tui.models import TaskRecord, validate_task_id
 from starvideos_tui.monitor import Monitor
 from starvideos_tui.schedule import PollSchedule
@@ -571,13 +572,6 @@ async def test_video_url_with_traversal_in_its_path_saves_only_under_the_task_id
     assert all("authorization" not in {k.lower() for k in h} for _, h in _VideoHost.seen)
 
 
-class _NoWait(CancelToken):
-    """A cancel token whose waits between retries return at once."""
-
-    def wait(self, timeout: float | None = None) -> bool:
-        return False
-
-
 @pytest.mark.parametrize(
     "path",
     ["/v\x1b]52;c;SGVsbG8=\x07.mp4", "/v\x00.mp4", "/v\x7f.mp4"],
@@ -588,7 +582,7 @@ def test_video_url_with_control_characters_is_refused_at_once_as_a_bad_url(
 ) -> None:
     final = target_path(TASK, tmp_path)
     with pytest.raises(DownloadError) as caught:
-        fetch_to_file_sync(f"http://127.0.0.1:9{path}", final, cancel=_NoWait())
+        fetch_to_file_sync(f"http://127.0.0.1:9{path}", final, cancel=NoWait())
     assert caught.value.kind == "bad_url"
 
 

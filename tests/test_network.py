@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from helpers_http import (
+    NoWait,
     ProxyServer,
     Reply,
     ScriptedHTTPServer,
@@ -20,18 +21,13 @@ from helpers_media import padded_video
 
 from starvideos_tui import network
 from starvideos_tui.api import NetworkError, StarVideosClient
-from starvideos_tui.download import CancelToken, DownloadError, fetch_to_file_sync, target_path
+from starvideos_tui.download import DownloadError, fetch_to_file_sync, target_path
 from starvideos_tui.network import ProxySettingError, proxy_for
 from starvideos_tui.simulator import Simulator
 
 TASK = "video_starvideos_o3_8880001111"
 VIDEO = padded_video(200_000)
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
-
-
-class NoWait(CancelToken):
-    def wait(self, timeout: float | None = None) -> bool:
-        return self.is_set()
 
 
 @pytest.fixture(autouse=True)
