@@ -8,8 +8,9 @@ import json
 import os
 import re
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from starvideos_tui.errors import StarVideosError
 from starvideos_tui.models import TaskRecord
@@ -37,48 +38,139 @@ def damaged(path: Path | str, why: str) -> WatchlistError:
     )
 
 
-def parse_base(path: Path, raw: bytes) -> tuple[dict[str, Any], list[tuple[int, TaskRecord]]]:
-    """Check the untrusted bytes of a base file: TinyDB's table dict and the records,
-    numbered by document id, in order.
+@dataclass
+class Base:
+    """What a base file holds, checked: its meta table and its tasks by document id."""
 
-    Every task entry is converted here, for reads and writes alike, so a file that `load`
-    refuses is never rewritten by a transaction either.
+    meta: dict[str, Any] = field(default_factory=dict)
+    records: dict[int, TaskRecord] = field(default_factory=dict)
+    # The keys of documents that this version does not know (a newer one wrote them),
+    # by document id: kept to be written back, while the documents themselves are not
+    # kept (a record is half the memory of its parsed document beside it).
+    extras: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+
+_KNOWN_KEYS = frozenset(TaskRecord.__dataclass_fields__)
+_DOC_LINE_RE = re.compile(rb'"(0|[1-9][0-9]*)":')
+
+
+def read_base(path: Path, handle: BinaryIO) -> Base:
+    """Read and check the untrusted base file open at `handle`.
+
+    A file in the layout `encode_base` writes is read a line (a document) at a time, so
+    the whole file and its whole parse are never in memory at once; any other layout (an
+    older version's, a hand edit, damage) is parsed whole. Every task entry is checked
+    here, for reads and writes alike, so a file that `load` refuses is never rewritten by
+    a transaction either.
     """
+    base = _read_lines(path, handle)
+    if base is None:
+        handle.seek(0)
+        base = parse_base(path, handle.read())
+    return base
 
-    def refuse(why: str) -> WatchlistError:
-        return damaged(path, why)
 
+def _read_lines(path: Path, handle: BinaryIO) -> Base | None:
+    """The base read a line at a time, or None when it is not in our layout (or not
+    valid JSON: the whole parse names what is wrong)."""
+    head = handle.readline()
+    if not (head.startswith(b'{"meta":') and head.endswith(b",\n")):
+        return None
+    if handle.readline() != b'"tasks":{\n':
+        return None
+    try:
+        tables = json.loads(head[:-2] + b"}")
+    except ValueError:
+        return None
+    if not isinstance(tables, dict) or tables.keys() != {META}:
+        return None
+    base = Base(meta=_checked_meta(path, tables[META]))
+    more, seen = True, False  # whether a document may follow (after a comma); any did
+    for line in handle:
+        if line == b"}}":  # with no newline after it: the end of the file
+            break
+        if line == b"\n":  # the blank line of an empty table
+            continue
+        match = _DOC_LINE_RE.match(line)
+        if match is None or not more:
+            return None
+        more, seen = line.endswith(b",\n"), True
+        try:
+            doc = json.loads(line[match.end() : -2 if more else None])
+        except ValueError:
+            return None
+        _check_document(path, base, match.group(1).decode(), doc)
+    else:
+        return None  # the file ends inside the table
+    if seen and more:
+        return None  # a comma before the end
+    return base
+
+
+def parse_base(path: Path, raw: bytes) -> Base:
+    """Check the bytes of a whole base file, whatever its layout."""
     if not raw.strip():
-        raise refuse("the file is empty")
+        raise damaged(path, "the file is empty")
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError) as exc:
-        raise refuse(f"not valid JSON: {str(exc)[:80]}") from None
+        raise damaged(path, f"not valid JSON: {str(exc)[:80]}") from None
     if not isinstance(data, dict):
-        raise refuse("expected a JSON object at the top")
+        raise damaged(path, "expected a JSON object at the top")
     meta = data.get(META, {})
     tasks = data.get(TASKS, {})
     if not isinstance(meta, dict) or not isinstance(tasks, dict):
-        raise refuse("its tables are not JSON objects")
+        raise damaged(path, "its tables are not JSON objects")
+    base = Base(meta=_checked_meta(path, meta))
+    for key, doc in tasks.items():
+        _check_document(path, base, key, doc)
+    base.records = dict(sorted(base.records.items()))
+    return base
+
+
+def _checked_meta(path: Path, meta: Any) -> dict[str, Any]:
+    if not isinstance(meta, dict):
+        raise damaged(path, "its tables are not JSON objects")
     for key, doc in meta.items():
         if not isinstance(doc, dict) or not DOC_ID_RE.fullmatch(key):
-            raise refuse(f"meta entry {key[:20]!r} is not a document")
+            raise damaged(path, f"meta entry {key[:20]!r} is not a document")
         version = doc.get("schema")
         if isinstance(version, int) and version > SCHEMA_VERSION:
             raise WatchlistError(
                 f"watchlist {path} was written by a newer starvideos-tui "
                 f"(schema {version}, this one reads {SCHEMA_VERSION}); upgrade to use it"
             )
-    numbered: list[tuple[int, TaskRecord]] = []
-    for key, doc in tasks.items():
-        if not isinstance(doc, dict) or not DOC_ID_RE.fullmatch(key):
-            raise refuse(f"task entry {key[:20]!r} is not a document")
-        try:
-            numbered.append((int(key), TaskRecord.from_doc(doc)))
-        except (TypeError, ValueError) as exc:
-            raise refuse(f"task entry {key[:20]!r} has the wrong shape: {str(exc)[:80]}") from None
-    numbered.sort(key=lambda item: item[0])
-    return data, numbered
+    return meta
+
+
+def _check_document(path: Path, base: Base, key: str, doc: Any) -> None:
+    if not isinstance(doc, dict) or not DOC_ID_RE.fullmatch(key):
+        raise damaged(path, f"task entry {key[:20]!r} is not a document")
+    try:
+        record = TaskRecord.from_doc(doc)
+    except (TypeError, ValueError) as exc:
+        raise damaged(
+            path, f"task entry {key[:20]!r} has the wrong shape: {str(exc)[:80]}"
+        ) from None
+    doc_id = int(key)
+    base.records[doc_id] = record
+    keep_unknown_keys(base.extras, doc_id, doc)
+
+
+def keep_unknown_keys(extras: dict[int, dict[str, Any]], doc_id: int, doc: dict[str, Any]) -> None:
+    """Note in `extras` the keys of `doc` that a record does not hold, if any."""
+    if doc.keys() <= _KNOWN_KEYS:
+        extras.pop(doc_id, None)
+    else:
+        extras[doc_id] = {k: v for k, v in doc.items() if k not in _KNOWN_KEYS}
+
+
+def document(record: TaskRecord, extras: dict[str, Any] | None) -> dict[str, Any]:
+    """The stored document of `record`, with the keys a newer version wrote beside it."""
+    doc = record.to_doc()
+    if extras:
+        doc.update(extras)
+    return doc
 
 
 def encode_base(data: dict[str, Any]) -> bytes:

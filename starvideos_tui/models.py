@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from enum import Enum
@@ -186,7 +187,8 @@ def _history(name: str, value: Any) -> tuple[tuple[str, float], ...]:
     for item in value:
         if not isinstance(item, (list, tuple)) or len(item) != 2:
             raise TypeError(f"{name!r} has an item that is not a [status, time] pair")
-        pairs.append((_text(name, item[0]), _number(name, item[1])))
+        # One string per status word, not one per record: 50,000 histories share four.
+        pairs.append((sys.intern(_text(name, item[0])), _number(name, item[1])))
     return tuple(pairs)
 
 
@@ -201,6 +203,8 @@ def _problem(name: str, value: Any) -> HttpProblem | None:
         at=_opt_number(f"{name}.at", value.get("at")),
     )
 
+
+_WORDS = ("status", "model")
 
 _RECORD_FIELDS: dict[str, Callable[[str, Any], Any]] = {
     "id": _task_id,
@@ -344,6 +348,9 @@ class TaskRecord:
                 values[name] = check(name, value)
         if "id" not in values:
             raise TypeError("'id' is missing")
+        for name in _WORDS:  # a few words repeated in every record: one string each
+            if type(values.get(name)) is str:
+                values[name] = sys.intern(values[name])
         return cls(**values)
 
     def public_json(self) -> dict[str, Any]:

@@ -21,7 +21,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 
@@ -98,17 +98,24 @@ class Monitor:
 
     # -- the records ---------------------------------------------------------------------
 
-    async def start(self, first_screen: int = 0) -> None:
+    async def start(
+        self, first_screen: int = 0, shown: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
         """Read the watchlist (a damaged one raises WatchlistError) and schedule its tasks.
 
         With `first_screen`, that many tasks are shown first, from the head of the file,
         before the whole history is read and checked: a long watchlist is on screen at
-        once. Nothing is polled or written until the whole file has been checked."""
+        once. `shown` is awaited after that, before the rest is read (a face waits there
+        for the first screen to be drawn: reading 50,000 records in a thread would compete
+        with the drawing for the interpreter). Nothing is polled or written until the
+        whole file has been checked."""
         if first_screen:
             first = await self.store.run(self.store.sync.peek, first_screen)
             if first:
                 self.records = {r.id: r for r in first if self._only is None or r.id in self._only}
                 self.emit(TasksChanged(dict(self.records), everything=True))
+                if shown is not None:
+                    await shown()
         self._show_all(await self.store.load())
 
     def _show_all(self, records: list[TaskRecord]) -> None:

@@ -47,10 +47,12 @@ from starvideos_tui.basefile import (
     WatchlistError,
     atomic_write,
     damaged,
+    document,
     encode_base,
     fsync_dir,
-    parse_base,
+    keep_unknown_keys,
     peek_base,
+    read_base,
     remove_stale_temp_files,
 )
 from starvideos_tui.models import TaskRecord, validate_task_id
@@ -76,13 +78,13 @@ class _State:
     seq: int = 0  # the last entry applied (or the base's `journal` number)
     schema: int = SCHEMA_VERSION
     meta: dict[str, Any] = field(default_factory=dict)
-    docs: dict[int, dict[str, Any]] = field(default_factory=dict)
     records: dict[int, TaskRecord] = field(default_factory=dict)
+    extras: dict[int, dict[str, Any]] = field(default_factory=dict)  # see basefile.Base
     by_id: dict[str, int] = field(default_factory=dict)
 
     @property
     def next_doc_id(self) -> int:
-        return max(self.docs, default=0) + 1
+        return max(self.records, default=0) + 1
 
 
 class Watchlist:
@@ -122,22 +124,25 @@ class Watchlist:
     def _read_base(self, signature: Signature | None) -> _State:
         state = _State(base=signature)
         try:
-            raw = self.path.read_bytes()
+            handle = self.path.open("rb")
         except FileNotFoundError:
             state.base = None
             return state
         except OSError as exc:
             raise WatchlistError(f"cannot read watchlist {self.path}: {exc.strerror}") from None
-        data, numbered = parse_base(self.path, raw)
-        state.meta = data.get(META, {})
+        with handle:
+            st = os.fstat(handle.fileno())
+            state.base = (st.st_ino, st.st_size, st.st_mtime_ns)  # the file read, if replaced
+            try:
+                base = read_base(self.path, handle)
+            except OSError as exc:
+                raise WatchlistError(f"cannot read watchlist {self.path}: {exc.strerror}") from None
+        state.meta = base.meta
         info: dict[str, Any] = next(iter(state.meta.values()), {})
         state.schema = info.get("schema", 1) if isinstance(info.get("schema"), int) else 1
         state.seq = info.get("journal", 0) if isinstance(info.get("journal"), int) else 0
-        tasks = data.get(TASKS, {})
-        for doc_id, record in numbered:
-            state.docs[doc_id] = tasks[str(doc_id)]
-            state.records[doc_id] = record
-            state.by_id[record.id] = doc_id
+        state.records, state.extras = base.records, base.extras
+        state.by_id = {record.id: doc_id for doc_id, record in base.records.items()}
         return state
 
     def _read_journal(self) -> None:
@@ -179,7 +184,7 @@ class Watchlist:
         for key in dels:
             if isinstance(key, str) and key.isdigit():
                 doc_id = int(key)
-                state.docs.pop(doc_id, None)
+                state.extras.pop(doc_id, None)
                 gone = state.records.pop(doc_id, None)
                 if gone is not None and state.by_id.get(gone.id) == doc_id:
                     del state.by_id[gone.id]
@@ -192,8 +197,8 @@ class Watchlist:
                 why = f"entry {entry['seq']} has the wrong shape: {str(exc)[:80]}"
                 raise damaged(self.journal_path, why) from None
             doc_id = int(key)
-            state.docs[doc_id] = doc
             state.records[doc_id] = record
+            keep_unknown_keys(state.extras, doc_id, doc)
             state.by_id[record.id] = doc_id
         state.seq = entry["seq"]
 
@@ -337,7 +342,7 @@ class Watchlist:
     def _compact(self, state: _State) -> None:
         """Write the whole view as a new base, then drop the journal it holds."""
         meta = {"1": {"schema": SCHEMA_VERSION, "journal": state.seq}}
-        tasks = {str(k): doc for k, doc in state.docs.items()}
+        tasks = {str(k): document(r, state.extras.get(k)) for k, r in state.records.items()}
         try:
             atomic_write(self.path, encode_base({TASKS: tasks, META: meta}))
         except OSError as exc:

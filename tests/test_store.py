@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from starvideos_tui import basefile, store
+from starvideos_tui import basefile, journal, store
 from starvideos_tui.models import HttpProblem, InvalidTaskId, TaskRecord
 from starvideos_tui.store import Watchlist, WatchlistError
 
@@ -587,3 +587,75 @@ def test_peek_of_an_older_layout_or_no_file_says_load_it_whole(path: Path) -> No
     path.write_text(json.dumps({"tasks": {"1": {"id": "a"}}, "meta": {"1": {"schema": 1}}}))
     assert Watchlist(path).peek(5) is None
     assert [r.id for r in Watchlist(path).load()] == ["a"]
+
+
+# -- the base read a document at a time --------------------------------------------------
+
+
+def _our_layout(path: Path, count: int) -> bytes:
+    Watchlist(path).add([TaskRecord(id=f"t{i}", label=f"take {i}") for i in range(count)])
+    Watchlist(path)._compact(Watchlist(path)._refresh())  # everything in the base
+    return path.read_bytes()
+
+
+def test_our_layout_is_read_a_line_at_a_time_to_the_same_records(path: Path) -> None:
+    raw = _our_layout(path, 50)
+    with path.open("rb") as handle:
+        streamed = basefile._read_lines(path, handle)
+    assert streamed is not None  # not the whole-file parse
+    assert streamed.records == basefile.parse_base(path, raw).records
+    assert [r.label for r in streamed.records.values()] == [f"take {i}" for i in range(50)]
+
+
+def test_an_empty_table_in_our_layout_is_read_a_line_at_a_time(path: Path) -> None:
+    path.write_bytes(basefile.encode_base({"tasks": {}, "meta": {"1": {"schema": 2}}}))
+    with path.open("rb") as handle:
+        streamed = basefile._read_lines(path, handle)
+    assert streamed is not None and streamed.records == {}
+
+
+# Each is our layout with one change that makes it invalid JSON (or not our layout): the
+# line reader must not take it; the whole parse then refuses it or reads it as JSON does.
+NOT_QUITE_OUR_LAYOUT = {
+    "comma-before-the-end": (lambda raw: raw.replace(b"}\n}}", b"},\n}}"), "refused"),
+    "comma-missing": (lambda raw: raw.replace(b'},\n"2":', b'}\n"2":'), "refused"),
+    "cut-short": (lambda raw: raw[:-2], "refused"),
+    "something-after-the-end": (lambda raw: raw + b"x", "refused"),
+    "two-documents-on-a-line": (lambda raw: raw.replace(b'},\n"2":', b'},"2":'), "read"),
+    "a-newline-at-the-end": (lambda raw: raw + b"\n", "read"),
+}
+
+
+@pytest.mark.parametrize("change, verdict", NOT_QUITE_OUR_LAYOUT.values(), ids=NOT_QUITE_OUR_LAYOUT)
+def test_a_base_not_quite_in_our_layout_is_parsed_whole(
+    path: Path, change: Callable[[bytes], bytes], verdict: str
+) -> None:
+    raw = change(_our_layout(path, 5))
+    path.write_bytes(raw)
+    with path.open("rb") as handle:
+        assert basefile._read_lines(path, handle) is None
+    if verdict == "refused":
+        _check_refused(path, raw, Watchlist(path).load)
+        _check_refused(path, raw, lambda: Watchlist(path).add([TaskRecord(id="new")]))
+    else:
+        assert ids_in(Watchlist(path)) == [f"t{i}" for i in range(5)]
+
+
+def test_keys_a_newer_version_wrote_survive_a_rewrite_of_the_base(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Records keep no documents (memory); the keys they do not hold are kept aside and
+    written back, from the base and from the journal alike."""
+    raw = _our_layout(path, 3)
+    path.write_bytes(raw.replace(b'"id":"t1"', b'"id":"t1","colour":"blue"', 1))
+    Watchlist(path).add([TaskRecord(id="x")])
+    with Path(f"{path}.journal").open("ab") as handle:  # a newer version's journal entry
+        doc = {**TaskRecord(id="t2", label="new").to_doc(), "mood": ["calm"]}
+        handle.write(journal.frame({"seq": 99, "put": {"3": doc}, "del": []}))
+    monkeypatch.setattr(store, "COMPACT_MIN_BYTES", 0)
+    Watchlist(path).update({"t0": lambda r: replace(r, label="changed")})  # compacts
+    assert not Path(f"{path}.journal").exists()
+    docs = json.loads(path.read_bytes())["tasks"]
+    assert docs["2"]["colour"] == "blue" and docs["3"]["mood"] == ["calm"]
+    assert docs["3"]["label"] == "new" and docs["1"]["label"] == "changed"
+    assert "colour" not in docs["1"] and "mood" not in docs["2"]

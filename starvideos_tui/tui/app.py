@@ -47,6 +47,7 @@ from starvideos_tui.vocabulary import DownloadState, status_look
 log = logging.getLogger(__name__)
 
 FIRST_SCREEN = 200  # tasks shown before the whole watchlist is read (a screen or several)
+FIRST_SCREEN_WAIT = 1.0  # seconds the rest waits, at most, for the first screen to be drawn
 
 
 class StarVideosApp(App[None]):
@@ -102,6 +103,7 @@ class StarVideosApp(App[None]):
         self.api_colours: dict[str, str] = {}
         self.presenter = Presenter(self, config.api_note)
         self._render_pending = False
+        self._first_drawn = asyncio.Event()
         self.title = config.title
 
     def _engine_said(self, event: ev.Event) -> None:
@@ -176,10 +178,14 @@ class StarVideosApp(App[None]):
     @work(group="engine", exit_on_error=False)
     async def run_engine(self) -> None:
         try:
-            await self.monitor.start(first_screen=FIRST_SCREEN)
+            await self.monitor.start(first_screen=FIRST_SCREEN, shown=self._first_screen_drawn)
         except StarVideosError as exc:
             self.notify(str(exc), severity="error", timeout=30)
         await self.monitor.run()
+
+    async def _first_screen_drawn(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._first_drawn.wait(), FIRST_SCREEN_WAIT)
 
     def _apply_theme_colours(self) -> None:
         self.api_colours = self.query_one(TaskTable).use_theme(self.get_css_variables())
@@ -211,6 +217,8 @@ class StarVideosApp(App[None]):
         except NoMatches:
             return  # a late message while the app shuts down
         table.show(self.visible_records(), self.downloads, self.config.wall_clock())
+        if table.row_count and not self._first_drawn.is_set():
+            self.call_after_refresh(self._first_drawn.set)
         self.render_status()
         self.render_panel()
 
