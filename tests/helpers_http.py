@@ -71,6 +71,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class ScriptedHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 drops the SYNs of a pass's burst of connections,
+    # and a dropped SYN is retried after 1 s: a delay that is the harness's, not ours.
+    request_queue_size = 128
 
     def __init__(self, respond: Respond) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
@@ -114,6 +117,7 @@ class ProxyServer(ThreadingHTTPServer):
     Proxy-Authorization; with `password` set it answers 407 to anything else."""
 
     daemon_threads = True
+    request_queue_size = 128
 
     def __init__(self, password: str | None = None) -> None:
         super().__init__(("127.0.0.1", 0), _ProxyHandler)

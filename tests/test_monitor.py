@@ -69,7 +69,7 @@ async def test_a_poll_that_hangs_delays_no_other_answer(serve: Serve, tmp_path: 
         for task_id in event.records
     }
     assert ended - started >= 2.9
-    assert all(shown[i] < 1.0 for i in ids[1:]), shown
+    assert all(shown[i] < 1.0 for i in ids[1:]), sorted(shown.items(), key=lambda kv: kv[1])[-3:]
     assert shown[HANGING] >= 2.9
     assert all(r.status == "processing" for r in Watchlist(tmp_path / "w.json").load())
 
@@ -150,8 +150,14 @@ async def test_a_long_watchlist_is_shown_a_screen_first_then_whole(tmp_path: Pat
     heard: list[tuple[float, ev.Event]] = []
     monitor = Monitor(watchlist, None, emit=record_events(heard), download_dir=tmp_path)
 
-    await monitor.start(first_screen=200)
+    when_drawn: list[int] = []
+
+    async def drawn() -> None:  # the face drew the first screen: the rest is read after it
+        when_drawn.append(len(monitor.records))
+
+    await monitor.start(first_screen=200, shown=drawn)
     await monitor.close()
 
     shown = [len(e.records) for _, e in heard if isinstance(e, ev.TasksChanged) and e.everything]
     assert shown == [200, 3000]
+    assert when_drawn == [200]

@@ -925,3 +925,31 @@ async def test_videos_saved_together_make_one_toast_not_one_each(
         saved = [m for m in toasts if "saved" in m]
         assert len(saved) == 1, toasts  # one toast for the burst, not one per video
         assert saved[0].startswith("3 videos saved to ")
+
+
+async def test_clearing_a_filter_recomputes_no_row_and_the_cursor_shows_where_focus_is(
+    simulator: Simulator, make_app: AppFactory
+) -> None:
+    """Rows hidden by a filter keep what they drew (50,000 of them come back at once);
+    a row's drawing is kept by how it is drawn, so the cursor still follows the focus."""
+    ids = [simulator.seed_task(f"take {i}", queued=0, processing=0) for i in range(5)]
+    app = make_app(ids)
+    async with running(app) as pilot:
+        await polled(pilot, app)
+        rows = table(app)
+        focused = list(rows.render_line(1))[1].style  # the cursor on the first row
+
+        made: list[str] = []
+        make = rows.cells_for
+        rows.cells_for = lambda record, *rest: made.append(record.id) or make(record, *rest)  # type: ignore[method-assign]
+        await pilot.press("slash", *ids[2][-4:])
+        await until(pilot, lambda: row_ids(app) == [ids[2]], "the filter")
+        blurred = list(rows.render_line(1))[1].style  # the filter box has the focus
+        await pilot.press("enter", "escape")
+        await until(pilot, lambda: row_ids(app) == ids, "the cleared filter")
+        await pilot.pause()
+        assert made == []
+        assert focused is not None and blurred is not None
+        assert focused.bgcolor != blurred.bgcolor
+        assert rows.cursor_row == 2  # still on the task the filter found
+        assert list(rows.render_line(3))[1].style == focused  # focus is back

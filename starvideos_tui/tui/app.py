@@ -37,7 +37,7 @@ from starvideos_tui.tui.screens.confirm import ConfirmScreen
 from starvideos_tui.tui.screens.keys import KeysScreen, key_rows
 from starvideos_tui.tui.screens.label import LabelScreen
 from starvideos_tui.tui.screens.new_task import NewTaskScreen
-from starvideos_tui.tui.view import next_sort, shown_as, visible
+from starvideos_tui.tui.view import Narrowing, next_sort, shown_as
 from starvideos_tui.tui.widgets.detail_panel import DetailPanel
 from starvideos_tui.tui.widgets.filter_box import FilterBox
 from starvideos_tui.tui.widgets.status_bar import StatusBar
@@ -104,6 +104,8 @@ class StarVideosApp(App[None]):
         self.presenter = Presenter(self, config.api_note)
         self._render_pending = False
         self._first_drawn = asyncio.Event()
+        self._view = Narrowing()
+        self._records_version = 0
         self.title = config.title
 
     def _engine_said(self, event: ev.Event) -> None:
@@ -194,13 +196,16 @@ class StarVideosApp(App[None]):
     # -- what the engine says ---------------------------------------------------------
 
     def on_engine_event(self, message: EngineEvent) -> None:
+        self._records_version += 1  # records or their words may change: filter afresh
         self.presenter.show(message.event)
 
     # -- rendering -----------------------------------------------------------------------
 
     def visible_records(self) -> list[TaskRecord]:
         words = self.presenter.counts.words
-        return visible(self.records.values(), words, self.filter_text, self.sort_mode)
+        return self._view.visible(
+            self.records.values(), words, self.filter_text, self.sort_mode, self._records_version
+        )
 
     def render_soon(self) -> None:
         """Render once the messages waiting now are handled: a burst of answers makes one
@@ -216,7 +221,9 @@ class StarVideosApp(App[None]):
             table = self.query_one(TaskTable)
         except NoMatches:
             return  # a late message while the app shuts down
-        table.show(self.visible_records(), self.downloads, self.config.wall_clock())
+        now = self.config.wall_clock()
+        rows = self.visible_records()
+        table.show(rows, self.downloads, now, known=self.records, version=self._records_version)
         if table.row_count and not self._first_drawn.is_set():
             self.call_after_refresh(self._first_drawn.set)
         self.render_status()

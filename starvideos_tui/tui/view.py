@@ -20,10 +20,24 @@ def visible(
 ) -> list[TaskRecord]:
     """The records matching `filter_text` (in the id, label, prompt or the status word
     `words` holds for each), sorted by `sort_mode`."""
-    shown = list(records)
-    if filter_text:
-        needle = filter_text.lower()
-        shown = [r for r in shown if needle in _haystack(r) or needle in words.get(r.id, "")]
+    return _sorted(_matching(records, words, filter_text.lower()), sort_mode)
+
+
+def _matching(
+    records: Iterable[TaskRecord], words: Mapping[str, str], needle: str
+) -> list[TaskRecord]:
+    if not needle:
+        return list(records)
+    return [
+        r
+        for r in records
+        if needle in r.id.lower()
+        or needle in (r.label or r.prompt or "").lower()
+        or needle in words.get(r.id, "")
+    ]
+
+
+def _sorted(shown: list[TaskRecord], sort_mode: str) -> list[TaskRecord]:
     if sort_mode == "status":
         shown.sort(key=lambda r: STATUS_ORDER.get(r.kind.value, 5))
     elif sort_mode == "age":
@@ -33,17 +47,32 @@ def visible(
     return shown
 
 
-_haystacks: dict[str, tuple[TaskRecord, str]] = {}
+class Narrowing:
+    """`visible` that remembers its last answer. A filter typed a letter at a time looks
+    only among the rows the shorter filter left (whatever matches "fox t" matches "fox"),
+    so each keystroke costs the rows still shown, not the whole history. `version` must
+    change whenever the records or their words do; the answer is then made afresh."""
 
+    def __init__(self) -> None:
+        self._last: tuple[str, str, object] | None = None  # (needle, sort, version)
+        self._shown: list[TaskRecord] = []
 
-def _haystack(record: TaskRecord) -> str:
-    """The lower-cased text a filter looks in, made once per record version."""
-    kept = _haystacks.get(record.id)
-    if kept is not None and kept[0] is record:
-        return kept[1]
-    text = f"{record.id}\n{record.label or record.prompt or ''}".lower()
-    _haystacks[record.id] = (record, text)
-    return text
+    def visible(
+        self,
+        records: Iterable[TaskRecord],
+        words: Mapping[str, str],
+        filter_text: str,
+        sort_mode: str,
+        version: object,
+    ) -> list[TaskRecord]:
+        needle = filter_text.lower()
+        last = self._last
+        if last is not None and last[1:] == (sort_mode, version) and last[0] in needle:
+            shown = _matching(self._shown, words, needle) if needle != last[0] else self._shown
+        else:
+            shown = _sorted(_matching(records, words, needle), sort_mode)
+        self._last, self._shown = (needle, sort_mode, version), shown
+        return list(shown)
 
 
 def shown_as(filter_text: str, sort_mode: str) -> str:
