@@ -49,6 +49,12 @@ def write_completed_watchlist(path: Path, count: int) -> Path:
     return path
 
 
+def write_history_watchlist(path: Path, finished: int, ids: list[str]) -> Path:
+    """A long history of `finished` completed tasks and, added last, the running `ids`."""
+    write_completed_watchlist(path, finished)
+    return write_unfinished_watchlist(path, ids)
+
+
 def write_unfinished_watchlist(path: Path, ids: list[str]) -> Path:
     """Watch the simulator's tasks as the app would after a first poll: processing."""
     now = time.time()

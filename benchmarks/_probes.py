@@ -215,6 +215,7 @@ async def filter_sort(args: argparse.Namespace) -> dict[str, Any]:
         out["filtered_rows"] = row_count(app)
         await pilot.press("enter")  # back to the table, the filter kept
         out["clear_s"] = await drawn(app.action_close, lambda: row_count(app) == args.rows)
+        out["cleared_rows"] = row_count(app)
         for _ in range(3):  # added -> status -> age -> id
             before = app.sort_mode
             out["sort_s"].append(await drawn(app.action_sort, lambda b=before: app.sort_mode != b))
@@ -222,6 +223,15 @@ async def filter_sort(args: argparse.Namespace) -> dict[str, Any]:
 
 
 # -- figure 3: CPU while 1,000 processing tasks are polled ------------------------------
+
+
+def bytes_written() -> int:
+    """What this process has written towards the disk so far (/proc/self/io)."""
+    with open("/proc/self/io") as handle:
+        for line in handle:
+            if line.startswith("write_bytes:"):
+                return int(line.split()[1])
+    return 0
 
 
 async def polling_cpu(args: argparse.Namespace) -> dict[str, Any]:
@@ -243,8 +253,10 @@ async def polling_cpu(args: argparse.Namespace) -> dict[str, Any]:
         await wait_for_rows(app, args.rows)
         section = Section(args.profile)
         window: dict[str, float] = {}
+        written = bytes_written()
         with section.measure(window):
             await asyncio.sleep(args.seconds)
+        out["written_bytes"] = bytes_written() - written
         out["cpu_pct"] = 100 * window["cpu_s"] / window["wall_s"]
         out["polls"] = asked
         out["api_state"] = app.api_state
