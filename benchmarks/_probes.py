@@ -28,6 +28,12 @@ BARE_COLUMNS = (("Status", 17), ("Task", 40), ("Age", 4), ("Len", 4), ("Link", 4
 
 
 def peak_rss_mb() -> float:
+    """This process's peak RSS: VmHWM, which exec resets. (ru_maxrss does not: a probe
+    would report the benchmark's own peak, the watchlists it wrote, when that is higher.)"""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 

@@ -28,8 +28,10 @@ from starvideos_tui.events import (
     StatusChanged,
     Trouble,
 )
+from starvideos_tui.media import human_size
 from starvideos_tui.models import TaskStatus
 from starvideos_tui.monitor import Monitor
+from starvideos_tui.progress import Progress
 from starvideos_tui.settings import Settings, check_network_settings
 from starvideos_tui.store import Watchlist, WatchlistError
 from starvideos_tui.textsafe import clean
@@ -114,8 +116,8 @@ def _progress_printer(task_id: str) -> Any:
         if now - last[0] < 0.2 and done != total:
             return
         last[0] = now
-        share = f"{100 * done / total:5.1f}%" if total else ""
-        sys.stderr.write(f"\r{task_id}: {done / 1e6:8.1f} MB {share}")
+        whole = f" of {human_size(total)}, {100 * done // total}%" if total else ""
+        sys.stderr.write(f"\r{task_id}: {human_size(done)}{whole}\x1b[K")
         if done == total:
             sys.stderr.write("\n")
         sys.stderr.flush()
@@ -176,7 +178,7 @@ async def create(settings: Settings, args: argparse.Namespace) -> int:
         out(result.id)
         if not args.wait:
             return 0
-        watcher = Watcher()
+        watcher = Watcher(Progress())
         only = [result.id]
         async with monitoring(settings, client, watcher.heard, only, auto_download=True) as m:
             return await watcher.watch(m)
@@ -188,9 +190,10 @@ async def create(settings: Settings, args: argparse.Namespace) -> int:
 class Watcher:
     """The `watch` face: a line per change, and a verdict about the videos."""
 
-    def __init__(self) -> None:
+    def __init__(self, progress: Progress | None = None) -> None:
         self.saved: set[str] = set()
         self.failed: dict[str, str] = {}  # id: why it has no video, for the last line
+        self.progress = progress  # what it is waiting for, on stderr
 
     def give_up(self, task_id: str, why: str) -> None:
         if task_id not in self.failed and task_id not in self.saved:
@@ -198,6 +201,8 @@ class Watcher:
             out(why)
 
     def heard(self, event: Event) -> None:
+        if self.progress is not None:
+            self.progress.clear()  # the next tick shows it again, under the new line
         if isinstance(event, StatusChanged):
             out(f"{event.task_id} {event.old or 'new'} -> {clean(event.new)}")
         elif isinstance(event, PollFailed) and event.first:
@@ -235,7 +240,11 @@ class Watcher:
         saved. A task the API keeps answering 404 for is given up (monitor.GIVE_UP_AFTER),
         so an unattended `watch` always ends."""
         wanted = set(m.records)
-        await m.run(until=lambda: self._settle(m))
+        if self.progress is None:
+            await m.run(until=lambda: self._settle(m))
+        else:
+            with self.progress.ticking(m):
+                await m.run(until=lambda: self._settle(m))
         if m.schedule.auth_blocked:
             raise Failure("the API refused the key; stopped watching")
         wanted &= set(m.records)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import select
 import signal
 import socket
@@ -546,6 +547,44 @@ def test_create_wait_saves_the_video_and_exits_0(cli: Cli, sim: Simulator, tmp_p
     record = cli.record(new_id)
     assert record["status"] == "completed"
     assert Path(record["local_path"]).resolve() == saved.resolve()
+    assert result.err == ""  # stderr is a pipe here: nothing but an error would go there
+
+
+def test_create_wait_says_on_a_terminal_what_it_waits_for_and_stdout_keeps_the_id(
+    cli: Cli, sim: Simulator, tmp_path: Path
+) -> None:
+    """`id=$(starvideos-tui create --wait …)` in a terminal: stdout is a pipe, stderr the
+    terminal, where one line is rewritten in place until the video is saved."""
+    master, slave = pty.openpty()
+    command = [sys.executable, "-m", "starvideos_tui", *FAST, "--download-dir", str(tmp_path)]
+    child = subprocess.Popen(
+        [*command, "create", "--prompt", "a slow cat", "--wait"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env={**cli.env, "COLUMNS": "100"},
+        cwd=cli.cwd,
+    )
+    os.close(slave)
+    terminal = b""
+    try:
+        while child.poll() is None or select.select([master], [], [], 0.1)[0]:
+            if select.select([master], [], [], 0.1)[0]:
+                try:
+                    terminal += os.read(master, 65536)
+                except OSError:
+                    break
+        stdout = child.stdout.read().decode() if child.stdout else ""
+    finally:
+        if child.poll() is None:
+            child.kill()
+        os.close(master)
+    assert child.wait(timeout=30) == 0, terminal
+    new_id = stdout.splitlines()[0]
+    assert f"\rwaiting: {new_id} queued".encode() in terminal
+    assert b"next poll in" in terminal
+    assert terminal.endswith(b"\r\x1b[K")  # the line taken away at the end
+    assert "waiting" not in stdout
 
 
 def test_create_wait_on_a_failing_prompt_exits_1(cli: Cli, sim: Simulator, tmp_path: Path) -> None:

@@ -602,6 +602,21 @@ async def test_question_mark_shows_every_app_key_without_a_mouse(
             assert described in shown, described
 
 
+async def test_at_80x24_the_keys_list_fits_without_scrolling(
+    simulator: Simulator, make_app: AppFactory
+) -> None:
+    app = make_app([simulator.seed_task("one", queued=600)])
+
+    async with running(app, size=(80, 24)) as pilot:
+        await polled(pilot, app)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        shown = screen_text(app)
+        for described in ("Details", "Move", "Page", "First, last", "Download", "Close panel"):
+            assert described in shown, described
+        assert app.screen.query_one("#dialog").max_scroll_y == 0
+
+
 async def test_q_quits_and_closes_the_connections(
     simulator: Simulator, make_app: AppFactory
 ) -> None:

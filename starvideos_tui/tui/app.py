@@ -241,7 +241,16 @@ class StarVideosApp(App[None]):
             self.presenter.api_state,
             self.api_colours.get(self.presenter.api_colour, ""),
         )
-        bar.show(self.presenter.counts.counts, state, colour, next_poll, self.auto_download, extra)
+        session = "demo: removed on quit" if self.config.demo else ""
+        bar.show(
+            self.presenter.counts.counts,
+            state,
+            colour,
+            next_poll,
+            self.auto_download,
+            extra,
+            session,
+        )
 
     def render_panel(self) -> None:
         panel = self.query_one(DetailPanel)
@@ -250,7 +259,8 @@ class StarVideosApp(App[None]):
         task_id = self.selected_id
         record = self.records.get(task_id) if task_id else None
         download = self.downloads.get(task_id) if task_id else None
-        panel.show_record(record, download, self.config.wall_clock())
+        colours = self.query_one(TaskTable).colours
+        panel.show_record(record, download, self.config.wall_clock(), colours)
 
     def _tick(self) -> None:
         """Once a second: the countdown to the next poll (the table ages its own rows)."""

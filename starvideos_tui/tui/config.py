@@ -15,6 +15,7 @@ class AppConfig:
     auto_download: bool = False
     bell: bool = True
     title: str = "StarVideos"
+    demo: bool = False  # a throw-away session: its watchlist and videos go on quit
     api_note: str | None = None  # e.g. "no API key": shown instead of polling
     wall_clock: Callable[[], float] = time.time
     monotonic: Callable[[], float] = time.monotonic

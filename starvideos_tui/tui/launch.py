@@ -20,13 +20,19 @@ from starvideos_tui.tui.config import AppConfig
 DEMO_INTERVAL = 5.0
 DEMO_KEY = "demo-key"
 # (prompt, seconds queued, seconds processing, fail) at simulator speed 1
+# (prompt, seconds queued, seconds processing, why it fails or None)
 DEMO_TASKS = (
-    ("Aerial shot of a lighthouse at dawn, slow push-in", 0.0, 0.0, False),
-    ("A red fox trotting through fresh snow, tracking shot", 4.0, 12.0, False),
-    ("Neon city street in the rain at night, dolly forward", 8.0, 22.0, False),
-    ("Close-up of a hummingbird, FAIL: reference image too small", 5.0, 15.0, True),
-    ("Timelapse of clouds rolling over mountain peaks", 20.0, 30.0, False),
-    ("Paper boats racing down a gutter stream, macro lens", 12.0, 40.0, False),
+    ("Aerial shot of a lighthouse at dawn, slow push-in", 0.0, 0.0, None),
+    ("A red fox trotting through fresh snow, tracking shot", 4.0, 12.0, None),
+    ("Neon city street in the rain at night, dolly forward", 8.0, 22.0, None),
+    (
+        "Close-up of a hummingbird at a feeder, from the reference image",
+        5.0,
+        15.0,
+        "reference image too small: 120x90, at least 300x300 needed",
+    ),
+    ("Timelapse of clouds rolling over mountain peaks", 20.0, 30.0, None),
+    ("Paper boats racing down a gutter stream, macro lens", 12.0, 40.0, None),
 )
 DEMO_UNKNOWN_ID = "video_starvideos_o3_0000000000"
 
@@ -46,12 +52,14 @@ def _demo(args: argparse.Namespace) -> tuple[Watchlist, StarVideosClient, AppCon
     now = time.time()
     records = [
         TaskRecord(
-            id=sim.seed_task(prompt, queued=queued, processing=processing, fail=fail),
+            id=sim.seed_task(
+                prompt, queued=queued, processing=processing, fail=bool(why), error=why
+            ),
             prompt=prompt,
             label=prompt,
             added_at=now,
         )
-        for prompt, queued, processing, fail in DEMO_TASKS
+        for prompt, queued, processing, why in DEMO_TASKS
     ]
     records.append(
         TaskRecord(id=DEMO_UNKNOWN_ID, label="an id the API does not know", added_at=now)
@@ -68,6 +76,7 @@ def _demo(args: argparse.Namespace) -> tuple[Watchlist, StarVideosClient, AppCon
         interval=DEMO_INTERVAL,
         auto_download=bool(args.auto_download),
         title="StarVideos · demo",
+        demo=True,
         extra_cleanup=[cleanup],
     )
     return watchlist, StarVideosClient(sim.base_url, DEMO_KEY), config

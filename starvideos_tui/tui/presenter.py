@@ -112,7 +112,7 @@ class Presenter:
         paths, self._saved = self._saved, []
         if not paths:
             return
-        demo = " (a demo: removed on quit)" if self.face.config.title.endswith("demo") else ""
+        demo = " (a demo: removed on quit)" if self.face.config.demo else ""
         if len(paths) == 1:
             self.face.notify(f"saved {short_path(paths[0])}{demo}", title="Downloaded")
             return

@@ -9,12 +9,26 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+# The table's moving keys, a row per kind rather than one per key: every key of the
+# monitor then fits an 80x24 terminal without scrolling.
+MOVES = [
+    ("↑ ↓  k j", "Move — one row"),
+    ("PgUp PgDn", "Page — a screen up or down"),
+    ("Home End  g G", "First, last row"),
+]
+MOVE_ACTIONS = ("cursor(", "page(", "edge(")
+
 
 def key_rows(bindings: list[Binding], display: object) -> list[tuple[str, str]]:
-    """(key, what it does) for each binding, in order, without duplicates."""
+    """(key, what it does) for each binding, in order, without duplicates; the moving
+    keys as three rows after the first binding (enter)."""
     rows: list[tuple[str, str]] = []
     seen: set[str] = set()
     for binding in bindings:
+        if binding.action.startswith(MOVE_ACTIONS):
+            if not any(row in rows for row in MOVES):
+                rows.extend(MOVES)
+            continue
         if binding.action in seen or not binding.description:
             continue
         seen.add(binding.action)
@@ -42,8 +56,9 @@ class KeysScreen(ModalScreen[None]):
         table.add_column()
         for key, what in self.rows:
             table.add_row(key, what)
-        with VerticalScroll(id="dialog", classes="keys"):
-            yield Static("Keys  (↑/↓ scroll, esc closes)", classes="title")
+        with VerticalScroll(id="dialog", classes="keys") as dialog:
+            dialog.border_title = "Keys"
+            dialog.border_subtitle = "esc closes"
             yield Static(table)
 
     def on_mount(self) -> None:

@@ -32,8 +32,9 @@ class LabelScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(f"Label for {self.task_id} — enter saves, esc cancels", markup=False)
+            yield Label(f"Label for {self.task_id}", markup=False, classes="title")
             yield Input(self.label, max_length=MAX_LABEL, id="label")
+            yield Label("enter saves · esc cancels · an empty label clears it", classes="hint")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import datetime
 
 from rich.text import Text
@@ -10,6 +11,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from starvideos_tui.formatting import ago, media_summary
+from starvideos_tui.media import human_size
 from starvideos_tui.models import TaskRecord, TaskStatus
 from starvideos_tui.textsafe import clean
 from starvideos_tui.vocabulary import DownloadState, status_look
@@ -24,12 +26,19 @@ def _when(stamp: float | None) -> str:
         return f"{stamp:g} (Unix time)"
 
 
-def describe(record: TaskRecord, download: DownloadState | None, now: float | None = None) -> Text:
-    """The record as plain Text: nothing from the API can be read as markup."""
+def describe(
+    record: TaskRecord,
+    download: DownloadState | None,
+    now: float | None = None,
+    colours: Mapping[str, str] | None = None,
+) -> Text:
+    """The record as plain Text: nothing from the API can be read as markup. `colours`
+    are the theme's (the table's), so the status and the error read as in the row."""
     now = time.time() if now is None else now
+    colours = colours or {}
     look = status_look(record, download)
     out = Text()
-    out.append(f"{look.glyph} {look.word}\n", style="bold")
+    out.append(f"{look.glyph} {look.word}\n", style=f"bold {colours.get(look.colour, '')}".strip())
     out.append(f"{record.id}\n\n")
 
     def field(name: str, value: object, style: str = "") -> None:
@@ -39,7 +48,7 @@ def describe(record: TaskRecord, download: DownloadState | None, now: float | No
         out.append(clean(str(value), keep_newlines=True) + "\n", style=style)
 
     if record.kind is TaskStatus.FAILED:
-        out.append("Error\n", style="bold")
+        out.append("Error\n", style=f"bold {colours.get('error', '')}".strip())
         out.append(clean(record.error or "no reason given", keep_newlines=True) + "\n\n")
     field("label", record.label)
     field("prompt", record.prompt)
@@ -52,13 +61,13 @@ def describe(record: TaskRecord, download: DownloadState | None, now: float | No
         field("video url", record.video_url)
         field("link age", f"{age} (links expire soon after completion)")
     if download is not None and download.phase == "downloading":
-        total = f" of {download.total / 1e6:.1f} MB" if download.total else ""
-        field("download", f"{download.done / 1e6:.1f} MB{total}")
+        total = f" of {human_size(download.total)}" if download.total else ""
+        field("download", f"{human_size(download.done)}{total}")
     field("saved to", record.local_path)
     field("size", f"{record.size:,} bytes" if record.size is not None else None)
     field("sha256", record.sha256)
     field("video", media_summary(record.media))
-    field("not saved", record.download_error)
+    field("not saved", record.download_error, colours.get("error", ""))
     field("added", _when(record.added_at))
     field("checked", _when(record.checked_at) if record.checked_at else "never")
     field("changed", _when(record.updated_at) if record.updated_at else None)
@@ -91,10 +100,14 @@ class DetailPanel(VerticalScroll):
         yield Static(id="detail-body", markup=False)
 
     def show_record(
-        self, record: TaskRecord | None, download: DownloadState | None, now: float
+        self,
+        record: TaskRecord | None,
+        download: DownloadState | None,
+        now: float,
+        colours: Mapping[str, str] | None = None,
     ) -> None:
         body = self.query_one("#detail-body", Static)
         if record is None:
             body.update(Text("No task selected. Press a to add task ids."))
         else:
-            body.update(describe(record, download, now))
+            body.update(describe(record, download, now, colours))

@@ -1,8 +1,8 @@
 """The one-line summary: the state of the API, counts per status, the next poll.
 
 At any width it shows what matters most and drops the rest whole, never half a word: the
-API's state first, then failures and unknown ids, then the other counts, the next poll,
-auto-download, and the filter or sort.
+API's state first, then what kind of session it is (a demo), failures and unknown ids,
+the filter or sort, the next poll, the other counts, and auto-download.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ SEPARATOR = " │ "
 
 class StatusBar(Static):
     _shown: Text | None = None
-    _parts: tuple[tuple[str, str], list[str], str | None, bool, str] | None = None
+    _parts: tuple[tuple[str, str], list[str], str | None, bool, str, str] | None = None
 
     def show(
         self,
@@ -29,12 +29,13 @@ class StatusBar(Static):
         next_poll: float | None,
         auto_download: bool,
         extra: str = "",
+        session: str = "",
     ) -> None:
         poll = f"poll in {max(0, next_poll):.0f}s" if next_poll is not None else None
         words = [w for w in ORDER if counts.get(w)]
         words += sorted(w for w, n in counts.items() if w not in ORDER and n)
         tallies = [f"{counts[w]} {w}" for w in words]
-        self._parts = ((api_state, api_colour), tallies, poll, auto_download, extra)
+        self._parts = ((api_state, api_colour), tallies, poll, auto_download, extra, session)
         self._draw()
 
     def on_resize(self) -> None:
@@ -43,11 +44,12 @@ class StatusBar(Static):
     def _draw(self) -> None:
         if self._parts is None:
             return
-        (state, colour), tallies, poll, auto, extra = self._parts
+        (state, colour), tallies, poll, auto, extra, session = self._parts
         urgent = [t for t in tallies if t.split(" ", 1)[1] in URGENT]
         # (priority, place, text): the most important are kept first, and each later one
         # is dropped whole when it does not fit; what is kept is shown in place order.
         pieces = [(0, 0, state)]
+        pieces += [(1, 1, session)] if session else []  # "demo: removed on quit"
         pieces += [(1, 5, t) for t in urgent]
         pieces += [(2, 3, extra)] if extra else []
         pieces += [(3, 1, poll)] if poll else []

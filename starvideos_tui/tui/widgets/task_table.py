@@ -34,7 +34,7 @@ COLUMNS = (
     ("task", "Task", 40),
     ("age", "Age", 4),
     ("length", "Len", 4),
-    ("link", "Link", 4),
+    ("link", "Link age", 8),  # how old the video link is: they expire
     ("checked", "Seen", 5),
 )
 TIMES_EVERY = 5  # seconds between updates of ages shown in seconds
