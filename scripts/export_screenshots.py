@@ -162,7 +162,9 @@ def canned_answers(sim: Simulator) -> None:
     # UNKNOWN is not in the simulator's book: it answers 404, as the real API would.
 
 
-def build_app(sim: Simulator, folder: Path, clock: FrozenClock) -> StarVideosApp:
+def build_app(
+    sim: Simulator, folder: Path, clock: FrozenClock, ansi: bool = False
+) -> StarVideosApp:
     watchlist = Watchlist(folder / "watchlist.json")
     if not watchlist.path.exists():
         watchlist.add(watchlist_records())
@@ -171,6 +173,7 @@ def build_app(sim: Simulator, folder: Path, clock: FrozenClock) -> StarVideosApp
         bell=False,
         wall_clock=clock,
         monotonic=clock,
+        ansi=ansi,
     )
     schedule = PollSchedule(interval=config.interval, clock=clock, rng=random.Random(1))
     app = StarVideosApp(
@@ -274,6 +277,28 @@ async def export(out: Path) -> list[Path]:
                 await settle(app, pilot, lambda: True)
                 save(app, "narrow-80x24.svg")
                 await leave(app, pilot)
+
+            # A 16-colour terminal (TERM=xterm): the terminal's own palette.
+            app = build_app(sim, Path(tmp), clock, ansi=True)
+            async with app.run_test(size=NARROW) as pilot:
+                await settle(app, pilot, first_poll_done(app))
+                await select(app, pilot, PROCESSING)
+                await settle(app, pilot, lambda: True)
+                save(app, "16-colours-80x24.svg")
+                await leave(app, pilot)
+
+            # NO_COLOR: no colour at all; the words, glyphs and reverse video tell.
+            os.environ["NO_COLOR"] = "1"
+            try:
+                app = build_app(sim, Path(tmp), clock, ansi=True)
+                async with app.run_test(size=NARROW) as pilot:
+                    await settle(app, pilot, first_poll_done(app))
+                    await select(app, pilot, PROCESSING)
+                    await settle(app, pilot, lambda: True)
+                    save(app, "no-color-80x24.svg")
+                    await leave(app, pilot)
+            finally:
+                del os.environ["NO_COLOR"]
         finally:
             sim.stop()
     return written

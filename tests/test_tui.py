@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -355,12 +356,28 @@ async def test_narrow_80x24_terminal_with_the_panel_open_still_shows_the_table(
         assert "d Download" in shown.splitlines()[-1]  # the footer is still there
 
 
-async def test_narrow_80x24_footer_still_names_the_help_and_quit_keys(
-    simulator: Simulator, make_app: AppFactory
+async def test_at_80_columns_a_row_shows_its_label_beside_the_ids_distinctive_end(
+    simulator: Simulator, make_app: AppFactory, watchlist: Watchlist
+) -> None:
+    task_id = simulator.seed_task("fox", queued=600)
+    app = make_app([task_id])
+    watchlist.update({task_id: lambda r: replace(r, label="fox in the snow")})
+    async with running(app, (80, 24)) as pilot:
+        await polled(pilot, app)
+        row = next(line for line in screen_text(app).splitlines() if "○ queued" in line)
+        assert f"…{task_id.rsplit('_', 1)[1]}  fox in the snow" in row
+    async with running(make_app([]), (120, 24)) as pilot:  # room enough: the whole id
+        await pilot.pause()
+        await until(pilot, lambda: task_id in screen_text(pilot.app), "the whole id")
+
+
+@pytest.mark.parametrize("width", [80, 60, 45])
+async def test_a_narrow_footer_still_names_the_help_and_quit_keys(
+    simulator: Simulator, make_app: AppFactory, width: int
 ) -> None:
     app = make_app([simulator.seed_task("one", queued=600)])
 
-    async with running(app, (80, 24)) as pilot:
+    async with running(app, (width, 24)) as pilot:
         await polled(pilot, app)
         footer = screen_text(app).splitlines()[-1]
         assert "? Keys" in footer
@@ -699,6 +716,8 @@ def test_export_screenshots_script_writes_the_readme_pictures(tmp_path: Path) ->
         "download.svg": ("downloading", "MB"),
         "help.svg": ("Download", "Details"),
         "narrow-80x24.svg": ("completed", "Download", "Error"),
+        "16-colours-80x24.svg": ("processing", "failed", "Link"),
+        "no-color-80x24.svg": ("processing", "failed", "Link"),
     }
     for name, words in expected.items():
         svg = (tmp_path / name).read_text(encoding="utf-8")

@@ -1,11 +1,13 @@
-"""SIGTERM and SIGHUP end the TUI as `q` does: within a second or two, the terminal given
-back (no alternate screen, no mouse tracking left on) and the demo's folder removed. The
-TUI runs for real in a pseudo-terminal, its raw output read as a terminal would."""
+"""The TUI run for real in a pseudo-terminal, its raw output read as a terminal would:
+SIGTERM and SIGHUP end it as `q` does (within a second or two, the terminal given back,
+no alternate screen or mouse tracking left on, the demo's folder removed), and what it
+sends a 16-colour terminal or one with NO_COLOR."""
 
 from __future__ import annotations
 
 import os
 import pty
+import re
 import select
 import signal
 import subprocess
@@ -77,3 +79,74 @@ def test_a_signal_ends_the_tui_and_gives_the_terminal_back(signum: int) -> None:
     assert b"Traceback" not in rest
     assert code in (0, -signum, 128 + signum)
     assert not (_demo_folders() - before), "the demo's throw-away folder was left behind"
+
+
+# SGR parameters that set a colour: 30-37, 39 aside 90-97 (foreground), 40-47, 100-107
+# (background), and 38;5/48;5 (256 colours) or 38;2/48;2 (truecolour).
+SGR = re.compile(rb"\x1b\[([0-9;]*)m")
+
+
+def _colours(raw: bytes) -> set[str]:
+    found: set[str] = set()
+    for params in SGR.findall(raw):
+        codes = params.decode().split(";")
+        i = 0
+        while i < len(codes):
+            code = codes[i]
+            if code in ("38", "48"):
+                found.add(";".join(codes[i : i + (3 if codes[i + 1 : i + 2] == ["5"] else 5)]))
+                i += 3 if codes[i + 1 : i + 2] == ["5"] else 5
+                continue
+            if code.isdigit() and (
+                30 <= int(code) <= 37
+                or 40 <= int(code) <= 47
+                or 90 <= int(code) <= 97
+                or 100 <= int(code) <= 107
+            ):
+                found.add(code)
+            i += 1
+    return found
+
+
+def _demo_screen(env: dict[str, str]) -> bytes:
+    """The demo's raw output until its API answered, then `q`."""
+    master, slave = pty.openpty()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "starvideos_tui", "--demo"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env={**os.environ, "COLUMNS": "80", "LINES": "24", **env},
+        start_new_session=True,
+    )
+    os.close(slave)
+    seen = b""
+    try:
+        deadline = time.monotonic() + 30
+        while b"API ok" not in seen:
+            assert time.monotonic() < deadline, "the TUI did not start"
+            seen += _read(master, time.monotonic() + 0.5)
+        seen += _read(master, time.monotonic() + 1.0)
+        os.write(master, b"q")
+        seen += _read(master, time.monotonic() + 5)
+        child.wait(timeout=5)
+    finally:
+        if child.poll() is None:
+            child.kill()
+        os.close(master)
+    return seen
+
+
+def test_a_16_colour_terminal_gets_its_own_16_colours_only() -> None:
+    """TERM=xterm: the terminal's palette (no 256 or truecolour codes, which it cannot
+    show), with the statuses still in colour."""
+    colours = _colours(_demo_screen({"TERM": "xterm", "COLORTERM": ""}))
+    assert not {c for c in colours if c.startswith(("38", "48"))}, colours
+    assert {"32", "33"} <= colours  # API ok and completed in green, unknown id in yellow
+    assert "44" in colours  # the cursor row: white on blue
+
+
+def test_no_color_sends_no_colour_at_all_and_the_cursor_is_reverse_video() -> None:
+    raw = _demo_screen({"TERM": "xterm-256color", "NO_COLOR": "1"})
+    assert _colours(raw) == set()
+    assert b"\x1b[7m" in raw or re.search(rb"\x1b\[[0-9;]*;7[;m]", raw)  # reverse video

@@ -55,14 +55,15 @@ class StarVideosApp(App[None]):
     TITLE = "StarVideos"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
 
-    # Footer order: what a newcomer needs first; `?` lists the rest.
+    # Footer order: what a newcomer needs first, and how to see the rest (`?`) and leave
+    # (`q`) before what a narrow footer can lose (60 columns keep all; 45 keep ? and q).
     BINDINGS = [
         Binding("d", "download", "Download", tooltip="save the video, or show why it failed"),
         Binding("a", "add", "Add", tooltip="add task ids; paste many at once"),
-        Binding("x", "remove", "Remove", tooltip="stop watching the selected task"),
-        Binding("r", "refresh", "Refresh", tooltip="poll the selected task now"),
         Binding("question_mark", "help", "Keys"),
         Binding("q", "quit", "Quit"),
+        Binding("x", "remove", "Remove", tooltip="stop watching the selected task"),
+        Binding("r", "refresh", "Refresh", tooltip="poll the selected task now"),
         Binding("n", "new_task", "New", show=False, tooltip="submit a new task"),
         Binding("N", "resubmit", "Resubmit", show=False, tooltip="new task from the selected one"),
         Binding(
@@ -84,7 +85,13 @@ class StarVideosApp(App[None]):
         config: AppConfig,
         schedule: PollSchedule | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(ansi_color=True if config.ansi else None)
+        if config.ansi:
+            # 16 colours (TERM=xterm, linux) or none: the terminal's own palette, not
+            # truecolour squeezed into it (greys for borders, white on cyan), and under
+            # NO_COLOR no colour at all (the filter chosen above) rather than greys of
+            # low contrast.
+            self.theme = "ansi-dark"
         self.config = config
         self.monitor = Monitor(
             watchlist,
@@ -160,7 +167,7 @@ class StarVideosApp(App[None]):
         with Horizontal(id="main"):
             yield TaskTable(id="tasks")
             yield DetailPanel(id="detail")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)  # ctrl+p still opens it
 
     def on_mount(self) -> None:
         self._apply_theme_colours()

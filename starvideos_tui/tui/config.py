@@ -16,6 +16,7 @@ class AppConfig:
     bell: bool = True
     title: str = "StarVideos"
     demo: bool = False  # a throw-away session: its watchlist and videos go on quit
+    ansi: bool = False  # the terminal's own 16 colours, or none (launch.plain_terminal)
     api_note: str | None = None  # e.g. "no API key": shown instead of polling
     wall_clock: Callable[[], float] = time.time
     monotonic: Callable[[], float] = time.monotonic

@@ -9,6 +9,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from rich.console import Console
+
 from starvideos_tui.api import StarVideosClient
 from starvideos_tui.logs import setup_logging
 from starvideos_tui.models import TaskRecord
@@ -82,6 +84,14 @@ def _demo(args: argparse.Namespace) -> tuple[Watchlist, StarVideosClient, AppCon
     return watchlist, StarVideosClient(sim.base_url, DEMO_KEY), config
 
 
+def plain_terminal() -> bool:
+    """A terminal of 16 colours (TERM=xterm, linux, screen) or NO_COLOR (set, even empty,
+    as Textual reads it), as Rich and Textual see it: the ansi theme reads best there."""
+    if "NO_COLOR" in os.environ:
+        return True
+    return Console(force_terminal=True).color_system in ("standard", "windows")
+
+
 def launch(args: argparse.Namespace, settings: Settings | None) -> int:
     """Run the TUI until the user quits. `settings` are the resolved ones (None for the
     demo); their errors were raised before any screen."""
@@ -102,6 +112,7 @@ def launch(args: argparse.Namespace, settings: Settings | None) -> int:
             api_note=None if key else "no API key: run starvideos-tui login",
         )
     config.bell = parse_bool(os.environ.get("STARVIDEOS_BELL", "1"), "STARVIDEOS_BELL")
+    config.ansi = plain_terminal()
     app = StarVideosApp(watchlist=watchlist, client=client, config=config)
     app.run()
     return 0

@@ -64,7 +64,7 @@ class TaskTable(ScrollView, can_focus=True):
         background: $surface;
         color: $foreground;
         & > .task-table--header { text-style: bold; background: $panel; color: $foreground; }
-        &:ansi > .task-table--header { background: ansi_bright_blue; color: ansi_default; }
+        &:ansi > .task-table--header { background: ansi_default; text-style: bold reverse; }
         & > .task-table--cursor {
             background: $block-cursor-blurred-background;
             color: $block-cursor-blurred-foreground;
@@ -74,6 +74,15 @@ class TaskTable(ScrollView, can_focus=True):
             color: $block-cursor-foreground;
             text-style: $block-cursor-text-style;
         }
+        /* 16 colours: white on blue reads in any palette (xterm shows bold black as grey,
+           so black on white would not); NO_COLOR: no colours at all, so reverse video. */
+        &:ansi > .task-table--cursor { background: ansi_bright_black; color: ansi_bright_white; }
+        &:ansi:focus > .task-table--cursor {
+            background: ansi_blue;
+            color: ansi_bright_white;
+        }
+        &:nocolor > .task-table--cursor { text-style: reverse; }
+        &:nocolor:focus > .task-table--cursor { text-style: reverse bold; }
     }
     """
 
@@ -229,7 +238,7 @@ class TaskTable(ScrollView, can_focus=True):
         colours: a theme's "#E0E0E099" has an alpha Rich cannot draw."""
         names = ("success", "warning", "error", "accent", "primary", "foreground")
         self.colours = {
-            name: Color.parse(variables[name]).hex6 if variables.get(name) else ""
+            name: rich_colour(variables[name]) if variables.get(name) else ""
             for name in (*names, "foreground-muted")
         }
         self.forget_looks()
@@ -252,8 +261,8 @@ class TaskTable(ScrollView, can_focus=True):
         look = status_look(record, download)
         colour = self.colours.get(look.colour, "")
         status = Text(f"{look.glyph} {look.word}", style=f"bold {colour}".strip())
-        task = Text(record.id)
         label = record.label or record.prompt
+        task = Text(record.id if not label else short_id(record.id, self._widths()[1]))
         if label:
             task.append(f"  {shorten(clean(label), 120)}", style="dim")
         age, link, seen = self._times(record, now)
@@ -327,6 +336,7 @@ class TaskTable(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         if self.size.width != self._strips_width:  # a new height (the filter box shown or
             self._strips.clear()  # hidden) keeps every row as drawn
+            self._cells.clear()  # the id may be shown whole or short
             self._strips_width = self.size.width
         self.virtual_size = Size(self.size.width, len(self._order) + HEADER)
 
@@ -374,6 +384,27 @@ class TaskTable(ScrollView, can_focus=True):
     def on_click(self, event: events.Click) -> None:
         if event.y >= HEADER:
             self._move(int(self.scroll_offset.y) + event.y - HEADER, announce=False)
+
+
+def rich_colour(value: str) -> str:
+    """A theme's colour as Rich draws it: an ANSI colour stays the terminal's own (its
+    palette, in 16 colours), any other is its RGB."""
+    if value.startswith("ansi_"):  # "ansi_bright_green" -> "bright_green"; an alpha
+        return value.split()[0].removeprefix("ansi_")  # ("ansi_default 60%") is dropped
+    return Color.parse(value).hex6
+
+
+LABEL_ROOM = 16  # cells of a label worth shortening the id for
+
+
+def short_id(task_id: str, width: int) -> str:
+    """The id as the task column can hold it beside a label: whole when there is room,
+    else its distinctive end ("…1814428523"; every id starts "video_starvideos_o3_").
+    The filter and the panel still have the whole id."""
+    head, _, tail = task_id.rpartition("_")
+    if len(task_id) + 2 + LABEL_ROOM <= width or not head or len(tail) < 6:
+        return task_id
+    return f"…{tail}"
 
 
 def _in_seconds(cell: Text) -> bool:
