@@ -54,6 +54,7 @@ class Plan:
     """What a full or a quick run measures."""
 
     runs: int
+    paint_runs: int  # first paint is ~70 ms: more runs for a steadier median
     paint_sizes: tuple[int, ...]
     idle_size: int
     idle_seconds: float
@@ -74,6 +75,7 @@ def plan_for(quick: bool, runs: int | None) -> Plan:
     if quick:
         return Plan(
             runs=runs or 2,
+            paint_runs=runs or 2,
             paint_sizes=(1000,),
             idle_size=1000,
             idle_seconds=3.0,
@@ -91,6 +93,7 @@ def plan_for(quick: bool, runs: int | None) -> Plan:
         )
     return Plan(
         runs=runs or 3,
+        paint_runs=runs or 5,
         paint_sizes=(1000, 10_000, 20_000, 50_000, 100_000),
         idle_size=20_000,
         idle_seconds=10.0,
@@ -150,11 +153,13 @@ class Bench:
         folder.mkdir()
         return Path(shutil.copy(source, folder / "watchlist.json"))
 
-    def pairs(self, measure: Callable[[str], float]) -> tuple[list[float], list[float]]:
+    def pairs(
+        self, measure: Callable[[str], float], runs: int | None = None
+    ) -> tuple[list[float], list[float]]:
         """Alternate ours and the baseline (ABBA...) so slow drift hits both alike."""
         ours: list[float] = []
         base: list[float] = []
-        for i in range(self.plan.runs):
+        for i in range(runs or self.plan.runs):
             for impl in ("ours", "baseline") if i % 2 == 0 else ("baseline", "ours"):
                 (ours if impl == "ours" else base).append(measure(impl))
         return ours, base
@@ -220,7 +225,7 @@ def first_paint_idle_memory(bench: Bench) -> Iterator[Row]:
                 at_idle[impl].append(result)
             return result["paint_s"]
 
-        ours, base = bench.pairs(measure)
+        ours, base = bench.pairs(measure, plan.paint_runs)
         paint_by_size[size] = ours
         yield ratio_row(
             f"1. first paint, {size_name(size)} tasks (the first screen of rows; baseline: a "
@@ -571,8 +576,9 @@ def header(plan: Plan, args: argparse.Namespace, elapsed: float) -> str:
     mode = "--quick" if args.quick else "full"
     return (
         f"Benchmarks of {time.strftime('%Y-%m-%d %H:%M %Z')}: {mode} run, median of "
-        f"{plan.runs} runs per figure (ratios: median of per-run ratios against the baseline "
-        f"measured alternately in the same run), {elapsed / 60:.1f} min. "
+        f"{plan.runs} runs per figure, {plan.paint_runs} for first paint (ratios: median of "
+        "per-run ratios against the baseline measured alternately in the same run), "
+        f"{elapsed / 60:.1f} min. "
         f"Python {platform.python_version()}, Textual {textual.__version__}, "
         f"{os.cpu_count()} CPUs, {platform.machine()}."
     )

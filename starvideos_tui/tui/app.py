@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Collection
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -113,6 +114,7 @@ class StarVideosApp(App[None]):
         self._first_drawn = asyncio.Event()
         self._view = Narrowing()
         self._records_version = 0
+        self._changed: set[str] | None = set()  # tasks named by events since the last render
         self.title = config.title
 
     def _engine_said(self, event: ev.Event) -> None:
@@ -203,8 +205,19 @@ class StarVideosApp(App[None]):
     # -- what the engine says ---------------------------------------------------------
 
     def on_engine_event(self, message: EngineEvent) -> None:
-        self._records_version += 1  # records or their words may change: filter afresh
-        self.presenter.show(message.event)
+        event = message.event
+        if isinstance(event, ev.TasksChanged):
+            if event.everything:
+                self._changed = None
+            elif self._changed is not None:
+                self._changed.update(event.records, event.removed)
+        elif isinstance(event, ev.DownloadQueued | ev.DownloadProgress | ev.DownloadEnded):
+            if self._changed is not None:
+                self._changed.add(event.task_id)
+        else:
+            return self.presenter.show(event)  # nothing a row shows has changed
+        self._records_version += 1  # records or their words changed: filter afresh
+        self.presenter.show(event)
 
     # -- rendering -----------------------------------------------------------------------
 
@@ -219,10 +232,16 @@ class StarVideosApp(App[None]):
         render, not one each, whatever the size of the watchlist."""
         if not self._render_pending:
             self._render_pending = True
-            self.call_later(self.render_rows)
+            self.call_later(self._render_changed)
 
-    def render_rows(self) -> None:
-        """After records, downloads, the filter or the sort changed."""
+    def _render_changed(self) -> None:
+        """The rows the engine's events named since the last render (None: any)."""
+        changed, self._changed = self._changed, set()
+        self.render_rows(changed)
+
+    def render_rows(self, changed: Collection[str] | None = None) -> None:
+        """After records, downloads, the filter or the sort changed. `changed` names the
+        tasks whose rows may differ; None (a caller that does not know) checks them all."""
         self._render_pending = False
         try:
             table = self.query_one(TaskTable)
@@ -230,7 +249,14 @@ class StarVideosApp(App[None]):
             return  # a late message while the app shuts down
         now = self.config.wall_clock()
         rows = self.visible_records()
-        table.show(rows, self.downloads, now, known=self.records, version=self._records_version)
+        table.show(
+            rows,
+            self.downloads,
+            now,
+            known=self.records,
+            version=self._records_version,
+            changed=changed,
+        )
         if table.row_count and not self._first_drawn.is_set():
             self.call_after_refresh(self._first_drawn.set)
         self.render_status()
@@ -323,6 +349,8 @@ class StarVideosApp(App[None]):
         if panel.has_class("-open"):
             panel.remove_class("-open")
         elif self.filter_text:
+            self.filter_text = ""
+            self.render_rows()  # now, in the frame that hides the box, not one later
             self.query_one(FilterBox).action_clear_filter()
             self.query_one(TaskTable).focus()
 

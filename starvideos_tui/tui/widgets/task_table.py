@@ -152,20 +152,33 @@ class TaskTable(ScrollView, can_focus=True):
         records: Sequence[TaskRecord],
         downloads: Mapping[str, DownloadState],
         now: float,
-        known: Collection[str] | None = None,
+        known: Mapping[str, TaskRecord] | None = None,
         version: object = None,
+        changed: Collection[str] | None = None,
     ) -> None:
         """Show exactly `records`, in that order; only changed rows are recomputed.
 
         Rows a filter hides keep what they showed, so clearing the filter recomputes
         nothing; `known` (every task there is) lets the table forget removed tasks. With
         the `version` of the last call (the records and downloads are the same, only the
-        filter or the sort changed), rows are not even compared."""
+        filter or the sort changed), rows are not even compared; with `changed` (the tasks
+        whose record or download may have changed since the last call) and the same
+        order, only those are."""
         self._now = now
         selected = self.selected_id
         order = [r.id for r in records]
         dirty: list[str] = []
-        if version is None or version != self._version:
+        if changed is not None and known is not None and order == self._order:
+            for task_id in changed:  # a few answers among thousands of rows
+                record = known.get(task_id)
+                if record is None or task_id not in self._shown:
+                    continue  # gone, or never shown: made when it is
+                shown = (record, downloads.get(task_id))
+                if self._shown[task_id] != shown:
+                    self._shown[task_id] = shown
+                    self._cells.pop(task_id, None)
+                    dirty.append(task_id)
+        elif version is None or version != self._version:
             for record in records:
                 shown = (record, downloads.get(record.id))
                 if self._shown.get(record.id) != shown:
@@ -180,10 +193,9 @@ class TaskTable(ScrollView, can_focus=True):
         if order != self._order:
             self._order = order
             self._index = None
-            if known is None:
-                known = set(order)
-            if len(self._shown) > len(known):
-                for gone in [task_id for task_id in self._shown if task_id not in known]:
+            still = known if known is not None else set(order)
+            if len(self._shown) > len(still):
+                for gone in [task_id for task_id in self._shown if task_id not in still]:
                     del self._shown[gone]
             if len(self._cells) > CELLS_KEPT:  # rows scrolled past long ago
                 self._cells.clear()
