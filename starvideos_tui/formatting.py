@@ -23,6 +23,23 @@ def ago(seconds: float | None) -> str:
     return f"{seconds // 86400:.0f}d"
 
 
+LINK_WARNING = 600.0  # seconds left on a video link, unsaved, that make it urgent
+
+
+def link_left(record: TaskRecord, now: float) -> tuple[str, str]:
+    """The video link as a row shows it, and how urgent it is ("", "warning", "error"):
+    "9m left" when the signed link says when it dies (a warning under LINK_WARNING),
+    "expired" after, "5m old" when it does not say; "-" with no link or once saved."""
+    if record.local_path or not record.video_url:
+        return "-", ""
+    deadline = record.link_deadline
+    if deadline is None:
+        return (f"{ago(now - record.video_url_at)} old", "") if record.video_url_at else ("?", "")
+    if deadline <= now:
+        return "expired", "error"
+    return f"{ago(deadline - now)} left", "warning" if deadline - now <= LINK_WARNING else ""
+
+
 def video_length(record: TaskRecord) -> str:
     if record.actual_duration is None:
         return "-"

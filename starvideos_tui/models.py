@@ -16,6 +16,7 @@ from enum import Enum
 from typing import Any
 from urllib.parse import urlsplit
 
+from starvideos_tui import linkexpiry
 from starvideos_tui.errors import UsageError
 
 TASK_ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
@@ -228,6 +229,7 @@ _RECORD_FIELDS: dict[str, Callable[[str, Any], Any]] = {
     "sha256": _opt_text,
     "download_error": _opt_text,
     "media": _opt_object,
+    "link_expires_at": _opt_number,
 }
 
 
@@ -253,6 +255,7 @@ _PLAIN: dict[str, tuple[type, ...]] = {
         ("size", (int,)),
         ("sha256", (str,)),
         ("download_error", (str,)),
+        ("link_expires_at", (float,)),
     )
 }
 
@@ -282,6 +285,15 @@ class TaskRecord:
     sha256: str | None = None
     download_error: str | None = None
     media: dict[str, Any] | None = None  # what the saved file decoded as (media.MediaFacts)
+    link_expires_at: float | None = None  # when video_url dies, as the signed link says
+
+    @property
+    def link_deadline(self) -> float | None:
+        """When the video link dies, if it says: recorded when the link arrived, read from
+        the link itself for records kept before that was recorded."""
+        if self.link_expires_at is not None or not self.video_url:
+            return self.link_expires_at
+        return linkexpiry.link_expires_at(self.video_url)
 
     @property
     def kind(self) -> TaskStatus:
@@ -301,9 +313,10 @@ class TaskRecord:
         history = self.history
         if result.status != self.status:
             history = (*history, (result.status, now))
-        url_at = self.video_url_at
+        url_at, expires = self.video_url_at, self.link_expires_at
         if result.video_url != self.video_url:
             url_at = now if result.video_url else None
+            expires = linkexpiry.link_expires_at(result.video_url)
             changed = True
         return replace(
             self,
@@ -312,6 +325,7 @@ class TaskRecord:
             model=result.model or self.model,
             video_url=result.video_url,
             video_url_at=url_at,
+            link_expires_at=expires,
             actual_duration=result.actual_duration,
             error=result.error,
             checked_at=now,
@@ -370,6 +384,7 @@ class TaskRecord:
             "size": self.size,
             "sha256": self.sha256,
             "media": self.media,
+            "link_expires_at": self.link_deadline,
             "download_error": self.download_error,
             "last_problem": asdict(self.last_problem) if self.last_problem else None,
             "history": [{"status": s, "at": t} for s, t in self.history],

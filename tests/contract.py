@@ -13,6 +13,7 @@ LIST_JSON_KEYS = frozenset(
         "updated_at",
         "prompt",
         "media",
+        "link_expires_at",
     }
 )
 

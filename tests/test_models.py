@@ -619,3 +619,30 @@ def test_list_json_of_a_failed_task_carries_the_error_text() -> None:
     item = replace(record, prompt="p").public_json()
     assert item["status"] == "failed"
     assert item["error"] == "Reference image resolution is too low."
+
+
+# -- link deadlines -------------------------------------------------------------------------
+
+
+def test_a_signed_link_records_when_it_dies_and_list_json_carries_it() -> None:
+    url = (
+        "https://b.s3.amazonaws.com/a.mp4?X-Amz-Date=20261203T143000Z&X-Amz-Expires=600"
+        "&X-Amz-Signature=s"
+    )
+    record = TaskRecord(id="a", status="processing")
+    done = record.with_result(TaskResult(id="a", status="completed", video_url=url), now=5.0)
+    assert done.link_expires_at == 1_796_308_200 + 600
+    assert done.public_json()["link_expires_at"] == done.link_expires_at
+    assert TaskRecord.from_doc(done.to_doc()) == done
+    unsigned = done.with_result(
+        TaskResult(id="a", status="completed", video_url="https://cdn/x.mp4?token=t"), now=9.0
+    )
+    assert unsigned.link_expires_at is None and unsigned.public_json()["link_expires_at"] is None
+
+
+def test_a_record_kept_before_deadlines_were_recorded_reads_it_from_its_link() -> None:
+    url = "https://b.oss-cn-hangzhou.aliyuncs.com/a.mp4?Expires=1796308200&Signature=s"
+    kept = TaskRecord.from_doc({"id": "a", "status": "completed", "video_url": url})
+    assert kept.link_expires_at is None
+    assert kept.link_deadline == 1_796_308_200
+    assert kept.public_json()["link_expires_at"] == 1_796_308_200

@@ -11,12 +11,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
 
+from starvideos_tui.linkexpiry import link_expires_at
 from starvideos_tui.media import check_video
 from starvideos_tui.simulator import SimConfig, Simulator
+from starvideos_tui.simulator.links import KINDS, SIGNATURE_KEYS, kind_for
 from starvideos_tui.simulator.video import sample_video
 
 KEY = {"Authorization": "Bearer sk-test"}
@@ -124,7 +126,7 @@ def test_poll_answers_have_the_documented_shape_in_every_status(
     assert done["status"] == "completed"
     assert done["actualDuration"] == 3
     assert done["error"] is None
-    assert done["video_url"].startswith(f"{sim.base_url}/videos/{created['id']}.mp4?token=")
+    assert done["video_url"].startswith(f"{sim.base_url}/videos/{created['id']}.mp4?")
 
 
 def test_higher_speed_finishes_tasks_sooner(clock: FakeClock) -> None:
@@ -360,10 +362,41 @@ def test_expire_all_urls_kills_every_handed_out_link(sim: Simulator, completed_u
     assert call(completed_url).status == 403
 
 
+def forged(url: str) -> str:
+    """The link with its signature changed, whatever kind of link it is."""
+    parts = urlsplit(url)
+    query = [
+        (key, f"x{value}" if key.lower() in SIGNATURE_KEYS else value)
+        for key, value in parse_qsl(parts.query)
+    ]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def test_signed_links_of_each_kind_say_the_deadline_the_host_keeps(
+    sim: Simulator, clock: FakeClock
+) -> None:
+    """S3 SigV4, GCS V4, OSS, Azure SAS and COS links, each read by the client's own
+    reader: what the link says is when the host starts answering 403 (to the second)."""
+    started = time.time()
+    seen: dict[str, str] = {}
+    for n in range(40):
+        task_id = sim.seed_task(f"done {n}", queued=0, processing=0)
+        seen.setdefault(kind_for(task_id), poll(sim, task_id).json()["video_url"])
+    assert sorted(seen) == sorted(KINDS)
+    for kind, url in seen.items():
+        deadline = link_expires_at(url)
+        assert deadline is not None, (kind, url)
+        assert started + 299 <= deadline <= time.time() + 301, (kind, url)
+    clock.advance(298)
+    assert all(call(url, "HEAD").status == 200 for url in seen.values())
+    clock.advance(3)
+    assert all(call(url, "HEAD").status == 403 for url in seen.values())
+
+
 def test_video_url_with_a_forged_token_or_other_task_is_403(
     sim: Simulator, completed_url: str
 ) -> None:
-    assert call(completed_url.replace("token=", "token=x")).status == 403
+    assert call(forged(completed_url)).status == 403
     other = completed_url.replace("/videos/video_", "/videos/other_")
     assert call(other).status == 403
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from rich.console import Console
+from rich.text import Text
 from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Select, Static, TextArea
@@ -554,7 +555,7 @@ async def test_c_copies_the_video_url_or_else_the_task_id(
         await select(pilot, app, completed)
         await pilot.press("c")
         url = app.records[completed].video_url
-        assert url and url.startswith(f"{simulator.base_url}/videos/{completed}.mp4?token=")
+        assert url and url.startswith(f"{simulator.base_url}/videos/{completed}.mp4?")
         assert app.clipboard == url
 
         await select(pilot, app, queued)
@@ -987,3 +988,35 @@ async def test_clearing_a_filter_recomputes_no_row_and_the_cursor_shows_where_fo
         assert focused.bgcolor != blurred.bgcolor
         assert rows.cursor_row == 2  # still on the task the filter found
         assert list(rows.render_line(3))[1].style == focused  # focus is back
+
+
+async def test_a_signed_links_deadline_counts_down_and_warns_once_before_it_dies(
+    simulator: Simulator, make_app: AppFactory, clock: FakeClock
+) -> None:
+    """The simulator's links are signed (S3, GCS, OSS, Azure, COS) and die 300 s after
+    they are handed out: the row counts down, turns to the warning colour under 10 min
+    with one toast, and says "expired" after."""
+    done = simulator.seed_task("done", queued=0, processing=0)
+    app = make_app([done], interval=3600)  # no poll hands out a fresh link meanwhile
+    async with running(app) as pilot:
+        await polled(pilot, app)
+        deadline = app.records[done].link_expires_at
+        assert deadline is not None and 290 < deadline - clock() <= 300
+
+        def link() -> Text:
+            table(app).refresh_times(clock())
+            return table(app).get_row(done)[4]
+
+        def warnings() -> list[str]:
+            return [n.message for n in app._notifications if "dies in" in n.message]
+
+        assert link().plain in ("4m left", "5m left")
+        await until(pilot, lambda: len(warnings()) == 1, "the warning")  # under 10 min
+        assert app.query_one(TaskTable).colours["warning"] in str(link().style)
+        for _ in range(3):  # the clock moves on: told once, not every second
+            clock.advance(30)
+            await pilot.pause(1.2)
+        assert len(warnings()) == 1, warnings()
+        assert done in warnings()[0] and "d saves it" in warnings()[0]
+        clock.advance(deadline - clock() + 1)
+        assert link().plain == "expired"

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .faults import FaultDice, malformed_result_answer, server_error_answer
+from .links import token_of
 from .ratelimit import RateLimiter
 from .state import FixedAnswer, TaskBook
 from .validation import InvalidCreateRequest, validate_create
@@ -333,7 +334,7 @@ class Simulator:
         if request.method not in ("GET", "HEAD"):
             return _method_not_allowed("GET, HEAD")
         name = unquote(path[len("/videos/") :])
-        token = parse_qs(urlsplit(request.path).query).get("token", [""])[0]
+        token = token_of(request.path)
         task_id = name[: -len(".mp4")]
         if not name.endswith(".mp4") or not self._book.link_is_valid(task_id, token):
             return denied_answer()

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .links import signed_link
+
 MODEL = "starvideos_o3"
 ID_PREFIX = "video_starvideos_o3_"
 # Output length when the task follows a reference video; docs/api.md says the reference decides.
@@ -158,8 +160,7 @@ class TaskBook:
         self._links[token] = VideoLink(task_id, self._clock() + ttl)
         if len(self._links) >= self._sweep_at:
             self._sweep_expired_links()
-        expires = int(self.unix_now() + ttl)
-        return f"{base_url}/videos/{task_id}.mp4?token={token}&expires={expires}"
+        return signed_link(base_url, task_id, token, self.unix_now(), ttl)
 
     def _sweep_expired_links(self) -> None:
         now = self._clock()

@@ -296,8 +296,10 @@ class StarVideosApp(App[None]):
         panel.show_record(record, download, self.config.wall_clock(), colours)
 
     def _tick(self) -> None:
-        """Once a second: the countdown to the next poll (the table ages its own rows)."""
+        """Once a second: the countdown to the next poll and links about to die (the
+        table ages its own rows)."""
         self.render_status()
+        self.presenter.check_links(self.config.wall_clock())
 
     @property
     def selected_id(self) -> str | None:

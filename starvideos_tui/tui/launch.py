@@ -48,7 +48,7 @@ def _demo(args: argparse.Namespace) -> tuple[Watchlist, StarVideosClient, AppCon
     os.environ["NO_PROXY"] = os.environ["no_proxy"] = ",".join(
         x for x in (kept, "127.0.0.1", "localhost", "::1") if x
     )
-    sim = Simulator(SimConfig(url_ttl_seconds=600.0)).start()
+    sim = Simulator(SimConfig(url_ttl_seconds=900.0)).start()  # links die 15 min on
     folder = Path(tempfile.mkdtemp(prefix="starvideos-demo-"))
     watchlist = Watchlist(folder / "watchlist.json")
     now = time.time()

@@ -11,6 +11,7 @@ from typing import Protocol
 from textual.notifications import SeverityLevel
 
 from starvideos_tui import events as ev
+from starvideos_tui.formatting import LINK_WARNING, ago
 from starvideos_tui.models import TaskRecord, TaskStatus
 from starvideos_tui.tui.config import AppConfig
 from starvideos_tui.tui.view import StatusCounts
@@ -67,6 +68,10 @@ class Presenter:
         self.api_state = api_note or "starting"
         self.api_colour = "warning" if api_note else ""
         self._saved: list[str] = []
+        # Completed, unsaved videos whose link says when it dies: a few among thousands,
+        # checked every second; each deadline is told once.
+        self.deadlines: dict[str, float] = {}
+        self._told: set[tuple[str, float]] = set()
 
     def show(self, event: ev.Event) -> None:
         face = self.face
@@ -124,6 +129,39 @@ class Presenter:
 
     def _recount(self, ids: list[str] | None) -> None:
         self.counts.recount(self.face.records, self.face.downloads, ids)
+        records = self.face.records
+        if ids is None:
+            self.deadlines.clear()
+        for task_id in records if ids is None else ids:
+            record = records.get(task_id)
+            unsaved = record is not None and not record.local_path and record.video_url
+            deadline = record.link_deadline if unsaved and record is not None else None
+            if deadline is None:
+                self.deadlines.pop(task_id, None)
+            else:
+                self.deadlines[task_id] = deadline
+
+    def check_links(self, now: float) -> None:
+        """A toast and the bell, once, for each video whose link is about to die unsaved
+        (a download on its way is not warned of)."""
+        for task_id, deadline in self.deadlines.items():
+            if (
+                deadline - now > LINK_WARNING
+                or (task_id, deadline) in self._told
+                or task_id in self.face.downloads
+            ):
+                continue
+            self._told.add((task_id, deadline))
+            if deadline <= now:
+                continue  # already dead when first seen: the row says "expired"
+            self.face.notify(
+                f"the link of {task_id} dies in {ago(deadline - now)}, unsaved: d saves it",
+                title="Link expiring",
+                severity="warning",
+                timeout=15,
+            )
+            if self.face.config.bell:
+                self.face.bell()
 
     def _announce(self, task_id: str, status: str) -> None:
         kind = TaskStatus.from_word(status)

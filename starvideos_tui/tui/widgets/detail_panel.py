@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from starvideos_tui.formatting import ago, media_summary
+from starvideos_tui.formatting import ago, link_left, media_summary
 from starvideos_tui.media import human_size
 from starvideos_tui.models import TaskRecord, TaskStatus
 from starvideos_tui.textsafe import clean
@@ -57,9 +57,18 @@ def describe(
     field("created", _when(record.created) if record.created else None)
     field("length", f"{record.actual_duration:g} s" if record.actual_duration else None)
     if record.video_url:
-        age = ago(now - record.video_url_at) if record.video_url_at else "?"
         field("video url", record.video_url)
-        field("link age", f"{age} (links expire soon after completion)")
+        deadline = record.link_deadline
+        if deadline is not None and not record.local_path:
+            left, urgency = link_left(record, now)
+            when = f"{_when(deadline)} ({left})" if left != "expired" else f"{_when(deadline)}"
+            verb = "expired" if deadline <= now else "expires"
+            field(f"link {verb}", when, colours.get(urgency, "") if urgency else "")
+        elif deadline is not None:
+            field("link expires", _when(deadline))
+        else:
+            age = ago(now - record.video_url_at) if record.video_url_at else "?"
+            field("link age", f"{age} (the link does not say when it expires)")
     if download is not None and download.phase == "downloading":
         total = f" of {human_size(download.total)}" if download.total else ""
         field("download", f"{human_size(download.done)}{total}")

@@ -24,7 +24,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from starvideos_tui.formatting import ago, shorten, video_length
+from starvideos_tui.formatting import ago, link_left, shorten, video_length
 from starvideos_tui.models import TaskRecord
 from starvideos_tui.textsafe import clean
 from starvideos_tui.vocabulary import DownloadState, status_look
@@ -34,7 +34,7 @@ COLUMNS = (
     ("task", "Task", 40),
     ("age", "Age", 4),
     ("length", "Len", 4),
-    ("link", "Link age", 8),  # how old the video link is: they expire
+    ("link", "Link", 8),  # "9m left" (a signed link says when it dies) or "5m old"
     ("checked", "Seen", 5),
 )
 TIMES_EVERY = 5  # seconds between updates of ages shown in seconds
@@ -280,14 +280,13 @@ class TaskTable(ScrollView, can_focus=True):
         age, link, seen = self._times(record, now)
         return (status, task, age, Text(video_length(record), justify="right"), link, seen)
 
-    @staticmethod
-    def _times(record: TaskRecord, now: float) -> tuple[Text, Text, Text]:
-        """The cells that change with the clock alone: age, link age, last seen."""
+    def _times(self, record: TaskRecord, now: float) -> tuple[Text, Text, Text]:
+        """The cells that change with the clock alone: age, the link's time left (or
+        age), last seen."""
         created = record.created or record.added_at
-        if record.local_path or record.video_url_at is None or not record.video_url:
-            link = Text("-", justify="right")
-        else:  # the link of a completed, unsaved video dies soon: show how old it is
-            link = Text(ago(now - record.video_url_at), justify="right", style="bold")
+        shown, urgency = link_left(record, now)
+        colour = self.colours.get(urgency, "") if urgency else ""
+        link = Text(shown, justify="right", style=f"bold {colour}".strip() if shown != "-" else "")
         seen = ago(now - record.checked_at) if record.checked_at else "never"
         return (
             Text(ago(now - created) if created else "-", justify="right"),
@@ -420,8 +419,8 @@ def short_id(task_id: str, width: int) -> str:
 
 
 def _in_seconds(cell: Text) -> bool:
-    """An age like "42s": it changes every second."""
-    text = cell.plain
+    """An age like "42s" or "42s left": it changes every second."""
+    text = cell.plain.split(" ", 1)[0]
     return text.endswith("s") and text[:-1].isdigit()
 
 
