@@ -712,7 +712,17 @@ def test_export_screenshots_script_writes_the_readme_pictures(tmp_path: Path) ->
     )
 
     expected = {
-        "watchlist.svg": ("queued", "processing", "completed", "downloaded", "failed", "unknown"),
+        "watchlist.svg": (
+            "queued",
+            "processing",
+            "completed",
+            "downloaded",
+            "failed",
+            "unknown",
+            "downloading",
+            "42%",
+            "left",
+        ),
         "failure-panel.svg": ("failed", "Error", "resolution"),
         "download.svg": ("downloading", "MB"),
         "help.svg": ("Download", "Details"),
@@ -1020,3 +1030,22 @@ async def test_a_signed_links_deadline_counts_down_and_warns_once_before_it_dies
         assert done in warnings()[0] and "d saves it" in warnings()[0]
         clock.advance(deadline - clock() + 1)
         assert link().plain == "expired"
+
+
+async def test_clearing_a_filter_scrolls_to_the_task_it_found_at_the_end_of_a_long_list(
+    simulator: Simulator, make_app: AppFactory
+) -> None:
+    ids = [simulator.seed_task(f"take {i}", queued=600) for i in range(60)]
+    app = make_app(ids)
+    async with running(app, (100, 24)) as pilot:
+        await polled(pilot, app)
+        await pilot.press("G", "slash", *ids[-1][-4:], "enter")
+        await until(pilot, lambda: row_ids(app) == [ids[-1]], "the filter")
+        await pilot.press("escape")
+        await until(pilot, lambda: len(row_ids(app)) == 60, "the cleared filter")
+        await pilot.pause()
+        rows = table(app)
+        assert app.selected_id == ids[-1]
+        top = int(rows.scroll_offset.y)
+        assert top > 0 and top <= rows.cursor_row < top + rows.size.height - 1
+        assert ids[-1][-10:] in screen_text(app)  # on screen, not under a scrollbar

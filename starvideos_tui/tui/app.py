@@ -241,7 +241,8 @@ class StarVideosApp(App[None]):
 
     def render_rows(self, changed: Collection[str] | None = None) -> None:
         """After records, downloads, the filter or the sort changed. `changed` names the
-        tasks whose rows may differ; None (a caller that does not know) checks them all."""
+        tasks whose rows may differ (empty: only the filter or the sort changed); None (a
+        caller that does not know) checks them all."""
         self._render_pending = False
         try:
             table = self.query_one(TaskTable)
@@ -254,7 +255,6 @@ class StarVideosApp(App[None]):
             self.downloads,
             now,
             known=self.records,
-            version=self._records_version,
             changed=changed,
         )
         if table.row_count and not self._first_drawn.is_set():
@@ -352,7 +352,7 @@ class StarVideosApp(App[None]):
             panel.remove_class("-open")
         elif self.filter_text:
             self.filter_text = ""
-            self.render_rows()  # now, in the frame that hides the box, not one later
+            self.render_rows(changed=())  # now, in the frame that hides the box
             self.query_one(FilterBox).action_clear_filter()
             self.query_one(TaskTable).focus()
 
@@ -423,7 +423,7 @@ class StarVideosApp(App[None]):
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.filter_text = event.value.strip()
-        self.render_rows()
+        self.render_rows(changed=())  # only the filter changed: no row is compared
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
@@ -432,7 +432,7 @@ class StarVideosApp(App[None]):
     def action_sort(self) -> None:
         self.sort_mode = next_sort(self.sort_mode)
         self.notify(f"sorted by {self.sort_mode}")
-        self.render_rows()
+        self.render_rows(changed=())
 
     def action_toggle_auto(self) -> None:
         self.monitor.set_auto_download(not self.auto_download)

@@ -118,8 +118,10 @@ class Presenter:
         if not paths:
             return
         demo = " (a demo: removed on quit)" if self.face.config.demo else ""
-        if len(paths) == 1:
-            self.face.notify(f"saved {short_path(paths[0])}{demo}", title="Downloaded")
+        if len(paths) == 1:  # the name and the folder on lines of their own: no word is cut
+            folder, name = os.path.split(paths[0])
+            where = f"\nin {short_path(folder)}" if folder else ""
+            self.face.notify(f"saved {name}{where}{demo}", title="Downloaded")
             return
         folder = os.path.commonpath(paths) if all(paths) else ""
         if folder in paths:
@@ -144,6 +146,7 @@ class Presenter:
     def check_links(self, now: float) -> None:
         """A toast and the bell, once, for each video whose link is about to die unsaved
         (a download on its way is not warned of)."""
+        dying: list[tuple[str, float]] = []
         for task_id, deadline in self.deadlines.items():
             if (
                 deadline - now > LINK_WARNING
@@ -152,16 +155,18 @@ class Presenter:
             ):
                 continue
             self._told.add((task_id, deadline))
-            if deadline <= now:
-                continue  # already dead when first seen: the row says "expired"
-            self.face.notify(
-                f"the link of {task_id} dies in {ago(deadline - now)}, unsaved: d saves it",
-                title="Link expiring",
-                severity="warning",
-                timeout=15,
-            )
-            if self.face.config.bell:
-                self.face.bell()
+            if deadline > now:  # already dead when first seen: the row says "expired"
+                dying.append((task_id, deadline))
+        if not dying:
+            return
+        soonest = ago(min(deadline for _, deadline in dying) - now)
+        if len(dying) == 1:  # several at once (a burst of completions) make one toast
+            message = f"the link of {dying[0][0]} dies in {soonest}, unsaved: d saves it"
+        else:
+            message = f"{len(dying)} video links die in {soonest} or so, unsaved: d saves each"
+        self.face.notify(message, title="Link expiring", severity="warning", timeout=15)
+        if self.face.config.bell:
+            self.face.bell()
 
     def _announce(self, task_id: str, status: str) -> None:
         kind = TaskStatus.from_word(status)

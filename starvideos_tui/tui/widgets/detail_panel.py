@@ -63,9 +63,9 @@ def describe(
             left, urgency = link_left(record, now)
             when = f"{_when(deadline)} ({left})" if left != "expired" else f"{_when(deadline)}"
             verb = "expired" if deadline <= now else "expires"
-            field(f"link {verb}", when, colours.get(urgency, "") if urgency else "")
+            field(verb, when, colours.get(urgency, "") if urgency else "")
         elif deadline is not None:
-            field("link expires", _when(deadline))
+            field("expires", _when(deadline))
         else:
             age = ago(now - record.video_url_at) if record.video_url_at else "?"
             field("link age", f"{age} (the link does not say when it expires)")

@@ -98,7 +98,6 @@ class TaskTable(ScrollView, can_focus=True):
         self._order: list[str] = []
         self._index: dict[str, int] | None = {}  # row of each task id, made when needed
         self._shown: dict[str, tuple[TaskRecord, DownloadState | None]] = {}
-        self._version: object = None
         self._strips_width = 0
         self._cells: dict[str, tuple[Text, ...]] = {}
         # A row's strip by (task id, how it is drawn: 0 plain, 1 cursor, 2 focused cursor).
@@ -153,43 +152,41 @@ class TaskTable(ScrollView, can_focus=True):
         downloads: Mapping[str, DownloadState],
         now: float,
         known: Mapping[str, TaskRecord] | None = None,
-        version: object = None,
         changed: Collection[str] | None = None,
     ) -> None:
         """Show exactly `records`, in that order; only changed rows are recomputed.
 
-        Rows a filter hides keep what they showed, so clearing the filter recomputes
-        nothing; `known` (every task there is) lets the table forget removed tasks. With
-        the `version` of the last call (the records and downloads are the same, only the
-        filter or the sort changed), rows are not even compared; with `changed` (the tasks
-        whose record or download may have changed since the last call) and the same
-        order, only those are."""
+        `changed` names the tasks whose record or download may differ since the last call
+        (empty when only the filter or the sort did); only those rows are compared, and
+        with `known` (every task there is, by id) they are found without a pass over the
+        rows. None compares every row. Rows a filter hides keep what they showed, so
+        clearing the filter recomputes nothing; `known` also lets the table forget
+        removed tasks."""
         self._now = now
         selected = self.selected_id
         order = [r.id for r in records]
         dirty: list[str] = []
-        if changed is not None and known is not None and order == self._order:
-            for task_id in changed:  # a few answers among thousands of rows
-                record = known.get(task_id)
-                if record is None or task_id not in self._shown:
-                    continue  # gone, or never shown: made when it is
-                shown = (record, downloads.get(task_id))
-                if self._shown[task_id] != shown:
-                    self._shown[task_id] = shown
-                    self._cells.pop(task_id, None)
-                    dirty.append(task_id)
-        elif version is None or version != self._version:
+        if changed is None or known is None:
             for record in records:
                 shown = (record, downloads.get(record.id))
                 if self._shown.get(record.id) != shown:
                     self._shown[record.id] = shown
                     self._cells.pop(record.id, None)
                     dirty.append(record.id)
-        else:  # rows a filter hid when they last changed are shown for the first time
-            for record in records:
-                if record.id not in self._shown:
-                    self._shown[record.id] = (record, downloads.get(record.id))
-        self._version = version
+        else:
+            for task_id in changed:  # a few answers among thousands of rows
+                now_known = known.get(task_id)
+                if now_known is None or task_id not in self._shown:
+                    continue  # gone, or never shown: made when it is
+                shown = (now_known, downloads.get(task_id))
+                if self._shown[task_id] != shown:
+                    self._shown[task_id] = shown
+                    self._cells.pop(task_id, None)
+                    dirty.append(task_id)
+            if order != self._order:  # rows shown for the first time (a filter cleared)
+                for record in records:
+                    if record.id not in self._shown:
+                        self._shown[record.id] = (record, downloads.get(record.id))
         if order != self._order:
             self._order = order
             self._index = None
@@ -205,6 +202,9 @@ class TaskTable(ScrollView, can_focus=True):
             self.virtual_size = Size(self.size.width, len(order) + HEADER)
             row = self._row_of(selected, min(self.cursor_row, len(order) - 1)) if selected else 0
             self._move(max(0, row), announce=self.selected_id != selected)
+            # Once the new height is laid out (a filter cleared: 50,000 rows where there
+            # was one), the cursor's row is scrolled to; before, the scroll is clamped.
+            self.call_after_refresh(self._keep_in_view)
             self.refresh_times(now)  # rows back from behind a filter: their ages as of now
             self.refresh()
             return
