@@ -45,6 +45,7 @@ QUEUED = "video_starvideos_o3_4821730015"
 FAILED = "video_starvideos_o3_4821730016"
 RETRYING = "video_starvideos_o3_4821730017"
 UNKNOWN = "video_starvideos_o3_0000000000"
+DOWNLOADED_SHA = "5f1c0a4e9b7d3c2a8e6f4d1b0c9a7e5d3b1f8c6a4e2d0b9f7c5a3e1d8b6f4c2a"
 
 FAILURE = (
     "Reference image resolution is too low: the first image is 320x240, "
@@ -111,7 +112,7 @@ def watchlist_records() -> list[TaskRecord]:
             190,
             local_path=f"/home/ana/Videos/starvideos/{DOWNLOADED}.mp4",
             size=2_938_112,
-            sha256="5f1c0a4e9b7d3c2a8e6f4d1b0c9a7e5d3b1f8c6a4e2d0b9f7c5a3e1d8b6f4c2a",
+            sha256=DOWNLOADED_SHA,
         ),
         done(DOWNLOADING, "A red fox trotting through fresh snow, tracking shot", 7),
         done(COMPLETED, "Timelapse of clouds rolling over mountain peaks", 4),
@@ -162,6 +163,21 @@ def canned_answers(sim: Simulator) -> None:
     # UNKNOWN is not in the simulator's book: it answers 404, as the real API would.
 
 
+def cache_frames(folder: Path) -> Path:
+    """The picture of the downloaded task, as if taken before: the simulator's own video's
+    frames, kept under that task's sha256 (its saved path is only a name here)."""
+    from starvideos_tui.preview import frame_paths, take_frames
+    from starvideos_tui.simulator.video import sample_video
+
+    frames = folder / "frames"
+    frames.mkdir(parents=True, exist_ok=True)
+    video = folder / "sample.mp4"
+    video.write_bytes(sample_video(5).data)
+    for image, path in zip(take_frames(video), frame_paths(frames, DOWNLOADED_SHA), strict=True):
+        image.save(path, format="PNG")
+    return frames
+
+
 def build_app(
     sim: Simulator, folder: Path, clock: FrozenClock, ansi: bool = False
 ) -> StarVideosApp:
@@ -174,6 +190,7 @@ def build_app(
         wall_clock=clock,
         monotonic=clock,
         ansi=ansi,
+        frames_dir=folder / "frames",
     )
     schedule = PollSchedule(interval=config.interval, clock=clock, rng=random.Random(1))
     app = StarVideosApp(
@@ -213,6 +230,12 @@ def first_poll_done(app: StarVideosApp) -> Callable[[], bool]:
     return ready
 
 
+def preview_shown(app: StarVideosApp) -> str:
+    from textual.widgets import Static
+
+    return str(app.query_one("#detail-preview", Static).render())
+
+
 async def leave(app: StarVideosApp, pilot: Any) -> None:
     """Exit the way `q` does, before run_test tears the screens down from outside (its
     teardown can race a message handler that still looks for the table)."""
@@ -240,6 +263,7 @@ async def export(out: Path) -> list[Path]:
         written.append(path)
 
     with tempfile.TemporaryDirectory(prefix="starvideos-shots-") as tmp:
+        cache_frames(Path(tmp))
         sim = Simulator(SimConfig(seed=1), clock=clock).start()
         try:
             canned_answers(sim)
@@ -261,8 +285,11 @@ async def export(out: Path) -> list[Path]:
                 await settle(app, pilot, lambda: True)
                 save(app, "download.svg")
 
+                await select(app, pilot, DOWNLOADED)  # the panel stays open: its picture
+                await settle(app, pilot, lambda: "frame 1 of 5" in preview_shown(app))
+                save(app, "preview.svg")
+
                 await pilot.press("enter")  # close the panel
-                await select(app, pilot, DOWNLOADED)
                 await pilot.press("question_mark")
                 await settle(app, pilot, lambda: True)
                 save(app, "help.svg")

@@ -95,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--demo", action="store_true", help="the TUI on the built-in simulator (no key)"
     )
+    parser.add_argument(
+        "--preview",
+        choices=["auto", "blocks", "off"],
+        help="pictures of saved videos in the side panel (STARVIDEOS_PREVIEW; NO_COLOR: off)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("add", help="watch task ids ('-' reads them from stdin)")

@@ -39,6 +39,7 @@ def _user_dir(kind: str, what: str, instead: str) -> Path:
         "data": platformdirs.user_data_path,
         "config": platformdirs.user_config_path,
         "state": platformdirs.user_state_path,
+        "cache": platformdirs.user_cache_path,
     }[kind]
     try:
         return make(APP_NAME, appauthor=False)
@@ -58,6 +59,10 @@ def config_dir() -> Path:
 
 def state_dir() -> Path:
     return _user_dir("state", "log file", "")
+
+
+def cache_dir() -> Path:
+    return _user_dir("cache", "pictures of videos", "")
 
 
 def default_watchlist() -> Path:

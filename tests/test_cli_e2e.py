@@ -994,3 +994,10 @@ def test_a_mistyped_flag_is_named_as_unknown(cli: Cli, args: tuple[str, ...], sa
     result = cli.run(*args)
     assert result.code == 2
     assert said in result.err and "Traceback" not in result.err
+
+
+def test_a_preview_setting_that_is_not_a_mode_is_refused_before_the_screen(cli: Cli) -> None:
+    result = cli.run("--demo", env={"STARVIDEOS_PREVIEW": "sixel-please"}, timeout=20)
+    assert_fails(result, 2, "STARVIDEOS_PREVIEW", "auto, blocks or off")
+    result = cli.run("--preview", "kitty", "--demo", timeout=20)
+    assert result.code == 2 and "--preview" in result.err

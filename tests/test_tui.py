@@ -728,6 +728,7 @@ def test_export_screenshots_script_writes_the_readme_pictures(tmp_path: Path) ->
         "help.svg": ("Download", "Details"),
         "narrow-80x24.svg": ("completed", "Download", "Error"),
         "16-colours-80x24.svg": ("processing", "failed", "Link"),
+        "preview.svg": ("▀", "frame", "downloaded", "lighthouse"),
         "no-color-80x24.svg": ("processing", "failed", "Link"),
     }
     for name, words in expected.items():
@@ -1049,3 +1050,82 @@ async def test_clearing_a_filter_scrolls_to_the_task_it_found_at_the_end_of_a_lo
         top = int(rows.scroll_offset.y)
         assert top > 0 and top <= rows.cursor_row < top + rows.size.height - 1
         assert ids[-1][-10:] in screen_text(app)  # on screen, not under a scrollbar
+
+
+async def _saved_task(
+    simulator: Simulator, watchlist: Watchlist, tmp_path: Path, data: bytes
+) -> str:
+    import hashlib
+
+    task_id = simulator.seed_task("saved", queued=0, processing=0)
+    video = tmp_path / f"{task_id}.mp4"
+    video.write_bytes(data)
+    watchlist.add(
+        [
+            TaskRecord(
+                id=task_id,
+                status="completed",
+                local_path=str(video),
+                sha256=hashlib.sha256(data).hexdigest(),
+                size=len(data),
+            )
+        ]
+    )
+    return task_id
+
+
+def preview_text(app: StarVideosApp) -> str:
+    return str(app.query_one("#detail-preview", Static).render())
+
+
+async def test_the_panel_of_a_saved_task_shows_a_picture_that_p_steps_through(
+    simulator: Simulator, make_app: AppFactory, watchlist: Watchlist, tmp_path: Path
+) -> None:
+    task_id = await _saved_task(simulator, watchlist, tmp_path, sample_video(3).data)
+    app = make_app([task_id])
+    app.config.frames_dir = tmp_path / "frames"
+    async with running(app) as pilot:
+        await until(pilot, lambda: row_ids(app) == [task_id], "the row")
+        await pilot.press("enter")
+        await until(pilot, lambda: "frame 1 of 5" in preview_text(app), "the picture")
+        assert preview_text(app).count("▀") > 100  # half-blocks: a picture, not a word
+        first = app.query_one("#detail-preview", Static).render()
+        await pilot.press("p")
+        await until(pilot, lambda: "frame 2 of 5" in preview_text(app), "the next frame")
+        assert app.query_one("#detail-preview", Static).render() != first
+        assert sorted(p.name[-5:] for p in (tmp_path / "frames").iterdir()) == [
+            f"{i}.png" for i in range(5)
+        ]
+
+
+async def test_a_saved_file_that_does_not_decode_says_so_instead_of_a_picture(
+    simulator: Simulator, make_app: AppFactory, watchlist: Watchlist, tmp_path: Path
+) -> None:
+    task_id = await _saved_task(simulator, watchlist, tmp_path, b"<html>gone</html>")
+    app = make_app([task_id])
+    app.config.frames_dir = tmp_path / "frames"
+    async with running(app) as pilot:
+        await until(pilot, lambda: row_ids(app) == [task_id], "the row")
+        await pilot.press("enter")
+        await until(pilot, lambda: "no picture" in preview_text(app), "the reason")
+        assert "does not decode" in preview_text(app)
+        assert table(app).row_ids == [task_id]  # the table went on meanwhile
+
+
+async def test_with_no_color_or_preview_off_the_panel_shows_no_picture(
+    simulator: Simulator,
+    make_app: AppFactory,
+    watchlist: Watchlist,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    task_id = await _saved_task(simulator, watchlist, tmp_path, sample_video(3).data)
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app([task_id])
+    app.config.frames_dir = tmp_path / "frames"
+    async with running(app) as pilot:
+        await until(pilot, lambda: row_ids(app) == [task_id], "the row")
+        await pilot.press("enter")
+        await pilot.pause(0.5)
+        assert not app.query_one("#detail-preview", Static).display
+        assert not (tmp_path / "frames").exists()

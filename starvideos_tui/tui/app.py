@@ -75,6 +75,7 @@ class StarVideosApp(App[None]):
         Binding("s", "sort", "Sort", show=False, tooltip="added, status, age, id"),
         Binding("l", "edit_label", "Label", show=False, tooltip="label the selected task"),
         Binding("t", "toggle_auto", "Auto-download", show=False, tooltip="on or off"),
+        Binding("p", "next_frame", "Picture", show=False, tooltip="next frame of a saved video"),
         Binding("escape", "close", "Close panel", show=False),
     ]
 
@@ -177,6 +178,9 @@ class StarVideosApp(App[None]):
         table = self.query_one(TaskTable)
         table.clock = self.config.wall_clock
         table.focus()
+        panel = self.query_one(DetailPanel)
+        panel.preview = "off" if self.no_color else self.config.preview  # NO_COLOR: words only
+        panel.cache = self.config.frames_dir
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGHUP):
             # A dropped SSH session or `systemctl stop`: leave as `q` does, so the terminal
@@ -344,6 +348,12 @@ class StarVideosApp(App[None]):
             panel.remove_class("-open")
         else:
             self._open_panel()
+
+    def action_next_frame(self) -> None:
+        """p: with the panel open on a saved task, its picture steps across the video."""
+        panel = self.query_one(DetailPanel)
+        if not panel.has_class("-open") or not panel.next_frame():
+            self.notify("p steps through the picture of a saved video, in its panel (enter)")
 
     def action_close(self) -> None:
         """esc: close the panel; with no panel open, clear the filter (as the README says)."""

@@ -11,10 +11,11 @@ from pathlib import Path
 
 from rich.console import Console
 
+from starvideos_tui import paths
 from starvideos_tui.api import StarVideosClient
 from starvideos_tui.logs import setup_logging
 from starvideos_tui.models import TaskRecord
-from starvideos_tui.settings import Settings, check_network_settings, parse_bool
+from starvideos_tui.settings import Settings, SettingsError, check_network_settings, parse_bool
 from starvideos_tui.store import Watchlist
 from starvideos_tui.tui.app import StarVideosApp
 from starvideos_tui.tui.config import AppConfig
@@ -79,9 +80,29 @@ def _demo(args: argparse.Namespace) -> tuple[Watchlist, StarVideosClient, AppCon
         auto_download=bool(args.auto_download),
         title="StarVideos · demo",
         demo=True,
+        frames_dir=folder / "frames",  # thrown away with the rest
         extra_cleanup=[cleanup],
     )
     return watchlist, StarVideosClient(sim.base_url, DEMO_KEY), config
+
+
+PREVIEW_MODES = ("auto", "blocks", "off")
+
+
+def preview_mode(flag: str | None) -> str:
+    """--preview, else STARVIDEOS_PREVIEW, else auto: coloured half-blocks ("blocks"), which
+    every terminal with colour shows (Kitty and Sixel graphics are not drawn yet)."""
+    mode = (flag or os.environ.get("STARVIDEOS_PREVIEW") or "auto").strip().lower()
+    if mode not in PREVIEW_MODES:
+        raise SettingsError(f"STARVIDEOS_PREVIEW must be auto, blocks or off, got {mode!r}")
+    return "off" if mode == "off" else "blocks"
+
+
+def _frames_dir() -> Path | None:
+    try:
+        return paths.cache_dir() / "frames"
+    except paths.NoHome:
+        return None  # no home, no cache: the panel shows no picture
 
 
 def plain_terminal() -> bool:
@@ -110,7 +131,9 @@ def launch(args: argparse.Namespace, settings: Settings | None) -> int:
             interval=settings.interval,
             auto_download=settings.auto_download,
             api_note=None if key else "no API key: run starvideos-tui login",
+            frames_dir=_frames_dir(),
         )
+    config.preview = preview_mode(getattr(args, "preview", None))
     config.bell = parse_bool(os.environ.get("STARVIDEOS_BELL", "1"), "STARVIDEOS_BELL")
     config.ansi = plain_terminal()
     app = StarVideosApp(watchlist=watchlist, client=client, config=config)

@@ -5,7 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from datetime import datetime
+from functools import partial
+from pathlib import Path
 
+from rich.color import Color as RichColor
+from rich.style import Style
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
@@ -13,6 +17,7 @@ from textual.widgets import Static
 from starvideos_tui.formatting import ago, link_left, media_summary
 from starvideos_tui.media import human_size
 from starvideos_tui.models import TaskRecord, TaskStatus
+from starvideos_tui.preview import SPOTS, UPPER_HALF, Picture, PreviewError, cached_frames, picture
 from starvideos_tui.textsafe import clean
 from starvideos_tui.vocabulary import DownloadState, status_look
 
@@ -98,15 +103,93 @@ def describe(
     return out
 
 
+def picture_text(picture: Picture) -> Text:
+    """Half-block cells as text: the upper pixel the foreground, the lower the background."""
+    out = Text(no_wrap=True, overflow="crop")
+    for y, row in enumerate(picture.rows):
+        if y:
+            out.append("\n")
+        for top, bottom in row:
+            out.append(
+                UPPER_HALF,
+                Style(color=RichColor.from_rgb(*top), bgcolor=RichColor.from_rgb(*bottom)),
+            )
+    return out
+
+
 class DetailPanel(VerticalScroll):
-    """Shows one task; hidden until opened."""
+    """Shows one task; hidden until opened. A saved task's picture is taken in a thread
+    (the table never waits for it) and `next_frame` steps through the filmstrip."""
 
     DEFAULT_CSS = """
     DetailPanel > Static { width: 1fr; }
+    DetailPanel > #detail-preview { height: auto; margin-bottom: 1; }
     """
+    MAX_PICTURE_ROWS = 12
+
+    def __init__(self, **kw: object) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self.preview = "blocks"  # or "off" (NO_COLOR, --preview off)
+        self.cache: Path | None = None  # where frames are kept; None: no pictures
+        self.frame = 0
+        self._wanted: tuple[str, str, int, int, int] | None = (
+            None  # (path, sha256, frame, width, rows)
+        )
+        self._shown: tuple[str, str, int, int, int] | None = None
+        self._record: TaskRecord | None = None
 
     def compose(self):  # type: ignore[no-untyped-def]
+        yield Static(id="detail-preview", markup=False)
         yield Static(id="detail-body", markup=False)
+
+    def next_frame(self) -> bool:
+        """`p`: the next frame of the filmstrip; False when there is no picture to step."""
+        if self._wanted is None:
+            return False
+        self.frame = (self.frame + 1) % len(SPOTS)
+        self._ask_picture(self._record)
+        return True
+
+    def _ask_picture(self, record: TaskRecord | None) -> None:
+        box = self.query_one("#detail-preview", Static)
+        saved = record is not None and record.local_path and record.sha256
+        if self.preview == "off" or self.cache is None or not saved or record is None:
+            self._wanted = None
+            box.display = False
+            return
+        box.display = True
+        width = max(8, (self.scrollable_content_region.width or 40) - 1)
+        rows = max(4, min(self.MAX_PICTURE_ROWS, (self.size.height or 24) // 2))
+        wanted = (record.local_path or "", record.sha256 or "", self.frame, width, rows)
+        if wanted in (self._wanted, self._shown):
+            return
+        self._wanted = wanted
+        self.run_worker(
+            partial(self._take_picture, wanted, self.cache),
+            thread=True,
+            group="preview",
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    def _take_picture(self, wanted: tuple[str, str, int, int, int], cache: Path) -> None:
+        """In a thread: frames decoded (or read from the cache) and scaled; then shown."""
+        path, sha256, frame, width, rows = wanted
+        try:
+            frames = cached_frames(Path(path), sha256, cache)
+            shown: Text = picture_text(picture(frames[frame], width, rows))
+            shown.append(f"\nframe {frame + 1} of {len(SPOTS)} · p: next", style="dim")
+        except PreviewError as exc:
+            shown = Text(f"no picture: {exc}", style="dim")
+        except OSError as exc:
+            shown = Text(f"no picture: {exc.strerror or exc}", style="dim")
+        self.app.call_from_thread(self._show_picture, wanted, shown)
+
+    def _show_picture(self, wanted: tuple[str, str, int, int, int], shown: Text) -> None:
+        if wanted != self._wanted:
+            return  # another task (or frame) was asked for meanwhile
+        self._shown = wanted
+        self.query_one("#detail-preview", Static).update(shown)
 
     def show_record(
         self,
@@ -116,6 +199,10 @@ class DetailPanel(VerticalScroll):
         colours: Mapping[str, str] | None = None,
     ) -> None:
         body = self.query_one("#detail-body", Static)
+        if record is None or self._record is None or record.id != self._record.id:
+            self.frame = 0  # another task: its filmstrip starts at its first frame
+        self._record = record
+        self._ask_picture(record)
         if record is None:
             body.update(Text("No task selected. Press a to add task ids."))
         else:

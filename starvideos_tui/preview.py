@@ -1,0 +1,141 @@
+"""A picture of a saved video for the terminal: frames taken across it (PyAV), kept in the
+user cache by the file's sha256, drawn as coloured half-blocks.
+
+A half-block cell ("▀") shows two pixels, one above the other: the top one as the
+foreground colour, the bottom one as the background. It needs nothing from the terminal
+but colour, so it works over SSH, in tmux and in 256 or 16 colours (where the terminal
+rounds the colours). Nothing here imports Textual: the TUI turns `Picture` rows into text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+SPOTS = (0.1, 0.3, 0.5, 0.7, 0.9)  # where frames are taken, as shares of the video's length
+STORED_WIDTH = 160  # pixels a cached frame keeps: enough for any panel, small on disk
+UPPER_HALF = "▀"
+
+RGB = tuple[int, int, int]
+
+
+class PreviewError(Exception):
+    """The file's frames cannot be read; the message says why, in a few words."""
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A frame as half-block cells: `rows[y][x]` is (top colour, bottom colour)."""
+
+    rows: tuple[tuple[tuple[RGB, RGB], ...], ...]
+
+    @property
+    def width(self) -> int:
+        return len(self.rows[0]) if self.rows else 0
+
+
+def frame_paths(cache: Path, sha256: str) -> list[Path]:
+    return [cache / f"{sha256}-{i}.png" for i in range(len(SPOTS))]
+
+
+def cached_frames(video: Path, sha256: str, cache: Path) -> list[Path]:
+    """The frames of `video` across its length, as PNG files in `cache` named by the
+    file's sha256: taken once (by whichever process gets there first), read ever after.
+    PreviewError when the video cannot be decoded."""
+    paths = frame_paths(cache, sha256)
+    if all(p.exists() for p in paths):
+        return paths
+    images = take_frames(video)
+    cache.mkdir(parents=True, exist_ok=True)
+    for image, path in zip(images, paths, strict=True):
+        fd, tmp = tempfile.mkstemp(prefix=".frame-", suffix=".png", dir=cache)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                image.save(handle, format="PNG")
+            os.replace(tmp, path)  # whole or not at all, for a reader in another process
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    return paths
+
+
+def take_frames(video: Path) -> list[Image]:
+    """One frame at each of SPOTS, scaled to STORED_WIDTH (PIL images)."""
+    import av
+
+    try:
+        with av.open(str(video)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            length = _length(container, stream)
+            images = []
+            for spot in SPOTS:
+                target = spot * length
+                container.seek(
+                    int(target / stream.time_base) if stream.time_base else 0,
+                    stream=stream,
+                    backward=True,
+                    any_frame=False,
+                )
+                frame = None
+                for frame in container.decode(stream):
+                    if frame.time is None or frame.time >= target:
+                        break
+                if frame is None:
+                    raise PreviewError("no frame could be decoded")
+                images.append(_scaled(frame.to_image()))  # type: ignore[no-untyped-call]
+            return images
+    except PreviewError:
+        raise
+    except (av.error.FFmpegError, IndexError, OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise PreviewError(f"the file does not decode as a video ({reason[:80]})") from None
+
+
+def _length(container: Any, stream: Any) -> float:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return float(container.duration) / 1_000_000
+    return 0.0
+
+
+def _scaled(image: Image) -> Image:
+    image = image.convert("RGB")
+    if image.width > STORED_WIDTH:
+        height = max(2, round(image.height * STORED_WIDTH / image.width))
+        image = image.resize((STORED_WIDTH, height))
+    return image
+
+
+def picture(frame: Path, columns: int, max_rows: int) -> Picture:
+    """The frame at `frame` in at most `columns` x `max_rows` half-block cells, its shape
+    kept (a terminal cell is about twice as tall as wide: two pixels per cell)."""
+    from PIL import Image
+
+    with Image.open(frame) as opened:
+        image = opened.convert("RGB")
+    columns = max(1, columns)
+    rows = max(1, min(max_rows, round(image.height * columns / image.width / 2)))
+    if rows == max_rows:  # too tall for the room: narrower, same shape
+        columns = max(1, min(columns, round(image.width * rows * 2 / image.height)))
+    small = image.resize((columns, rows * 2))
+    raw = small.tobytes()  # RGB, row after row
+    pixels: list[RGB] = [(raw[i], raw[i + 1], raw[i + 2]) for i in range(0, len(raw), 3)]
+    return Picture(
+        tuple(
+            tuple(
+                (pixels[2 * y * columns + x], pixels[(2 * y + 1) * columns + x])
+                for x in range(columns)
+            )
+            for y in range(rows)
+        )
+    )
