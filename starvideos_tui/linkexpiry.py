@@ -10,18 +10,26 @@ Every object store's presigned links carry their deadline in the query string:
 
 A link that says none of these (or says it in a way that does not parse) has no known
 deadline: None. Parameter names are matched without regard to case, as the stores do.
+
+Such a link can still be asked (`host_says`, from a HEAD): a store that will delete the
+object says when (S3's lifecycle `x-amz-expiration: expiry-date="…"`, Azure's
+`x-ms-expiry-time`), and a link the host already refuses (401, 403, 404, 410) is dead now.
 """
 
 from __future__ import annotations
 
 import calendar
+import email.utils
 import re
 import time
+from collections.abc import Mapping
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 # A deadline outside these bounds is a misreading, not a link's: 2000-01-01 .. 2200-01-01.
 EARLIEST, LATEST = 946_684_800, 7_258_118_400
 _COMPACT = re.compile(r"(\d{8})T(\d{6})Z")
+_EXPIRY_DATE = re.compile(r'expiry-date="([^"]+)"', re.IGNORECASE)
+DEAD = frozenset({401, 403, 404, 410})  # a host's answers to a link that no longer works
 _ISO = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?"
 )
@@ -46,6 +54,33 @@ def link_expires_at(url: str | None) -> float | None:
         if found is not None and EARLIEST <= found <= LATEST:
             return found
     return None
+
+
+def host_says(status: int, headers: Mapping[str, str], now: float) -> float | None:
+    """The deadline a host's answer to a HEAD of the link tells (`headers` with lower-case
+    names): `now` when it refuses the link, the object's deletion time when it says one."""
+    if status in DEAD:
+        return now
+    if not 200 <= status < 300:
+        return None
+    lifecycle = _EXPIRY_DATE.search(headers.get("x-amz-expiration", ""))
+    for text in (lifecycle.group(1) if lifecycle else None, headers.get("x-ms-expiry-time")):
+        found = _http_date(text)
+        if found is not None and EARLIEST <= found <= LATEST:
+            return found
+    return None
+
+
+def _http_date(text: str | None) -> float | None:
+    if not text:
+        return None
+    try:
+        moment = email.utils.parsedate_to_datetime(text.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:  # HTTP dates are GMT
+        return float(calendar.timegm(moment.timetuple()))
+    return moment.timestamp()
 
 
 def _dated(query: dict[str, str], date_key: str, expires_key: str) -> float | None:

@@ -12,6 +12,8 @@ things happen, the same way for both.
   and at the end of every pass, as one transaction (store.py keeps it crash-safe).
 - All watchlist I/O runs in its own thread (watchlist_io.py): the loop never waits on disk.
 - An id the API answers 404 for `give_up_after` times in a row is no longer polled.
+- A new link that does not say when it dies is asked once (a HEAD, in a thread): the
+  host may say (linkexpiry.host_says).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from starvideos_tui.api import ApiError, StarVideosClient
@@ -38,10 +41,12 @@ from starvideos_tui.events import (
     TasksChanged,
     Trouble,
 )
+from starvideos_tui.linkexpiry import DEAD, host_says
 from starvideos_tui.models import TaskRecord, TaskStatus
 from starvideos_tui.poll import DEFAULT_CONCURRENCY, Answer, Change, Poller, change_for
 from starvideos_tui.schedule import PollSchedule
 from starvideos_tui.store import Watchlist, WatchlistError
+from starvideos_tui.videohost import CancelToken, HostError, Unreachable, ask_link
 from starvideos_tui.watchlist_io import AsyncWatchlist
 
 log = logging.getLogger(__name__)
@@ -49,6 +54,7 @@ log = logging.getLogger(__name__)
 GIVE_UP_AFTER = 3  # 404s in a row before an id is no longer polled
 FLUSH_EVERY = 1.0  # seconds: at most one watchlist write per this, and one per pass
 RELOAD_EVERY = 2.0  # seconds between looks for other processes' changes
+ASK_HOST_STALL = 10.0  # seconds of silence before asking a host about a link is given up
 
 
 class Monitor:
@@ -95,6 +101,8 @@ class Monitor:
         self._pass_lock = asyncio.Lock()
         self._poke = asyncio.Event()
         self._stopped = False
+        self._asking: set[asyncio.Task[None]] = set()
+        self._host_cancel = CancelToken()
 
     # -- the records ---------------------------------------------------------------------
 
@@ -289,12 +297,46 @@ class Monitor:
                     self.emit(GaveUp(task_id, "the API does not know this id"))
             return
         self._not_found.pop(task_id, None)
+        if new.video_url and new.video_url != old.video_url and new.link_expires_at is None:
+            self._ask_host(task_id, new.video_url)
         if new.status != old.status:
             log.info("task %s: %s -> %s", task_id, old.status or "new", new.status)
             self.emit(StatusChanged(task_id, old.status, new.status))
             if new.kind is TaskStatus.COMPLETED and self.auto_download and not new.local_path:
                 self.downloads.start(task_id)
             self.poke()
+
+    def _ask_host(self, task_id: str, url: str) -> None:
+        """Ask the host of a link that does not say when it dies; record what it says."""
+        if self.auto_download or self.records[task_id].local_path:
+            return  # the download is what matters, and it starts now
+        task = asyncio.get_running_loop().create_task(self._learn_deadline(task_id, url))
+        self._asking.add(task)
+        task.add_done_callback(self._asking.discard)
+
+    async def _learn_deadline(self, task_id: str, url: str) -> None:
+        ask = partial(ask_link, url, stall=ASK_HOST_STALL, cancel=self._host_cancel)
+        try:
+            status, headers = await asyncio.to_thread(ask)
+            if status in DEAD or status == 405:
+                # Links signed for GET alone refuse a HEAD: only a refused GET is a dead link.
+                status, headers = await asyncio.to_thread(ask, method="GET", range_=True)
+        except (HostError, Unreachable) as exc:
+            log.info("task %s: the host of its link did not answer: %s", task_id, exc)
+            return
+        deadline = host_says(status, headers, self.wall_clock())
+        record = self.records.get(task_id)
+        if deadline is None or record is None or record.video_url != url:
+            return
+
+        def learned(record: TaskRecord) -> TaskRecord:
+            if record.video_url != url or record.link_expires_at is not None:
+                return record
+            return replace(record, link_expires_at=deadline)
+
+        self.records[task_id] = learned(record)
+        self._queue_write(task_id, learned)
+        self.emit(TasksChanged({task_id: self.records[task_id]}))
 
     def _judge_api(self, answers: dict[str, Answer]) -> None:
         """A word for the API as a whole after a pass."""
@@ -361,6 +403,9 @@ class Monitor:
     async def close(self) -> None:
         """Stop downloads (their bytes kept for a resume), write what is queued."""
         self.stop()
+        self._host_cancel.set()
+        for task in self._asking:
+            task.cancel()
         await self.downloads.close()
         if self._flush_timer is not None:
             self._flush_timer.cancel()

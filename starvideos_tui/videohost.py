@@ -172,9 +172,15 @@ def _connect(
 
 
 def open_video(
-    url: str, headers: dict[str, str], *, stall: float, cancel: CancelToken
+    url: str,
+    headers: dict[str, str],
+    *,
+    stall: float,
+    cancel: CancelToken,
+    method: str = "GET",
 ) -> tuple[http.client.HTTPConnection, VideoResponse]:
-    """GET `url`, following at most MAX_REDIRECTS redirects, http(s) only, no credentials.
+    """GET `url` (or HEAD it), following at most MAX_REDIRECTS redirects, http(s) only,
+    no credentials.
 
     Raises HostError (do not retry) or Unreachable (no answer this time)."""
     for _ in range(MAX_REDIRECTS + 1):
@@ -191,7 +197,7 @@ def open_video(
             with cancel.on_cancel(partial(shut_down, conn)):
                 if cancel.is_set():
                     raise Unreachable("cancelled")
-                conn.request("GET", target, headers=asked)
+                conn.request(method, target, headers=asked)
                 response = conn.getresponse()
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
@@ -207,6 +213,20 @@ def open_video(
         conn.close()
         url = urljoin(url, location)
     raise Unreachable(f"the host sent more than {MAX_REDIRECTS} redirects", retry=False)
+
+
+def ask_link(
+    url: str, *, stall: float, cancel: CancelToken, method: str = "HEAD", range_: bool = False
+) -> tuple[int, dict[str, str]]:
+    """HEAD `url` (or GET its first byte, with `range_`): the host's status and headers
+    (names in lower case). Raises as open_video does."""
+    asked = {"Range": "bytes=0-0"} if range_ else {}
+    conn, response = open_video(url, asked, stall=stall, cancel=cancel, method=method)
+    try:
+        return response.status, {name.lower(): value for name, value in response.getheaders()}
+    finally:
+        response.close()
+        conn.close()
 
 
 def shut_down(conn: http.client.HTTPConnection) -> None:

@@ -19,6 +19,7 @@ from starvideos_tui.download import CancelToken
 class Seen:
     path: str
     headers: dict[str, str]  # lower-case names
+    method: str = "GET"
 
 
 @dataclass
@@ -40,7 +41,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: ScriptedHTTPServer
 
     def do_GET(self) -> None:
-        seen = Seen(self.path, {k.lower(): v for k, v in self.headers.items()})
+        seen = Seen(self.path, {k.lower(): v for k, v in self.headers.items()}, self.command)
         with self.server.lock:
             self.server.seen.append(seen)
             number = len(self.server.seen) - 1
@@ -52,6 +53,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header("Connection", "close")
         self.end_headers()
+        if self.command == "HEAD":
+            return
         step = reply.piece if reply.pace else len(reply.body) or 1
         for start in range(0, len(reply.body), step):
             try:
@@ -64,6 +67,8 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.hold:
             time.sleep(reply.hold)
         self.close_connection = True  # a short body ends with the connection: a cut
+
+    do_HEAD = do_GET
 
     def log_message(self, *args: Any) -> None:
         pass

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from starvideos_tui.linkexpiry import link_expires_at
+from starvideos_tui.linkexpiry import host_says, link_expires_at
 
 # 2026-12-03 14:30:00 UTC
 AT = calendar.timegm((2026, 12, 3, 14, 30, 0, 0, 0, 0))
@@ -136,3 +136,38 @@ def test_cloudfront_links_signed_by_botocore_parse_to_their_expiry() -> None:
     deadline = datetime.datetime(2026, 12, 3, 14, 30, tzinfo=datetime.UTC)
     url = signer.generate_presigned_url("https://d1.cloudfront.net/a.mp4", date_less_than=deadline)
     assert link_expires_at(url) == AT
+
+
+# -- what a host's answer to a HEAD of the link says ------------------------------------
+
+NOW = 1_796_300_000.0
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "expected"),
+    [
+        pytest.param(403, {}, NOW, id="refused-is-dead-now"),
+        pytest.param(410, {}, NOW, id="gone-is-dead-now"),
+        pytest.param(
+            200,
+            {"x-amz-expiration": 'expiry-date="Fri, 04 Dec 2026 00:00:00 GMT", rule-id="ttl"'},
+            calendar.timegm((2026, 12, 4, 0, 0, 0, 0, 0, 0)),
+            id="s3-lifecycle",
+        ),
+        pytest.param(
+            206,
+            {"x-ms-expiry-time": "Thu, 03 Dec 2026 18:00:00 GMT"},
+            calendar.timegm((2026, 12, 3, 18, 0, 0, 0, 0, 0)),
+            id="azure-expiry-time",
+        ),
+        pytest.param(200, {}, None, id="says-nothing"),
+        pytest.param(200, {"x-amz-expiration": 'expiry-date="soon"'}, None, id="garbled"),
+        pytest.param(200, {"x-ms-expiry-time": "Mon, 01 Jan 1900 00:00:00 GMT"}, None, id="absurd"),
+        pytest.param(500, {"x-ms-expiry-time": "Thu, 03 Dec 2026 18:00:00 GMT"}, None, id="error"),
+        pytest.param(302, {}, None, id="redirect-not-followed-here"),
+    ],
+)
+def test_a_hosts_answer_to_the_link_says_when_it_dies(
+    status: int, headers: dict[str, str], expected: float | None
+) -> None:
+    assert host_says(status, headers, NOW) == expected

@@ -3,19 +3,23 @@ writes batched, unknown ids given up, nothing lost on close."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from helpers_http import Reply, ScriptedHTTPServer, Seen
 
 from starvideos_tui import events as ev
 from starvideos_tui.api import StarVideosClient
+from starvideos_tui.linkexpiry import link_expires_at
 from starvideos_tui.models import TaskRecord
 from starvideos_tui.monitor import Monitor
 from starvideos_tui.schedule import PollSchedule
 from starvideos_tui.simulator import Simulator
+from starvideos_tui.simulator.links import kind_for
 from starvideos_tui.store import Watchlist
 
 Serve = Callable[..., ScriptedHTTPServer]
@@ -161,3 +165,104 @@ async def test_a_long_watchlist_is_shown_a_screen_first_then_whole(tmp_path: Pat
     shown = [len(e.records) for _, e in heard if isinstance(e, ev.TasksChanged) and e.everything]
     assert shown == [200, 3000]
     assert when_drawn == [200]
+
+
+# -- links that do not say when they die ------------------------------------------------
+
+
+async def settled(monitor: Monitor) -> None:
+    """Wait for the engine's questions to hosts to be answered."""
+    while monitor._asking:
+        await asyncio.sleep(0.02)
+
+
+async def test_a_link_that_says_nothing_of_its_deadline_learns_it_from_the_hosts_head(
+    simulator: Simulator, tmp_path: Path
+) -> None:
+    """The simulator's plain links carry only a token; its host says `x-amz-expiration`."""
+    task_id = next(
+        t
+        for n in range(60)
+        if kind_for(t := simulator.seed_task(f"plain {n}", queued=0, processing=0)) == "plain"
+    )
+    watchlist = Watchlist(tmp_path / "w.json")
+    watchlist.add([TaskRecord(id=task_id)])
+    async with StarVideosClient(simulator.base_url, "sk") as client:
+        monitor = Monitor(watchlist, client, emit=lambda _: None, download_dir=tmp_path)
+        await monitor.start()
+        asked_at = time.time()
+        await monitor.run_pass([task_id])
+        await asyncio.wait_for(settled(monitor), 5)
+        await monitor.close()
+
+    record = Watchlist(tmp_path / "w.json").load()[0]
+    assert link_expires_at(record.video_url) is None  # the link itself says nothing
+    assert record.link_expires_at is not None
+    # The simulator's links live 300 s (its clock is driven by the test and stands still).
+    assert asked_at + 298 <= record.link_expires_at <= time.time() + 302
+
+
+def head_and_get(head: int, get: int, headers: dict[str, str]) -> Callable[[int, Seen], Reply]:
+    """An API answering `completed` with a link to itself, and a host answering that link's
+    HEAD with `head` and its GET with `get`."""
+
+    def respond(_n: int, seen: Seen) -> Reply:
+        if seen.path.startswith("/v1/result/"):
+            body = {
+                "id": seen.path.rsplit("/", 1)[-1],
+                "status": "completed",
+                "created": 1774836724,
+                "video_url": f"http://127.0.0.1:{seen.headers['host'].split(':')[1]}/v.mp4",
+                "actualDuration": 3,
+            }
+            return Reply(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
+        return Reply(head if seen.method == "HEAD" else get, b"x", headers)
+
+    return respond
+
+
+@pytest.mark.parametrize(
+    ("head", "get", "headers", "expected"),
+    [
+        pytest.param(403, 403, {}, "now", id="refused-dead-now"),
+        pytest.param(403, 206, {}, None, id="signed-for-get-only-not-dead"),
+        pytest.param(405, 410, {}, "now", id="no-head-gone"),
+        pytest.param(200, 206, {}, None, id="says-nothing"),
+        pytest.param(
+            200,
+            206,
+            {"x-ms-expiry-time": "Thu, 03 Dec 2026 18:00:00 GMT"},
+            1796320800.0,
+            id="azure",
+        ),
+        pytest.param(500, 500, {}, None, id="host-trouble-says-nothing"),
+    ],
+)
+async def test_what_a_hosts_answer_to_a_link_says_of_its_deadline(
+    serve: Serve,
+    tmp_path: Path,
+    head: int,
+    get: int,
+    headers: dict[str, str],
+    expected: float | str | None,
+) -> None:
+    host = serve(head_and_get(head, get, headers))
+    task_id = "video_starvideos_o3_1000000001"
+    watchlist = Watchlist(tmp_path / "w.json")
+    watchlist.add([TaskRecord(id=task_id)])
+    async with StarVideosClient(host.url(""), "sk") as client:
+        monitor = Monitor(watchlist, client, emit=lambda _: None, download_dir=tmp_path)
+        await monitor.start()
+        before = time.time()
+        await monitor.run_pass([task_id])
+        await asyncio.wait_for(settled(monitor), 5)
+        await monitor.close()
+
+    learned = Watchlist(tmp_path / "w.json").load()[0].link_expires_at
+    if expected == "now":
+        assert learned is not None and before <= learned <= time.time()
+    else:
+        assert learned == expected
+    methods = [s.method for s in host.seen if not s.path.startswith("/v1/")]
+    assert methods == (["HEAD", "GET"] if head in (403, 405) else ["HEAD"])
+    assert all("authorization" not in s.headers for s in host.seen if s.path == "/v.mp4")

@@ -3,7 +3,9 @@ from a link is exercised against each store's format (and the host enforces it: 
 
 The kind of link follows the task id, so one task always gets the same kind: S3 SigV4,
 Google Cloud Storage V4, Alibaba OSS (`Expires=` epoch), Azure SAS (`se=`), Tencent COS
-(`q-sign-time=start;end`). The signature is the simulator's own random token.
+(`q-sign-time=start;end`), and a plain link with a bare `token=` that says nothing of its
+deadline (the host's answers do: `x-amz-expiration`, see server.py). The signature is the
+simulator's own random token.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import time
 import zlib
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
-KINDS = ("s3", "gcs", "oss", "azure", "cos")
+KINDS = ("s3", "gcs", "oss", "azure", "cos", "plain")
 # Where each kind carries its signature: the token the video host checks.
 SIGNATURE_KEYS = ("x-amz-signature", "x-goog-signature", "signature", "sig", "q-signature")
 
@@ -56,6 +58,8 @@ def signed_link(base_url: str, task_id: str, token: str, issued: float, ttl: flo
     elif kind == "azure":
         expiry = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(end))
         params = [("sv", "2022-11-02"), ("se", expiry), ("sr", "b"), ("sp", "r"), ("sig", token)]
+    elif kind == "plain":
+        params = [("token", token)]
     else:
         params = [
             ("q-sign-algorithm", "sha1"),

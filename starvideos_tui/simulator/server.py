@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hmac
 import json
+import math
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import formatdate
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -336,9 +338,15 @@ class Simulator:
         name = unquote(path[len("/videos/") :])
         token = token_of(request.path)
         task_id = name[: -len(".mp4")]
-        if not name.endswith(".mp4") or not self._book.link_is_valid(task_id, token):
+        deadline = self._book.link_deadline(task_id, token) if name.endswith(".mp4") else None
+        if deadline is None:
             return denied_answer()
-        return video_answer(request.headers, self._book.video_length(task_id))
+        answer = video_answer(request.headers, self._book.video_length(task_id))
+        # What S3 says of an object a lifecycle rule will delete: here, when the link dies
+        # (a plain link's only word on it).
+        expiry = formatdate(math.ceil(deadline), usegmt=True)
+        answer.headers.append(("x-amz-expiration", f'expiry-date="{expiry}", rule-id="sim-ttl"'))
+        return answer
 
     def _answer_redirect(self, request: Request) -> Answer:
         """Test-only: a 302 to a loopback location, to check what a client carries across."""

@@ -168,10 +168,14 @@ class TaskBook:
         # Doubling keeps the sweeps amortised O(1) per handed-out link.
         self._sweep_at = max(_MIN_SWEEP_SIZE, 2 * len(self._links))
 
-    def link_is_valid(self, task_id: str, token: str) -> bool:
+    def link_deadline(self, task_id: str, token: str) -> float | None:
+        """Unix time the link dies, or None when it is not a live link to this task."""
         with self._lock:
             link = self._links.get(token)
-            return link is not None and link.task_id == task_id and self._clock() < link.expires_at
+            now = self._clock()
+            if link is None or link.task_id != task_id or now >= link.expires_at:
+                return None
+            return self.unix_now() + (link.expires_at - now)
 
     def video_length(self, task_id: str) -> int:
         """Seconds of the task's video, as its poll answer's `actualDuration` says."""
