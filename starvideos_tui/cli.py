@@ -125,6 +125,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", action="store_true", help="poll until final and download")
     p.add_argument("--json", action="store_true", help="print the created record as JSON")
     sub.add_parser("watch", help="poll until every task is final, saving each video")
+    p = sub.add_parser(
+        "wait",
+        help="poll these tasks until each is final (exit 0 completed, 1 failed, 3 timed out)",
+    )
+    p.add_argument("ids", nargs="+", metavar="ID")
+    p.add_argument("--timeout", metavar="SECONDS", help="give up after this long (exit 3)")
+    p.add_argument("--download", action="store_true", help="and save each video")
+    p.add_argument(
+        "--json", action="store_true", help="the tasks as a JSON array at the end (lines on stderr)"
+    )
     sub.add_parser("login", help="store the API key (mode 0600)")
     p = sub.add_parser("sim", help="run the API simulator in the foreground")
     p.add_argument("--host", default="127.0.0.1")
@@ -163,6 +173,7 @@ def _run(args: argparse.Namespace) -> int:
         "download": remote.download,
         "create": remote.create,
         "watch": remote.watch,
+        "wait": remote.wait,
     }[args.command]
     return asyncio.run(handler(settings, args))
 

@@ -67,6 +67,11 @@ def out(line: str) -> None:
     print(line, flush=True)
 
 
+def say_plain(line: str) -> None:
+    """A line of a command's story on stderr, unprefixed (stdout is carrying JSON)."""
+    print(line, file=sys.stderr, flush=True)
+
+
 def json_array(items: Iterable[object]) -> str:
     """A JSON array with one item per line: json's C encoder for each item (an indented
     dump runs the pure-Python encoder, ten times slower at 50,000 tasks), and still

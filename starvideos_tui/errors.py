@@ -23,3 +23,9 @@ class UsageError(StarVideosError):
 
 class Failure(StarVideosError):
     """The world's failure: network, API, disk."""
+
+
+class TimedOut(StarVideosError):
+    """A `--timeout` ran out before what was waited for happened."""
+
+    exit_code = 3

@@ -8,6 +8,7 @@ asyncio: they start in the time Python itself takes.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import sys
@@ -17,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from starvideos_tui.api import StarVideosClient
-from starvideos_tui.cmdline import ids_from, out, print_records, say, text_argument
+from starvideos_tui.cmdline import ids_from, out, print_records, say, say_plain, text_argument
 from starvideos_tui.create_request import CreateRequest, record_of_created
-from starvideos_tui.errors import Failure, UsageError
+from starvideos_tui.errors import Failure, TimedOut, UsageError
 from starvideos_tui.events import (
     DownloadEnded,
     Event,
@@ -28,8 +29,9 @@ from starvideos_tui.events import (
     StatusChanged,
     Trouble,
 )
+from starvideos_tui.formatting import ago
 from starvideos_tui.media import human_size
-from starvideos_tui.models import TaskStatus
+from starvideos_tui.models import TaskRecord, TaskStatus
 from starvideos_tui.monitor import Monitor
 from starvideos_tui.progress import Progress
 from starvideos_tui.settings import Settings, check_network_settings
@@ -188,25 +190,37 @@ async def create(settings: Settings, args: argparse.Namespace) -> int:
 
 
 class Watcher:
-    """The `watch` face: a line per change, and a verdict about the videos."""
+    """The face of `watch`, `wait` and `create --wait`: a line per change, and a verdict.
 
-    def __init__(self, progress: Progress | None = None) -> None:
-        self.saved: set[str] = set()
+    With `download` (watch, create --wait, wait --download) a completed task is settled
+    when its video is saved; without, when it is completed. `line` prints a line (stdout;
+    stderr when stdout carries JSON)."""
+
+    def __init__(
+        self,
+        progress: Progress | None = None,
+        *,
+        download: bool = True,
+        line: Callable[[str], None] = out,
+    ) -> None:
+        self.saved: set[str] = set()  # saved, or completed when not downloading
         self.failed: dict[str, str] = {}  # id: why it has no video, for the last line
         self.progress = progress  # what it is waiting for, on stderr
+        self.download = download
+        self.out = line
 
     def give_up(self, task_id: str, why: str) -> None:
         if task_id not in self.failed and task_id not in self.saved:
             self.failed[task_id] = why
-            out(why)
+            self.out(why)
 
     def heard(self, event: Event) -> None:
         if self.progress is not None:
             self.progress.clear()  # the next tick shows it again, under the new line
         if isinstance(event, StatusChanged):
-            out(f"{event.task_id} {event.old or 'new'} -> {clean(event.new)}")
+            self.out(f"{event.task_id} {event.old or 'new'} -> {clean(event.new)}")
         elif isinstance(event, PollFailed) and event.first:
-            out(f"{event.task_id} poll failed: {clean(event.problem.message)}")
+            self.out(f"{event.task_id} poll failed: {clean(event.problem.message)}")
         elif isinstance(event, GaveUp):
             self.give_up(event.task_id, f"{event.task_id} is unknown to the API; gave up")
         elif isinstance(event, DownloadEnded):
@@ -215,7 +229,7 @@ class Watcher:
                 self.give_up(event.task_id, why)
             elif event.record is not None:
                 self.saved.add(event.task_id)
-                out(f"{event.task_id} saved {event.record.local_path}")
+                self.out(f"{event.task_id} saved {event.record.local_path}")
         elif isinstance(event, Trouble):
             say(event.message)
 
@@ -229,22 +243,31 @@ class Watcher:
                 why = clean(record.error or "no reason given")
                 self.give_up(record.id, f"{record.id} failed: {why}")
             elif record.kind is TaskStatus.COMPLETED:
-                m.downloads.start(record.id)
+                if self.download:
+                    m.downloads.start(record.id)
+                else:
+                    self.saved.add(record.id)
         if m.schedule.auth_blocked:
             return True
         settled = self.saved | set(self.failed)
         return all(i in settled for i in m.records) and not m.downloads.busy
 
-    async def watch(self, m: Monitor) -> int:
-        """Poll until every watched task is final, saving each completed video. 0: all
-        saved. A task the API keeps answering 404 for is given up (monitor.GIVE_UP_AFTER),
-        so an unattended `watch` always ends."""
+    async def watch(self, m: Monitor, timeout: float | None = None) -> int:
+        """Poll until every watched task is final (each completed video saved, when
+        downloading). 0: all settled well. A task the API keeps answering 404 for is given
+        up (monitor.GIVE_UP_AFTER), so an unattended `watch` always ends. With `timeout`
+        (seconds), TimedOut when it runs out first, unless a task has failed by then."""
         wanted = set(m.records)
-        if self.progress is None:
-            await m.run(until=lambda: self._settle(m))
-        else:
-            with self.progress.ticking(m):
-                await m.run(until=lambda: self._settle(m))
+        timed_out = False
+        try:
+            async with asyncio.timeout(timeout):
+                if self.progress is None:
+                    await m.run(until=lambda: self._settle(m))
+                else:
+                    with self.progress.ticking(m):
+                        await m.run(until=lambda: self._settle(m))
+        except TimeoutError:
+            timed_out = True
         if m.schedule.auth_blocked:
             raise Failure("the API refused the key; stopped watching")
         wanted &= set(m.records)
@@ -252,11 +275,55 @@ class Watcher:
         if failed:
             if len(wanted) == 1:
                 raise Failure(self.failed[failed[0]])
-            shown = ", ".join(failed[:3]) + (", …" if len(failed) > 3 else "")
-            raise Failure(f"{len(failed)} of {len(wanted)} task(s) without a saved video: {shown}")
+            shown = _some(failed)
+            without = "a saved video" if self.download else "a video"
+            raise Failure(f"{len(failed)} of {len(wanted)} task(s) without {without}: {shown}")
         if not wanted:
             raise Failure("every watched task was removed while watching")
+        if timed_out:
+            left = sorted(wanted - self.saved)
+            raise TimedOut(
+                f"timed out after {ago(timeout or 0)}: {len(left)} of {len(wanted)} task(s) "
+                f"not {'saved' if self.download else 'final'}: {_some(left)}"
+            )
         return 0
+
+
+def _some(ids: list[str]) -> str:
+    return ", ".join(ids[:3]) + (", …" if len(ids) > 3 else "")
+
+
+async def wait(settings: Settings, args: argparse.Namespace) -> int:
+    """`wait ID...`: poll those tasks until each is final (saved, with --download); the
+    verdict in the exit code: 0 all completed, 1 any failed, 3 timed out."""
+    ids = ids_from(args.ids)
+    timeout = _seconds(args.timeout) if args.timeout is not None else None
+    watchlist = Watchlist(settings.db)
+    now = time.time()
+    watchlist.add([TaskRecord(id=i, added_at=now) for i in ids])  # an id watched is kept
+    line = say_plain if args.json else out
+    watcher = Watcher(Progress() if not args.json else None, download=args.download, line=line)
+    try:
+        async with (
+            api_client(settings) as client,
+            monitoring(settings, client, watcher.heard, ids, auto_download=args.download) as m,
+        ):
+            return await watcher.watch(m, timeout)
+    finally:
+        if args.json:
+            wanted = set(ids)
+            records = [r for r in watchlist.load() if r.id in wanted]
+            print_records(sorted(records, key=lambda r: ids.index(r.id)), as_json=True)
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < 10**9 or seconds != seconds:
+        raise UsageError(f"--timeout must be a number of seconds above 0, got {text!r}")
+    return seconds
 
 
 async def watch(settings: Settings, args: argparse.Namespace) -> int:

@@ -1001,3 +1001,65 @@ def test_a_preview_setting_that_is_not_a_mode_is_refused_before_the_screen(cli: 
     assert_fails(result, 2, "STARVIDEOS_PREVIEW", "auto, blocks or off")
     result = cli.run("--preview", "kitty", "--demo", timeout=20)
     assert result.code == 2 and "--preview" in result.err
+
+
+# -- wait ---------------------------------------------------------------------------------
+
+
+def test_wait_exits_0_when_every_task_completed_with_a_line_per_change(
+    cli: Cli, sim: Simulator
+) -> None:
+    ids = [sim.seed_task(f"cat {i}", queued=0.2, processing=0.5) for i in range(2)]
+    result = cli.ok(*FAST, "wait", *ids, timeout=60)
+    for task_id in ids:
+        ends = [line for line in result.out_lines if line.startswith(f"{task_id} ")]
+        assert ends and ends[-1].endswith("-> completed"), str(result)
+    assert len(result.out_lines) == len(set(result.out_lines))
+    assert not (cli.cwd / "starvideos-downloads").exists()  # nothing saved without --download
+    assert {r["id"] for r in cli.records()} == set(ids)  # an id not watched yet is added
+
+
+def test_wait_exits_1_when_any_task_failed(cli: Cli, sim: Simulator) -> None:
+    good = done_task(sim)
+    bad = sim.seed_task("cat", queued=0.2, processing=0.3, fail=True, error="Too dark.")
+    result = cli.run(*FAST, "wait", good, bad, timeout=60)
+    assert_fails(result, 1, bad)
+    assert f"{bad} failed: Too dark." in result.out_lines
+
+
+def test_wait_exits_3_when_the_timeout_runs_out_first(cli: Cli, sim: Simulator) -> None:
+    slow = pending_task(sim)
+    started = time.monotonic()
+    result = cli.run(*FAST, "wait", slow, "--timeout", "1.5", timeout=30)
+    assert_fails(result, 3, "timed out", slow)
+    assert time.monotonic() - started < 10
+    assert cli.record(slow)["status"] == "queued"  # what it learned is kept
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "nan", "inf"])
+def test_wait_with_a_bad_timeout_is_bad_input_and_writes_nothing(
+    cli: Cli, sim: Simulator, value: str
+) -> None:
+    assert_fails(cli.run("wait", done_task(sim), f"--timeout={value}"), 2, "--timeout")
+    assert not sim.requests
+    assert not cli.watchlist.exists()
+
+
+def test_wait_download_saves_each_video(cli: Cli, sim: Simulator, tmp_path: Path) -> None:
+    task_id = sim.seed_task("a cat", queued=0.2, processing=0.3)
+    folder = tmp_path / "dl"
+    result = cli.ok(*FAST, "--download-dir", str(folder), "wait", task_id, "--download", timeout=60)
+    assert (folder / f"{task_id}.mp4").read_bytes() == SAMPLE
+    assert result.out_lines[-1] == f"{task_id} saved {folder / f'{task_id}.mp4'}"
+
+
+def test_wait_json_prints_the_tasks_as_json_and_the_story_on_stderr(
+    cli: Cli, sim: Simulator
+) -> None:
+    good, bad = done_task(sim), failed_task(sim)
+    result = cli.run(*FAST, "wait", good, bad, "--json", timeout=60)
+    assert result.code == 1, str(result)
+    items = json.loads(result.out)
+    assert [i["id"] for i in items] == [good, bad]
+    assert [i["status"] for i in items] == ["completed", "failed"]
+    assert f"{bad} failed: Reference image resolution is too low." in result.err_lines
