@@ -113,8 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("download", help="save a completed task's video")
     p.add_argument("id", metavar="ID")
     p.add_argument("--to", metavar="DIR", help="folder (default: --download-dir)")
-    p = sub.add_parser("create", help="submit a task and watch it")
-    p.add_argument("--prompt", required=True)
+    p = sub.add_parser("create", help="submit a task (or a file of them) and watch it")
+    p.add_argument("--prompt", help="what the video shows (required without --from)")
     p.add_argument("--duration", type=_positive_int, help="seconds, 3 to 15")
     p.add_argument("--ratio", help="9:16, 1:1 or 16:9")
     p.add_argument("--image", action="append", default=[], metavar="URL", help="reference image")
@@ -123,7 +123,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--video", action="append", default=[], metavar="URL", help="reference video")
     p.add_argument("--label", help="a short label (default: the prompt)")
     p.add_argument("--wait", action="store_true", help="poll until final and download")
-    p.add_argument("--json", action="store_true", help="print the created record as JSON")
+    p.add_argument("--json", action="store_true", help="print the created record(s) as JSON")
+    p.add_argument(
+        "--from",
+        dest="from_file",
+        metavar="FILE",
+        help="submit every request of a JSONL or CSV file ('-': stdin), each once",
+    )
+    p.add_argument("--dry-run", action="store_true", help="with --from: check, print, send nothing")
     sub.add_parser("watch", help="poll until every task is final, saving each video")
     p = sub.add_parser(
         "wait",

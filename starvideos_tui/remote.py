@@ -17,10 +17,19 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from starvideos_tui.api import StarVideosClient
-from starvideos_tui.cmdline import ids_from, out, print_records, say, say_plain, text_argument
+from starvideos_tui import batch
+from starvideos_tui.api import ApiError, BadRequest, RateLimited, StarVideosClient
+from starvideos_tui.cmdline import (
+    ids_from,
+    json_array,
+    out,
+    print_records,
+    say,
+    say_plain,
+    text_argument,
+)
 from starvideos_tui.create_request import CreateRequest, record_of_created
-from starvideos_tui.errors import Failure, TimedOut, UsageError
+from starvideos_tui.errors import Failure, StarVideosError, TimedOut, UsageError
 from starvideos_tui.events import (
     DownloadEnded,
     Event,
@@ -162,6 +171,12 @@ def create_request(args: argparse.Namespace) -> CreateRequest:
 
 
 async def create(settings: Settings, args: argparse.Namespace) -> int:
+    if args.from_file is not None:
+        return await create_from(settings, args)
+    if args.prompt is None:
+        raise UsageError("create needs --prompt TEXT, or --from FILE")
+    if args.dry_run:
+        raise UsageError("--dry-run goes with --from FILE")
     request = create_request(args)
     label = text_argument(args.label) if args.label else None
     watchlist = Watchlist(settings.db)
@@ -174,16 +189,185 @@ async def create(settings: Settings, args: argparse.Namespace) -> int:
         except WatchlistError as exc:
             out(result.id)
             raise Failure(f"created task {result.id} but could not watch it: {exc}") from None
-        if args.json:
+        if args.json:  # the id is in it; stdout stays one JSON document
             json.dump(record.public_json(), sys.stdout, indent=2)
             sys.stdout.write("\n")
-        out(result.id)
+        else:
+            out(result.id)
         if not args.wait:
             return 0
         watcher = Watcher(Progress())
         only = [result.id]
         async with monitoring(settings, client, watcher.heard, only, auto_download=True) as m:
             return await watcher.watch(m)
+
+
+# -- create --from ------------------------------------------------------------------------
+
+SENDING_AT_ONCE = 4  # requests in flight to the API at most, in create --from
+MAX_RETRY_AFTER = 300.0  # seconds: a longer Retry-After is waited in this many
+
+
+def _read_file(name: str) -> str:
+    if name == "-":
+        return sys.stdin.read()
+    try:
+        data = Path(name).expanduser().read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {name}: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{name}: not UTF-8 text (byte {exc.start})") from None
+
+
+async def create_from(settings: Settings, args: argparse.Namespace) -> int:
+    """Submit every request of a file, each once per watchlist, however often it is run."""
+    single = ("prompt", "duration", "ratio", "first_image", "last_image", "label")
+    given = [f for f in single if getattr(args, f) is not None]
+    given += [f for f in ("image", "video") if getattr(args, f)]
+    if given:
+        flag = "--" + given[0].replace("_", "-")
+        raise UsageError(f"{flag} goes in the file's lines with --from, not on the command line")
+    name = "stdin" if args.from_file == "-" else args.from_file
+    lines = batch.read_requests(_read_file(args.from_file), name)
+    watchlist = Watchlist(settings.db)
+    made = batch.submitted(watchlist.load())
+    if args.dry_run:
+        _print_plan(lines, made, batch.Sending(settings.db), args.json)
+        return 0
+    with batch.Sending(settings.db) as sending:
+        sending.settle(made)
+        unsure = sending.unsure(made)
+        ids: dict[int, str] = {}  # line number: task id
+        todo = []
+        for line in lines:
+            done = batch.already(line, made)
+            if done is not None:
+                ids[line.number] = done
+                say_plain(f"line {line.number}: already submitted as {done}, skipped")
+            elif (line.key, line.twin) in unsure:
+                say_plain(f"line {line.number}: perhaps sent by a run that stopped, not sent again")
+            else:
+                todo.append(line)
+        printer = _InOrder(lines, ids, quiet=args.json)
+        printer.flush()
+        async with api_client(settings) as client:
+            sender = _Sender(client, watchlist, sending, printer)
+            try:
+                async with asyncio.TaskGroup() as group:
+                    for line in todo:
+                        group.create_task(sender.send(line))
+            except* StarVideosError as failures:
+                raise failures.exceptions[0] from None
+            if args.json:
+                by_id = {r.id: r for r in watchlist.load()}
+                print_records([by_id[ids[n]] for n in sorted(ids) if ids[n] in by_id], True)
+            if unsure:
+                raise Failure(
+                    f"{len(unsure)} line(s) were being sent when an earlier run stopped and "
+                    f"may exist already; not sent again (forget them: rm {sending.path})"
+                )
+            if not args.wait:
+                return 0
+            watcher = Watcher(Progress(), line=say_plain if args.json else out)
+            wanted = list(dict.fromkeys(ids.values()))
+            async with monitoring(settings, client, watcher.heard, wanted, auto_download=True) as m:
+                return await watcher.watch(m)
+
+
+def _print_plan(
+    lines: list[batch.Line], made: dict[str, list[str]], sending: batch.Sending, as_json: bool
+) -> None:
+    plan = []
+    for line in lines:
+        done = batch.already(line, made)
+        item = {"line": line.number, "body": line.request.to_json(), "label": line.label}
+        plan.append({**item, "skip": done} if done else item)
+    if as_json:
+        out(json_array(plan))
+        return
+    for item in plan:
+        if item.get("skip"):
+            out(f"line {item['line']}: skip, already submitted as {item['skip']}")
+        else:
+            out(f"line {item['line']}: send {json.dumps(item['body'], ensure_ascii=False)}")
+    sends = sum(1 for item in plan if not item.get("skip"))
+    say_plain(f"dry run: {sends} to send, {len(plan) - sends} already submitted; nothing sent")
+
+
+class _InOrder:
+    """The ids of the file's lines on stdout in the file's order, each as soon as every
+    line before it has one (lines sent at once come back in any order)."""
+
+    def __init__(self, lines: list[batch.Line], ids: dict[int, str], *, quiet: bool) -> None:
+        self.numbers = [line.number for line in lines]
+        self.ids = ids
+        self.quiet = quiet
+        self.next = 0
+
+    def flush(self) -> None:
+        while self.next < len(self.numbers) and self.numbers[self.next] in self.ids:
+            if not self.quiet:
+                out(self.ids[self.numbers[self.next]])
+            self.next += 1
+
+
+class _Sender:
+    def __init__(
+        self,
+        client: StarVideosClient,
+        watchlist: Watchlist,
+        sending: batch.Sending,
+        printer: _InOrder,
+    ) -> None:
+        self.client = client
+        self.watchlist = watchlist
+        self.sending = sending
+        self.printer = printer
+        self.at_once = asyncio.Semaphore(SENDING_AT_ONCE)
+        self.paused_until = 0.0
+
+    async def send(self, line: batch.Line) -> None:
+        async with self.at_once:
+            self.sending.add(line)  # on disk before the request leaves
+            # Once sent, its answer is awaited and recorded even when the run is stopped:
+            # a task the API made and nothing recorded would be made again by a re-run.
+            job = asyncio.ensure_future(self._submit(line))
+            try:
+                await asyncio.shield(job)
+            except asyncio.CancelledError:
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await asyncio.wait_for(job, 10)
+                raise
+
+    async def _submit(self, line: batch.Line) -> None:
+        where = f"line {line.number}"
+        while True:
+            wait = self.paused_until - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                result = await self.client.create_task(line.request)
+                break
+            except RateLimited as exc:  # not taken: ask again when the API says
+                pause = min(exc.retry_after, MAX_RETRY_AFTER)
+                self.paused_until = max(self.paused_until, time.monotonic() + pause)
+            except BadRequest as exc:  # refused: nothing was made
+                self.sending.discard(line)
+                raise Failure(f"{where}: the API refused it: {exc}") from None
+            except ApiError as exc:  # no answer, or a broken one: perhaps it was made
+                raise Failure(f"{where}: {exc}; it may have been created") from None
+        record = record_of_created(result, line.request, time.time(), line.label)
+        try:
+            await asyncio.to_thread(self.watchlist.add, [record])
+        except WatchlistError as exc:
+            raise Failure(
+                f"{where}: created task {result.id} but could not watch it: {exc}"
+            ) from None
+        self.sending.discard(line)
+        self.printer.ids[line.number] = result.id
+        self.printer.flush()
 
 
 # -- watch -------------------------------------------------------------------------------

@@ -1063,3 +1063,167 @@ def test_wait_json_prints_the_tasks_as_json_and_the_story_on_stderr(
     assert [i["id"] for i in items] == [good, bad]
     assert [i["status"] for i in items] == ["completed", "failed"]
     assert f"{bad} failed: Reference image resolution is too low." in result.err_lines
+
+
+# -- create --from --------------------------------------------------------------------------
+
+
+def write_jsonl(path: Path, n: int) -> Path:
+    path.write_text(
+        "".join(
+            json.dumps(
+                {"prompt": f"a heron, take {i % 7}", "duration": 3 + i % 3, "label": f"h{i}"}
+            )
+            + "\n"
+            for i in range(n)
+        )
+    )
+    return path
+
+
+def test_create_from_submits_each_line_once_and_a_rerun_sends_nothing(
+    cli: Cli, sim: Simulator, tmp_path: Path
+) -> None:
+    batch = write_jsonl(tmp_path / "batch.jsonl", 10)  # lines 1 and 8 ask the same shot
+    first = cli.ok("create", "--from", str(batch))
+    assert len(first.out_lines) == 10 and len(set(first.out_lines)) == 10
+    assert len(posts(sim)) == 10
+    records = {r["id"]: r for r in cli.records()}
+    assert [records[i]["label"] for i in first.out_lines] == [f"h{i}" for i in range(10)]
+
+    again = cli.ok("create", "--from", str(batch))
+    assert again.out_lines == first.out_lines  # each line's task, in the file's order
+    assert len(posts(sim)) == 10, "a re-run submitted again"
+    assert len(again.err_lines) == 10 and all("already submitted" in e for e in again.err_lines)
+
+
+def test_create_from_a_csv_file(cli: Cli, sim: Simulator, tmp_path: Path) -> None:
+    batch = tmp_path / "shots.csv"
+    batch.write_text(
+        "prompt,duration,ratio,referenceImages,label\n"
+        '"a fox, in snow",5,16:9,https://i.test/a.png https://i.test/b.png,fox\n'
+        "a cat,,,,\n"
+    )
+    plan = json.loads(cli.ok("create", "--from", str(batch), "--dry-run", "--json").out)
+    assert plan[0]["body"]["referenceImages"] == ["https://i.test/a.png", "https://i.test/b.png"]
+    assert plan[1]["body"] == {"model": "starvideos_o3", "prompt": "a cat"}
+    result = cli.ok("create", "--from", str(batch))
+    fox = cli.record(result.out_lines[0])
+    assert fox["label"] == "fox" and fox["prompt"] == "a fox, in snow"
+    assert len(posts(sim)) == 2
+
+
+def test_create_from_a_file_with_a_bad_line_sends_and_writes_nothing(
+    cli: Cli, sim: Simulator, tmp_path: Path
+) -> None:
+    batch = write_jsonl(tmp_path / "batch.jsonl", 5)
+    with batch.open("a") as f:
+        f.write('{"prompt": "a cat", "ratio": "4:3"}\n')
+    assert_fails(cli.run("create", "--from", str(batch)), 2, "line 6", "ratio")
+    assert not sim.requests
+    assert not cli.watchlist.exists()
+
+
+@pytest.mark.parametrize(
+    "extra", [["--prompt", "x"], ["--duration", "5"], ["--image", "https://i.test/a.png"]]
+)
+def test_create_from_with_a_single_request_flag_is_bad_input(
+    cli: Cli, sim: Simulator, tmp_path: Path, extra: list[str]
+) -> None:
+    batch = write_jsonl(tmp_path / "batch.jsonl", 2)
+    assert_fails(cli.run("create", "--from", str(batch), *extra), 2, extra[0])
+    assert not sim.requests
+
+
+def test_create_from_dry_run_prints_what_would_be_sent_and_sends_nothing(
+    cli: Cli, sim: Simulator, tmp_path: Path
+) -> None:
+    batch = write_jsonl(tmp_path / "batch.jsonl", 3)
+    result = cli.ok("create", "--from", str(batch), "--dry-run")
+    assert result.out_lines[0] == (
+        'line 1: send {"model": "starvideos_o3", "prompt": "a heron, take 0", "duration": 3}'
+    )
+    assert "nothing sent" in result.err
+    assert not sim.requests and not cli.watchlist.exists()
+    cli.ok("create", "--from", str(batch))
+    plan = json.loads(cli.ok("create", "--from", str(batch), "--dry-run", "--json").out)
+    assert [p["line"] for p in plan] == [1, 2, 3] and all(p["skip"] for p in plan)
+    assert len(posts(sim)) == 3
+
+
+def test_create_from_interrupted_then_rerun_submits_every_line_exactly_once(
+    cli: Cli, start_sim: Callable[..., Simulator], tmp_path: Path
+) -> None:
+    """20 lines against an API that allows 4 requests a second (429 + Retry-After beyond),
+    Ctrl-C after the first few ids, then the same command again."""
+    sim = start_sim(rate_limit=4)
+    cli.env["STARVIDEOS_BASE_URL"] = sim.base_url
+    batch = write_jsonl(tmp_path / "batch.jsonl", 20)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "starvideos_tui", "create", "--from", str(batch)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli.env,
+        cwd=cli.cwd,
+        text=True,
+    )
+    assert proc.stdout is not None
+    first_ids = [proc.stdout.readline().strip() for _ in range(3)]
+    proc.send_signal(signal.SIGINT)
+    # Read through the same buffered file: readline() may have taken more than a line.
+    rest, err = proc.stdout.read(), proc.stderr.read()  # type: ignore[union-attr]
+    assert proc.wait(timeout=20) == 130, err
+    first_ids += rest.split()
+    assert 3 <= len(first_ids) < 20, "interrupted too late to show anything"
+
+    again = cli.ok("create", "--from", str(batch), timeout=60)
+    assert again.out_lines[: len(first_ids)] == first_ids
+    assert len(again.out_lines) == 20 and len(set(again.out_lines)) == 20
+    assert len(posts(sim)) - sum(r.status == 429 for r in sim.requests if r.method == "POST") == 20
+    assert len(cli.records()) == 20
+
+
+def test_create_from_does_not_resend_what_a_killed_run_was_sending(
+    cli: Cli, sim: Simulator, tmp_path: Path
+) -> None:
+    """A run killed between sending a request and recording its task leaves it in
+    `<watchlist>.sending`: perhaps the API made it, so a re-run does not send it again."""
+    batch = write_jsonl(tmp_path / "batch.jsonl", 3)
+    plan = json.loads(cli.ok("create", "--from", str(batch), "--dry-run", "--json").out)
+    assert len(plan) == 3
+    from starvideos_tui.batch import read_requests
+
+    second = read_requests(batch.read_text(), "f")[1]
+    cli.watchlist.parent.mkdir(parents=True)
+    sending = cli.watchlist.with_name("watchlist.json.sending")
+    sending.write_text(json.dumps({"key": second.key, "twin": 0, "line": 2}) + "\n")
+
+    result = cli.run("create", "--from", str(batch))
+    assert result.code == 1, str(result)
+    assert len(posts(sim)) == 2
+    assert "line 2: perhaps sent by a run that stopped" in result.err
+    assert f"rm {sending}" in result.err_lines[-1]
+    sending.unlink()  # the user checked: it was never made
+    cli.ok("create", "--from", str(batch))
+    assert len(posts(sim)) == 3
+
+
+def test_create_needs_a_prompt_or_a_file_and_json_is_one_document(
+    cli: Cli, sim: Simulator, tmp_path: Path
+) -> None:
+    assert_fails(cli.run("create"), 2, "--prompt", "--from")
+    assert_fails(cli.run("create", "--prompt", "a cat", "--dry-run"), 2, "--dry-run")
+    assert not sim.requests
+    made = json.loads(cli.ok("create", "--prompt", "a cat", "--json").out)
+    assert made["status"] == "queued" and made["prompt"] == "a cat"
+    batch = write_jsonl(tmp_path / "batch.jsonl", 2)
+    items = json.loads(cli.ok("create", "--from", str(batch), "--json").out)
+    assert [i["label"] for i in items] == ["h0", "h1"]
+
+
+def test_create_from_wait_waits_for_every_line(cli: Cli, sim: Simulator, tmp_path: Path) -> None:
+    batch = write_jsonl(tmp_path / "batch.jsonl", 3)
+    folder = tmp_path / "dl"
+    result = cli.ok(*FAST, "--download-dir", str(folder), "create", "--from", str(batch), "--wait")
+    assert len(list(folder.glob("*.mp4"))) == 3
+    assert sum(" saved " in line for line in result.out_lines) == 3
