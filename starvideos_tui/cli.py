@@ -15,6 +15,7 @@ from typing import NoReturn
 
 from starvideos_tui import __version__
 from starvideos_tui.cmdline import PROG, ids_from, read_key, say
+from starvideos_tui.completion import SHELLS, mark_path, mark_task_ids
 from starvideos_tui.errors import StarVideosError
 
 
@@ -75,13 +76,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="Monitor StarVideos O3 video tasks. Without a command: the TUI.",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    parser.add_argument("--db", metavar="PATH", help="watchlist file (env STARVIDEOS_DB)")
+    mark_path(
+        parser.add_argument("--db", metavar="PATH", help="watchlist file (env STARVIDEOS_DB)")
+    )
     parser.add_argument("--base-url", metavar="URL", help="API base URL (STARVIDEOS_BASE_URL)")
     parser.add_argument(
         "--interval", metavar="SECONDS", help="poll interval, >=30 (STARVIDEOS_INTERVAL)"
     )
-    parser.add_argument(
-        "--download-dir", metavar="DIR", help="where videos go (STARVIDEOS_DOWNLOAD_DIR)"
+    mark_path(
+        parser.add_argument(
+            "--download-dir", metavar="DIR", help="where videos go (STARVIDEOS_DOWNLOAD_DIR)"
+        ),
+        folder=True,
     )
     parser.add_argument(
         "--auto-download",
@@ -105,14 +111,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("add", help="watch task ids ('-' reads them from stdin)")
     p.add_argument("ids", nargs="+", metavar="ID")
     p = sub.add_parser("remove", help="stop watching task ids")
-    p.add_argument("ids", nargs="+", metavar="ID")
+    mark_task_ids(p.add_argument("ids", nargs="+", metavar="ID"))
     p = sub.add_parser("list", help="the watchlist, last known state (no network)")
     p.add_argument("--json", action="store_true", help="a JSON array")
     p = sub.add_parser("refresh", help="poll every unfinished task once, then list")
     p.add_argument("--json", action="store_true", help="a JSON array")
     p = sub.add_parser("download", help="save a completed task's video")
-    p.add_argument("id", metavar="ID")
-    p.add_argument("--to", metavar="DIR", help="folder (default: --download-dir)")
+    mark_task_ids(p.add_argument("id", metavar="ID"))
+    mark_path(
+        p.add_argument("--to", metavar="DIR", help="folder (default: --download-dir)"), folder=True
+    )
     p = sub.add_parser("create", help="submit a task (or a file of them) and watch it")
     p.add_argument("--prompt", help="what the video shows (required without --from)")
     p.add_argument("--duration", type=_positive_int, help="seconds, 3 to 15")
@@ -124,11 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label", help="a short label (default: the prompt)")
     p.add_argument("--wait", action="store_true", help="poll until final and download")
     p.add_argument("--json", action="store_true", help="print the created record(s) as JSON")
-    p.add_argument(
-        "--from",
-        dest="from_file",
-        metavar="FILE",
-        help="submit every request of a JSONL or CSV file ('-': stdin), each once",
+    mark_path(
+        p.add_argument(
+            "--from",
+            dest="from_file",
+            metavar="FILE",
+            help="submit every request of a JSONL or CSV file ('-': stdin), each once",
+        )
     )
     p.add_argument("--dry-run", action="store_true", help="with --from: check, print, send nothing")
     sub.add_parser("watch", help="poll until every task is final, saving each video")
@@ -136,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
         "wait",
         help="poll these tasks until each is final (exit 0 completed, 1 failed, 3 timed out)",
     )
-    p.add_argument("ids", nargs="+", metavar="ID")
+    mark_task_ids(p.add_argument("ids", nargs="+", metavar="ID"))
     p.add_argument("--timeout", metavar="SECONDS", help="give up after this long (exit 3)")
     p.add_argument("--download", action="store_true", help="and save each video")
     p.add_argument(
@@ -148,6 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=_positive_int, default=8765)
     p.add_argument("--speed", type=float, default=1.0, help="time scale (2 = twice as fast)")
     p.add_argument("--rate-limit", type=float, default=0.0, help="requests/s per key, 0 = off")
+    p = sub.add_parser("completion", help="print a shell completion script (bash, zsh, fish)")
+    p.add_argument("shell", nargs="?", choices=SHELLS)
+    p.add_argument("--task-ids", metavar="WORD", help=argparse.SUPPRESS)
     _Parser.known = {
         option for each in (parser, *sub.choices.values()) for option in each._option_string_actions
     }
@@ -166,6 +179,8 @@ def _run(args: argparse.Namespace) -> int:
         return commands.run_sim(args)
     if args.command == "login":
         return commands.login(read_key())
+    if args.command == "completion":
+        return commands.completion(args, build_parser)
     settings = commands.settings_from(args)
     if args.command in ("add", "remove"):
         return commands.add_or_remove(settings, args.command, ids_from(args.ids))

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 
 from starvideos_tui.cmdline import out, print_records
-from starvideos_tui.errors import Failure, UsageError
+from starvideos_tui.errors import Failure, StarVideosError, UsageError
 from starvideos_tui.logs import setup_logging
 from starvideos_tui.models import TaskRecord
 from starvideos_tui.settings import Settings, resolve
@@ -49,6 +50,28 @@ def add_or_remove(settings: Settings, command: str, ids: list[str]) -> int:
 
 def show_list(settings: Settings, *, as_json: bool) -> int:
     print_records(Watchlist(settings.db).load(), as_json)
+    return 0
+
+
+# -- completion ---------------------------------------------------------------------
+
+
+def completion(
+    args: argparse.Namespace, build_parser: Callable[[], argparse.ArgumentParser]
+) -> int:
+    from starvideos_tui import completion as shells
+
+    if args.task_ids is not None:  # asked by a completion script as the user types
+        try:
+            records = Watchlist(settings_from(args).db).load()
+        except StarVideosError:
+            return 0  # no watchlist (yet), or a damaged one: nothing to offer, no noise
+        for line in shells.task_ids(records, args.task_ids):
+            out(line)
+        return 0
+    if args.shell is None:
+        raise UsageError(f"completion needs a shell: {', '.join(shells.SHELLS)}")
+    out(shells.script(build_parser(), args.shell))
     return 0
 
 
