@@ -54,7 +54,7 @@ class _Parser(argparse.ArgumentParser):
             for word in self.argv
             if word.startswith("-") and word != "-" and word.split("=", 1)[0] not in self.known
         ]
-        if unknown and "required" in message:
+        if unknown and ("required" in message or message.startswith("unrecognized arguments")):
             import difflib
 
             near = difflib.get_close_matches(unknown[0], sorted(self.known), n=1)
@@ -105,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--preview",
         choices=["auto", "blocks", "off"],
         help="pictures of saved videos in the side panel (STARVIDEOS_PREVIEW; NO_COLOR: off)",
+    )
+    parser.add_argument(
+        "--notify",
+        metavar="MODE",
+        help="desktop notifications: auto, osc777, osc9, osc99, bell, off (STARVIDEOS_NOTIFY)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 

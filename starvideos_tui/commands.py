@@ -26,6 +26,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
             "download_dir": args.download_dir,
             "auto_download": args.auto_download,
             "log_level": args.log_level,
+            "notify": getattr(args, "notify", None),
         }
     )
     setup_logging(settings.log_level)

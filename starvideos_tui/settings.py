@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from starvideos_tui import paths
 from starvideos_tui.errors import StarVideosError, UsageError
 from starvideos_tui.models import DEFAULT_BASE_URL, ApiKey, is_http_url
+from starvideos_tui.notify import check_mode
 from starvideos_tui.schedule import DEFAULT_INTERVAL, MIN_REMOTE_INTERVAL
 
 
@@ -38,6 +39,7 @@ class Settings:
     download_dir: Path
     auto_download: bool
     log_level: str = "info"
+    notify: str = "auto"  # notify.MODES
 
     def api_key(self, env: Mapping[str, str] | None = None) -> ApiKey | None:
         return load_api_key(os.environ if env is None else env)
@@ -149,7 +151,9 @@ def resolve(
     level = str(pick("log_level", "STARVIDEOS_LOG_LEVEL", "info")).lower()
     if level not in ("debug", "info", "warning", "error"):
         raise SettingsError(f"--log-level must be debug, info, warning or error, got {level!r}")
+    notify = check_mode(str(pick("notify", "STARVIDEOS_NOTIFY", "auto")))
     return Settings(
+        notify=notify,
         db=db,
         base_url=base_url,
         interval=interval,

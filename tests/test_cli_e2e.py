@@ -987,7 +987,8 @@ def test_sim_command_announces_its_address_and_serves_at_once(tmp_path: Path) ->
     ("args", "said"),
     [
         (("create", "--promt", "a cat"), "unknown option --promt (did you mean --prompt?)"),
-        (("list", "--jsn"), "unrecognized arguments: --jsn"),
+        (("list", "--jsn"), "unknown option --jsn (did you mean --json?)"),
+        (("wait", "x", "--timout", "3"), "unknown option --timout (did you mean --timeout?)"),
     ],
 )
 def test_a_mistyped_flag_is_named_as_unknown(cli: Cli, args: tuple[str, ...], said: str) -> None:

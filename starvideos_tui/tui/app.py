@@ -28,6 +28,7 @@ from starvideos_tui.api import StarVideosClient
 from starvideos_tui.errors import StarVideosError
 from starvideos_tui.models import TaskRecord, TaskStatus
 from starvideos_tui.monitor import Monitor
+from starvideos_tui.notify import Notifier
 from starvideos_tui.schedule import PollSchedule
 from starvideos_tui.store import Watchlist
 from starvideos_tui.tui.config import AppConfig
@@ -46,6 +47,8 @@ from starvideos_tui.tui.widgets.task_table import TaskTable
 from starvideos_tui.vocabulary import DownloadState, status_look
 
 log = logging.getLogger(__name__)
+
+NOTIFY_TOGETHER = 1.0  # seconds in which notifications make one
 
 FIRST_SCREEN = 200  # tasks shown before the whole watchlist is read (a screen or several)
 FIRST_SCREEN_WAIT = 1.0  # seconds the rest waits, at most, for the first screen to be drawn
@@ -111,6 +114,7 @@ class StarVideosApp(App[None]):
         self.filter_text = ""
         self.api_colours: dict[str, str] = {}
         self.presenter = Presenter(self, config.api_note)
+        self.notifier = Notifier(config.notify if config.bell else "off", tmux=config.tmux)
         self._render_pending = False
         self._first_drawn = asyncio.Event()
         self._view = Narrowing()
@@ -230,6 +234,17 @@ class StarVideosApp(App[None]):
         return self._view.visible(
             self.records.values(), words, self.filter_text, self.sort_mode, self._records_version
         )
+
+    def alert(self, kind: str, text: str) -> None:
+        """A desktop notification (notify.py); those of the next second make one."""
+        if self.notifier.note(kind, text):
+            self.set_timer(NOTIFY_TOGETHER, self._send_alerts)
+
+    def _send_alerts(self) -> None:
+        sequence = self.notifier.flush()
+        if sequence and not self.is_headless and self._driver is not None:
+            self._driver.write(sequence)
+            self._driver.flush()
 
     def render_soon(self) -> None:
         """Render once the messages waiting now are handled: a burst of answers makes one

@@ -13,7 +13,9 @@ class AppConfig:
     download_dir: Path
     interval: float = 30.0
     auto_download: bool = False
-    bell: bool = True
+    bell: bool = True  # False: no notifications at all (STARVIDEOS_BELL=0, the tests)
+    notify: str = "bell"  # how: notify.choose's answer for this terminal
+    tmux: bool = False  # inside tmux: escapes go through its passthrough
     title: str = "StarVideos"
     demo: bool = False  # a throw-away session: its watchlist and videos go on quit
     ansi: bool = False  # the terminal's own 16 colours, or none (launch.plain_terminal)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from starvideos_tui import paths
+from starvideos_tui import notify, paths
 from starvideos_tui.api import StarVideosClient
 from starvideos_tui.logs import setup_logging
 from starvideos_tui.models import TaskRecord
@@ -98,6 +98,12 @@ def preview_mode(flag: str | None) -> str:
     return "off" if mode == "off" else "blocks"
 
 
+def _notify_mode(args: argparse.Namespace) -> str:
+    """--notify, else STARVIDEOS_NOTIFY, else auto (the demo resolves no other settings)."""
+    given = getattr(args, "notify", None) or os.environ.get("STARVIDEOS_NOTIFY") or "auto"
+    return notify.check_mode(given)
+
+
 def _frames_dir() -> Path | None:
     try:
         return paths.cache_dir() / "frames"
@@ -135,6 +141,9 @@ def launch(args: argparse.Namespace, settings: Settings | None) -> int:
         )
     config.preview = preview_mode(getattr(args, "preview", None))
     config.bell = parse_bool(os.environ.get("STARVIDEOS_BELL", "1"), "STARVIDEOS_BELL")
+    mode = settings.notify if settings is not None else _notify_mode(args)
+    config.notify = notify.choose(mode, os.environ)
+    config.tmux = bool(os.environ.get("TMUX"))
     config.ansi = plain_terminal()
     app = StarVideosApp(watchlist=watchlist, client=client, config=config)
     app.run()

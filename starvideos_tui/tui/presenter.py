@@ -1,5 +1,6 @@
 """What the app does with each of the engine's events: counts, the API's word and colour,
-toasts and the bell. Kept out of the app, which it reaches through `Face`."""
+toasts and desktop notifications (notify.py). Kept out of the app, which it reaches
+through `Face`."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ class Face(Protocol):
         markup: bool = False,
     ) -> None: ...
 
-    def bell(self) -> None: ...
+    def alert(self, kind: str, text: str) -> None: ...
 
     def render_soon(self) -> None: ...
 
@@ -144,7 +145,7 @@ class Presenter:
                 self.deadlines[task_id] = deadline
 
     def check_links(self, now: float) -> None:
-        """A toast and the bell, once, for each video whose link is about to die unsaved
+        """A toast and a notification, once, for each video whose link is about to die unsaved
         (a download on its way is not warned of)."""
         dying: list[tuple[str, float]] = []
         for task_id, deadline in self.deadlines.items():
@@ -165,16 +166,16 @@ class Presenter:
         else:
             message = f"{len(dying)} video links die in {soonest} or so, unsaved: d saves each"
         self.face.notify(message, title="Link expiring", severity="warning", timeout=15)
-        if self.face.config.bell:
-            self.face.bell()
+        for task_id, _ in dying:
+            self.face.alert("expiring", f"the link of {task_id} dies in {soonest}, unsaved")
 
     def _announce(self, task_id: str, status: str) -> None:
         kind = TaskStatus.from_word(status)
         if kind is TaskStatus.COMPLETED:
             self.face.notify(f"{task_id} completed", title="Video ready")
+            self.face.alert("completed", f"{task_id} completed")
         elif kind is TaskStatus.FAILED:
             self.face.notify(f"{task_id} failed", title="Task failed", severity="error")
-        else:
-            return
-        if self.face.config.bell:
-            self.face.bell()
+            record = self.face.records.get(task_id)
+            why = f": {record.error}" if record is not None and record.error else ""
+            self.face.alert("failed", f"{task_id} failed{why}")

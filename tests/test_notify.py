@@ -1,0 +1,141 @@
+"""Desktop notifications by terminal escape: each protocol's bytes, tmux's passthrough, no
+control character of untrusted text inside, a burst made one, and the real TUI sending one
+when a demo task completes, read from its raw output in a pseudo-terminal."""
+
+from __future__ import annotations
+
+import os
+import pty
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from test_tui_signals import _read
+
+from starvideos_tui.errors import UsageError
+from starvideos_tui.notify import Notifier, check_mode, choose, plain, sequence
+
+ESC = "\x1b"
+
+
+@pytest.mark.parametrize(
+    ("env", "way"),
+    [
+        ({"KITTY_WINDOW_ID": "1", "TERM": "xterm-kitty"}, "osc99"),
+        ({"TERM": "xterm-kitty"}, "osc99"),
+        ({"TERM_PROGRAM": "iTerm.app"}, "osc9"),
+        ({"TERM_PROGRAM": "WezTerm"}, "osc9"),
+        ({"WT_SESSION": "x"}, "osc9"),
+        ({"VTE_VERSION": "7600", "TERM": "xterm-256color"}, "osc777"),
+        ({"TERM": "foot"}, "osc777"),
+        ({"TERM_PROGRAM": "ghostty"}, "osc777"),
+        ({"TERM": "xterm-256color"}, "bell"),
+        ({"TERM": "screen-256color", "TMUX": "/tmp/tmux-0/default,1,0"}, "bell"),
+        ({}, "bell"),
+    ],
+)
+def test_auto_picks_what_the_terminal_tells(env: dict[str, str], way: str) -> None:
+    assert choose("auto", env) == way
+    assert choose("osc9", env) == "osc9"  # a chosen mode is kept whatever the terminal
+
+
+def test_each_protocols_bytes() -> None:
+    assert sequence("osc777", "Video ready", "v1 completed", tmux=False) == (
+        f"{ESC}]777;notify;Video ready;v1 completed{ESC}\\"
+    )
+    assert sequence("osc9", "Video ready", "v1", tmux=False) == f"{ESC}]9;Video ready: v1{ESC}\\"
+    assert sequence("osc99", "T", "B", tmux=False, ident=7) == (
+        f"{ESC}]99;i=7:d=0;T{ESC}\\{ESC}]99;i=7:d=1:p=body;B{ESC}\\"
+    )
+    assert sequence("bell", "T", "B", tmux=True) == "\a"  # tmux makes its own alert
+    assert sequence("off", "T", "B", tmux=False) == ""
+
+
+def test_inside_tmux_the_escape_goes_through_its_passthrough() -> None:
+    wrapped = sequence("osc777", "T", "B", tmux=True)
+    assert wrapped == f"{ESC}Ptmux;{ESC}{ESC}]777;notify;T;B{ESC}{ESC}\\{ESC}\\"
+
+
+def test_untrusted_text_cannot_end_or_start_a_sequence() -> None:
+    hostile = f"v1{ESC}\\{ESC}]52;c;cm0gLXJmIH4={ESC}\\\a\x9c\x07\nrm -rf"
+    for way in ("osc777", "osc9", "osc99"):
+        seq = sequence(way, hostile, hostile, tmux=False)
+        inner = seq[len(f"{ESC}]") : -2]  # the sequence without its own start and end
+        assert ESC not in inner.replace(f"{ESC}\\{ESC}]", "") and "\a" not in seq, repr(seq)
+        assert "\x9c" not in seq and "\n" not in seq
+    assert plain("a;b\tc" + "x" * 500) == "a;b c" + "x" * 195
+    assert ";" not in sequence("osc777", "a;b", "c", tmux=False).split(";")[2]
+
+
+def test_a_burst_makes_one_notification() -> None:
+    notifier = Notifier("osc777", tmux=False)
+    assert notifier.note("completed", "v1 completed") is True  # the first arms the flush
+    assert notifier.note("completed", "v2 completed") is False
+    assert notifier.note("failed", "v3 failed: too dark") is False
+    assert notifier.flush() == f"{ESC}]777;notify;starvideos-tui;2 videos ready, 1 failed{ESC}\\"
+    assert notifier.flush() == ""
+    notifier.note("failed", "v3 failed: too dark")
+    assert notifier.flush() == f"{ESC}]777;notify;Task failed;v3 failed: too dark{ESC}\\"
+    off = Notifier("off", tmux=False)
+    assert off.note("completed", "v1") is False and off.flush() == ""
+
+
+def test_a_bad_mode_is_named() -> None:
+    assert check_mode(" OSC9 ") == "osc9"
+    with pytest.raises(UsageError, match="--notify must be one of"):
+        check_mode("desktop")
+
+
+def run_demo(env_extra: dict[str, str], wanted: bytes, seconds: float) -> bytes:
+    """The demo in a pseudo-terminal until `wanted` shows in its raw output (or time is up)."""
+    master, slave = pty.openpty()
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30", **env_extra}
+    env.pop("STARVIDEOS_BELL", None)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "starvideos_tui", "--demo"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(slave)
+    seen = b""
+    try:
+        deadline = time.monotonic() + seconds
+        while wanted not in seen and time.monotonic() < deadline:
+            seen += _read(master, time.monotonic() + 0.5)
+    finally:
+        child.send_signal(signal.SIGTERM)
+        seen += _read(master, time.monotonic() + 3)
+        if child.poll() is None:
+            child.kill()
+        child.wait(timeout=5)
+        os.close(master)
+    return seen
+
+
+def test_the_tui_in_tmux_notifies_through_the_passthrough_when_a_demo_task_completes() -> None:
+    wanted = b"\x1bPtmux;\x1b\x1b]777;notify;Video ready;video_starvideos_o3_"
+    seen = run_demo({"STARVIDEOS_NOTIFY": "osc777", "TMUX": "/tmp/tmux-1/default,1,0"}, wanted, 20)
+    assert wanted in seen
+    assert b"completed\x1b\x1b\\\x1b\\" in seen  # the body, then the doubled and the own ST
+
+
+def test_notify_off_sends_no_notification() -> None:
+    seen = run_demo({"STARVIDEOS_NOTIFY": "off"}, b"Video ready", 15)
+    assert b"Video ready" in seen  # the toast
+    assert b"]777;" not in seen and b"]9;" not in seen and b"]99;" not in seen
+
+
+def test_a_bad_notify_setting_is_refused_before_the_screen_opens() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "starvideos_tui", "--notify", "loud", "--demo"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2 and len(done.stderr.splitlines()) == 1, done.stderr
+    assert "--notify must be one of" in done.stderr
