@@ -72,9 +72,11 @@ def link(task_id: str) -> str:
 def watchlist_records() -> list[TaskRecord]:
     """One task in each state the table can show, added over the last few hours."""
 
-    def done(task_id: str, label: str, minutes: float, **extra: Any) -> TaskRecord:
+    def done(
+        task_id: str, label: str, minutes: float, took: float = 85, **extra: Any
+    ) -> TaskRecord:
         created = ago(minutes * 60)
-        finished = created + 85
+        finished = created + took
         return TaskRecord(
             id=task_id,
             status="completed",
@@ -113,6 +115,17 @@ def watchlist_records() -> list[TaskRecord]:
             local_path=f"/home/ana/Videos/starvideos/{DOWNLOADED}.mp4",
             size=2_938_112,
             sha256=DOWNLOADED_SHA,
+        ),
+        # Yesterday's takes: the history the running rows' expected finishes come from.
+        *(
+            done(
+                f"video_starvideos_o3_48216{n:05d}",
+                f"Lighthouse at dawn, take {n}",
+                26 * 60 - 15 * n,
+                took=300 + 20 * n,
+                local_path=f"/home/ana/Videos/starvideos/video_starvideos_o3_48216{n:05d}.mp4",
+            )
+            for n in range(1, 7)
         ),
         done(DOWNLOADING, "A red fox trotting through fresh snow, tracking shot", 7),
         done(COMPLETED, "Timelapse of clouds rolling over mountain peaks", 4),

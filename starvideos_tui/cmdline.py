@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterable, Sequence
 
 from starvideos_tui.errors import UsageError
+from starvideos_tui.eta import RunTimes
 from starvideos_tui.formatting import ago, display_width, note, pad, shorten, video_length
 from starvideos_tui.models import TaskRecord, validate_task_id
 from starvideos_tui.vocabulary import status_word
@@ -112,9 +113,16 @@ def _table_width() -> int | None:
     return shutil.get_terminal_size().columns
 
 
-def print_records(records: list[TaskRecord], as_json: bool) -> None:
+def print_records(
+    records: list[TaskRecord], as_json: bool, history: Iterable[TaskRecord] | None = None
+) -> None:
+    """The records as a table or as JSON; `eta` and `stalled` in the JSON come from the
+    run times of `history` (default: the records themselves; the whole watchlist when
+    only some are printed)."""
     if as_json:
-        out(json_array(r.public_json() for r in records))
+        now = time.time()
+        times = RunTimes.of(records if history is None else history)
+        out(json_array(r.public_json() | times.fields(r, now) for r in records))
     elif records:
         out(render_table(records, time.time(), _table_width()))
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
+from starvideos_tui.eta import Estimate
 from starvideos_tui.media import MediaFacts
 from starvideos_tui.models import TaskRecord, TaskStatus
 from starvideos_tui.textsafe import clean
@@ -38,6 +39,16 @@ def link_left(record: TaskRecord, now: float) -> tuple[str, str]:
     if deadline <= now:
         return "expired", "error"
     return f"{ago(deadline - now)} left", "warning" if deadline - now <= LINK_WARNING else ""
+
+
+def due(estimate: Estimate, now: float) -> tuple[str, str]:
+    """A running task's expected finish as a row shows it: "~3m", "stalled" (a warning),
+    or "-" when its history says nothing."""
+    if estimate.stalled:
+        return "stalled", "warning"
+    if estimate.eta is None:
+        return "-", ""
+    return f"~{ago(max(0.0, estimate.eta - now))}", ""
 
 
 def video_length(record: TaskRecord) -> str:

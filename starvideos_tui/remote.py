@@ -30,6 +30,7 @@ from starvideos_tui.cmdline import (
 )
 from starvideos_tui.create_request import CreateRequest, record_of_created
 from starvideos_tui.errors import Failure, StarVideosError, TimedOut, UsageError
+from starvideos_tui.eta import RunTimes
 from starvideos_tui.events import (
     DownloadEnded,
     Event,
@@ -180,7 +181,8 @@ async def create(settings: Settings, args: argparse.Namespace) -> int:
     request = create_request(args)
     label = text_argument(args.label) if args.label else None
     watchlist = Watchlist(settings.db)
-    watchlist.load()  # a damaged watchlist stops us before a task exists that nothing tracks
+    # A damaged watchlist stops us before a task exists that nothing tracks.
+    history = watchlist.load()
     async with api_client(settings) as client:
         result = await client.create_task(request)
         record = record_of_created(result, request, time.time(), label)
@@ -190,7 +192,8 @@ async def create(settings: Settings, args: argparse.Namespace) -> int:
             out(result.id)
             raise Failure(f"created task {result.id} but could not watch it: {exc}") from None
         if args.json:  # the id is in it; stdout stays one JSON document
-            json.dump(record.public_json(), sys.stdout, indent=2)
+            facts = record.public_json() | RunTimes.of(history).fields(record, time.time())
+            json.dump(facts, sys.stdout, indent=2)
             sys.stdout.write("\n")
         else:
             out(result.id)
@@ -234,7 +237,7 @@ async def create_from(settings: Settings, args: argparse.Namespace) -> int:
     watchlist = Watchlist(settings.db)
     made = batch.submitted(watchlist.load())
     if args.dry_run:
-        _print_plan(lines, made, batch.Sending(settings.db), args.json)
+        _print_plan(lines, made, args.json)
         return 0
     with batch.Sending(settings.db) as sending:
         sending.settle(made)
@@ -261,8 +264,10 @@ async def create_from(settings: Settings, args: argparse.Namespace) -> int:
             except* StarVideosError as failures:
                 raise failures.exceptions[0] from None
             if args.json:
-                by_id = {r.id: r for r in watchlist.load()}
-                print_records([by_id[ids[n]] for n in sorted(ids) if ids[n] in by_id], True)
+                everything = watchlist.load()
+                by_id = {r.id: r for r in everything}
+                shown = [by_id[ids[n]] for n in sorted(ids) if ids[n] in by_id]
+                print_records(shown, True, history=everything)
             if unsure:
                 raise Failure(
                     f"{len(unsure)} line(s) were being sent when an earlier run stopped and "
@@ -276,9 +281,7 @@ async def create_from(settings: Settings, args: argparse.Namespace) -> int:
                 return await watcher.watch(m)
 
 
-def _print_plan(
-    lines: list[batch.Line], made: dict[str, list[str]], sending: batch.Sending, as_json: bool
-) -> None:
+def _print_plan(lines: list[batch.Line], made: dict[str, list[str]], as_json: bool) -> None:
     plan = []
     for line in lines:
         done = batch.already(line, made)
@@ -496,8 +499,11 @@ async def wait(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         if args.json:
             wanted = set(ids)
-            records = [r for r in watchlist.load() if r.id in wanted]
-            print_records(sorted(records, key=lambda r: ids.index(r.id)), as_json=True)
+            everything = watchlist.load()
+            records = [r for r in everything if r.id in wanted]
+            order = {task_id: n for n, task_id in enumerate(ids)}
+            records.sort(key=lambda r: order[r.id])
+            print_records(records, as_json=True, history=everything)
 
 
 def _seconds(text: str) -> float:

@@ -14,6 +14,8 @@ LIST_JSON_KEYS = frozenset(
         "prompt",
         "media",
         "link_expires_at",
+        "eta",
+        "stalled",
     }
 )
 

@@ -11,6 +11,7 @@ from contract import LIST_JSON_KEYS
 
 from starvideos_tui.answers import MalformedAnswer, parse_result
 from starvideos_tui.create_request import CreateRequest
+from starvideos_tui.eta import RunTimes
 from starvideos_tui.models import (
     HttpProblem,
     InvalidTaskId,
@@ -591,7 +592,8 @@ CONTRACT_KEYS = LIST_JSON_KEYS
 
 
 def test_list_json_item_has_every_contract_key_with_the_record_values() -> None:
-    item = _full_record().public_json()
+    record = _full_record()
+    item = record.public_json() | RunTimes.of([record]).fields(record, 200.0)  # as `list` does
     assert item.keys() >= CONTRACT_KEYS
     assert item["id"] == TASK
     assert item["status"] == "completed"
@@ -606,8 +608,9 @@ def test_list_json_item_has_every_contract_key_with_the_record_values() -> None:
 
 
 def test_never_polled_task_shows_status_new_and_null_prompt_in_list_json() -> None:
-    item = TaskRecord(id="a").public_json()
+    item = TaskRecord(id="a").public_json() | RunTimes().fields(TaskRecord(id="a"), 200.0)
     assert item.keys() >= CONTRACT_KEYS
+    assert item["eta"] is None and item["stalled"] is False
     assert item["status"] == "new"
     assert item["prompt"] is None
     assert item["video_url"] is None

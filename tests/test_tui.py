@@ -727,9 +727,9 @@ def test_export_screenshots_script_writes_the_readme_pictures(tmp_path: Path) ->
         "download.svg": ("downloading", "MB"),
         "help.svg": ("Download", "Details"),
         "narrow-80x24.svg": ("completed", "Download", "Error"),
-        "16-colours-80x24.svg": ("processing", "failed", "Link"),
+        "16-colours-80x24.svg": ("processing", "failed", "Due"),
         "preview.svg": ("▀", "frame", "downloaded", "lighthouse"),
-        "no-color-80x24.svg": ("processing", "failed", "Link"),
+        "no-color-80x24.svg": ("processing", "failed", "Due"),
     }
     for name, words in expected.items():
         svg = (tmp_path / name).read_text(encoding="utf-8")
@@ -1129,3 +1129,77 @@ async def test_with_no_color_or_preview_off_the_panel_shows_no_picture(
         await pilot.pause(0.5)
         assert not app.query_one("#detail-preview", Static).display
         assert not (tmp_path / "frames").exists()
+
+
+async def test_a_running_tasks_expected_finish_and_its_stall_show_in_the_row_and_the_panel(
+    simulator: Simulator, make_app: AppFactory, clock: FakeClock, watchlist: Watchlist
+) -> None:
+    """Eight past tasks of the same request took 10 minutes each: a task running now is
+    due in about 10 minutes, and once it has run far longer it is "stalled"."""
+    now = clock()
+    params = {"model": "starvideos_o3", "prompt": "a slow cat", "duration": 3}
+    watchlist.add(
+        [
+            TaskRecord(
+                id=f"video_past_{n}",
+                status="completed",
+                created=int(now) - 90_000 + n,
+                params=params,
+                history=(("completed", now - 90_000 + n + 600),),
+            )
+            for n in range(8)
+        ]
+    )
+    slow = simulator.seed_task("a slow cat", queued=0, processing=10**6)
+    watchlist.add([TaskRecord(id=slow, added_at=now, params=params)])
+    app = make_app([slow], interval=3600)
+    async with running(app, (120, 30)) as pilot:
+        await until(
+            pilot,
+            lambda: slow in app.records and app.records[slow].status == "processing",
+            "the poll",
+        )
+
+        def due() -> Text:
+            table(app).refresh_times(clock())
+            return table(app).get_row(slow)[4]
+
+        assert due().plain in ("~9m", "~10m"), due().plain
+        await pilot.press("G", "enter")
+        await until(pilot, lambda: "expected" in screen_text(app), "the panel's expected line")
+        assert "(in ~10m; 8 past" in screen_text(app)
+        clock.advance(1000)  # 1,000 s: past 1.5 x the 600 s that 95 % took
+        assert due().plain == "stalled"
+        assert table(app).colours["warning"] in str(due().style)
+
+
+async def test_a_burst_of_finished_tasks_makes_one_toast_per_kind(
+    simulator: Simulator, make_app: AppFactory
+) -> None:
+    done = [simulator.seed_task(f"cat {i}", queued=0, processing=0) for i in range(5)]
+    failed = [
+        simulator.seed_task(f"dog {i}", queued=0, processing=0, fail=True, error="Too dark.")
+        for i in range(2)
+    ]
+    app = make_app([*done, *failed])
+    async with running(app) as pilot:
+        await polled(pilot, app)
+        await until(pilot, lambda: len(app._notifications) >= 2, "the toasts")
+        await pilot.pause(0.7)
+        messages = sorted(n.message for n in app._notifications if "die in" not in n.message)
+        assert messages == ["2 tasks failed", "5 videos completed"], messages
+
+
+async def test_the_selected_row_stays_on_screen_when_the_panel_opens_below_it(
+    simulator: Simulator, make_app: AppFactory
+) -> None:
+    ids = [simulator.seed_task(f"take {i}", queued=600) for i in range(30)]
+    app = make_app(ids)
+    async with running(app, (80, 24)) as pilot:
+        await polled(pilot, app)
+        await pilot.press("G", "enter")
+        await pilot.pause(0.3)
+        rows = table(app)
+        top = int(rows.scroll_offset.y)
+        assert app.selected_id == rows._order[-1]
+        assert top <= rows.cursor_row < top + rows.size.height - 1, (top, rows.size.height)

@@ -26,6 +26,7 @@ from textual.widgets import Footer, Input
 from starvideos_tui import events as ev
 from starvideos_tui.api import StarVideosClient
 from starvideos_tui.errors import StarVideosError
+from starvideos_tui.eta import Estimate
 from starvideos_tui.models import TaskRecord, TaskStatus
 from starvideos_tui.monitor import Monitor
 from starvideos_tui.notify import Notifier
@@ -181,10 +182,12 @@ class StarVideosApp(App[None]):
         self.theme_changed_signal.subscribe(self, lambda _: self._apply_theme_colours())
         table = self.query_one(TaskTable)
         table.clock = self.config.wall_clock
+        table.estimate = self._estimate
         table.focus()
         panel = self.query_one(DetailPanel)
         panel.preview = "off" if self.no_color else self.config.preview  # NO_COLOR: words only
         panel.cache = self.config.frames_dir
+        panel.estimate = self._estimate
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGHUP):
             # A dropped SSH session or `systemctl stop`: leave as `q` does, so the terminal
@@ -234,6 +237,9 @@ class StarVideosApp(App[None]):
         return self._view.visible(
             self.records.values(), words, self.filter_text, self.sort_mode, self._records_version
         )
+
+    def _estimate(self, record: TaskRecord, now: float) -> Estimate:
+        return self.presenter.run_times.estimate(record, now)
 
     def alert(self, kind: str, text: str) -> None:
         """A desktop notification (notify.py); those of the next second make one."""

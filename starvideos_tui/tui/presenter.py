@@ -12,6 +12,7 @@ from typing import Protocol
 from textual.notifications import SeverityLevel
 
 from starvideos_tui import events as ev
+from starvideos_tui.eta import RunTimes
 from starvideos_tui.formatting import LINK_WARNING, ago
 from starvideos_tui.models import TaskRecord, TaskStatus
 from starvideos_tui.tui.config import AppConfig
@@ -19,7 +20,7 @@ from starvideos_tui.tui.view import StatusCounts
 from starvideos_tui.vocabulary import DownloadState
 
 API_COLOURS = {"ok": "success", "offline": "warning", "rate limited": "warning"}
-SAVED_TOGETHER = 0.5  # seconds in which saved videos make one toast
+SAVED_TOGETHER = 0.5  # seconds in which saved (or finished) videos make one toast
 
 
 def short_path(path: str) -> str:
@@ -69,15 +70,23 @@ class Presenter:
         self.api_state = api_note or "starting"
         self.api_colour = "warning" if api_note else ""
         self._saved: list[str] = []
+        self._finished: list[tuple[str, TaskStatus]] = []
         # Completed, unsaved videos whose link says when it dies: a few among thousands,
         # checked every second; each deadline is told once.
         self.deadlines: dict[str, float] = {}
+        # How long past tasks ran: expected finishes and stalls of running ones (eta.py).
+        self.run_times = RunTimes()
         self._told: set[tuple[str, float]] = set()
 
     def show(self, event: ev.Event) -> None:
         face = self.face
         if isinstance(event, ev.TasksChanged):
             self._recount(None if event.everything else [*event.records, *event.removed])
+            if event.everything:  # a (re)load: the history as it is now
+                self.run_times = RunTimes.of(face.records.values())
+            else:
+                for record in event.records.values():
+                    self.run_times.add(record)  # a completed one adds its run
             face.render_soon()
             if event.everything:
                 # A long watchlist is a million objects that live as long as the app: out
@@ -170,12 +179,30 @@ class Presenter:
             self.face.alert("expiring", f"the link of {task_id} dies in {soonest}, unsaved")
 
     def _announce(self, task_id: str, status: str) -> None:
+        """A toast and a notification for a task that completed or failed; those of a
+        burst (a first pass over many finished tasks) are told together."""
         kind = TaskStatus.from_word(status)
         if kind is TaskStatus.COMPLETED:
-            self.face.notify(f"{task_id} completed", title="Video ready")
             self.face.alert("completed", f"{task_id} completed")
         elif kind is TaskStatus.FAILED:
-            self.face.notify(f"{task_id} failed", title="Task failed", severity="error")
             record = self.face.records.get(task_id)
             why = f": {record.error}" if record is not None and record.error else ""
             self.face.alert("failed", f"{task_id} failed{why}")
+        else:
+            return
+        self._finished.append((task_id, kind))
+        if len(self._finished) == 1:
+            self.face.set_timer(SAVED_TOGETHER, self._tell_finished)
+
+    def _tell_finished(self) -> None:
+        finished, self._finished = self._finished, []
+        done = [i for i, kind in finished if kind is TaskStatus.COMPLETED]
+        failed = [i for i, kind in finished if kind is TaskStatus.FAILED]
+        if len(done) == 1:
+            self.face.notify(f"{done[0]} completed", title="Video ready")
+        elif done:
+            self.face.notify(f"{len(done)} videos completed", title="Videos ready")
+        if len(failed) == 1:
+            self.face.notify(f"{failed[0]} failed", title="Task failed", severity="error")
+        elif failed:
+            self.face.notify(f"{len(failed)} tasks failed", title="Failed", severity="error")

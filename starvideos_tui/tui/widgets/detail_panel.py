@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -14,6 +14,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from starvideos_tui.eta import Estimate
 from starvideos_tui.formatting import ago, link_left, media_summary
 from starvideos_tui.media import human_size
 from starvideos_tui.models import TaskRecord, TaskStatus
@@ -36,6 +37,7 @@ def describe(
     download: DownloadState | None,
     now: float | None = None,
     colours: Mapping[str, str] | None = None,
+    estimate: Estimate | None = None,
 ) -> Text:
     """The record as plain Text: nothing from the API can be read as markup. `colours`
     are the theme's (the table's), so the status and the error read as in the row."""
@@ -60,6 +62,8 @@ def describe(
     field("status", record.status or "new (not checked yet)")
     field("model", record.model)
     field("created", _when(record.created) if record.created else None)
+    if estimate is not None and not record.is_final:
+        _expected(field, estimate, now, colours.get("warning", ""))
     field("length", f"{record.actual_duration:g} s" if record.actual_duration else None)
     if record.video_url:
         field("video url", record.video_url)
@@ -103,6 +107,23 @@ def describe(
     return out
 
 
+def _expected(
+    field: Callable[[str, object, str], None], estimate: Estimate, now: float, warning: str
+) -> None:
+    """When a running task should be done, or that it is stalled, and from what."""
+    running = ago(estimate.running)
+    if estimate.stalled and estimate.typical is not None:
+        said = f"running {running}; {estimate.compared} past tasks took {ago(estimate.typical)}"
+        field("stalled", said, warning)
+    elif estimate.stalled:
+        field("stalled", f"running {running}, with no past tasks to compare", warning)
+    elif estimate.eta is not None and estimate.typical is not None:
+        left = ago(max(0.0, estimate.eta - now))
+        typical = ago(estimate.typical)
+        said = f"{_when(estimate.eta)} (in ~{left}; {estimate.compared} past tasks took {typical})"
+        field("expected", said, "")
+
+
 def picture_text(picture: Picture) -> Text:
     """Half-block cells as text: the upper pixel the foreground, the lower the background."""
     out = Text(no_wrap=True, overflow="crop")
@@ -131,6 +152,8 @@ class DetailPanel(VerticalScroll):
         super().__init__(**kw)  # type: ignore[arg-type]
         self.preview = "blocks"  # or "off" (NO_COLOR, --preview off)
         self.cache: Path | None = None  # where frames are kept; None: no pictures
+        # A running task's expected finish (eta.py), as the app's history says.
+        self.estimate: Callable[[TaskRecord, float], Estimate] | None = None
         self.frame = 0
         self._wanted: tuple[str, str, int, int, int] | None = (
             None  # (path, sha256, frame, width, rows)
@@ -206,4 +229,5 @@ class DetailPanel(VerticalScroll):
         if record is None:
             body.update(Text("No task selected. Press a to add task ids."))
         else:
-            body.update(describe(record, download, now, colours))
+            estimate = self.estimate(record, now) if self.estimate is not None else None
+            body.update(describe(record, download, now, colours, estimate))

@@ -24,7 +24,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from starvideos_tui.formatting import ago, link_left, shorten, video_length
+from starvideos_tui.eta import Estimate
+from starvideos_tui.formatting import ago, due, link_left, shorten, video_length
 from starvideos_tui.models import TaskRecord
 from starvideos_tui.textsafe import clean
 from starvideos_tui.vocabulary import DownloadState, status_look
@@ -34,7 +35,9 @@ COLUMNS = (
     ("task", "Task", 40),
     ("age", "Age", 4),
     ("length", "Len", 4),
-    ("link", "Link", 8),  # "9m left" (a signed link says when it dies) or "5m old"
+    # Running: "~3m" (expected, eta.py) or "stalled"; completed: "9m left" (a signed link
+    # says when it dies) or "5m old".
+    ("link", "Due", 8),
     ("checked", "Seen", 5),
 )
 TIMES_EVERY = 5  # seconds between updates of ages shown in seconds
@@ -105,6 +108,8 @@ class TaskTable(ScrollView, can_focus=True):
         self._now = 0.0
         self.cursor_row = 0
         self.colours: dict[str, str] = {}
+        # A running task's expected finish (eta.py), as the app's history says.
+        self.estimate: Callable[[TaskRecord, float], Estimate] | None = None
         self.clock: Callable[[], float] = time.time  # the app's wall clock
         self.seconds_on_screen = True  # until the first refresh_times says otherwise
         self._ticks = 0
@@ -281,10 +286,12 @@ class TaskTable(ScrollView, can_focus=True):
         return (status, task, age, Text(video_length(record), justify="right"), link, seen)
 
     def _times(self, record: TaskRecord, now: float) -> tuple[Text, Text, Text]:
-        """The cells that change with the clock alone: age, the link's time left (or
-        age), last seen."""
+        """The cells that change with the clock alone: age, what is due (a running task's
+        expected finish, a link's time left or age), last seen."""
         created = record.created or record.added_at
         shown, urgency = link_left(record, now)
+        if not record.is_final and self.estimate is not None:
+            shown, urgency = due(self.estimate(record, now), now)
         colour = self.colours.get(urgency, "") if urgency else ""
         link = Text(shown, justify="right", style=f"bold {colour}".strip() if shown != "-" else "")
         seen = ago(now - record.checked_at) if record.checked_at else "never"
@@ -350,6 +357,9 @@ class TaskTable(ScrollView, can_focus=True):
             self._cells.clear()  # the id may be shown whole or short
             self._strips_width = self.size.width
         self.virtual_size = Size(self.size.width, len(self._order) + HEADER)
+        # Shorter (the side panel opened below, the filter box shown): the selected row
+        # stays on screen once the new height is laid out.
+        self.call_after_refresh(self._keep_in_view)
 
     def _visible_ids(self) -> list[str]:
         top = int(self.scroll_offset.y)
