@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -26,7 +26,7 @@ from textual.widgets import Footer, Input
 from starvideos_tui import events as ev
 from starvideos_tui.api import StarVideosClient
 from starvideos_tui.errors import StarVideosError
-from starvideos_tui.eta import Estimate
+from starvideos_tui.eta import Estimate, RunTimes
 from starvideos_tui.models import TaskRecord, TaskStatus
 from starvideos_tui.monitor import Monitor
 from starvideos_tui.notify import Notifier
@@ -237,6 +237,14 @@ class StarVideosApp(App[None]):
         return self._view.visible(
             self.records.values(), words, self.filter_text, self.sort_mode, self._records_version
         )
+
+    def in_thread(self, work: Callable[[], RunTimes], then: Callable[[RunTimes], None]) -> None:
+        def run() -> None:
+            result = work()
+            with contextlib.suppress(RuntimeError):  # the app closed meanwhile
+                self.call_from_thread(then, result)
+
+        self.run_worker(run, thread=True, exclusive=True, group="run-times", exit_on_error=False)
 
     def _estimate(self, record: TaskRecord, now: float) -> Estimate:
         return self.presenter.run_times.estimate(record, now)

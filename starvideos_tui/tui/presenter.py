@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Protocol
 
 from textual.notifications import SeverityLevel
@@ -62,6 +63,10 @@ class Face(Protocol):
 
     def set_timer(self, delay: float, callback: Callable[[], None]) -> object: ...
 
+    def in_thread(self, work: Callable[[], RunTimes], then: Callable[[RunTimes], None]) -> None:
+        """Run `work` off the UI thread, and `then` on it with what it returned."""
+        ...
+
 
 class Presenter:
     def __init__(self, face: Face, api_note: str | None) -> None:
@@ -76,17 +81,24 @@ class Presenter:
         self.deadlines: dict[str, float] = {}
         # How long past tasks ran: expected finishes and stalls of running ones (eta.py).
         self.run_times = RunTimes()
+        self._since_snapshot: list[TaskRecord] | None = None  # while a thread reads them
+        self._reading = 0  # which (re)load's run times are being read
         self._told: set[tuple[str, float]] = set()
 
     def show(self, event: ev.Event) -> None:
         face = self.face
         if isinstance(event, ev.TasksChanged):
             self._recount(None if event.everything else [*event.records, *event.removed])
-            if event.everything:  # a (re)load: the history as it is now
-                self.run_times = RunTimes.of(face.records.values())
+            if event.everything:  # a (re)load: the history as it is now, read in a thread
+                self._since_snapshot = []  # (50,000 records take ~100 ms)
+                self._reading += 1
+                work = partial(RunTimes.of, list(face.records.values()))
+                face.in_thread(work, partial(self._runs, self._reading))
             else:
                 for record in event.records.values():
                     self.run_times.add(record)  # a completed one adds its run
+                    if self._since_snapshot is not None:
+                        self._since_snapshot.append(record)
             face.render_soon()
             if event.everything:
                 # A long watchlist is a million objects that live as long as the app: out
@@ -116,6 +128,16 @@ class Presenter:
             face.notify(event.message, severity="error", timeout=15)
         elif isinstance(event, ev.PassEnded):
             face.render_status()
+
+    def _runs(self, reading: int, times: RunTimes) -> None:
+        """The history's run times, read in a thread; what completed meanwhile added."""
+        if reading != self._reading:
+            return  # a later (re)load is being read
+        for record in self._since_snapshot or ():
+            times.add(record)
+        self._since_snapshot = None
+        self.run_times = times
+        self.face.render_rows()
 
     def _saved_video(self, path: str) -> None:
         """Saved videos are told together: one toast for a burst (auto-download, `t`)."""
