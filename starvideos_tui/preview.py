@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from PIL.Image import Image
 
 SPOTS = (0.1, 0.3, 0.5, 0.7, 0.9)  # where frames are taken, as shares of the video's length
-STORED_WIDTH = 160  # pixels a cached frame keeps: enough for any panel, small on disk
+STORED_WIDTH = 480  # pixels a cached frame keeps: enough for a panel drawn in pixels
 UPPER_HALF = "▀"
 
 RGB = tuple[int, int, int]
@@ -42,7 +42,7 @@ class Picture:
 
 
 def frame_paths(cache: Path, sha256: str) -> list[Path]:
-    return [cache / f"{sha256}-{i}.png" for i in range(len(SPOTS))]
+    return [cache / f"{sha256}-{i}-{STORED_WIDTH}.png" for i in range(len(SPOTS))]
 
 
 def cached_frames(video: Path, sha256: str, cache: Path) -> list[Path]:

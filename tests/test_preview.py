@@ -24,9 +24,9 @@ def test_frames_are_taken_across_the_video_once_and_kept_by_sha256(tmp_path: Pat
     video, sha = saved_video(tmp_path)
     cache = tmp_path / "cache"
     frames = cached_frames(video, sha, cache)
-    assert [p.name for p in frames] == [f"{sha}-{i}.png" for i in range(len(SPOTS))]
+    assert [p.name for p in frames] == [f"{sha}-{i}-480.png" for i in range(len(SPOTS))]
     sizes = {Image.open(p).size for p in frames}
-    assert sizes == {(160, 90)}  # 320x180 scaled to the stored width, its shape kept
+    assert sizes == {(320, 180)}  # under the stored width (480): kept as it is
     # The scene changes over time: the frames across the video are not one picture.
     assert len({p.read_bytes() for p in frames}) > 1
     video.unlink()  # from now on, only the cache can answer

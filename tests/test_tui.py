@@ -1093,8 +1093,8 @@ async def test_the_panel_of_a_saved_task_shows_a_picture_that_p_steps_through(
         await pilot.press("p")
         await until(pilot, lambda: "frame 2 of 5" in preview_text(app), "the next frame")
         assert app.query_one("#detail-preview", Static).render() != first
-        assert sorted(p.name[-5:] for p in (tmp_path / "frames").iterdir()) == [
-            f"{i}.png" for i in range(5)
+        assert sorted(p.name[-9:] for p in (tmp_path / "frames").iterdir()) == [
+            f"{i}-480.png" for i in range(5)
         ]
 
 
@@ -1203,3 +1203,43 @@ async def test_the_selected_row_stays_on_screen_when_the_panel_opens_below_it(
         top = int(rows.scroll_offset.y)
         assert app.selected_id == rows._order[-1]
         assert top <= rows.cursor_row < top + rows.size.height - 1, (top, rows.size.height)
+
+
+@pytest.mark.parametrize(("protocol", "start"), [("sixel", "\x1bP"), ("kitty", "\x1b_Ga=p,")])
+async def test_a_terminal_that_draws_pictures_gets_the_frame_in_its_own_pixels(
+    simulator: Simulator,
+    make_app: AppFactory,
+    watchlist: Watchlist,
+    tmp_path: Path,
+    protocol: str,
+    start: str,
+) -> None:
+    from textual.geometry import Region
+
+    from starvideos_tui.graphics import Graphics
+    from starvideos_tui.tui.widgets.terminal_picture import TerminalPicture
+
+    task_id = await _saved_task(simulator, watchlist, tmp_path, sample_video(3).data)
+    other = simulator.seed_task("not saved", queued=600)
+    app = make_app([task_id, other])
+    app.config.frames_dir = tmp_path / "frames"
+    app.config.graphics = Graphics(protocol, 10, 20)
+    async with running(app, (100, 30)) as pilot:
+        await until(pilot, lambda: len(row_ids(app)) == 2, "the rows")
+        await pilot.press("enter")
+        graphic = app.query_one(TerminalPicture)
+        await until(pilot, lambda: bool(graphic.picture), "the picture")
+        assert graphic.picture.startswith(start) and graphic.rows > 2
+        assert "frame 1 of 5" in preview_text(app) and "▀" not in preview_text(app)
+        lines = graphic.render_lines(Region(0, 0, graphic.size.width, graphic.size.height))
+        drawn = "".join(segment.text for segment in lines[-1])
+        region = graphic.region
+        assert f"\x1b[{region.y + 1};{region.x + 1}H{start}" in drawn  # at its top-left
+        assert lines[-1].cell_length == graphic.size.width  # the escape takes no cell
+        first = (graphic.picture, graphic.rows)
+        await pilot.press("p")
+        await until(pilot, lambda: "frame 2 of 5" in preview_text(app), "the next frame")
+        # The same room (kitty places its new data in the same place; Sixel is the data).
+        assert graphic.rows == first[1] and (graphic.picture != first[0]) == (protocol == "sixel")
+        await pilot.press("down")  # a task without a video: no picture left behind
+        await until(pilot, lambda: not graphic.picture and not graphic.display, "no picture")

@@ -187,6 +187,7 @@ class StarVideosApp(App[None]):
         panel = self.query_one(DetailPanel)
         panel.preview = "off" if self.no_color else self.config.preview  # NO_COLOR: words only
         panel.cache = self.config.frames_dir
+        panel.graphics = None if self.no_color else self.config.graphics
         panel.estimate = self._estimate
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGHUP):

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from starvideos_tui.graphics import Graphics
+
 
 @dataclass
 class AppConfig:
@@ -19,7 +21,8 @@ class AppConfig:
     title: str = "StarVideos"
     demo: bool = False  # a throw-away session: its watchlist and videos go on quit
     ansi: bool = False  # the terminal's own 16 colours, or none (launch.plain_terminal)
-    preview: str = "blocks"  # pictures of saved videos: "blocks" or "off"
+    preview: str = "blocks"  # pictures of saved videos: "auto", "blocks" or "off"
+    graphics: Graphics | None = None  # what the terminal draws itself (graphics.probe)
     frames_dir: Path | None = None  # where those pictures' frames are kept (None: none)
     api_note: str | None = None  # e.g. "no API key": shown instead of polling
     wall_clock: Callable[[], float] = time.time

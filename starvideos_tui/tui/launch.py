@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from rich.console import Console
 
-from starvideos_tui import notify, paths
+from starvideos_tui import graphics, notify, paths
 from starvideos_tui.api import StarVideosClient
 from starvideos_tui.logs import setup_logging
 from starvideos_tui.models import TaskRecord
@@ -90,12 +91,13 @@ PREVIEW_MODES = ("auto", "blocks", "off")
 
 
 def preview_mode(flag: str | None) -> str:
-    """--preview, else STARVIDEOS_PREVIEW, else auto: coloured half-blocks ("blocks"), which
-    every terminal with colour shows (Kitty and Sixel graphics are not drawn yet)."""
+    """--preview, else STARVIDEOS_PREVIEW, else auto: the terminal's own pictures (kitty or
+    Sixel) where it says it has them, else coloured half-blocks ("blocks"), which every
+    terminal with colour shows."""
     mode = (flag or os.environ.get("STARVIDEOS_PREVIEW") or "auto").strip().lower()
     if mode not in PREVIEW_MODES:
         raise SettingsError(f"STARVIDEOS_PREVIEW must be auto, blocks or off, got {mode!r}")
-    return "off" if mode == "off" else "blocks"
+    return mode
 
 
 def _notify_mode(args: argparse.Namespace) -> str:
@@ -145,6 +147,9 @@ def launch(args: argparse.Namespace, settings: Settings | None) -> int:
     config.notify = notify.choose(mode, os.environ)
     config.tmux = bool(os.environ.get("TMUX"))
     config.ansi = plain_terminal()
+    if config.preview == "auto" and "NO_COLOR" not in os.environ:
+        # Asked now: once the screen is open, Textual reads every answer of the terminal.
+        config.graphics = graphics.probe(os.environ, sys.stdin.fileno(), sys.stdout.fileno())
     app = StarVideosApp(watchlist=watchlist, client=client, config=config)
     app.run()
     return 0

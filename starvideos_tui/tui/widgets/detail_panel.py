@@ -16,10 +16,12 @@ from textual.widgets import Static
 
 from starvideos_tui.eta import Estimate
 from starvideos_tui.formatting import ago, link_left, media_summary
+from starvideos_tui.graphics import Graphics, cells, fitted, kitty_place, kitty_send, sixel
 from starvideos_tui.media import human_size
 from starvideos_tui.models import TaskRecord, TaskStatus
 from starvideos_tui.preview import SPOTS, UPPER_HALF, Picture, PreviewError, cached_frames, picture
 from starvideos_tui.textsafe import clean
+from starvideos_tui.tui.widgets.terminal_picture import KITTY_ID, TerminalPicture
 from starvideos_tui.vocabulary import DownloadState, status_look
 
 
@@ -124,6 +126,27 @@ def _expected(
         field("expected", said, "")
 
 
+Drawn = tuple[str, int, int, str, str]  # TerminalPicture.show's: protocol, size, escapes
+
+
+def _drawn(frame: Path, graphics: Graphics, columns: int, max_rows: int) -> Drawn:
+    """The frame at `frame` as the terminal's own picture (in a thread: Sixel takes a few
+    tens of milliseconds to encode)."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(frame) as opened:
+        image = fitted(opened, graphics, columns, max_rows)
+    width, height = cells(image, graphics)
+    if graphics.protocol == "kitty":
+        png = io.BytesIO()
+        image.save(png, format="PNG")
+        send = kitty_send(png.getvalue(), KITTY_ID)
+        return "kitty", width, height, kitty_place(KITTY_ID, width, height), send
+    return "sixel", width, height, sixel(image), ""
+
+
 def picture_text(picture: Picture) -> Text:
     """Half-block cells as text: the upper pixel the foreground, the lower the background."""
     out = Text(no_wrap=True, overflow="crop")
@@ -145,12 +168,14 @@ class DetailPanel(VerticalScroll):
     DEFAULT_CSS = """
     DetailPanel > Static { width: 1fr; }
     DetailPanel > #detail-preview { height: auto; margin-bottom: 1; }
+    DetailPanel > #detail-graphic { display: none; }
     """
     MAX_PICTURE_ROWS = 12
 
     def __init__(self, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
         self.preview = "blocks"  # or "off" (NO_COLOR, --preview off)
+        self.graphics: Graphics | None = None  # the terminal draws pictures itself (probed)
         self.cache: Path | None = None  # where frames are kept; None: no pictures
         # A running task's expected finish (eta.py), as the app's history says.
         self.estimate: Callable[[TaskRecord, float], Estimate] | None = None
@@ -162,6 +187,7 @@ class DetailPanel(VerticalScroll):
         self._record: TaskRecord | None = None
 
     def compose(self):  # type: ignore[no-untyped-def]
+        yield TerminalPicture(id="detail-graphic")
         yield Static(id="detail-preview", markup=False)
         yield Static(id="detail-body", markup=False)
 
@@ -173,14 +199,22 @@ class DetailPanel(VerticalScroll):
         self._ask_picture(self._record)
         return True
 
-    def _ask_picture(self, record: TaskRecord | None) -> None:
+    def _ask_picture(self, record: TaskRecord | None, *, laid_out: bool = False) -> None:
+        if not self.size.height and not laid_out:  # just opened: sized once laid out
+            self.call_after_refresh(partial(self._ask_picture, record, laid_out=True))
+            return
         box = self.query_one("#detail-preview", Static)
+        graphic = self.query_one(TerminalPicture)
         saved = record is not None and record.local_path and record.sha256
         if self.preview == "off" or self.cache is None or not saved or record is None:
             self._wanted = None
             box.display = False
+            if graphic.picture:
+                graphic.clear()
+            graphic.display = False
             return
         box.display = True
+        graphic.display = self.graphics is not None
         width = max(8, (self.scrollable_content_region.width or 40) - 1)
         rows = max(4, min(self.MAX_PICTURE_ROWS, (self.size.height or 24) // 2))
         wanted = (record.local_path or "", record.sha256 or "", self.frame, width, rows)
@@ -196,22 +230,38 @@ class DetailPanel(VerticalScroll):
         )
 
     def _take_picture(self, wanted: tuple[str, str, int, int, int], cache: Path) -> None:
-        """In a thread: frames decoded (or read from the cache) and scaled; then shown."""
+        """In a thread: frames decoded (or read from the cache) and scaled, as half-blocks
+        or as the terminal's own picture; then shown."""
         path, sha256, frame, width, rows = wanted
+        drawn: Drawn | None = None
+        caption = Text(f"frame {frame + 1} of {len(SPOTS)} · p: next", style="dim")
         try:
             frames = cached_frames(Path(path), sha256, cache)
-            shown: Text = picture_text(picture(frames[frame], width, rows))
-            shown.append(f"\nframe {frame + 1} of {len(SPOTS)} · p: next", style="dim")
+            if self.graphics is not None:
+                drawn = _drawn(frames[frame], self.graphics, width, rows)
+                shown = caption
+            else:
+                shown = picture_text(picture(frames[frame], width, rows))
+                shown.append("\n")
+                shown.append_text(caption)
         except PreviewError as exc:
             shown = Text(f"no picture: {exc}", style="dim")
         except OSError as exc:
             shown = Text(f"no picture: {exc.strerror or exc}", style="dim")
-        self.app.call_from_thread(self._show_picture, wanted, shown)
+        self.app.call_from_thread(self._show_picture, wanted, shown, drawn)
 
-    def _show_picture(self, wanted: tuple[str, str, int, int, int], shown: Text) -> None:
+    def _show_picture(
+        self, wanted: tuple[str, str, int, int, int], shown: Text, drawn: Drawn | None
+    ) -> None:
         if wanted != self._wanted:
             return  # another task (or frame) was asked for meanwhile
         self._shown = wanted
+        graphic = self.query_one(TerminalPicture)
+        if drawn is None:
+            if graphic.picture:
+                graphic.clear()
+        else:
+            graphic.show(*drawn)
         self.query_one("#detail-preview", Static).update(shown)
 
     def show_record(
