@@ -83,9 +83,11 @@ class ServerError(ApiError):
 
 
 class NetworkError(ApiError):
-    """No answer: DNS, refused connection, reset, timeout."""
+    """No answer: DNS, refused connection, reset, timeout. `unsent` when the request never
+    left (no connection was made): whatever it asked was not done."""
 
     kind = "network"
+    unsent = False
 
 
 class MalformedResponse(ApiError):
@@ -247,25 +249,29 @@ class StarVideosClient:
                 f"malformed answer: {exc}", status_code=200, body=excerpt(shown)
             ) from None
 
+    def _network_error(self, exc: httpx.TransportError) -> NetworkError:
+        if isinstance(exc, httpx.TimeoutException):
+            error = NetworkError("the API did not answer in time (timeout)")
+        elif self._proxy is None:
+            error = NetworkError(f"cannot reach the API: {describe_network_error(exc)}")
+        elif isinstance(exc, httpx.ProxyError):  # the proxy answered CONNECT with an error
+            error = NetworkError(f"the proxy {self._proxy.shown} refused: {excerpt(str(exc), 80)}")
+        else:
+            error = NetworkError(
+                f"cannot reach the API through the proxy {self._proxy.shown}: "
+                f"{describe_network_error(exc)}"
+            )
+        error.unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.ProxyError)
+        return error
+
     async def _request(self, method: str, path: str, **kw: Any) -> tuple[Any, str]:
         """The parsed JSON answer, and its text as it may be shown: our key masked."""
         url = self.base_url + path
         try:
             async with self._http.stream(method, url, **kw) as response:
                 raw = await self._read_capped(response)
-        except httpx.TimeoutException:
-            raise NetworkError("the API did not answer in time (timeout)") from None
         except httpx.TransportError as exc:
-            if self._proxy is None:
-                raise NetworkError(f"cannot reach the API: {describe_network_error(exc)}") from None
-            if isinstance(exc, httpx.ProxyError):  # the proxy answered CONNECT with an error
-                raise NetworkError(
-                    f"the proxy {self._proxy.shown} refused: {excerpt(str(exc), 80)}"
-                ) from None
-            raise NetworkError(
-                f"cannot reach the API through the proxy {self._proxy.shown}: "
-                f"{describe_network_error(exc)}"
-            ) from None
+            raise self._network_error(exc) from None
         text = raw.decode("utf-8", errors="replace")
         # A server or proxy may echo the request back. Only `shown` may reach a message,
         # an excerpt or the watchlist; the data itself is parsed unmasked, since a short

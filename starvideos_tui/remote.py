@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from starvideos_tui import batch
-from starvideos_tui.api import ApiError, BadRequest, RateLimited, StarVideosClient
+from starvideos_tui.api import ApiError, BadRequest, NetworkError, RateLimited, StarVideosClient
 from starvideos_tui.cmdline import (
     ids_from,
     json_array,
@@ -52,13 +52,15 @@ from starvideos_tui.watchlist_io import AsyncWatchlist
 
 # -- the API --------------------------------------------------------------------------------
 
+NO_KEY = "no API key: set STARVIDEOS_API_KEY or run 'starvideos-tui login'"
+
 
 @contextlib.asynccontextmanager
 async def api_client(settings: Settings) -> AsyncIterator[StarVideosClient]:
     check_network_settings()
     key = settings.api_key()
     if key is None:
-        raise Failure("no API key: set STARVIDEOS_API_KEY or run 'starvideos-tui login'")
+        raise Failure(NO_KEY)
     async with StarVideosClient(settings.base_url, key) as client:
         yield client
 
@@ -359,6 +361,11 @@ class _Sender:
             except BadRequest as exc:  # refused: nothing was made
                 self.sending.discard(line)
                 raise Failure(f"{where}: the API refused it: {exc}") from None
+            except NetworkError as exc:
+                if not exc.unsent:  # it may have arrived: a re-run will not send it again
+                    raise Failure(f"{where}: {exc}; it may have been created") from None
+                self.sending.discard(line)
+                raise Failure(f"{where}: {exc}; nothing was sent") from None
             except ApiError as exc:  # no answer, or a broken one: perhaps it was made
                 raise Failure(f"{where}: {exc}; it may have been created") from None
         record = record_of_created(result, line.request, time.time(), line.label)
@@ -485,6 +492,9 @@ async def wait(settings: Settings, args: argparse.Namespace) -> int:
     verdict in the exit code: 0 all completed, 1 any failed, 3 timed out."""
     ids = ids_from(args.ids)
     timeout = _seconds(args.timeout) if args.timeout is not None else None
+    check_network_settings()
+    if settings.api_key() is None:  # before any id is added to the watchlist
+        raise Failure(NO_KEY)
     watchlist = Watchlist(settings.db)
     now = time.time()
     watchlist.add([TaskRecord(id=i, added_at=now) for i in ids])  # an id watched is kept

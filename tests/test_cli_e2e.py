@@ -1228,3 +1228,26 @@ def test_create_from_wait_waits_for_every_line(cli: Cli, sim: Simulator, tmp_pat
     result = cli.ok(*FAST, "--download-dir", str(folder), "create", "--from", str(batch), "--wait")
     assert len(list(folder.glob("*.mp4"))) == 3
     assert sum(" saved " in line for line in result.out_lines) == 3
+
+
+def test_create_from_an_api_that_cannot_be_reached_sent_nothing_and_a_rerun_sends_all(
+    cli: Cli, sim: Simulator, tmp_path: Path
+) -> None:
+    batch = write_jsonl(tmp_path / "batch.jsonl", 3)
+    down = cli.run(
+        "create",
+        "--from",
+        str(batch),
+        env={"STARVIDEOS_BASE_URL": f"http://127.0.0.1:{closed_port()}"},
+    )
+    assert down.code == 1, str(down)
+    assert "nothing was sent" in down.err_lines[-1]
+    assert not cli.watchlist.with_name("watchlist.json.sending").exists()
+    again = cli.ok("create", "--from", str(batch))
+    assert len(again.out_lines) == 3 and len(posts(sim)) == 3
+
+
+def test_wait_without_a_key_fails_before_watching_anything(cli: Cli, sim: Simulator) -> None:
+    result = cli.run("wait", done_task(sim), drop=("STARVIDEOS_API_KEY",))
+    assert_fails(result, 1, "no API key")
+    assert not cli.watchlist.exists() and not sim.requests
