@@ -296,7 +296,8 @@ def _print_plan(lines: list[batch.Line], made: dict[str, list[str]], as_json: bo
         if item.get("skip"):
             out(f"line {item['line']}: skip, already submitted as {item['skip']}")
         else:
-            out(f"line {item['line']}: send {json.dumps(item['body'], ensure_ascii=False)}")
+            body = clean(json.dumps(item["body"], ensure_ascii=False))  # C1 controls too
+            out(f"line {item['line']}: send {body}")
     sends = sum(1 for item in plan if not item.get("skip"))
     say_plain(f"dry run: {sends} to send, {len(plan) - sends} already submitted; nothing sent")
 

@@ -1251,3 +1251,17 @@ def test_wait_without_a_key_fails_before_watching_anything(cli: Cli, sim: Simula
     result = cli.run("wait", done_task(sim), drop=("STARVIDEOS_API_KEY",))
     assert_fails(result, 1, "no API key")
     assert not cli.watchlist.exists() and not sim.requests
+
+
+def test_create_from_dry_run_shows_a_hostile_prompt_without_escapes(
+    cli: Cli, sim: Simulator, tmp_path: Path
+) -> None:
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text(
+        json.dumps({"prompt": "猫 \x1b[2J\x9b2J\x07 dance", "label": "\x1b]0;x\x07"}) + "\n"
+    )
+    result = cli.ok("create", "--from", str(batch), "--dry-run")
+    assert "\x1b" not in result.out and "\x9b" not in result.out and "\x07" not in result.out
+    assert "猫" in result.out and "dance" in result.out
+    plan = json.loads(cli.ok("create", "--from", str(batch), "--dry-run", "--json").out)
+    assert plan[0]["body"]["prompt"] == "猫 \x1b[2J\x9b2J\x07 dance"  # the data itself is whole
