@@ -237,11 +237,12 @@ async def create_from(settings: Settings, args: argparse.Namespace) -> int:
     name = "stdin" if args.from_file == "-" else args.from_file
     lines = batch.read_requests(_read_file(args.from_file), name)
     watchlist = Watchlist(settings.db)
-    made = batch.submitted(watchlist.load())
     if args.dry_run:
-        _print_plan(lines, made, args.json)
+        _print_plan(lines, batch.submitted(watchlist.load()), args.json)
         return 0
     with batch.Sending(settings.db) as sending:
+        # Read under the lock: a run that ended a moment ago has recorded all it made.
+        made = batch.submitted(watchlist.load())
         sending.settle(made)
         unsure = sending.unsure(made)
         ids: dict[int, str] = {}  # line number: task id

@@ -1265,3 +1265,17 @@ def test_create_from_dry_run_shows_a_hostile_prompt_without_escapes(
     assert "猫" in result.out and "dance" in result.out
     plan = json.loads(cli.ok("create", "--from", str(batch), "--dry-run", "--json").out)
     assert plan[0]["body"]["prompt"] == "猫 \x1b[2J\x9b2J\x07 dance"  # the data itself is whole
+
+
+def test_create_from_while_another_run_sends_to_the_same_watchlist_sends_nothing(
+    cli: Cli, sim: Simulator, tmp_path: Path
+) -> None:
+    from starvideos_tui.batch import Sending
+
+    batch = write_jsonl(tmp_path / "batch.jsonl", 2)
+    with Sending(cli.watchlist):  # another run, in the middle of its sending
+        result = cli.run("create", "--from", str(batch))
+    assert_fails(result, 1, "another 'create --from'")
+    assert not sim.requests
+    cli.ok("create", "--from", str(batch))
+    assert len(posts(sim)) == 2
