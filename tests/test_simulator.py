@@ -397,12 +397,18 @@ def test_signed_links_of_each_kind_say_the_deadline_the_host_keeps(
     assert all(call(url, "HEAD").status == 403 for url in seen.values())
 
 
-def test_video_url_with_a_forged_token_or_other_task_is_403(
-    sim: Simulator, completed_url: str
-) -> None:
-    assert call(forged(completed_url)).status == 403
-    other = completed_url.replace("/videos/video_", "/videos/other_")
-    assert call(other).status == 403
+def test_video_url_with_a_forged_token_or_other_task_is_403(sim: Simulator) -> None:
+    """For every kind of link (task ids are random: each kind is looked for)."""
+    links: dict[str, str] = {}
+    for n in range(60):
+        task_id = sim.seed_task(f"done {n}", queued=0, processing=0)
+        links.setdefault(kind_for(task_id), poll(sim, task_id).json()["video_url"])
+    assert sorted(links) == sorted(KINDS)
+    for url in links.values():
+        assert call(url).status == 200
+        assert call(forged(url)).status == 403, url
+        other = url.replace("/videos/video_", "/videos/other_")
+        assert call(other).status == 403
 
 
 def test_redirect_helper_sends_the_client_to_a_local_path(sim: Simulator) -> None:

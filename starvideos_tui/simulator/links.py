@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 KINDS = ("s3", "gcs", "oss", "azure", "cos", "plain")
 # Where each kind carries its signature: the token the video host checks.
-SIGNATURE_KEYS = ("x-amz-signature", "x-goog-signature", "signature", "sig", "q-signature")
+SIGNATURE_KEYS = ("x-amz-signature", "x-goog-signature", "signature", "sig", "q-signature", "token")
 
 
 def kind_for(task_id: str) -> str:
@@ -74,6 +74,6 @@ def signed_link(base_url: str, task_id: str, token: str, issued: float, ttl: flo
 def token_of(path: str) -> str:
     """The signature a request's query carries, whatever kind of link it was."""
     for key, value in parse_qsl(urlsplit(path).query, keep_blank_values=True):
-        if key.lower() in SIGNATURE_KEYS or key == "token":
+        if key.lower() in SIGNATURE_KEYS:
             return value
     return ""
