@@ -10,8 +10,8 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
+from collections.abc import Coroutine, Sequence
+from typing import Any, NoReturn
 
 from starvideos_tui import __version__
 from starvideos_tui.cmdline import PROG, ids_from, read_key, say
@@ -202,7 +202,39 @@ def _run(args: argparse.Namespace) -> int:
         "watch": remote.watch,
         "wait": remote.wait,
     }[args.command]
-    return asyncio.run(handler(settings, args))
+    return asyncio.run(_stopped_like_ctrl_c(handler(settings, args)))
+
+
+async def _stopped_like_ctrl_c(work: Coroutine[Any, Any, int]) -> int:
+    """Run a command's coroutine; SIGTERM and SIGHUP stop it as asyncio stops one on Ctrl-C:
+    by cancelling it, so each `finally` and shielded step (a request on its way, a `.part`
+    being written) ends in order. Raised from the signal handler instead, the interrupt
+    would land anywhere and every task would be cancelled at once."""
+    import asyncio
+    import signal
+
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    received: list[int] = []
+
+    def stop(signum: int) -> None:
+        received.append(signum)
+        task.cancel()
+
+    before = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    for signum in before:
+        loop.add_signal_handler(signum, stop, signum)
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if received:
+            raise Terminated(received[0]) from None
+        raise
+    finally:
+        for signum, handler in before.items():
+            loop.remove_signal_handler(signum)
+            signal.signal(signum, handler)  # a signal while the loop closes: as before
 
 
 def _tolerate_narrow_encodings() -> None:
