@@ -254,6 +254,7 @@ async def create_from(settings: Settings, args: argparse.Namespace) -> int:
                 say_plain(f"line {line.number}: already submitted as {done}, skipped")
             elif (line.key, line.twin) in unsure:
                 say_plain(f"line {line.number}: perhaps sent by a run that stopped, not sent again")
+                ids[line.number] = ""  # no id to print: the lines after it still are
             else:
                 todo.append(line)
         printer = _InOrder(lines, ids, quiet=args.json)
@@ -279,7 +280,7 @@ async def create_from(settings: Settings, args: argparse.Namespace) -> int:
             if not args.wait:
                 return 0
             watcher = Watcher(Progress(), line=say_plain if args.json else out)
-            wanted = list(dict.fromkeys(ids.values()))
+            wanted = list(dict.fromkeys(i for i in ids.values() if i))
             async with monitoring(settings, client, watcher.heard, wanted, auto_download=True) as m:
                 return await watcher.watch(m)
 
@@ -315,8 +316,9 @@ class _InOrder:
 
     def flush(self) -> None:
         while self.next < len(self.numbers) and self.numbers[self.next] in self.ids:
-            if not self.quiet:
-                out(self.ids[self.numbers[self.next]])
+            task_id = self.ids[self.numbers[self.next]]
+            if task_id and not self.quiet:  # "": a line not sent, with no id
+                out(task_id)
             self.next += 1
 
 
@@ -337,7 +339,6 @@ class _Sender:
 
     async def send(self, line: batch.Line) -> None:
         async with self.at_once:
-            self.sending.add(line)  # on disk before the request leaves
             # Once sent, its answer is awaited and recorded even when the run is stopped:
             # a task the API made and nothing recorded would be made again by a re-run.
             job = asyncio.ensure_future(self._submit(line))
@@ -354,10 +355,12 @@ class _Sender:
             wait = self.paused_until - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
+            self.sending.add(line)  # on disk before the request leaves
             try:
                 result = await self.client.create_task(line.request)
                 break
             except RateLimited as exc:  # not taken: ask again when the API says
+                self.sending.discard(line)
                 pause = min(exc.retry_after, MAX_RETRY_AFTER)
                 self.paused_until = max(self.paused_until, time.monotonic() + pause)
             except BadRequest as exc:  # refused: nothing was made

@@ -1152,11 +1152,13 @@ def test_create_from_dry_run_prints_what_would_be_sent_and_sends_nothing(
     assert len(posts(sim)) == 3
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_create_from_interrupted_then_rerun_submits_every_line_exactly_once(
-    cli: Cli, start_sim: Callable[..., Simulator], tmp_path: Path
+    cli: Cli, start_sim: Callable[..., Simulator], tmp_path: Path, signum: int
 ) -> None:
     """20 lines against an API that allows 4 requests a second (429 + Retry-After beyond),
-    Ctrl-C after the first few ids, then the same command again."""
+    Ctrl-C (or SIGTERM, SIGHUP) after the first few ids, then the same command again: the
+    requests on their way were answered and recorded, so the re-run sends the rest."""
     sim = start_sim(rate_limit=4)
     cli.env["STARVIDEOS_BASE_URL"] = sim.base_url
     batch = write_jsonl(tmp_path / "batch.jsonl", 20)
@@ -1170,10 +1172,10 @@ def test_create_from_interrupted_then_rerun_submits_every_line_exactly_once(
     )
     assert proc.stdout is not None
     first_ids = [proc.stdout.readline().strip() for _ in range(3)]
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     # Read through the same buffered file: readline() may have taken more than a line.
     rest, err = proc.stdout.read(), proc.stderr.read()  # type: ignore[union-attr]
-    assert proc.wait(timeout=20) == 130, err
+    assert proc.wait(timeout=20) == 128 + signum, err
     first_ids += rest.split()
     assert 3 <= len(first_ids) < 20, "interrupted too late to show anything"
 
@@ -1202,6 +1204,7 @@ def test_create_from_does_not_resend_what_a_killed_run_was_sending(
     result = cli.run("create", "--from", str(batch))
     assert result.code == 1, str(result)
     assert len(posts(sim)) == 2
+    assert len(result.out_lines) == 2  # the ids of lines 1 and 3: line 2 has none
     assert "line 2: perhaps sent by a run that stopped" in result.err
     assert f"rm {sending}" in result.err_lines[-1]
     sending.unlink()  # the user checked: it was never made
