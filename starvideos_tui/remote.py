@@ -345,6 +345,8 @@ class _Sender:
             try:
                 await asyncio.shield(job)
             except asyncio.CancelledError:
+                if (line.key, line.twin) not in self.sending.entries:
+                    job.cancel()  # not sent yet (waiting out a Retry-After): nothing to wait for
                 with contextlib.suppress(Exception, asyncio.CancelledError):
                     await asyncio.wait_for(job, 10)
                 raise
