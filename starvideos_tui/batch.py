@@ -17,7 +17,6 @@ import csv
 import hashlib
 import io
 import json
-import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -192,21 +191,20 @@ class Sending:
     time holds the file (an exclusive lock)."""
 
     def __init__(self, watchlist_path: Path) -> None:
+        from filelock import FileLock
+
         self.path = watchlist_path.with_name(watchlist_path.name + ".sending")
-        self._lock_fd: int | None = None
+        self._lock = FileLock(self.path.with_name(self.path.name + ".lock"), timeout=0)
         self.entries: dict[tuple[str, int], int] = {}  # (key, twin): line number
 
     def __enter__(self) -> Sending:
-        import fcntl
+        from filelock import Timeout
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
+            self._lock.acquire()
+        except Timeout:
             raise Failure("another 'create --from' is sending to this watchlist") from None
-        self._lock_fd = fd
         try:
             for raw in self.path.read_text().splitlines():
                 entry = json.loads(raw)
@@ -214,24 +212,21 @@ class Sending:
         except FileNotFoundError:
             pass
         except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            self._lock.release()
             raise Failure(f"{self.path} is damaged; it names requests perhaps sent") from None
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        self._lock.release()
 
-    def unsure(self, made: dict[str, list[str]]) -> set[tuple[str, int]]:
-        """Requests a stopped run was sending whose task never reached the watchlist."""
-        return {(k, t) for k, t in self.entries if t >= len(made.get(k, []))}
-
-    def settle(self, made: dict[str, list[str]]) -> None:
-        """Forget what reached the watchlist."""
+    def settle(self, made: dict[str, list[str]]) -> set[tuple[str, int]]:
+        """Forget what reached the watchlist; what is left, a stopped run was sending and
+        its task never came back: perhaps made, perhaps not (`unsure`)."""
         left = {e: n for e, n in self.entries.items() if e[1] >= len(made.get(e[0], []))}
         if left != self.entries:
             self.entries = left
             self._write()
+        return set(left)
 
     def add(self, line: Line) -> None:
         self.entries[(line.key, line.twin)] = line.number

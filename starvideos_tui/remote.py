@@ -52,15 +52,13 @@ from starvideos_tui.watchlist_io import AsyncWatchlist
 
 # -- the API --------------------------------------------------------------------------------
 
-NO_KEY = "no API key: set STARVIDEOS_API_KEY or run 'starvideos-tui login'"
-
 
 @contextlib.asynccontextmanager
 async def api_client(settings: Settings) -> AsyncIterator[StarVideosClient]:
     check_network_settings()
     key = settings.api_key()
     if key is None:
-        raise Failure(NO_KEY)
+        raise Failure("no API key: set STARVIDEOS_API_KEY or run 'starvideos-tui login'")
     async with StarVideosClient(settings.base_url, key) as client:
         yield client
 
@@ -243,8 +241,7 @@ async def create_from(settings: Settings, args: argparse.Namespace) -> int:
     with batch.Sending(settings.db) as sending:
         # Read under the lock: a run that ended a moment ago has recorded all it made.
         made = batch.submitted(watchlist.load())
-        sending.settle(made)
-        unsure = sending.unsure(made)
+        unsure = sending.settle(made)
         ids: dict[int, str] = {}  # line number: task id
         todo = []
         for line in lines:
@@ -368,12 +365,11 @@ class _Sender:
             except BadRequest as exc:  # refused: nothing was made
                 self.sending.discard(line)
                 raise Failure(f"{where}: the API refused it: {exc}") from None
-            except NetworkError as exc:
-                if not exc.unsent:  # it may have arrived: a re-run will not send it again
-                    raise Failure(f"{where}: {exc}; it may have been created") from None
-                self.sending.discard(line)
-                raise Failure(f"{where}: {exc}; nothing was sent") from None
-            except ApiError as exc:  # no answer, or a broken one: perhaps it was made
+            except ApiError as exc:
+                if isinstance(exc, NetworkError) and exc.unsent:  # it never left
+                    self.sending.discard(line)
+                    raise Failure(f"{where}: {exc}; nothing was sent") from None
+                # No answer, or a broken one: perhaps it was made (a re-run will not send it).
                 raise Failure(f"{where}: {exc}; it may have been created") from None
         record = record_of_created(result, line.request, time.time(), line.label)
         try:
@@ -460,13 +456,11 @@ class Watcher:
         (seconds), TimedOut when it runs out first, unless a task has failed by then."""
         wanted = set(m.records)
         timed_out = False
+        ticking = self.progress.ticking(m) if self.progress else contextlib.nullcontext()
         try:
             async with asyncio.timeout(timeout):
-                if self.progress is None:
+                with ticking:
                     await m.run(until=lambda: self._settle(m))
-                else:
-                    with self.progress.ticking(m):
-                        await m.run(until=lambda: self._settle(m))
         except TimeoutError:
             timed_out = True
         if m.schedule.auth_blocked:
@@ -499,28 +493,27 @@ async def wait(settings: Settings, args: argparse.Namespace) -> int:
     verdict in the exit code: 0 all completed, 1 any failed, 3 timed out."""
     ids = ids_from(args.ids)
     timeout = _seconds(args.timeout) if args.timeout is not None else None
-    check_network_settings()
-    if settings.api_key() is None:  # before any id is added to the watchlist
-        raise Failure(NO_KEY)
     watchlist = Watchlist(settings.db)
-    now = time.time()
-    watchlist.add([TaskRecord(id=i, added_at=now) for i in ids])  # an id watched is kept
     line = say_plain if args.json else out
     watcher = Watcher(Progress() if not args.json else None, download=args.download, line=line)
-    try:
-        async with (
-            api_client(settings) as client,
-            monitoring(settings, client, watcher.heard, ids, auto_download=args.download) as m,
-        ):
-            return await watcher.watch(m, timeout)
-    finally:
-        if args.json:
-            wanted = set(ids)
-            everything = watchlist.load()
-            records = [r for r in everything if r.id in wanted]
-            order = {task_id: n for n, task_id in enumerate(ids)}
-            records.sort(key=lambda r: order[r.id])
-            print_records(records, as_json=True, history=everything)
+    async with api_client(settings) as client:  # no key: nothing added to the watchlist
+        now = time.time()
+        watchlist.add([TaskRecord(id=i, added_at=now) for i in ids])  # one watched is kept
+        try:
+            auto = args.download
+            async with monitoring(settings, client, watcher.heard, ids, auto_download=auto) as m:
+                return await watcher.watch(m, timeout)
+        finally:
+            if args.json:
+                _print_waited(watchlist, ids)
+
+
+def _print_waited(watchlist: Watchlist, ids: list[str]) -> None:
+    """`wait --json`: the tasks waited for, in the order they were given."""
+    everything = watchlist.load()
+    order = {task_id: n for n, task_id in enumerate(ids)}
+    records = sorted((r for r in everything if r.id in order), key=lambda r: order[r.id])
+    print_records(records, as_json=True, history=everything)
 
 
 def _seconds(text: str) -> float:
@@ -528,7 +521,7 @@ def _seconds(text: str) -> float:
         seconds = float(text)
     except ValueError:
         seconds = -1.0
-    if not 0 < seconds < 10**9 or seconds != seconds:
+    if not 0 < seconds < 10**9:  # NaN is not in range either
         raise UsageError(f"--timeout must be a number of seconds above 0, got {text!r}")
     return seconds
 

@@ -8,7 +8,7 @@ import gc
 import os
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from textual.notifications import SeverityLevel
 
@@ -22,6 +22,7 @@ from starvideos_tui.vocabulary import DownloadState
 
 API_COLOURS = {"ok": "success", "offline": "warning", "rate limited": "warning"}
 SAVED_TOGETHER = 0.5  # seconds in which saved (or finished) videos make one toast
+T = TypeVar("T")
 
 
 def short_path(path: str) -> str:
@@ -68,14 +69,34 @@ class Face(Protocol):
         ...
 
 
+class Burst(Generic[T]):
+    """What happens within SAVED_TOGETHER seconds, told at once: the first item arms a
+    timer, and `tell` gets them all when it fires."""
+
+    def __init__(self, face: Face, tell: Callable[[list[T]], None]) -> None:
+        self.face = face
+        self.tell = tell
+        self.items: list[T] = []
+
+    def add(self, item: T) -> None:
+        self.items.append(item)
+        if len(self.items) == 1:
+            self.face.set_timer(SAVED_TOGETHER, self._flush)
+
+    def _flush(self) -> None:
+        items, self.items = self.items, []
+        if items:
+            self.tell(items)
+
+
 class Presenter:
     def __init__(self, face: Face, api_note: str | None) -> None:
         self.face = face
         self.counts = StatusCounts()
         self.api_state = api_note or "starting"
         self.api_colour = "warning" if api_note else ""
-        self._saved: list[str] = []
-        self._finished: list[tuple[str, TaskStatus]] = []
+        self._saved = Burst(face, self._tell_saved)  # paths of videos saved
+        self._finished = Burst(face, self._tell_finished)  # (task id, completed or failed)
         # Completed, unsaved videos whose link says when it dies: a few among thousands,
         # checked every second; each deadline is told once.
         self.deadlines: dict[str, float] = {}
@@ -120,7 +141,7 @@ class Presenter:
         elif isinstance(event, ev.DownloadEnded):
             self._recount([event.task_id])
             if event.record is not None:
-                self._saved_video(event.record.local_path or "")
+                self._saved.add(event.record.local_path or "")
             else:
                 face.notify(event.error or "download failed", severity="error", title="Not saved")
             face.render_rows()
@@ -139,16 +160,8 @@ class Presenter:
         self.run_times = times
         self.face.render_rows()
 
-    def _saved_video(self, path: str) -> None:
+    def _tell_saved(self, paths: list[str]) -> None:
         """Saved videos are told together: one toast for a burst (auto-download, `t`)."""
-        self._saved.append(path)
-        if len(self._saved) == 1:
-            self.face.set_timer(SAVED_TOGETHER, self._tell_saved)
-
-    def _tell_saved(self) -> None:
-        paths, self._saved = self._saved, []
-        if not paths:
-            return
         demo = " (a demo: removed on quit)" if self.face.config.demo else ""
         if len(paths) == 1:  # the name and the folder on lines of their own: no word is cut
             folder, name = os.path.split(paths[0])
@@ -212,12 +225,9 @@ class Presenter:
             self.face.alert("failed", f"{task_id} failed{why}")
         else:
             return
-        self._finished.append((task_id, kind))
-        if len(self._finished) == 1:
-            self.face.set_timer(SAVED_TOGETHER, self._tell_finished)
+        self._finished.add((task_id, kind))
 
-    def _tell_finished(self) -> None:
-        finished, self._finished = self._finished, []
+    def _tell_finished(self, finished: list[tuple[str, TaskStatus]]) -> None:
         done = [i for i, kind in finished if kind is TaskStatus.COMPLETED]
         failed = [i for i, kind in finished if kind is TaskStatus.FAILED]
         if len(done) == 1:
