@@ -199,7 +199,7 @@ async def create(settings: Settings, args: argparse.Namespace) -> int:
             out(result.id)
         if not args.wait:
             return 0
-        watcher = Watcher(Progress())
+        watcher = Watcher(Progress(), line=say_plain if args.json else out)
         only = [result.id]
         async with monitoring(settings, client, watcher.heard, only, auto_download=True) as m:
             return await watcher.watch(m)

@@ -1284,3 +1284,21 @@ def test_create_from_while_another_run_sends_to_the_same_watchlist_sends_nothing
     assert not sim.requests
     cli.ok("create", "--from", str(batch))
     assert len(posts(sim)) == 2
+
+
+def test_create_json_wait_keeps_stdout_one_json_document(
+    cli: Cli, sim: Simulator, tmp_path: Path
+) -> None:
+    result = cli.ok(
+        *FAST,
+        "--download-dir",
+        str(tmp_path / "dl"),
+        "create",
+        "--prompt",
+        "a cat",
+        "--json",
+        "--wait",
+    )
+    made = json.loads(result.out)  # the story of the wait went to stderr
+    assert made["prompt"] == "a cat"
+    assert any(f"{made['id']} saved" in line for line in result.err_lines)
