@@ -7,7 +7,6 @@ API key, and httpx's own request logging (full URLs at INFO) is kept quiet.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import math
@@ -20,6 +19,7 @@ import httpx
 from starvideos_tui.answers import ErrorEnvelope, MalformedAnswer, parse_result, unwrap_envelope
 from starvideos_tui.create_request import CreateRequest
 from starvideos_tui.errors import StarVideosError
+from starvideos_tui.linkexpiry import http_date
 from starvideos_tui.models import ApiKey, TaskResult, validate_task_id
 from starvideos_tui.network import describe_network_error, proxy_for, ssl_context
 from starvideos_tui.textsafe import excerpt
@@ -104,11 +104,10 @@ def parse_retry_after(value: str | None, now: float | None = None, default: floa
     try:
         seconds = float(value)
     except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return default  # (older Pythons returned None where 3.10+ raise)
-        seconds = when.timestamp() - (time.time() if now is None else now)
+        when = http_date(value)
+        if when is None:
+            return default
+        seconds = when - (time.time() if now is None else now)
     if not math.isfinite(seconds):
         return default
     return max(0.0, seconds)

@@ -65,13 +65,15 @@ def host_says(status: int, headers: Mapping[str, str], now: float) -> float | No
         return None
     lifecycle = _EXPIRY_DATE.search(headers.get("x-amz-expiration", ""))
     for text in (lifecycle.group(1) if lifecycle else None, headers.get("x-ms-expiry-time")):
-        found = _http_date(text)
+        found = http_date(text)
         if found is not None and EARLIEST <= found <= LATEST:
             return found
     return None
 
 
-def _http_date(text: str | None) -> float | None:
+def http_date(text: str | None) -> float | None:
+    """An HTTP date ("Fri, 04 Dec 2026 12:00:00 GMT") as Unix seconds; one without a zone is
+    GMT, as HTTP says. None when it does not parse."""
     if not text:
         return None
     try:
