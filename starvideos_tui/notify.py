@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from starvideos_tui.errors import UsageError
+
 MODES = ("auto", "osc777", "osc9", "osc99", "bell", "off")
 ESC, ST, BEL = "\x1b", "\x1b\\", "\x07"
 MAX_TEXT = 200  # characters of a title or body: a notification, not a log
@@ -25,8 +27,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def check_mode(text: str) -> str:
-    from starvideos_tui.errors import UsageError
-
     mode = text.strip().lower()
     if mode not in MODES:
         raise UsageError(f"--notify must be one of {', '.join(MODES)}, got {text!r}")
