@@ -9,7 +9,11 @@ video's name, never through a link.
   or a changed validator restarts cleanly. The sha256 is computed as the bytes arrive.
 - A finished body is decoded before it is called saved (media.py): a page, a document, an
   empty or cut body is not the video. A cut one is resumed where a resume can help; the
-  rest are set aside as `<name>.rejected`, and the error says what arrived.
+  rest are set aside as `<name>.rejected` (or `<stem>-N.mp4.rejected`: nothing there is
+  replaced), and the error says what arrived.
+- A body with a content coding never touches the `.part` and is never resumed (a `Range`
+  counts the coded form): it goes to `<name>.coded` and is decoded in bounded pieces.
+- No video is bigger than `videosize.max_video_bytes()`: a bigger body is refused.
 - When the file is whole it is fsynced and linked to its name; an existing file is never
   overwritten (identical content is reused, different content gets a `-N` suffix).
 - The video host is fetched by videohost.py alone, never by the API's client, so no
@@ -37,11 +41,13 @@ from starvideos_tui.finishing import (
     ChecksumMismatch,
     SavedVideo,
     checksums_of,
+    coded_name,
     publish,
+    scratch_cleared,
     set_aside,
     verify,
 )
-from starvideos_tui.media import NotAVideo
+from starvideos_tui.media import NotAVideo, human_size
 from starvideos_tui.models import validate_task_id
 from starvideos_tui.network import describe_network_error
 from starvideos_tui.partfile import (
@@ -64,6 +70,7 @@ from starvideos_tui.videohost import (
     open_video,
     shut_down,
 )
+from starvideos_tui.videosize import max_video_bytes, too_big
 
 __all__ = [
     "BLOCK",
@@ -97,6 +104,10 @@ class Cancelled(Exception):
     """The caller asked the download to stop; the `.part` is kept for a resume."""
 
 
+class _TooBig(Exception):
+    """More bytes arrived than any video may have."""
+
+
 def target_path(task_id: str, folder: Path) -> Path:
     """Where the video of `task_id` is saved; always inside `folder`."""
     validate_task_id(task_id)
@@ -123,7 +134,7 @@ _UNSATISFIED_RE = re.compile(r"bytes \*/(\d+)")
 
 
 def _fetch_once(
-    url: str, part: Part, progress: Progress | None, cancel: CancelToken, stall: float
+    url: str, part: Part, progress: Progress | None, cancel: CancelToken, stall: float, limit: int
 ) -> Body:
     offset = part.size()
     headers: dict[str, str] = {}
@@ -149,6 +160,9 @@ def _fetch_once(
         restart = False
         if status == 206:
             match = _RANGE_RE.fullmatch(response.getheader("content-range") or "")
+            if encoding and offset:
+                part.discard()  # its offsets count the coded form, which ours are not
+                raise _Transient(f"the host sent a {encoding}-compressed part of the file")
             if not match or int(match.group(1)) != offset:
                 part.discard()  # not where we are: start over
                 raise _Transient("the host sent a part of the file we did not ask for")
@@ -166,15 +180,24 @@ def _fetch_once(
             whole = _UNSATISFIED_RE.fullmatch(response.getheader("content-range") or "")
             if whole and int(whole.group(1)) == offset:
                 # The host says our `.part` is its whole file: nothing left to fetch.
-                return Body(offset, offset, _hash_part(part), encoding, {})
+                return Body(part.name, offset, offset, _hash_part(part), None, {})
             part.discard()  # our part is longer than the file: start over
             raise _Transient("the file on the host is shorter than what we have")
         else:
             raise DownloadError("refused", f"the video host answered HTTP {status}")
+        if total is not None and total > limit:
+            raise DownloadError("refused", too_big(limit, human_size(total)))
         checksums = checksums_of(response, whole_body=status == 200)
-        fd = part.open()
+        if encoding:
+            part.discard()  # a new whole body: what the `.part` held is not its start
+            name = coded_name(part)
+            fd = part.folder.open_own(name, os.O_RDWR, create=True)
+        else:
+            name = part.name
+            fd = part.open()
         try:
-            part.remember(response.getheader("etag"))
+            if not encoding:
+                part.remember(response.getheader("etag"))
             if restart:
                 os.ftruncate(fd, 0)
                 digest = hashlib.sha256()
@@ -182,17 +205,24 @@ def _fetch_once(
                 _, digest = hash_fd(fd)
         except OSError as exc:
             os.close(fd)
-            raise part_error(part.path, exc) from None
-        with PartWriter(fd, part.path, digest) as writer:
-            written = _copy_body(conn, response, writer, offset, total, progress, cancel, stall)
+            raise part_error(part.folder.path / name, exc) from None
+        try:
+            with PartWriter(fd, part.folder.path / name, digest) as writer:
+                written = _copy_body(
+                    conn, response, writer, offset, total, progress, cancel, stall, limit
+                )
+        except _TooBig:
+            part.folder.unlink(name)  # bytes past any video's size are not a video
+            part.discard()
+            raise DownloadError("refused", too_big(limit)) from None
     finally:
         response.close()  # the response holds the socket open after conn.close()
         conn.close()
     if total is not None and written != total:
         if written > total:
-            part.discard()
+            part.folder.unlink(name)
         raise _Transient(f"the connection closed after {written:,} of {total:,} bytes")
-    return Body(written, total, digest, encoding, checksums)
+    return Body(name, written, total, digest, encoding, checksums)
 
 
 def _encoding(response: http.client.HTTPResponse) -> str | None:
@@ -225,11 +255,13 @@ def _copy_body(
     progress: Progress | None,
     cancel: CancelToken,
     stall: float,
+    limit: int,
 ) -> int:
     """Read the body into the writer's buffers as it arrives; what has arrived is handed
     over even when the connection breaks or the caller cancels, so a resume starts there.
     On a slow link a block is handed over after KEEP_EVERY seconds, full or not, so what
-    arrived is on disk within moments. Returns the offset after the last byte."""
+    arrived is on disk within moments. Returns the offset after the last byte; _TooBig
+    once the body passes `limit`."""
     reported, reported_at = 0.0, written  # progress: every PROGRESS_EVERY or MiB
     ended = False
     with cancel.on_cancel(lambda: shut_down(conn)):
@@ -251,6 +283,8 @@ def _copy_body(
                     filled += n
                     now = time.monotonic()
                     done = written + filled
+                    if done > limit:
+                        raise _TooBig()
                     if progress is not None and (
                         now - reported >= PROGRESS_EVERY or done - reported_at >= 1 << 20
                     ):
@@ -297,12 +331,16 @@ def fetch_to_file_sync(
     """Download `url` into `final` (via `final.part`), resuming what is already there, and
     call it saved only once it decodes as a video of `expected_duration` seconds."""
     cancel = cancel or CancelToken()
+    try:
+        limit = max_video_bytes()
+    except ValueError as exc:
+        raise DownloadError("refused", str(exc)) from None
     with DownloadFolder(final.parent) as folder:
         part = Part(folder, final.name)
         busy = DownloadError("busy", f"{final.name} is already being downloaded by another process")
-        with part.exclusive(busy):
+        with part.exclusive(busy), scratch_cleared(part):
             return _fetch_with_retries(
-                url, final, folder, part, progress, cancel, expected_duration, stall
+                url, final, folder, part, progress, cancel, expected_duration, stall, limit
             )
 
 
@@ -315,17 +353,18 @@ def _fetch_with_retries(
     cancel: CancelToken,
     expected_duration: float | None,
     stall: float,
+    limit: int,
 ) -> SavedVideo:
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            body = _fetch_once(url, part, progress, cancel, stall)
+            body = _fetch_once(url, part, progress, cancel, stall, limit)
             try:
-                checked = verify(folder, part, body, expected_duration)
+                checked = verify(folder, part, body, expected_duration, limit)
             except NotAVideo as exc:
                 if exc.cut and body.total is None:
                     # No length from the host: the connection's end may not be the file's.
                     raise _Transient(f"the body ended early: {exc.arrived}") from None
-                raise set_aside(folder, part, exc.arrived) from None
+                raise set_aside(folder, part, body, exc.arrived) from None
             return publish(folder, part, final, checked)
         except (_Transient, ChecksumMismatch) as exc:
             if attempt == MAX_ATTEMPTS:

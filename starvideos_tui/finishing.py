@@ -1,28 +1,39 @@
 """A finished body, before it is called saved: its content coding undone, the host's
 checksum compared, its bytes decoded as the video (media.py); then published under its
-name without replacing anything, or set aside as `<name>.rejected` with what arrived."""
+name without replacing anything, or set aside as `<name>.rejected` with what arrived.
+
+A coded body (`<name>.coded`, as received) is undone into `<name>.decoded` a bounded piece
+at a time, so memory stays flat whatever it expands to, and no further than the most a
+video may have (videosize.py). When it is not the video, what is set aside is the body as
+received, and the error says so."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import http.client
 import os
+import stat
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from starvideos_tui.media import MediaFacts, NotAVideo, check_video
+from starvideos_tui.media import MediaFacts, NotAVideo, check_video, human_size
 from starvideos_tui.partfile import (
-    BLOCK,
     DownloadError,
     DownloadFolder,
     Part,
     hash_fd,
     part_error,
 )
+from starvideos_tui.videosize import how_to_raise, shown
 
 DECODABLE = {"gzip": 31, "x-gzip": 31, "deflate": 15}  # content codings we undo: zlib's wbits
+CODED_IN = 1 << 20  # compressed bytes handed to zlib at a time
+DECODED_OUT = 4 << 20  # the most zlib may hand back from one call
+REJECTED_NAMES = 100  # `<name>.rejected`, then `<stem>-1.mp4.rejected` … `-99`
 
 
 Checked = tuple[str, int, str, MediaFacts]  # name in the folder, size, sha256, media facts
@@ -43,8 +54,11 @@ class SavedVideo:
 
 @dataclass
 class Body:
-    """What one answer brought: where its bytes ended, and the whole length if known."""
+    """What one answer brought: the file in the folder holding it as received (the `.part`,
+    or `<name>.coded` for a coded body), where its bytes ended, and the whole length if
+    known."""
 
+    name: str
     written: int
     total: int | None
     digest: hashlib._Hash
@@ -78,33 +92,71 @@ def checksums_of(response: http.client.HTTPResponse, *, whole_body: bool) -> dic
     return found
 
 
-def _decoded(folder: DownloadFolder, part: Part, encoding: str) -> tuple[str, int, str]:
-    """Undo the content coding of the `.part` into `<name>.decoded`: (name, size, sha256)."""
-    name = part.name[: -len(".part")] + ".decoded"
-    source = part.open()
-    target = folder.open_own(name, os.O_RDWR, create=True)
+def coded_name(part: Part) -> str:
+    """Where a coded body goes as it arrives: never the `.part`, so never resumed."""
+    return part.name[: -len(".part")] + ".coded"
+
+
+def _decoded_name(part: Part) -> str:
+    return part.name[: -len(".part")] + ".decoded"
+
+
+@contextlib.contextmanager
+def scratch_cleared(part: Part) -> Iterator[None]:
+    """A coded body and its decoding are never resumed: however the download ends, they
+    go (files of ours only: a link or folder planted there is left alone)."""
+    try:
+        yield
+    finally:
+        for name in (coded_name(part), _decoded_name(part)):
+            if part.folder.kind_of(name) == "file":
+                part.folder.unlink(name)
+
+
+def _decoded(folder: DownloadFolder, part: Part, body: Body, limit: int) -> tuple[str, int, str]:
+    """Undo the content coding of `body` into `<name>.decoded`: (name, size, sha256).
+    A piece at a time: zlib never hands back more than DECODED_OUT bytes from one call, and
+    the decoding stops as soon as it passes `limit`."""
+    encoding = body.encoding or ""
+    coded = f"a {encoding}-compressed body of {human_size(body.written)}"
+    name = _decoded_name(part)
+    source = folder.open_own(body.name, os.O_RDONLY, create=False)
+    try:
+        target = folder.open_own(name, os.O_RDWR, create=True)
+    except BaseException:
+        os.close(source)
+        raise
     digest = hashlib.sha256()
     size = 0
     try:
         os.ftruncate(target, 0)
         inflater = zlib.decompressobj(DECODABLE[encoding])
         offset = 0
-        while chunk := os.pread(source, BLOCK, offset):
-            offset += len(chunk)
-            for piece in (inflater.decompress(chunk),):
-                digest.update(piece)
-                size += os.write(target, piece)
-        tail = inflater.flush()
-        digest.update(tail)
-        size += os.write(target, tail)
+        pending = b""
+        while not inflater.eof:
+            if not pending:
+                pending = os.pread(source, CODED_IN, offset)
+                offset += len(pending)
+                if not pending:
+                    break
+            piece = inflater.decompress(pending, DECODED_OUT)
+            pending = inflater.unconsumed_tail
+            size += len(piece)
+            if size > limit:
+                raise NotAVideo(
+                    f"{coded} that expands past {shown(limit)}, the most taken for one "
+                    f"video ({how_to_raise(limit)})"
+                )
+            digest.update(piece)
+            _write_all(target, piece)
         if not inflater.eof:
-            raise zlib.error("the compressed stream ends early")
-        os.fsync(target)
+            raise NotAVideo(f"{coded} that ends early", cut=True)
     except zlib.error as exc:
         folder.unlink(name)
-        raise NotAVideo(
-            f"a {encoding}-compressed body that does not decompress ({exc})", cut=True
-        ) from None
+        raise NotAVideo(f"{coded} that does not decompress ({exc})") from None
+    except NotAVideo:
+        folder.unlink(name)
+        raise
     except OSError as exc:
         folder.unlink(name)
         raise part_error(folder.path / name, exc, kept=False) from None
@@ -114,13 +166,20 @@ def _decoded(folder: DownloadFolder, part: Part, encoding: str) -> tuple[str, in
     return name, size, digest.hexdigest()
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def verify(
-    folder: DownloadFolder, part: Part, body: Body, expected_duration: float | None
+    folder: DownloadFolder, part: Part, body: Body, expected_duration: float | None, limit: int
 ) -> Checked:
-    """The checked file to publish: (name in the folder, size, sha256, media facts)."""
-    name, size, sha256 = part.name, body.written, body.digest.hexdigest()
+    """The checked file to publish: (name in the folder, size, sha256, media facts).
+    NotAVideo says what the body is instead (a coded one: as received, then decoded)."""
+    name, size, sha256 = body.name, body.written, body.digest.hexdigest()
     if body.encoding:
-        name, size, sha256 = _decoded(folder, part, body.encoding)
+        name, size, sha256 = _decoded(folder, part, body, limit)
     elif (want := body.checksums.get("sha256")) and want != sha256:
         part.discard()
         raise ChecksumMismatch("the body does not match the host's sha256 checksum")
@@ -135,11 +194,29 @@ def verify(
             raise ChecksumMismatch("the body does not match the host's MD5 checksum")
     try:
         facts = check_video(folder.path / name, expected_duration)
+        if name != body.name:
+            _fsync(folder, name)  # only what will be published is worth the disk's time
+    except NotAVideo as exc:
+        if not body.encoding:
+            raise
+        folder.unlink(name)
+        coded = f"a {body.encoding}-compressed body of {human_size(body.written)}"
+        raise NotAVideo(f"{coded} that decodes to {exc.arrived}", cut=exc.cut) from None
     except BaseException:
-        if name != part.name:
+        if name != body.name:
             folder.unlink(name)
         raise
     return name, size, sha256, facts
+
+
+def _fsync(folder: DownloadFolder, name: str) -> None:
+    fd = folder.open_own(name, os.O_RDONLY, create=False)
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        raise part_error(folder.path / name, exc, kept=False) from None
+    finally:
+        os.close(fd)
 
 
 def publish(folder: DownloadFolder, part: Part, final: Path, checked: Checked) -> SavedVideo:
@@ -169,14 +246,38 @@ def publish(folder: DownloadFolder, part: Part, final: Path, checked: Checked) -
     return SavedVideo(folder.path / candidate, size, sha256, media=facts)
 
 
-def set_aside(folder: DownloadFolder, part: Part, arrived: str) -> DownloadError:
-    aside = part.name[: -len(".part")] + ".rejected"
+def set_aside(folder: DownloadFolder, part: Part, body: Body, arrived: str) -> DownloadError:
+    """Keep the body as received beside the video's name, under the first free name of
+    `<name>.rejected`, `<stem>-1.mp4.rejected`, …: nothing there (a user's file, a link) is
+    ever replaced; the same bytes already kept there are not kept twice. The error says
+    what arrived and where it is."""
+    final = part.name[: -len(".part")]
+    stem, dot, suffix = final.rpartition(".")
+    names = [f"{final}.rejected"] + [
+        f"{stem}-{n}{dot}{suffix}.rejected" for n in range(1, REJECTED_NAMES)
+    ]
+    sha256 = body.digest.hexdigest()
+    kept = ""
     try:
-        folder.set_aside(part.name, aside)
+        for name in names:
+            if folder.publish(body.name, name) or _holds(folder, name, body.written, sha256):
+                kept = f"; kept aside as {folder.path / name}"
+                if body.encoding:
+                    kept += " (the compressed bytes as received)"
+                break
     except OSError:
-        part.discard()
         kept = ""
-    else:
-        part.discard()
-        kept = f"; kept aside as {folder.path / aside}"
+    folder.unlink(body.name)
+    part.discard()
     return DownloadError("not_video", f"the host sent {arrived}, not the video{kept}")
+
+
+def _holds(folder: DownloadFolder, name: str, size: int, sha256: str) -> bool:
+    """Whether `name` is a regular file of these very bytes."""
+    try:
+        st = os.stat(name, dir_fd=folder.fd, follow_symlinks=False)
+    except OSError:
+        return False
+    return (
+        stat.S_ISREG(st.st_mode) and st.st_size == size and folder.hash_file(name) == (size, sha256)
+    )

@@ -140,13 +140,6 @@ class DownloadFolder:
         self.unlink(source)
         return True
 
-    def set_aside(self, source: str, name: str) -> None:
-        """Move `source` to `name`, replacing an older file set aside there (rename(2)
-        replaces a link itself, never what it points at)."""
-        os.rename(source, name, src_dir_fd=self.fd, dst_dir_fd=self.fd)
-        with contextlib.suppress(OSError):
-            os.fsync(self.fd)
-
     def hash_file(self, name: str) -> tuple[int, str] | None:
         """Size and sha256 of a regular file of ours at `name`; None when there is none."""
         if self.kind_of(name) != "file":

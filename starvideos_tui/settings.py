@@ -164,12 +164,15 @@ def resolve(
 
 
 def check_network_settings() -> None:
-    """Refuse proxy variables the clients cannot use, before anything is sent."""
+    """Refuse proxy variables the clients cannot use, and a video size limit the downloader
+    cannot read (STARVIDEOS_MAX_VIDEO_BYTES), before anything is sent."""
     from starvideos_tui.network import ProxySettingError, check_proxy_settings
+    from starvideos_tui.videosize import max_video_bytes
 
     try:
         check_proxy_settings()
-    except ProxySettingError as exc:
+        max_video_bytes()
+    except (ProxySettingError, ValueError) as exc:
         raise SettingsError(str(exc)) from None
 
 
