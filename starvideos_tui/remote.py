@@ -35,6 +35,7 @@ from starvideos_tui.events import (
     DownloadEnded,
     Event,
     GaveUp,
+    PassEnded,
     PollFailed,
     StatusChanged,
     Trouble,
@@ -412,6 +413,10 @@ class Watcher:
             self.out(why)
 
     def heard(self, event: Event) -> None:
+        if isinstance(event, PassEnded):
+            if self.progress is not None:
+                self.progress.polled(event)
+            return
         if self.progress is not None:
             self.progress.clear()  # the next tick shows it again, under the new line
         if isinstance(event, StatusChanged):
