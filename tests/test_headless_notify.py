@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pty
 import re
 import select
 import signal
@@ -200,3 +201,188 @@ def test_wait_with_stderr_a_pipe_says_what_it_waits_for_then_a_line_per_pass(
     # A line per pass: each asks one of them or both.
     assert 1 <= max(polls(sim, a), polls(sim, b)) <= len(lines) - 1 <= polls(sim, a) + polls(sim, b)
     assert "\x1b" not in done.stderr
+
+
+# -- class 15: notifications from watch and wait, on the terminal only ----------------------
+
+
+def test_watch_notify_osc777_on_a_terminal_sends_one_coalesced_notification(
+    tmp_path: Path,
+    start_sim: Callable[..., Simulator],
+    children: Callable[..., subprocess.Popen[bytes]],
+) -> None:
+    sim = start_sim()
+    home = Home(tmp_path, sim)
+    good = sim.seed_task("a cat", queued=0, processing=0)
+    bad = sim.seed_task("a dog", queued=0, processing=0, fail=True, error="Too dark.")
+    assert home.run("add", good, bad).returncode == 0
+    master, slave = pty.openpty()
+    try:
+        child = children(
+            home.command("--notify", "osc777", "--interval", "0.5", "watch"),
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=home.env,
+            cwd=tmp_path,
+        )
+        os.close(slave)
+        slave = -1
+        got = read_until_exit(child, {master: "tty"}, 40)
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
+    assert child.wait(timeout=10) == 1  # one failed
+    terminal = b"".join(data for _, _, data in got)
+    assert f"{good} saved".encode() in terminal, terminal
+    bodies = OSC777.findall(terminal)
+    # Both moments of the first pass make one notification that counts them.
+    assert bodies in (
+        [b"starvideos-tui;1 video ready, 1 failed"],
+        [b"starvideos-tui;1 failed, 1 video ready"],
+    ), terminal
+    assert terminal.count(ESC) == 1 + 1  # its start and its ST: nothing else escapes
+
+
+def test_wait_notify_auto_in_tmux_under_kitty_strips_the_apis_text_and_wraps_it(
+    tmp_path: Path,
+    start_sim: Callable[..., Simulator],
+    children: Callable[..., subprocess.Popen[bytes]],
+) -> None:
+    """STARVIDEOS_NOTIFY=auto picks kitty's OSC 99 from KITTY_WINDOW_ID, wraps it for tmux,
+    and the API's error, with its own escapes, cannot end the sequence or start one."""
+    sim = start_sim()
+    home = Home(tmp_path, sim)
+    hostile = "Too dark.\x1b]52;c;cm0gLXJmIH4=\x07\x1b\\\x9c then\nmore"
+    bad = sim.seed_task("a dog", queued=0, processing=0, fail=True, error=hostile)
+    home.env.update(STARVIDEOS_NOTIFY="auto", KITTY_WINDOW_ID="3", TMUX="/tmp/tmux-1/x,1,0")
+    master, slave = pty.openpty()
+    try:
+        child = children(
+            home.command("--interval", "0.5", "wait", bad),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=slave,
+            env=home.env,
+            cwd=tmp_path,
+        )
+        os.close(slave)
+        slave = -1
+        got = read_until_exit(child, {master: "tty"}, 40)
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
+    assert child.wait(timeout=10) == 1
+    terminal = b"".join(data for _, _, data in got)
+    start = b"\x1bPtmux;\x1b\x1b]99;i=1:d=0;Task failed\x1b\x1b\\\x1b\x1b]99;i=1:d=1:p=body;"
+    assert start in terminal, terminal
+    body, _, rest = terminal.split(start, 1)[1].partition(b"\x1b\x1b\\\x1b\\")
+    assert body.decode() == f"{bad} failed: Too dark. ]52;c;cm0gLXJmIH4= \\ then more"
+    assert ESC not in rest.replace(b"\r\x1b[K", b""), rest  # only the live line's clearing
+
+
+def test_watch_notify_with_stderr_a_file_writes_to_the_controlling_terminal_only(
+    tmp_path: Path,
+    start_sim: Callable[..., Simulator],
+    children: Callable[..., subprocess.Popen[bytes]],
+) -> None:
+    """`watch 2>log` from a shell: the escapes go to /dev/tty, the log stays plain."""
+    sim = start_sim()
+    home = Home(tmp_path, sim)
+    good = sim.seed_task("a cat", queued=0, processing=0)
+    assert home.run("add", good).returncode == 0
+    master, slave = pty.openpty()  # the slave kept open: some /dev/pts drop a closed one
+    name = os.ttyname(slave)
+    # A session leader that opens a terminal makes it its controlling one; then exec.
+    launcher = (
+        "import os, sys; os.close(os.open(sys.argv[1], os.O_RDWR)); "
+        "os.execv(sys.executable, [sys.executable, *sys.argv[2:]])"
+    )
+    log, out = tmp_path / "log", tmp_path / "out"
+    watch = home.command("--notify", "osc777", "--interval", "0.5", "watch")
+    try:
+        with log.open("wb") as err_file, out.open("wb") as out_file:
+            child = children(
+                [sys.executable, "-c", launcher, name, *watch[1:]],
+                stdin=subprocess.DEVNULL,
+                stdout=out_file,
+                stderr=err_file,
+                env=home.env,
+                cwd=tmp_path,
+            )
+            got = read_until_exit(child, {master: "tty"}, 40)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert child.wait(timeout=10) == 0, log.read_bytes()
+    terminal = b"".join(data for _, _, data in got)
+    assert OSC777.findall(terminal) == [f"Video ready;{good} completed".encode()], terminal
+    assert f"{good} saved".encode() in out.read_bytes()
+    for path in (log, out):
+        assert ESC not in path.read_bytes() and b"\x07" not in path.read_bytes()
+
+
+def test_watch_notify_with_no_terminal_at_all_writes_no_escape_anywhere(
+    tmp_path: Path,
+    start_sim: Callable[..., Simulator],
+    children: Callable[..., subprocess.Popen[bytes]],
+) -> None:
+    """A cron job: stderr a file, no controlling terminal. The notifications have nowhere
+    to go, and none lands in the log or the output."""
+    sim = start_sim()
+    home = Home(tmp_path, sim)
+    good = sim.seed_task("a cat", queued=0, processing=0)
+    bad = sim.seed_task("a dog", queued=0, processing=0, fail=True, error="Too dark.")
+    assert home.run("add", good, bad).returncode == 0
+    log, out = tmp_path / "log", tmp_path / "out"
+    with log.open("wb") as err_file, out.open("wb") as out_file:
+        child = children(
+            home.command("--notify", "osc777", "--interval", "0.5", "watch"),
+            stdin=subprocess.DEVNULL,
+            stdout=out_file,
+            stderr=err_file,
+            env=home.env,
+            cwd=tmp_path,
+        )
+        assert child.wait(timeout=40) == 1
+    assert f"{good} saved".encode() in out.read_bytes()
+    assert b"Too dark." in out.read_bytes()
+    for path in (log, out):
+        data = path.read_bytes()
+        assert ESC not in data and b"\x07" not in data and b"\x9d" not in data, data
+
+
+def test_watch_sends_no_notification_unless_asked(
+    tmp_path: Path,
+    start_sim: Callable[..., Simulator],
+    children: Callable[..., subprocess.Popen[bytes]],
+) -> None:
+    """Without --notify (or STARVIDEOS_NOTIFY, or the config's notify) a script's terminal
+    is not rung: the default `auto` is the TUI's."""
+    sim = start_sim()
+    home = Home(tmp_path, sim)
+    good = sim.seed_task("a cat", queued=0, processing=0)
+    assert home.run("add", good).returncode == 0
+    home.env["TERM_PROGRAM"] = "WezTerm"
+    master, slave = pty.openpty()
+    try:
+        child = children(
+            home.command("--interval", "0.5", "watch"),
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=home.env,
+            cwd=tmp_path,
+        )
+        os.close(slave)
+        slave = -1
+        got = read_until_exit(child, {master: "tty"}, 40)
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
+    assert child.wait(timeout=10) == 0
+    terminal = b"".join(data for _, _, data in got)
+    assert f"{good} saved".encode() in terminal and ESC not in terminal, terminal
