@@ -11,12 +11,20 @@ WT_SESSION; inside tmux these are what the client's terminal set when tmux start
 the bell. Inside tmux (`$TMUX`) an escape is wrapped in tmux's passthrough, which tmux
 forwards only with `set -g allow-passthrough on`. Untrusted text (ids, errors) is put in
 without control characters, so it can never end the sequence early or start another.
+
+The TUI writes the escapes through its driver; a headless command (watch, wait) writes them
+to its controlling terminal (`Terminal`): stderr when it is one, else /dev/tty, else
+nowhere, so a pipe, a log file or a cron job's mail never gets them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import sys
 from collections.abc import Mapping
+from typing import TextIO
 
 from starvideos_tui.errors import UsageError
 
@@ -74,6 +82,40 @@ def sequence(way: str, title: str, body: str, *, tmux: bool, ident: int = 1) -> 
 def passthrough(seq: str) -> str:
     """`seq` wrapped for tmux to hand to the terminal outside it: each ESC doubled."""
     return f"{ESC}Ptmux;{seq.replace(ESC, ESC + ESC)}{ST}"
+
+
+class Terminal:
+    """The controlling terminal of a headless command, for its escapes: `stream` (stderr)
+    when it is a terminal, else /dev/tty when it opens (stderr sent to a file from an
+    interactive shell), else none: nothing is written (a cron job, a service, a pipe)."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = sys.stderr if stream is None else stream
+        self.fd: int | None = None
+        self._owned = False
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            if self.stream.isatty():
+                self.fd = self.stream.fileno()
+                return
+        with contextlib.suppress(OSError):  # ENXIO: no controlling terminal
+            self.fd = os.open("/dev/tty", os.O_WRONLY | os.O_NOCTTY | os.O_CLOEXEC)
+            self._owned = True
+
+    def write(self, text: str) -> None:
+        if self.fd is None or not text:
+            return
+        data = text.encode("utf-8", "replace")  # a lone surrogate in an error: "?"
+        with contextlib.suppress(OSError, ValueError):  # the terminal went away: no matter
+            if not self._owned:
+                self.stream.flush()  # after what the stream holds, not inside it
+            while data:
+                data = data[os.write(self.fd, data) :]
+
+    def close(self) -> None:
+        if self._owned and self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+        self.fd = None
 
 
 class Notifier:

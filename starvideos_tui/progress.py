@@ -2,8 +2,9 @@
 
 When stderr is a terminal, one line rewritten in place every second ("waiting: video_…
 queued for 42s · next poll in 12s"), also when stdout is a pipe (`id=$(… create --wait)`).
-When stderr is not a terminal nothing is said: a script's stderr holds one line, the
-error, if any (docs/contract.md).
+When stderr is not a terminal (a log file, a CI job), plain lines: at once what it waits
+for ("waiting for video_… (queued); polling every 30 s"), then one after each poll, so a
+log shows the command alive long before the first status change; an error is the last line.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import TextIO
 
+from starvideos_tui.events import PassEnded
 from starvideos_tui.formatting import ago
 from starvideos_tui.monitor import Monitor
 from starvideos_tui.textsafe import clean
@@ -41,11 +43,35 @@ def waiting_line(m: Monitor, now: float, monotonic: float) -> str | None:
     return f"waiting for {len(waiting)} tasks: {tally} · {poll}"
 
 
+def first_line(m: Monitor) -> str | None:
+    """What a waiting command waits for, said as it starts."""
+    waiting = [r for r in m.records.values() if not r.is_final]
+    if not waiting:
+        return None
+    every = f"polling every {m.interval:g} s"
+    if len(waiting) == 1:
+        return f"waiting for {waiting[0].id} ({clean(waiting[0].status or 'new')}); {every}"
+    counts = Counter(clean(r.status or "new") for r in waiting)
+    tally = ", ".join(f"{n} {word}" for word, n in counts.most_common())
+    return f"waiting for {len(waiting)} tasks ({tally}); {every}"
+
+
 class Progress:
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
         self.live = self.stream.isatty()
         self._shown = False
+        self._monitor: Monitor | None = None  # while ticking, for the lines of a log
+
+    def _line(self, text: str | None) -> None:
+        if text is not None:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
+    def polled(self, ended: PassEnded) -> None:
+        """Off a terminal: a line after each poll (on one, the ticking line says it)."""
+        if not self.live and self._monitor is not None and ended.asked:
+            self._line(waiting_line(self._monitor, time.time(), time.monotonic()))
 
     def clear(self) -> None:
         """Before a line on stdout: the live line is taken away first."""
@@ -66,9 +92,15 @@ class Progress:
 
     @contextlib.contextmanager
     def ticking(self, m: Monitor) -> Iterator[None]:
-        """On a terminal, the line rewritten every second while the block runs."""
+        """On a terminal, the line rewritten every second while the block runs; else a
+        line now and one after each poll (`polled`)."""
         if not self.live:
-            yield
+            self._line(first_line(m))
+            self._monitor = m
+            try:
+                yield
+            finally:
+                self._monitor = None
             return
 
         async def tick() -> None:

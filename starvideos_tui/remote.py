@@ -11,13 +11,14 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from starvideos_tui import batch
+from starvideos_tui import alerts, batch
 from starvideos_tui.api import ApiError, BadRequest, NetworkError, RateLimited, StarVideosClient
 from starvideos_tui.cmdline import (
     ids_from,
@@ -35,6 +36,7 @@ from starvideos_tui.events import (
     DownloadEnded,
     Event,
     GaveUp,
+    PassEnded,
     PollFailed,
     StatusChanged,
     Trouble,
@@ -199,7 +201,9 @@ async def create(settings: Settings, args: argparse.Namespace) -> int:
             out(result.id)
         if not args.wait:
             return 0
-        watcher = Watcher(Progress(), line=say_plain if args.json else out)
+        watcher = Watcher(
+            Progress(), line=say_plain if args.json else out, alerter=alerter_of(settings)
+        )
         only = [result.id]
         async with monitoring(settings, client, watcher.heard, only, auto_download=True) as m:
             return await watcher.watch(m)
@@ -276,7 +280,9 @@ async def create_from(settings: Settings, args: argparse.Namespace) -> int:
                 )
             if not args.wait:
                 return 0
-            watcher = Watcher(Progress(), line=say_plain if args.json else out)
+            watcher = Watcher(
+                Progress(), line=say_plain if args.json else out, alerter=alerter_of(settings)
+            )
             wanted = list(dict.fromkeys(i for i in ids.values() if i))
             async with monitoring(settings, client, watcher.heard, wanted, auto_download=True) as m:
                 return await watcher.watch(m)
@@ -391,7 +397,8 @@ class Watcher:
 
     With `download` (watch, create --wait, wait --download) a completed task is settled
     when its video is saved; without, when it is completed. `line` prints a line (stdout;
-    stderr when stdout carries JSON)."""
+    stderr when stdout carries JSON). With `alerter`, desktop notifications as the TUI
+    sends them (alerts.py)."""
 
     def __init__(
         self,
@@ -399,12 +406,14 @@ class Watcher:
         *,
         download: bool = True,
         line: Callable[[str], None] = out,
+        alerter: alerts.Alerter | None = None,
     ) -> None:
         self.saved: set[str] = set()  # saved, or completed when not downloading
         self.failed: dict[str, str] = {}  # id: why it has no video, for the last line
         self.progress = progress  # what it is waiting for, on stderr
         self.download = download
         self.out = line
+        self.alerter = alerter
 
     def give_up(self, task_id: str, why: str) -> None:
         if task_id not in self.failed and task_id not in self.saved:
@@ -412,6 +421,12 @@ class Watcher:
             self.out(why)
 
     def heard(self, event: Event) -> None:
+        if self.alerter is not None:
+            self.alerter.heard(event)
+        if isinstance(event, PassEnded):
+            if self.progress is not None:
+                self.progress.polled(event)
+            return
         if self.progress is not None:
             self.progress.clear()  # the next tick shows it again, under the new line
         if isinstance(event, StatusChanged):
@@ -457,12 +472,16 @@ class Watcher:
         wanted = set(m.records)
         timed_out = False
         ticking = self.progress.ticking(m) if self.progress else contextlib.nullcontext()
+        links = self.alerter.looking(m.downloads.states) if self.alerter else None
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(timeout), links or contextlib.nullcontext():
                 with ticking:
                     await m.run(until=lambda: self._settle(m))
         except TimeoutError:
             timed_out = True
+        finally:
+            if self.alerter is not None:
+                self.alerter.close()  # what the last second told, sent before the verdict
         if m.schedule.auth_blocked:
             raise Failure("the API refused the key; stopped watching")
         wanted &= set(m.records)
@@ -484,6 +503,11 @@ class Watcher:
         return 0
 
 
+def alerter_of(settings: Settings) -> alerts.Alerter | None:
+    """Notifications when --notify, STARVIDEOS_NOTIFY or the config asks (not by default)."""
+    return alerts.headless(settings.notify, os.environ) if settings.notify_given else None
+
+
 def _some(ids: list[str]) -> str:
     return ", ".join(ids[:3]) + (", …" if len(ids) > 3 else "")
 
@@ -495,7 +519,12 @@ async def wait(settings: Settings, args: argparse.Namespace) -> int:
     timeout = _seconds(args.timeout) if args.timeout is not None else None
     watchlist = Watchlist(settings.db)
     line = say_plain if args.json else out
-    watcher = Watcher(Progress() if not args.json else None, download=args.download, line=line)
+    watcher = Watcher(
+        Progress() if not args.json else None,
+        download=args.download,
+        line=line,
+        alerter=alerter_of(settings),
+    )
     async with api_client(settings) as client:  # no key: nothing added to the watchlist
         now = time.time()
         watchlist.add([TaskRecord(id=i, added_at=now) for i in ids])  # one watched is kept
@@ -530,7 +559,7 @@ async def watch(settings: Settings, args: argparse.Namespace) -> int:
     ids = [r.id for r in Watchlist(settings.db).load()]
     if not ids:
         raise Failure("the watchlist is empty: nothing to watch")
-    watcher = Watcher()
+    watcher = Watcher(alerter=alerter_of(settings))
     async with (
         api_client(settings) as client,
         monitoring(settings, client, watcher.heard, ids, auto_download=True) as m,

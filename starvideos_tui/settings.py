@@ -40,6 +40,7 @@ class Settings:
     auto_download: bool
     log_level: str = "info"
     notify: str = "auto"  # notify.MODES
+    notify_given: bool = False  # set by flag, environment or config: headless commands notify
 
     def api_key(self, env: Mapping[str, str] | None = None) -> ApiKey | None:
         return load_api_key(os.environ if env is None else env)
@@ -151,9 +152,10 @@ def resolve(
     level = str(pick("log_level", "STARVIDEOS_LOG_LEVEL", "info")).lower()
     if level not in ("debug", "info", "warning", "error"):
         raise SettingsError(f"--log-level must be debug, info, warning or error, got {level!r}")
-    notify = check_mode(str(pick("notify", "STARVIDEOS_NOTIFY", "auto")))
+    notify = pick("notify", "STARVIDEOS_NOTIFY", None)
     return Settings(
-        notify=notify,
+        notify=check_mode(str(notify)) if notify is not None else "auto",
+        notify_given=notify is not None,
         db=db,
         base_url=base_url,
         interval=interval,

@@ -24,7 +24,7 @@ import unicodedata
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -151,6 +151,16 @@ def assert_fails(result: Run, code: int, *needles: str) -> str:
     for needle in needles:
         assert needle in line, f"{needle!r} not in stderr\n{result}"
     return line
+
+
+WAITING = ("waiting for ", "waiting: ", "saving the video")
+
+
+def without_waiting(result: Run) -> Run:
+    """A waiting command's stderr, off a terminal, says what it waits for and a line per
+    poll (progress.py) before any error: the run without those lines."""
+    kept = [line for line in result.err.splitlines(keepends=True) if not line.startswith(WAITING)]
+    return replace(result, err="".join(kept))
 
 
 def snapshot(path: Path) -> bytes | None:
@@ -547,7 +557,9 @@ def test_create_wait_saves_the_video_and_exits_0(cli: Cli, sim: Simulator, tmp_p
     record = cli.record(new_id)
     assert record["status"] == "completed"
     assert Path(record["local_path"]).resolve() == saved.resolve()
-    assert result.err == ""  # stderr is a pipe here: nothing but an error would go there
+    # stderr is a pipe here: what it waits for, then a line per poll (a log shows it alive)
+    assert result.err_lines[0] == f"waiting for {new_id} (queued); polling every 0.5 s"
+    assert all(line.startswith(WAITING) for line in result.err_lines), result.err
 
 
 def test_create_wait_says_on_a_terminal_what_it_waits_for_and_stdout_keeps_the_id(
@@ -601,7 +613,7 @@ def test_create_wait_on_a_failing_prompt_exits_1(cli: Cli, sim: Simulator, tmp_p
 
 def test_create_wait_on_a_failing_prompt_says_why_on_stderr(cli: Cli, sim: Simulator) -> None:
     result = cli.run(*FAST, "create", "--prompt", "please FAIL", "--wait")
-    assert_fails(result, 1, "failed")
+    assert_fails(without_waiting(result), 1, "failed")
 
 
 # -- watch --------------------------------------------------------------------------------
@@ -1024,7 +1036,7 @@ def test_wait_exits_1_when_any_task_failed(cli: Cli, sim: Simulator) -> None:
     good = done_task(sim)
     bad = sim.seed_task("cat", queued=0.2, processing=0.3, fail=True, error="Too dark.")
     result = cli.run(*FAST, "wait", good, bad, timeout=60)
-    assert_fails(result, 1, bad)
+    assert_fails(without_waiting(result), 1, bad)
     assert f"{bad} failed: Too dark." in result.out_lines
 
 
@@ -1032,7 +1044,7 @@ def test_wait_exits_3_when_the_timeout_runs_out_first(cli: Cli, sim: Simulator) 
     slow = pending_task(sim)
     started = time.monotonic()
     result = cli.run(*FAST, "wait", slow, "--timeout", "1.5", timeout=30)
-    assert_fails(result, 3, "timed out", slow)
+    assert_fails(without_waiting(result), 3, "timed out", slow)
     assert time.monotonic() - started < 10
     assert cli.record(slow)["status"] == "queued"  # what it learned is kept
 

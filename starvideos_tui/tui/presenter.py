@@ -1,5 +1,6 @@
 """What the app does with each of the engine's events: counts, the API's word and colour,
-toasts and desktop notifications (notify.py). Kept out of the app, which it reaches
+toasts and desktop notifications (which ones: alerts.py, shared with the headless
+commands; how: notify.py). Kept out of the app, which it reaches
 through `Face`."""
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from typing import Generic, Protocol, TypeVar
 
 from textual.notifications import SeverityLevel
 
+from starvideos_tui import alerts
 from starvideos_tui import events as ev
 from starvideos_tui.eta import RunTimes
-from starvideos_tui.formatting import LINK_WARNING, ago
+from starvideos_tui.formatting import ago
 from starvideos_tui.models import TaskRecord, TaskStatus
 from starvideos_tui.tui.config import AppConfig
 from starvideos_tui.tui.view import StatusCounts
@@ -97,14 +99,11 @@ class Presenter:
         self.api_colour = "warning" if api_note else ""
         self._saved = Burst(face, self._tell_saved)  # paths of videos saved
         self._finished = Burst(face, self._tell_finished)  # (task id, completed or failed)
-        # Completed, unsaved videos whose link says when it dies: a few among thousands,
-        # checked every second; each deadline is told once.
-        self.deadlines: dict[str, float] = {}
+        self.links = alerts.Links()  # unsaved videos whose link will die
         # How long past tasks ran: expected finishes and stalls of running ones (eta.py).
         self.run_times = RunTimes()
         self._since_snapshot: list[TaskRecord] | None = None  # while a thread reads them
         self._reading = 0  # which (re)load's run times are being read
-        self._told: set[tuple[str, float]] = set()
 
     def show(self, event: ev.Event) -> None:
         face = self.face
@@ -176,32 +175,12 @@ class Presenter:
 
     def _recount(self, ids: list[str] | None) -> None:
         self.counts.recount(self.face.records, self.face.downloads, ids)
-        records = self.face.records
-        if ids is None:
-            self.deadlines.clear()
-        for task_id in records if ids is None else ids:
-            record = records.get(task_id)
-            unsaved = record is not None and not record.local_path and record.video_url
-            deadline = record.link_deadline if unsaved and record is not None else None
-            if deadline is None:
-                self.deadlines.pop(task_id, None)
-            else:
-                self.deadlines[task_id] = deadline
+        self.links.track(self.face.records, ids)
 
     def check_links(self, now: float) -> None:
         """A toast and a notification, once, for each video whose link is about to die unsaved
-        (a download on its way is not warned of)."""
-        dying: list[tuple[str, float]] = []
-        for task_id, deadline in self.deadlines.items():
-            if (
-                deadline - now > LINK_WARNING
-                or (task_id, deadline) in self._told
-                or task_id in self.face.downloads
-            ):
-                continue
-            self._told.add((task_id, deadline))
-            if deadline > now:  # already dead when first seen: the row says "expired"
-                dying.append((task_id, deadline))
+        (a download on its way is not warned of: alerts.py)."""
+        dying = self.links.dying(now, self.face.downloads)
         if not dying:
             return
         soonest = ago(min(deadline for _, deadline in dying) - now)
@@ -211,21 +190,16 @@ class Presenter:
             message = f"{len(dying)} video links die in {soonest} or so, unsaved: d saves each"
         self.face.notify(message, title="Link expiring", severity="warning", timeout=15)
         for task_id, _ in dying:
-            self.face.alert("expiring", f"the link of {task_id} dies in {soonest}, unsaved")
+            self.face.alert(*alerts.expiring(task_id, soonest))
 
     def _announce(self, task_id: str, status: str) -> None:
         """A toast and a notification for a task that completed or failed; those of a
         burst (a first pass over many finished tasks) are told together."""
-        kind = TaskStatus.from_word(status)
-        if kind is TaskStatus.COMPLETED:
-            self.face.alert("completed", f"{task_id} completed")
-        elif kind is TaskStatus.FAILED:
-            record = self.face.records.get(task_id)
-            why = f": {record.error}" if record is not None and record.error else ""
-            self.face.alert("failed", f"{task_id} failed{why}")
-        else:
+        said = alerts.finished(task_id, status, self.face.records.get(task_id))
+        if said is None:
             return
-        self._finished.add((task_id, kind))
+        self.face.alert(*said)
+        self._finished.add((task_id, TaskStatus.from_word(status)))
 
     def _tell_finished(self, finished: list[tuple[str, TaskStatus]]) -> None:
         done = [i for i, kind in finished if kind is TaskStatus.COMPLETED]
