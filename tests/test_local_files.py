@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from test_cli_e2e import FAST, Cli, Run, assert_fails
+from test_cli_e2e import FAST, KEY, Cli, Run, assert_fails, done_task, polls
 
 from starvideos_tui.simulator import Simulator
 from starvideos_tui.store import Watchlist
@@ -243,3 +243,145 @@ def test_login_stops_reading_dev_zero_and_a_closed_stdin_is_said(cli: Cli) -> No
     assert_fails(run(cli, "login", shell_prefix="<&-"), 2, "stdin is closed")
     assert_fails(run(cli, "login", stdin="sk-café\n".encode()), 2, "ASCII")
     assert not cli.key_file.exists()
+
+
+# -- class 4 and 8: the config file ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_config_that_is_not_a_file_is_refused_naming_it(
+    cli: Cli, place: Callable[..., Path], kind: str
+) -> None:
+    place(kind, cli.config_file)
+    assert_fails(run(cli, "list"), 2, f"config file {cli.config_file}", KINDS[kind])
+
+
+def test_a_ten_megabyte_config_is_refused_after_one_megabyte(cli: Cli) -> None:
+    cli.config_file.write_bytes(b"# a comment\n" * 900_000)
+    assert_fails(run(cli, "list"), 2, f"config file {cli.config_file}", "over 1 MB")
+
+
+def test_a_config_that_is_not_utf8_is_one_line_naming_it(cli: Cli) -> None:
+    cli.config_file.write_bytes('interval = 45\nnotify = "café"\n'.encode("latin-1"))
+    assert_fails(run(cli, "list"), 2, f"config file {cli.config_file}", "not UTF-8")
+
+
+def test_a_config_saved_with_a_bom_is_read(cli: Cli) -> None:
+    cli.config_file.write_bytes(b"\xef\xbb\xbfinterval = 29\n")  # read, so refused for a remote
+    result = run(cli, "--base-url", "https://example.com", "list")
+    assert_fails(result, 2, "--interval 29 is too fast")
+
+
+# -- class 4 and 8: the key -----------------------------------------------------------------
+
+
+@pytest.fixture
+def keyed(cli: Cli, start_sim: Callable[..., Simulator]) -> tuple[Cli, Simulator]:
+    """A CLI whose key comes from the key file, against a simulator that wants KEY."""
+    sim = start_sim(api_key=KEY)
+    cli.env["STARVIDEOS_BASE_URL"] = sim.base_url
+    del cli.env["STARVIDEOS_API_KEY"]
+    cli.ok("add", done_task(sim))
+    return cli, sim
+
+
+def write_key(cli: Cli, raw: bytes) -> None:
+    cli.key_file.write_bytes(raw)
+    cli.key_file.chmod(0o600)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"\xef\xbb\xbf" + KEY.encode() + b"\n",  # saved by an editor that adds a BOM
+        KEY.encode() + b"\r\n",  # saved on Windows
+        b"  " + KEY.encode() + b"  \n\n",
+    ],
+    ids=["bom", "crlf-at-the-end", "blanks-around"],
+)
+def test_a_key_file_saved_by_an_editor_works(keyed: tuple[Cli, Simulator], raw: bytes) -> None:
+    cli, sim = keyed
+    write_key(cli, raw)
+
+    result = run(cli, *FAST, "refresh")
+
+    assert result.code == 0, str(result)
+    api = [r for r in sim.requests if r.path.startswith("/v1/")]
+    assert api and all(r.headers.get("authorization") == f"Bearer {KEY}" for r in api)
+
+
+@pytest.mark.parametrize(
+    ("raw", "said"),
+    [
+        ("sk-café-1\n".encode("latin-1"), "not UTF-8"),
+        (KEY.encode("utf-16"), "not UTF-8"),
+        (KEY.encode() + b"\r" + b"tail\n", "line break"),
+        (KEY.encode() + b"\nsecond-line\n", "line break"),
+        (b"sk-two words\n", "space or a control character"),
+        (b"sk-\x1b[2Jkey\n", "space or a control character"),
+        ("sk-caf\u00e9\n".encode(), "not ASCII"),
+        (b"k" * 5000, "over 4 kB"),
+    ],
+    ids=[
+        "latin-1",
+        "utf-16",
+        "cr-inside",
+        "two-lines",
+        "space",
+        "escape",
+        "non-ascii",
+        "5-kB",
+    ],
+)
+def test_a_key_file_that_cannot_work_is_one_line_naming_the_file_not_the_key(
+    keyed: tuple[Cli, Simulator], raw: bytes, said: str
+) -> None:
+    cli, sim = keyed
+    write_key(cli, raw)
+    before = cli.watchlist.read_bytes()
+
+    line = assert_fails(run(cli, *FAST, "refresh"), 1, str(cli.key_file), said)
+
+    assert "cannot reach" not in line
+    for secret in (KEY, "sk-caf", "second-line", "tail", "words"):
+        assert secret not in line
+    assert not polls(sim)
+    assert cli.watchlist.read_bytes() == before
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_key_file_that_is_not_a_file_is_refused_naming_it(
+    keyed: tuple[Cli, Simulator], place: Callable[..., Path], kind: str
+) -> None:
+    cli, sim = keyed
+    place(kind, cli.key_file)
+
+    assert_fails(run(cli, *FAST, "refresh"), 1, f"key file {cli.key_file}", KINDS[kind])
+    assert not polls(sim)
+
+
+@pytest.mark.parametrize(
+    ("key", "said"),
+    [
+        ("sk-caf\u00e9-key", "not ASCII"),
+        ("sk-\u200bkey", "not ASCII"),
+        ("sk-first\nsk-second", "line break"),
+        ("sk-first\r\nsk-second", "line break"),
+        ("sk-\x7fkey", "control character"),
+    ],
+    ids=["accent", "zero-width", "newline", "crlf", "del"],
+)
+def test_a_key_in_the_environment_that_cannot_work_names_the_variable(
+    keyed: tuple[Cli, Simulator], key: str, said: str
+) -> None:
+    cli, sim = keyed
+
+    line = assert_fails(
+        run(cli, *FAST, "refresh", env={"STARVIDEOS_API_KEY": key}),
+        2,
+        "STARVIDEOS_API_KEY",
+        said,
+    )
+
+    assert "sk-" not in line
+    assert not polls(sim)
