@@ -251,6 +251,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _tolerate_narrow_encodings()
     _Parser.argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    if sys.stdout is None:  # started with stdout closed (`>&-`): no one would see a result
+        say("error: standard output is closed; nothing was done")
+        return 1
     if args.command is not None:  # the TUI restores the terminal on its own signals
         _catch_termination()
     try:

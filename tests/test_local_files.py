@@ -385,3 +385,20 @@ def test_a_key_in_the_environment_that_cannot_work_names_the_variable(
 
     assert "sk-" not in line
     assert not polls(sim)
+
+
+# -- class 9: stdout closed, a port out of range -----------------------------------------
+
+
+@pytest.mark.parametrize("command", [("list",), ("list", "--json"), ("add", TASK)])
+def test_a_closed_stdout_is_one_line_and_nothing_done(cli: Cli, command: tuple[str, ...]) -> None:
+    cli.ok("add", "first-task")
+    before = cli.watchlist.read_bytes()
+
+    assert_fails(run(cli, *command, shell_prefix=">&-"), 1, "standard output is closed")
+    assert cli.watchlist.read_bytes() == before
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "65536"])
+def test_sim_refuses_a_port_out_of_range(cli: Cli, port: str) -> None:
+    assert_fails(run(cli, "sim", "--port", port), 2, "--port must be between 0 and 65535")
