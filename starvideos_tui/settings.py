@@ -23,6 +23,8 @@ from starvideos_tui.models import DEFAULT_BASE_URL, ApiKey, is_http_url
 from starvideos_tui.notify import check_mode
 from starvideos_tui.schedule import DEFAULT_INTERVAL, MIN_REMOTE_INTERVAL
 
+MAX_INTERVAL = 3600.0
+
 
 class SettingsError(UsageError):
     """A bad setting value: the user's mistake (exit 2)."""
@@ -84,13 +86,18 @@ def check_interval(value: Any, base_url: str) -> float:
         seconds = float(value)
     except (TypeError, ValueError):
         raise SettingsError(f"--interval must be a number of seconds, got {value!r}") from None
-    if not seconds > 0 or seconds > 3600:
-        raise SettingsError(f"--interval must be between 0 and 3600 seconds, got {value!r}")
     if seconds < MIN_REMOTE_INTERVAL and not is_loopback_url(base_url):
+        # 0 or -5 as well: for a remote API the rule to state is this one.
         raise SettingsError(
             f"--interval {seconds:g} is too fast for {urlsplit(base_url).hostname}: "
             f"the API asks for {MIN_REMOTE_INTERVAL:g} s or more "
             "(shorter intervals are allowed only for a loopback simulator)"
+        )
+    if not seconds > 0:  # NaN too
+        raise SettingsError(f"--interval must be more than 0 seconds, got {value!r}")
+    if seconds > MAX_INTERVAL:
+        raise SettingsError(
+            f"--interval must be at most {MAX_INTERVAL:g} seconds (an hour), got {value!r}"
         )
     return seconds
 

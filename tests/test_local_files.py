@@ -402,3 +402,48 @@ def test_a_closed_stdout_is_one_line_and_nothing_done(cli: Cli, command: tuple[s
 @pytest.mark.parametrize("port", ["99999", "-1", "65536"])
 def test_sim_refuses_a_port_out_of_range(cli: Cli, port: str) -> None:
     assert_fails(run(cli, "sim", "--port", port), 2, "--port must be between 0 and 65535")
+
+
+# -- class 12: messages that state the real rule --------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan"])
+def test_an_interval_of_zero_says_it_must_be_more_than_zero(cli: Cli, value: str) -> None:
+    line = assert_fails(run(cli, f"--interval={value}", "list"), 2, "--interval")
+    assert "more than 0" in line and "between 0" not in line
+
+
+def test_an_interval_of_zero_for_a_remote_api_states_the_30_second_rule(cli: Cli) -> None:
+    result = run(cli, "--base-url", "https://example.com", "--interval", "0", "list")
+    assert_fails(result, 2, "--interval 0 is too fast", "30 s or more")
+
+
+def test_an_interval_over_an_hour_says_at_most_3600(cli: Cli) -> None:
+    assert_fails(run(cli, "--interval", "3601", "list"), 2, "at most 3600")
+
+
+def test_add_reads_ids_after_a_double_dash_as_argparse_does(cli: Cli) -> None:
+    result = run(cli, "add", "--", "-odd-but-valid", TASK)
+    assert result.code == 0, str(result)
+    assert [r["id"] for r in cli.records()] == ["-odd-but-valid", TASK]
+
+    line = assert_fails(run(cli, "add", "--"), 2, "required: ID")
+    assert "unknown option" not in line
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [("--auto-download", "--no-auto-download"), ("--no-auto-download", "--auto-download")],
+)
+def test_auto_download_and_its_negation_together_are_refused(
+    cli: Cli, flags: tuple[str, ...]
+) -> None:
+    result = run(cli, *flags, "add", TASK)
+    assert_fails(result, 2, "--auto-download and --no-auto-download contradict each other")
+    assert not cli.watchlist.exists()
+
+
+@pytest.mark.parametrize("command", [("list",), ("add", TASK)])
+def test_demo_with_a_command_is_refused(cli: Cli, command: tuple[str, ...]) -> None:
+    assert_fails(run(cli, "--demo", *command), 2, "--demo opens the TUI", "takes no command")
+    assert not cli.watchlist.exists()
