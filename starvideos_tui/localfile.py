@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from pathlib import Path
 from typing import BinaryIO
 
 _KINDS = (
@@ -104,3 +105,14 @@ def read_regular(path: str | os.PathLike[str], limit: int) -> bytes:
     if len(data) > limit:
         raise FileTooLarge(path, limit)
     return data
+
+
+def followed(path: Path) -> Path:
+    """What a symlink the user made names (the path itself when it is not one), for a
+    file that is rewritten by rename: a rename over the link would replace it with a
+    copy its target never sees, and files kept beside it (a journal, a lock) belong
+    beside the target. A loop or an unreadable folder: the path as given."""
+    try:
+        return path.resolve() if path.is_symlink() else path
+    except (OSError, RuntimeError):
+        return path

@@ -91,7 +91,7 @@ class Watchlist:
     """The persisted set of watched tasks at `path` (and `<path>.journal`)."""
 
     def __init__(self, path: Path | str) -> None:
-        self.path = Path(path).expanduser()
+        self.path = localfile.followed(Path(path).expanduser())
         self.journal_path = Path(f"{self.path}.journal")
         self._lock: FileLock | None = None  # made on the first write: reading needs none
         self._thread_lock = threading.Lock()

@@ -124,8 +124,27 @@ def test_a_watchlist_that_is_not_a_file_is_refused_at_once_naming_it(
 
     result = run(cli, "--db", str(path), *command)
 
-    assert_fails(result, 1, f"watchlist {path}", KINDS[kind], "not a regular file")
+    named = path.resolve() if path.is_symlink() else path  # a link: what it names
+    assert_fails(result, 1, f"watchlist {named}", KINDS[kind], "not a regular file")
     assert listing(tmp_path) == before  # not even a lock file beside it
+
+
+def test_a_watchlist_reached_through_a_symlink_is_one_watchlist_with_its_target(
+    cli: Cli, tmp_path: Path
+) -> None:
+    real = tmp_path / "synced" / "watchlist.json"
+    link = tmp_path / "watchlist-link.json"
+    run(cli, "--db", str(real), "add", TASK)
+    link.symlink_to(real)
+
+    added = run(cli, "--db", str(link), "add", "added-through-the-link")
+
+    assert added.code == 0, str(added)
+    seen = run(cli, "--db", str(real), "list", "--json")
+    assert '"added-through-the-link"' in seen.out, str(seen)
+    assert link.is_symlink() and sorted(p.name for p in tmp_path.glob("watchlist-link*")) == [
+        link.name
+    ]  # no journal or lock beside the link: they are beside the file
 
 
 @pytest.mark.parametrize("kind", KINDS)
