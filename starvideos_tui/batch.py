@@ -17,12 +17,14 @@ import csv
 import hashlib
 import io
 import json
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+from starvideos_tui import localfile
 from starvideos_tui.basefile import atomic_write
 from starvideos_tui.create_request import CreateRequest
 from starvideos_tui.errors import Failure, UsageError
@@ -40,6 +42,8 @@ FIELDS = {
 }
 LISTS = ("referenceImages", "referenceVideos")
 MAX_LINES = 10_000
+MAX_LINE_BYTES = 1_000_000  # a request is a prompt and a few URLs: far less
+MAX_FILE_BYTES = 32_000_000  # MAX_LINES requests of 3 kB each, with room to spare
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +60,52 @@ class Line:
 def fingerprint(body: dict[str, Any]) -> str:
     canonical = json.dumps(body, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def read_file(name: str) -> str:
+    """The text of the file `name` ('-': stdin). Only a regular file is opened (a FIFO
+    or a device is refused at once), and reading stops past MAX_LINE_BYTES on one line
+    or MAX_FILE_BYTES in all, so /dev/zero or an endless pipe is refused, not read until
+    memory runs out."""
+    shown = "stdin" if name == "-" else name
+    if name == "-":
+        if sys.stdin is None:
+            raise UsageError("--from -: stdin is closed")
+        data = _read_capped(sys.stdin.buffer, shown)
+    else:
+        try:
+            with localfile.open_binary(Path(name).expanduser()) as handle:
+                data = _read_capped(handle, shown)
+        except OSError as exc:
+            raise UsageError(f"cannot read {name}: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{shown}: not UTF-8 text (byte {exc.start})") from None
+
+
+def _read_capped(handle: BinaryIO, name: str) -> bytes:
+    data = bytearray()
+    line_start = 0  # where the line being read began
+    while chunk := handle.read(1 << 16):
+        searched = len(data)
+        data += chunk
+        while True:
+            newline = data.find(b"\n", max(searched, line_start))
+            if (newline if newline != -1 else len(data)) - line_start > MAX_LINE_BYTES:
+                number = data.count(b"\n", 0, line_start) + 1
+                raise UsageError(
+                    f"{name}, line {number}: over {localfile.size_words(MAX_LINE_BYTES)}; "
+                    "a request is far shorter"
+                )
+            if newline == -1:
+                break
+            line_start = newline + 1
+        if len(data) > MAX_FILE_BYTES:
+            raise UsageError(
+                f"{name}: over {localfile.size_words(MAX_FILE_BYTES)}; split it into smaller files"
+            )
+    return bytes(data)
 
 
 def read_requests(text: str, name: str) -> list[Line]:
@@ -206,7 +256,9 @@ class Sending:
         except Timeout:
             raise Failure("another 'create --from' is sending to this watchlist") from None
         try:
-            for raw in self.path.read_text().splitlines():
+            with localfile.open_binary(self.path) as handle:  # a FIFO there: refused
+                text = handle.read().decode()
+            for raw in text.splitlines():
                 entry = json.loads(raw)
                 self.entries[(entry["key"], entry["twin"])] = entry["line"]
         except FileNotFoundError:
@@ -214,6 +266,9 @@ class Sending:
         except (ValueError, KeyError, TypeError, UnicodeDecodeError):
             self._lock.release()
             raise Failure(f"{self.path} is damaged; it names requests perhaps sent") from None
+        except OSError as exc:
+            self._lock.release()
+            raise Failure(f"cannot read {self.path}: {exc.strerror or exc}") from None
         return self
 
     def __exit__(self, *_exc: object) -> None:

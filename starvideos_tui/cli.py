@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 from starvideos_tui import __version__
 from starvideos_tui.cmdline import PROG, ids_from, read_key, say
 from starvideos_tui.completion import SHELLS, mark_path, mark_task_ids
-from starvideos_tui.errors import StarVideosError
+from starvideos_tui.errors import StarVideosError, UsageError
 
 
 class Terminated(KeyboardInterrupt):
@@ -49,9 +49,12 @@ class _Parser(argparse.ArgumentParser):
     known: set[str] = set()  # every option string of the program, set by build_parser()
 
     def error(self, message: str) -> NoReturn:
+        words = list(self.argv)
+        if "--" in words:  # what follows `--` is ids and texts, never options
+            words = words[: words.index("--")]
         unknown = [
             word.split("=", 1)[0]
-            for word in self.argv
+            for word in words
             if word.startswith("-") and word != "-" and word.split("=", 1)[0] not in self.known
         ]
         if unknown and ("required" in message or message.startswith("unrecognized arguments")):
@@ -61,6 +64,23 @@ class _Parser(argparse.ArgumentParser):
             hint = f" (did you mean {near[0]}?)" if near else ""
             message = f"unknown option {unknown[0]}{hint}"
         self.exit(2, f"{PROG}: error: {message} (see {PROG} --help)\n")
+
+
+class _OnOrOff(argparse.BooleanOptionalAction):
+    """--flag / --no-flag, refusing both together (the last one would win silently)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        before = getattr(namespace, self.dest)
+        super().__call__(parser, namespace, values, option_string)
+        if before is not None and before != getattr(namespace, self.dest):
+            on, off = self.option_strings[:2]
+            parser.error(f"{on} and {off} contradict each other")
 
 
 def _positive_int(text: str) -> int:
@@ -91,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--auto-download",
-        action=argparse.BooleanOptionalAction,
+        action=_OnOrOff,
         default=None,
         help="save each video as soon as it completes (STARVIDEOS_AUTO_DOWNLOAD=1/0)",
     )
@@ -175,6 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> int:
     from starvideos_tui import commands
 
+    if args.demo and args.command is not None:
+        raise UsageError(
+            f"--demo opens the TUI on the simulator; it takes no command ({args.command})"
+        )
     if args.command is None:
         from starvideos_tui.tui.launch import launch
 
@@ -251,6 +275,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _tolerate_narrow_encodings()
     _Parser.argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    if sys.stdout is None:  # started with stdout closed (`>&-`): no one would see a result
+        say("error: standard output is closed; nothing was done")
+        return 1
     if args.command is not None:  # the TUI restores the terminal on its own signals
         _catch_termination()
     try:

@@ -17,6 +17,8 @@ from starvideos_tui.models import TaskRecord, validate_task_id
 from starvideos_tui.vocabulary import status_word
 
 PROG = "starvideos-tui"
+MAX_STDIN_IDS = 16_000_000  # characters of ids read from stdin (`add -`): 500,000 ids
+MAX_KEY = 4_000  # characters of a key read by `login`: a key is one short line
 
 
 def say(text: str) -> None:
@@ -41,7 +43,7 @@ def ids_from(args: Sequence[str]) -> list[str]:
     ids: list[str] = []
     for arg in args:
         if arg == "-":
-            ids += [w for line in sys.stdin for w in line.replace(",", " ").split()]
+            ids += _read_stdin(MAX_STDIN_IDS, "task ids").replace(",", " ").split()
         else:
             ids.append(arg)
     if not ids:
@@ -51,16 +53,36 @@ def ids_from(args: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
+def _read_stdin(limit: int, what: str) -> str:
+    """All of stdin, refused past `limit` characters (`add - < /dev/zero` never ends)."""
+    if sys.stdin is None:
+        raise UsageError(f"stdin is closed: no {what} to read")
+    try:
+        text = sys.stdin.read(limit + 1)
+    except UnicodeDecodeError:
+        raise UsageError(f"stdin is not text in {sys.stdin.encoding}: no {what} in it") from None
+    if len(text) > limit:
+        raise UsageError(f"stdin holds over {limit:,} characters of {what}")
+    return text
+
+
 def read_key() -> str:
+    if sys.stdin is None:
+        raise UsageError("stdin is closed: run login in a terminal, or pipe the key in")
     if sys.stdin.isatty():
         key = getpass.getpass("StarVideos API key (not echoed): ")
     else:
-        key = sys.stdin.readline()
+        try:
+            key = sys.stdin.readline(MAX_KEY + 1)
+        except UnicodeDecodeError:
+            raise UsageError("the key on stdin is not text: a key is ASCII") from None
+        if len(key) > MAX_KEY:
+            raise UsageError(f"the key on stdin is over {MAX_KEY:,} characters: a key is short")
     key = key.strip()
     if not key:
         raise UsageError("no API key given")
-    if any(c.isspace() or not c.isprintable() for c in key):
-        raise UsageError("the API key must be one word of printable characters")
+    if not key.isascii() or any(c.isspace() or not c.isprintable() for c in key):
+        raise UsageError("the API key must be one word of printable ASCII characters")
     return key
 
 

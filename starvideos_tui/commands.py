@@ -92,8 +92,10 @@ def run_sim(args: argparse.Namespace) -> int:
 
     if not args.speed > 0:
         raise UsageError(f"--speed must be above 0, got {args.speed:g}")
-    if args.rate_limit < 0:
+    if not args.rate_limit >= 0:
         raise UsageError(f"--rate-limit must be 0 or more, got {args.rate_limit:g}")
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be between 0 and 65535, got {args.port}")
     config = SimConfig(host=args.host, port=args.port, speed=args.speed, rate_limit=args.rate_limit)
     sim = Simulator(config)
     try:

@@ -7,7 +7,7 @@ import logging
 import logging.handlers
 import re
 
-from starvideos_tui import paths
+from starvideos_tui import localfile, paths
 
 _QUERY = re.compile(r"(https?://[^\s?#]+)\?[^\s#]*")
 _BEARER = re.compile(r"(?i)bearer\s+\S+")
@@ -29,6 +29,7 @@ def setup_logging(level: str = "info") -> None:
     try:
         path = paths.log_file()
         path.parent.mkdir(parents=True, exist_ok=True)
+        localfile.check_regular(path)  # opening a FIFO to append would wait for a reader
         handler = logging.handlers.RotatingFileHandler(
             path, maxBytes=1_000_000, backupCount=3, encoding="utf-8"
         )

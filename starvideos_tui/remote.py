@@ -215,19 +215,6 @@ SENDING_AT_ONCE = 4  # requests in flight to the API at most, in create --from
 MAX_RETRY_AFTER = 300.0  # seconds: a longer Retry-After is waited in this many
 
 
-def _read_file(name: str) -> str:
-    if name == "-":
-        return sys.stdin.read()
-    try:
-        data = Path(name).expanduser().read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {name}: {exc.strerror or exc}") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{name}: not UTF-8 text (byte {exc.start})") from None
-
-
 async def create_from(settings: Settings, args: argparse.Namespace) -> int:
     """Submit every request of a file, each once per watchlist, however often it is run."""
     single = ("prompt", "duration", "ratio", "first_image", "last_image", "label")
@@ -237,7 +224,7 @@ async def create_from(settings: Settings, args: argparse.Namespace) -> int:
         flag = "--" + given[0].replace("_", "-")
         raise UsageError(f"{flag} goes in the file's lines with --from, not on the command line")
     name = "stdin" if args.from_file == "-" else args.from_file
-    lines = batch.read_requests(_read_file(args.from_file), name)
+    lines = batch.read_requests(batch.read_file(args.from_file), name)
     watchlist = Watchlist(settings.db)
     if args.dry_run:
         _print_plan(lines, batch.submitted(watchlist.load()), args.json)

@@ -6,6 +6,7 @@ key file `login` writes with mode 0600.
 
 from __future__ import annotations
 
+import codecs
 import ipaddress
 import os
 import stat
@@ -16,11 +17,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from starvideos_tui import paths
+from starvideos_tui import localfile, paths
 from starvideos_tui.errors import StarVideosError, UsageError
 from starvideos_tui.models import DEFAULT_BASE_URL, ApiKey, is_http_url
 from starvideos_tui.notify import check_mode
 from starvideos_tui.schedule import DEFAULT_INTERVAL, MIN_REMOTE_INTERVAL
+
+MAX_INTERVAL = 3600.0
 
 
 class SettingsError(UsageError):
@@ -29,6 +32,10 @@ class SettingsError(UsageError):
 
 class KeyFileError(StarVideosError):
     """The key file exists but cannot be used (exit 1)."""
+
+
+CONFIG_LIMIT = 1_000_000  # bytes of config.toml: a few settings, never megabytes
+KEY_LIMIT = 4_000  # bytes of the key file: a key is one short line
 
 
 @dataclass(frozen=True)
@@ -80,13 +87,18 @@ def check_interval(value: Any, base_url: str) -> float:
         seconds = float(value)
     except (TypeError, ValueError):
         raise SettingsError(f"--interval must be a number of seconds, got {value!r}") from None
-    if not seconds > 0 or seconds > 3600:
-        raise SettingsError(f"--interval must be between 0 and 3600 seconds, got {value!r}")
     if seconds < MIN_REMOTE_INTERVAL and not is_loopback_url(base_url):
+        # 0 or -5 as well: for a remote API the rule to state is this one.
         raise SettingsError(
             f"--interval {seconds:g} is too fast for {urlsplit(base_url).hostname}: "
             f"the API asks for {MIN_REMOTE_INTERVAL:g} s or more "
             "(shorter intervals are allowed only for a loopback simulator)"
+        )
+    if not seconds > 0:  # NaN too
+        raise SettingsError(f"--interval must be more than 0 seconds, got {value!r}")
+    if seconds > MAX_INTERVAL:
+        raise SettingsError(
+            f"--interval must be at most {MAX_INTERVAL:g} seconds (an hour), got {value!r}"
         )
     return seconds
 
@@ -109,11 +121,16 @@ def read_config_file(path: Path | None = None) -> dict[str, Any]:
         except paths.NoHome:
             return {}  # no home, so no config file in it
     try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
+        raw = localfile.read_regular(path, CONFIG_LIMIT)
     except FileNotFoundError:
         return {}
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except OSError as exc:
+        raise SettingsError(f"config file {path} cannot be read: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(raw.removeprefix(codecs.BOM_UTF8).decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise SettingsError(f"config file {path} is not UTF-8 text (byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"config file {path} cannot be read: {exc}") from None
     if "api_key" in data:
         raise SettingsError(
@@ -181,27 +198,55 @@ def check_network_settings() -> None:
 def load_api_key(env: Mapping[str, str]) -> ApiKey | None:
     """The key from the environment, else from the key file; None when there is none."""
     if key := env.get("STARVIDEOS_API_KEY", "").strip():
+        if why := key_problem(key):
+            raise SettingsError(f"the key in STARVIDEOS_API_KEY {why}")
         return ApiKey(key)
     try:
         path = paths.key_file()
     except paths.NoHome:
         return None  # no home, so no key file: the environment is the only way
     try:
-        st = path.stat()
+        fd = localfile.open_regular(path)
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from None
-    if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+    with os.fdopen(fd, "rb") as handle:
+        st = os.fstat(fd)
+        if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise KeyFileError(
+                f"key file {path} is readable by others (mode {stat.S_IMODE(st.st_mode):o}); "
+                f"run: chmod 600 {path}"
+            )
+        try:
+            raw = handle.read(KEY_LIMIT + 1)
+        except OSError as exc:
+            raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from None
+    if len(raw) > KEY_LIMIT:
         raise KeyFileError(
-            f"key file {path} is readable by others (mode {stat.S_IMODE(st.st_mode):o}); "
-            f"run: chmod 600 {path}"
+            f"key file {path} is over {localfile.size_words(KEY_LIMIT)}: a key is one short line"
         )
     try:
-        key = path.read_text().strip()
-    except OSError as exc:
-        raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from None
+        key = raw.removeprefix(codecs.BOM_UTF8).decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise KeyFileError(
+            f"key file {path} is not UTF-8 text; write it again with starvideos-tui login"
+        ) from None
+    if why := key_problem(key):
+        raise KeyFileError(f"the key in {path} {why}")
     return ApiKey(key) if key else None
+
+
+def key_problem(key: str) -> str | None:
+    """Why `key` (stripped) cannot go in an Authorization header, in words that never
+    show it; None when it can."""
+    if "\n" in key or "\r" in key:
+        return "holds a line break (a key is one line)"
+    if not key.isascii():
+        return "holds a character that is not ASCII"
+    if any(c.isspace() or not c.isprintable() for c in key):
+        return "holds a space or a control character"
+    return None
 
 
 def store_api_key(key: str) -> Path:

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from filelock import FileLock
 
-from starvideos_tui import journal
+from starvideos_tui import journal, localfile
 from starvideos_tui.basefile import (
     DOC_ID_RE,
     META,
@@ -91,7 +91,7 @@ class Watchlist:
     """The persisted set of watched tasks at `path` (and `<path>.journal`)."""
 
     def __init__(self, path: Path | str) -> None:
-        self.path = Path(path).expanduser()
+        self.path = localfile.followed(Path(path).expanduser())
         self.journal_path = Path(f"{self.path}.journal")
         self._lock: FileLock | None = None  # made on the first write: reading needs none
         self._thread_lock = threading.Lock()
@@ -124,7 +124,7 @@ class Watchlist:
     def _read_base(self, signature: Signature | None) -> _State:
         state = _State(base=signature)
         try:
-            handle = self.path.open("rb")
+            handle = localfile.open_binary(self.path)  # a FIFO or /dev/zero is refused
         except FileNotFoundError:
             state.base = None
             return state
@@ -148,12 +148,14 @@ class Watchlist:
     def _read_journal(self) -> None:
         state = self._state
         try:
-            fd = os.open(self.journal_path, os.O_RDONLY | os.O_CLOEXEC)
+            fd = localfile.open_regular(self.journal_path)
         except FileNotFoundError:
             state.journal, state.offset = None, 0
             return
         except OSError as exc:
-            raise WatchlistError(f"cannot read {self.journal_path}: {exc.strerror}") from None
+            raise WatchlistError(
+                f"cannot read watchlist journal {self.journal_path}: {exc.strerror}"
+            ) from None
         try:
             st = os.fstat(fd)
             identity = (st.st_ino, st.st_dev)
@@ -216,7 +218,7 @@ class Watchlist:
         written on their strength: `load` reads and checks everything. None when the file
         cannot be peeked at (no file, an older layout): load it whole."""
         try:
-            with self.path.open("rb") as handle:
+            with localfile.open_binary(self.path) as handle:
                 head = handle.read(PEEK_BYTES)  # the head of the file only, whatever its size
         except OSError:
             return None
@@ -228,7 +230,8 @@ class Watchlist:
         seq = info.get("journal", 0) if isinstance(info, dict) else 0
         shown = dict(numbered)
         try:
-            tail = journal.read_entries(self.journal_path.read_bytes())
+            with localfile.open_binary(self.journal_path) as handle:
+                tail = journal.read_entries(handle.read())
         except (OSError, journal.JournalDamaged):
             return [r for _, r in sorted(shown.items())]
         for entry in tail.entries:
@@ -260,6 +263,13 @@ class Watchlist:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[_State]:
+        # Refused before the lock file is made beside it (reading under the lock checks
+        # again, on the descriptor it reads).
+        for path, what in ((self.path, "watchlist"), (self.journal_path, "watchlist journal")):
+            try:
+                localfile.check_regular(path)
+            except localfile.NotRegularFile as exc:
+                raise WatchlistError(f"cannot read {what} {path}: {exc.strerror}") from None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
