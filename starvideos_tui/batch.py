@@ -27,6 +27,7 @@ from starvideos_tui.basefile import atomic_write
 from starvideos_tui.create_request import CreateRequest
 from starvideos_tui.errors import Failure, UsageError
 from starvideos_tui.models import MODEL_NAME, TaskRecord
+from starvideos_tui.textsafe import lone_surrogate
 
 FIELDS = {
     "model": "model",
@@ -149,6 +150,9 @@ def _request_of(fields: dict[str, Any], where: str) -> tuple[CreateRequest, str 
     for name in ("ratio", "first_image", "last_image", "label"):
         if fields.get(name) is not None and not isinstance(fields[name], str):
             raise UsageError(f"{where}: {name} must be text")
+    if isinstance(fields.get("label"), str) and (half := lone_surrogate(fields["label"])):
+        why = f"{half} is half of a character (a lone surrogate)"
+        raise UsageError(f"{where}: the label is not valid text: {why}")
     for name in LISTS:
         value = fields.get(name, [])
         if not isinstance(value, list) or not all(isinstance(u, str) for u in value):

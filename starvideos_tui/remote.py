@@ -158,7 +158,7 @@ async def download(settings: Settings, args: argparse.Namespace) -> int:
 
 def create_request(args: argparse.Namespace) -> CreateRequest:
     request = CreateRequest(
-        prompt=text_argument(args.prompt),
+        prompt=text_argument(args.prompt, "--prompt"),
         duration=args.duration,
         ratio=args.ratio,
         reference_images=tuple(args.image),
@@ -179,7 +179,7 @@ async def create(settings: Settings, args: argparse.Namespace) -> int:
     if args.dry_run:
         raise UsageError("--dry-run goes with --from FILE")
     request = create_request(args)
-    label = text_argument(args.label) if args.label else None
+    label = text_argument(args.label, "--label") if args.label else None
     watchlist = Watchlist(settings.db)
     # A damaged watchlist stops us before a task exists that nothing tracks.
     history = watchlist.load()
@@ -212,16 +212,21 @@ MAX_RETRY_AFTER = 300.0  # seconds: a longer Retry-After is waited in this many
 
 
 def _read_file(name: str) -> str:
-    if name == "-":
-        return sys.stdin.read()
-    try:
-        data = Path(name).expanduser().read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {name}: {exc.strerror or exc}") from None
+    if name == "-":  # bytes: a text stream would raise, or make surrogates of a bad byte
+        data, name = sys.stdin.buffer.read(), "stdin"
+    else:
+        try:
+            data = Path(name).expanduser().read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {name}: {exc.strerror or exc}") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise UsageError(f"{name}: not UTF-8 text (byte {exc.start})") from None
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise UsageError(
+            f"{name}, line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at byte "
+            f"{exc.start} of the file)"
+        ) from None
 
 
 async def create_from(settings: Settings, args: argparse.Namespace) -> int:
