@@ -155,8 +155,8 @@ def parse_result(body: Any, expected_id: str | None = None) -> TaskResult:
     if not isinstance(status, str) or not status.strip():
         raise MalformedAnswer("field 'status' is missing or not a string")
     status = status.strip()[:40]
-    if status.casefold() in KNOWN_WORDS:  # "Completed", "COMPLETED": the documented word
-        status = status.casefold()
+    if status.isascii() and status.lower() in KNOWN_WORDS:  # "COMPLETED": the documented word
+        status = status.lower()
     created = _unix_seconds(body, "created")
     for alias, name in (("videoUrl", "video_url"), ("actual_duration", "actualDuration")):
         if body.get(name) is None and body.get(alias) is not None:
