@@ -29,6 +29,8 @@ _INVISIBLE = (
     "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb\U000e0000-\U000e0fff"
 )
 _CONTROL = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff{_INVISIBLE}]")
+_EVERY_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f\ud800-\udfff{_INVISIBLE}]")
+_SHORT = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 # Invisible characters that real text needs where they join or select what is around them:
 # the zero-width joiners (in emoji "👩‍💻", Persian "می‌خواهم", Indic conjuncts), the
 # variation selectors ("❤️", CJK glyph variants) and the tags of a flag ("🏴" + tags). They
@@ -77,6 +79,12 @@ def clean(text: str, *, keep_newlines: bool = False) -> str:
     if keep_newlines:
         return "\n".join(_CONTROL.sub(_escape, line) for line in text.split("\n"))
     return _CONTROL.sub(_escape, text.replace("\n", " "))
+
+
+def one_line(text: str) -> str:
+    """`text` as one line for a log file: newlines and tabs escaped too (`\\n`, `\\t`),
+    with every character `clean` escapes."""
+    return _EVERY_CONTROL.sub(lambda m: _SHORT.get(m.group()) or _escape(m), text)
 
 
 def excerpt(text: str, limit: int = 300) -> str:
