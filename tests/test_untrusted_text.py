@@ -135,6 +135,20 @@ def test_textsafe_valid_and_loads() -> None:
     assert textsafe.clean("shown \ud83d") == "shown \\ud83d"  # as an escape, if it gets there
 
 
+async def test_the_client_gives_valid_text_in_results_and_in_errors(serve: Serve) -> None:
+    from starvideos_tui.api import ApiError
+
+    api, ids = hostile_api(serve)
+    async with StarVideosClient(api.url(""), "sk-client-test-key") as client:
+        result = await client.get_result(ids["error"])
+        assert result.error == f"boom {FFFD} here"
+        assert (await client.get_result(ids["model"])).model == f"o3{FFFD}"
+        for case in ("500 error message", "404 message", "envelope message", "400 detail"):
+            with pytest.raises(ApiError) as caught:
+                await client.get_result(ids[case])
+            assert FFFD in caught.value.message, (case, caught.value.message)
+
+
 # -- end to end: refresh, watch, list, and the engine ---------------------------------------
 
 
