@@ -134,6 +134,15 @@ def _csv_rows(text: str, name: str) -> list[tuple[int, dict[str, Any]]]:
     return rows
 
 
+def not_utf8(name: str, data: bytes, exc: UnicodeDecodeError) -> UsageError:
+    """The refusal of a request file that is not UTF-8, naming the line and the byte."""
+    line = data.count(b"\n", 0, exc.start) + 1
+    return UsageError(
+        f"{name}, line {line}: not UTF-8 text "
+        f"(byte 0x{data[exc.start]:02x} at byte {exc.start} of the file)"
+    )
+
+
 def _request_of(fields: dict[str, Any], where: str) -> tuple[CreateRequest, str | None]:
     unknown = [k for k in fields if k not in FIELDS and k != "label"]
     if unknown:

@@ -222,11 +222,7 @@ def _read_file(name: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise UsageError(
-            f"{name}, line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at byte "
-            f"{exc.start} of the file)"
-        ) from None
+        raise batch.not_utf8(name, data, exc) from None
 
 
 async def create_from(settings: Settings, args: argparse.Namespace) -> int:
