@@ -3,6 +3,8 @@
 numbers), liberal where the meaning is plain (a status in capitals, a number sent as text,
 `created` in milliseconds or ISO 8601, a task wrapped in `{"code": 0, "data": ...}`), and
 plain about the rest: an error dressed as a 200 is an `ErrorEnvelope`, not a missing field.
+Every text of an answer is valid Unicode from `decode` on: a lone surrogate ("\\ud83d") in
+any field is read as U+FFFD, so it is saved and shown like any other text.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import math
 import re
 from typing import Any
 
+from starvideos_tui import textsafe
 from starvideos_tui.models import (
     KNOWN_WORDS,
     InvalidTaskId,
@@ -22,6 +25,12 @@ from starvideos_tui.models import (
 
 class MalformedAnswer(ValueError):
     """The body does not have the shape the API documents."""
+
+
+def decode(text: str) -> Any:
+    """The JSON value of an answer's text (ValueError or RecursionError if it is none),
+    each text in it valid Unicode: every answer, success or error, is read here."""
+    return textsafe.loads(text)
 
 
 def _opt(body: dict[str, Any], key: str, types: tuple[type, ...], what: str) -> Any:
@@ -146,8 +155,8 @@ def parse_result(body: Any, expected_id: str | None = None) -> TaskResult:
     if not isinstance(status, str) or not status.strip():
         raise MalformedAnswer("field 'status' is missing or not a string")
     status = status.strip()[:40]
-    if status.casefold() in KNOWN_WORDS:  # "Completed", "COMPLETED": the documented word
-        status = status.casefold()
+    if status.isascii() and status.lower() in KNOWN_WORDS:  # "COMPLETED": the documented word
+        status = status.lower()
     created = _unix_seconds(body, "created")
     for alias, name in (("videoUrl", "video_url"), ("actual_duration", "actualDuration")):
         if body.get(name) is None and body.get(alias) is not None:

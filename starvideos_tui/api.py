@@ -7,7 +7,6 @@ API key, and httpx's own request logging (full URLs at INFO) is kept quiet.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import re
@@ -16,7 +15,13 @@ from typing import Any, NoReturn
 
 import httpx
 
-from starvideos_tui.answers import ErrorEnvelope, MalformedAnswer, parse_result, unwrap_envelope
+from starvideos_tui.answers import (
+    ErrorEnvelope,
+    MalformedAnswer,
+    decode,
+    parse_result,
+    unwrap_envelope,
+)
 from starvideos_tui.create_request import CreateRequest
 from starvideos_tui.errors import StarVideosError
 from starvideos_tui.linkexpiry import http_date
@@ -116,7 +121,7 @@ def parse_retry_after(value: str | None, now: float | None = None, default: floa
 def _error_message(body: str) -> str | None:
     """The API's own explanation in an error body, if it has a recognizable one."""
     try:
-        data = json.loads(body)
+        data = decode(body)
     except (ValueError, RecursionError):
         return None
     candidates: list[Any] = []
@@ -280,7 +285,7 @@ class StarVideosClient:
         log.debug("%s %s -> %s", method, path, status)
         if 200 <= status < 300:
             try:
-                return json.loads(text), shown
+                return decode(text), shown
             except (ValueError, RecursionError):
                 raise MalformedResponse(
                     "malformed answer: not JSON", status_code=status, body=excerpt(shown)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from starvideos_tui import textsafe
 from starvideos_tui.errors import StarVideosError
 from starvideos_tui.models import TaskRecord
 
@@ -79,7 +80,7 @@ def _read_lines(path: Path, handle: BinaryIO) -> Base | None:
     if handle.readline() != b'"tasks":{\n':
         return None
     try:
-        tables = json.loads(head[:-2] + b"}")
+        tables = textsafe.loads(head[:-2] + b"}")
     except ValueError:
         return None
     if not isinstance(tables, dict) or tables.keys() != {META}:
@@ -96,7 +97,7 @@ def _read_lines(path: Path, handle: BinaryIO) -> Base | None:
             return None
         more, seen = line.endswith(b",\n"), True
         try:
-            doc = json.loads(line[match.end() : -2 if more else None])
+            doc = textsafe.loads(line[match.end() : -2 if more else None])
         except ValueError:
             return None
         _check_document(path, base, match.group(1).decode(), doc)
@@ -112,7 +113,7 @@ def parse_base(path: Path, raw: bytes) -> Base:
     if not raw.strip():
         raise damaged(path, "the file is empty")
     try:
-        data = json.loads(raw)
+        data = textsafe.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise damaged(path, f"not valid JSON: {str(exc)[:80]}") from None
     if not isinstance(data, dict):
@@ -191,7 +192,7 @@ def encode_base(data: dict[str, Any]) -> bytes:
             continue
         docs = ",\n".join(f"{_dump(key)}:{_dump(doc)}" for key, doc in table.items())
         tables.append(f"{_dump(name)}:{{\n{docs}\n}}")
-    return ("{" + ",\n".join(tables) + "}").encode()
+    return textsafe.encode("{" + ",\n".join(tables) + "}")
 
 
 def peek_base(raw: bytes, count: int) -> tuple[dict[str, Any], list[tuple[int, TaskRecord]]] | None:
@@ -202,12 +203,12 @@ def peek_base(raw: bytes, count: int) -> tuple[dict[str, Any], list[tuple[int, T
     if len(lines) < 3 or not lines[0].startswith(b'{"meta":') or lines[1] != b'"tasks":{':
         return None
     try:
-        meta = json.loads(b"{" + lines[0][1:].rstrip(b",") + b"}")[META]
+        meta = textsafe.loads(b"{" + lines[0][1:].rstrip(b",") + b"}")[META]
         numbered = []
         for line in lines[2 : 2 + count]:
             if not line.startswith(b'"') or not line.endswith((b"},", b"}")):
                 break  # the end of the table, or a line cut by the end of the head
-            ((key, doc),) = json.loads(b"{" + line.rstrip(b",") + b"}").items()
+            ((key, doc),) = textsafe.loads(b"{" + line.rstrip(b",") + b"}").items()
             numbered.append((int(key), TaskRecord.from_doc(doc)))
     except (ValueError, TypeError, KeyError, AttributeError):
         return None

@@ -29,6 +29,7 @@ from starvideos_tui.basefile import atomic_write
 from starvideos_tui.create_request import CreateRequest
 from starvideos_tui.errors import Failure, UsageError
 from starvideos_tui.models import MODEL_NAME, TaskRecord
+from starvideos_tui.textsafe import lone_surrogate
 
 FIELDS = {
     "model": "model",
@@ -81,7 +82,7 @@ def read_file(name: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise UsageError(f"{shown}: not UTF-8 text (byte {exc.start})") from None
+        raise not_utf8(shown, bytes(data), exc) from None
 
 
 def _read_capped(handle: BinaryIO, name: str) -> bytes:
@@ -183,6 +184,15 @@ def _csv_rows(text: str, name: str) -> list[tuple[int, dict[str, Any]]]:
     return rows
 
 
+def not_utf8(name: str, data: bytes, exc: UnicodeDecodeError) -> UsageError:
+    """The refusal of a request file that is not UTF-8, naming the line and the byte."""
+    line = data.count(b"\n", 0, exc.start) + 1
+    return UsageError(
+        f"{name}, line {line}: not UTF-8 text "
+        f"(byte 0x{data[exc.start]:02x} at byte {exc.start} of the file)"
+    )
+
+
 def _request_of(fields: dict[str, Any], where: str) -> tuple[CreateRequest, str | None]:
     unknown = [k for k in fields if k not in FIELDS and k != "label"]
     if unknown:
@@ -199,6 +209,9 @@ def _request_of(fields: dict[str, Any], where: str) -> tuple[CreateRequest, str 
     for name in ("ratio", "first_image", "last_image", "label"):
         if fields.get(name) is not None and not isinstance(fields[name], str):
             raise UsageError(f"{where}: {name} must be text")
+    if isinstance(fields.get("label"), str) and (half := lone_surrogate(fields["label"])):
+        why = f"{half} is half of a character (a lone surrogate)"
+        raise UsageError(f"{where}: the label is not valid text: {why}")
     for name in LISTS:
         value = fields.get(name, [])
         if not isinstance(value, list) or not all(isinstance(u, str) for u in value):

@@ -28,14 +28,27 @@ def say(text: str) -> None:
     print(f"{PROG}: {clean(text)}", file=sys.stderr)
 
 
-def text_argument(text: str) -> str:
+def text_argument(text: str, flag: str) -> str:
     """A command-line text as the user typed it. Under an ASCII locale Python decodes the
-    UTF-8 bytes of "猫" or "…" into surrogates, which no API request can carry."""
+    UTF-8 bytes of "猫" or "…" into surrogates, which no API request can carry: they are
+    read as the UTF-8 they are. Bytes that are no UTF-8 at all (a Latin-1 terminal's "é")
+    are refused, naming `flag`: sent, they would be a prompt nobody wrote."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return os.fsencode(text).decode("utf-8", errors="replace")
-    return text
+        pass
+    else:
+        return text
+    try:
+        raw = os.fsencode(text)
+    except UnicodeEncodeError:  # not from the command line's bytes: half a character
+        raise UsageError(f"{flag} is not text (it holds a lone surrogate)") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"{flag} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at byte {exc.start})"
+        ) from None
 
 
 def ids_from(args: Sequence[str]) -> list[str]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from starvideos_tui.models import MODEL_NAME, TaskRecord, TaskResult, is_http_url
+from starvideos_tui.textsafe import lone_surrogate
 
 RATIOS = ("9:16", "1:1", "16:9")
 MIN_DURATION, MAX_DURATION, DEFAULT_DURATION = 3, 15, 3
@@ -31,6 +32,10 @@ class CreateRequest:
         found: list[str] = []
         if not self.prompt.strip():
             found.append("the prompt is empty")
+        if (half := lone_surrogate(self.prompt)) is not None:
+            found.append(
+                f"the prompt is not valid text: {half} is half of a character (a lone surrogate)"
+            )
         if self.duration is not None and not MIN_DURATION <= self.duration <= MAX_DURATION:
             found.append(f"duration must be {MIN_DURATION} to {MAX_DURATION} seconds")
         if self.ratio is not None and self.ratio not in RATIOS:

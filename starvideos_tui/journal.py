@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from starvideos_tui import textsafe
 from starvideos_tui.basefile import fsync_dir
 
 MAGIC = b"J1 "
 
 
 def frame(entry: dict[str, Any]) -> bytes:
-    body = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode()
+    body = textsafe.encode(json.dumps(entry, ensure_ascii=False, separators=(",", ":")))
     return MAGIC + f"{len(body)} {zlib.crc32(body):08x} ".encode() + body + b"\n"
 
 
@@ -75,7 +76,7 @@ def _one(raw: bytes, at: int) -> tuple[dict[str, Any] | None, int]:
     if zlib.crc32(body) != crc:
         return None, 0
     try:
-        entry = json.loads(body)
+        entry = textsafe.loads(body)
     except ValueError:
         return None, 0
     if not isinstance(entry, dict) or not isinstance(entry.get("seq"), int):

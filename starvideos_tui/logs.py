@@ -1,5 +1,8 @@
 """The rotating log file in the user state dir: polls, errors and downloads, so a user can
-tell what happened overnight. Signed-URL query strings and bearer keys never reach it."""
+tell what happened overnight. Signed-URL query strings and bearer keys never reach it, and
+neither does a control character: `tail -f` of the file must not run a server's escape
+sequences (clear screen, OSC 52), so every record is written as one line with them
+escaped as on screen (a traceback's newlines as `\\n`)."""
 
 from __future__ import annotations
 
@@ -8,16 +11,20 @@ import logging.handlers
 import re
 
 from starvideos_tui import localfile, paths
+from starvideos_tui.textsafe import one_line
 
 _QUERY = re.compile(r"(https?://[^\s?#]+)\?[^\s#]*")
 _BEARER = re.compile(r"(?i)bearer\s+\S+")
 
 
 class RedactingFormatter(logging.Formatter):
+    """The whole formatted record (message, arguments and traceback alike) redacted, then
+    made one line of visible text: no call site can forget either."""
+
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
         text = _QUERY.sub(r"\1?…", text)
-        return _BEARER.sub("Bearer ***", text)
+        return one_line(_BEARER.sub("Bearer ***", text))
 
 
 def setup_logging(level: str = "info") -> None:

@@ -70,11 +70,10 @@ class TaskStatus(Enum):
         known = _WORD_STATUS.get(word)  # the documented words as sent: no enum lookup
         if known is not None:
             return known
-        try:
-            status = cls(word.strip().casefold())
-        except ValueError:
-            return cls.UNKNOWN
-        return cls.UNKNOWN if status in (cls.NEW, cls.UNKNOWN) else status
+        # The documented words in another case, and nothing else: not "completed" with a
+        # zero-width space in it, nor a word that folds into one ("proce\u017f\u017fing").
+        word = word.strip()
+        return _WORD_STATUS.get(word.lower(), cls.UNKNOWN) if word.isascii() else cls.UNKNOWN
 
     @property
     def is_final(self) -> bool:

@@ -160,7 +160,7 @@ async def download(settings: Settings, args: argparse.Namespace) -> int:
 
 def create_request(args: argparse.Namespace) -> CreateRequest:
     request = CreateRequest(
-        prompt=text_argument(args.prompt),
+        prompt=text_argument(args.prompt, "--prompt"),
         duration=args.duration,
         ratio=args.ratio,
         reference_images=tuple(args.image),
@@ -181,7 +181,7 @@ async def create(settings: Settings, args: argparse.Namespace) -> int:
     if args.dry_run:
         raise UsageError("--dry-run goes with --from FILE")
     request = create_request(args)
-    label = text_argument(args.label) if args.label else None
+    label = text_argument(args.label, "--label") if args.label else None
     watchlist = Watchlist(settings.db)
     # A damaged watchlist stops us before a task exists that nothing tracks.
     history = watchlist.load()
