@@ -220,4 +220,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         stuck = [t.name for t in threading.enumerate() if t.name in stuck and t.is_alive()]
     if stuck:
         write(f"WARNING: threads still running, which keep pytest from exiting: {stuck}")
-    _backstop.arm(EXIT_DEADLINE, f"pytest has not exited {EXIT_DEADLINE:.0f} s after its tests")
+    # For the exit only: once pytest has returned, a caller still running (pytest.main()
+    # called from other code) is none of the backstop's business; a main thread stopped
+    # and waiting on threads that never end is.
+    _backstop.arm(
+        EXIT_DEADLINE,
+        f"pytest has not exited {EXIT_DEADLINE:.0f} s after its tests",
+        skip=lambda: _unconfigured.is_set() and threading.main_thread().is_alive(),
+    )
+
+
+_unconfigured = threading.Event()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _unconfigured.set()

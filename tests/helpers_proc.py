@@ -394,7 +394,7 @@ class Backstop:
                 if left > 0:
                     self._cond.wait(left)
                     continue
-                if self._skip():  # a debugger is attached: leave the user be
+                if self._skip():  # a debugger attached, say: leave the user be
                     self._deadline = None
                     faulthandler.cancel_dump_traceback_later()
                     continue

@@ -104,7 +104,7 @@ def test_a_private_tmux_server_ends_with_a_program_that_ignores_the_hangup() -> 
 # -- the end-of-session check and the backstop, on inner runs ---------------------------------
 
 INNER_TESTS = """
-import os, signal, subprocess, time
+import os, signal, subprocess, threading, time
 import pytest
 from helpers_proc import start
 
@@ -124,6 +124,9 @@ def test_leaves_an_orphan_in_a_group_it_started():
     start(["sh", "-c", "sleep 63 & echo $! >> " + PIDS])
     time.sleep(0.5)
 
+def test_leaves_a_thread_that_never_ends():
+    threading.Thread(target=time.sleep, args=(600,), name="forever").start()
+
 @pytest.mark.timeout(1)
 def test_stuck_where_the_alarm_cannot_reach():
     note(subprocess.Popen(["sleep", "64"]).pid)
@@ -133,10 +136,12 @@ def test_stuck_where_the_alarm_cannot_reach():
 
 
 def _inner_run(spawn: Spawn, folder: Path, *selected: str) -> tuple[int, str, list[int]]:
-    """pytest on INNER_TESTS with the real conftest.py, the backstop's margin made 1 s."""
+    """pytest on INNER_TESTS with the real conftest.py, the backstop's margins made 1 s."""
     pids = folder / "pids"
     (folder / "test_inner.py").write_text(textwrap.dedent(INNER_TESTS.format(pids=str(pids))))
-    (folder / "fast_backstop.py").write_text("import conftest\nconftest.BACKSTOP_MARGIN = 1.0\n")
+    (folder / "fast_backstop.py").write_text(
+        "import conftest\nconftest.BACKSTOP_MARGIN = conftest.EXIT_DEADLINE = 1.0\n"
+    )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(folder)])}
     args = [sys.executable, "-m", "pytest", "-p", "conftest", "-p", "fast_backstop"]
     args += ["-p", "no:cacheprovider", "-q", "--rootdir", str(folder)]
@@ -184,3 +189,17 @@ def test_a_test_the_timeout_cannot_end_meets_the_backstop(tmp_path: Path, spawn:
     assert "in test_stuck_where_the_alarm_cannot_reach" in out  # its stack
     assert "killed process" in out and "sleep 64" in out
     assert len(pids) == 1 and _gone_within(pids, 5)
+
+
+def test_a_thread_that_keeps_pytest_from_exiting_meets_the_backstop(
+    tmp_path: Path, spawn: Spawn
+) -> None:
+    """The hang of issue 23 came after the last test: pytest waiting at exit on a thread
+    that never ends. It is named, and the process ends EXIT_DEADLINE later, exit 1."""
+    started = time.monotonic()
+    code, out, _ = _inner_run(spawn, tmp_path, "test_leaves_a_thread_that_never_ends")
+    assert code == 1, out
+    assert time.monotonic() - started < 30, "the backstop did not end the run"
+    assert "1 passed" in out
+    assert "threads still running, which keep pytest from exiting: ['forever']" in out, out
+    assert "backstop: pytest has not exited 1 s after its tests" in out, out
