@@ -1,7 +1,32 @@
-"""Shared fixtures: a clock the test moves by hand and a simulator on loopback that uses it."""
+"""Shared fixtures: a clock the test moves by hand and a simulator on loopback that uses it;
+servers and child processes that end whatever happens; the end-of-session check that
+fails the run when a process a test started is still alive.
+
+How a hang ends (the suite must never hang):
+- Every server and child is ended by a fixture's `finally` (`spawn`, `serve`, `tmux`...):
+  a child's whole process group, SIGTERM then SIGKILL.
+- pytest-timeout's `signal` method (pyproject.toml) ends a test stuck past its timeout with
+  every thread's stack printed, as the `thread` method would, but as a failure of that
+  test: its fixtures still end its children, and the run goes on to report the rest. The
+  `thread` method would `os._exit` the whole run instead, running no `finally` at all.
+- A hang the alarm cannot end (a teardown stuck after the alarm was spent, C code that
+  never returns to Python, a thread that keeps pytest from exiting) meets the backstop:
+  BACKSTOP_MARGIN seconds after the test's timeout, or EXIT_DEADLINE seconds after the
+  last test, it prints every stack, kills the children and exits 1.
+- Children from `spawn` carry PR_SET_PDEATHSIG: whatever ends pytest (the backstop's
+  `os._exit`, kill -9, the OOM killer), the kernel kills them with it. A child started in
+  a session of its own gets no hangup from anyone when pytest dies: without this it
+  would run on, as the writer of issue 23 did for 15 minutes at 95 % of a core.
+- At the end of the session, any process the tests started that is still alive is
+  listed, killed (its group), and the run fails.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -9,7 +34,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_timeout
 from helpers_http import Respond, ScriptedHTTPServer, serve_tls
+from helpers_proc import Backstop, Spawn, Tmux, child_environment, end, end_all, start
 
 from starvideos_tui.simulator import SimConfig, Simulator
 from starvideos_tui.store import Watchlist
@@ -63,11 +90,12 @@ def serve() -> Iterator[Callable[..., ScriptedHTTPServer]]:
         started.append((server, thread))
         return server
 
-    yield start
-    for server, thread in started:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with contextlib.ExitStack() as stack:  # each server ended, even if one fails to end
+        yield start
+        for server, thread in started:
+            stack.callback(thread.join, timeout=5)
+            stack.callback(server.server_close)
+            stack.callback(server.shutdown)
 
 
 @pytest.fixture
@@ -81,11 +109,129 @@ def start_sim() -> Iterator[Callable[..., Simulator]]:
         started.append(sim)
         return sim
 
-    yield start
-    for sim in started:
-        sim.stop()
+    with contextlib.ExitStack() as stack:
+        yield start
+        for sim in started:
+            stack.callback(sim.stop)
 
 
 @pytest.fixture
 def sim(start_sim: Callable[..., Simulator]) -> Simulator:
     return start_sim()
+
+
+# -- child processes ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def child_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for children: the package importable, no real user dirs touched."""
+    return child_environment(tmp_path / "home")
+
+
+@pytest.fixture
+def spawn() -> Iterator[Spawn]:
+    """`spawn(args, **popen)` starts a child as `subprocess.Popen` would, in a process group
+    of its own that dies with pytest (helpers_proc.start); when the test ends, however it
+    ends, each child's whole group is ended (SIGTERM, a short grace, SIGKILL)."""
+    with contextlib.ExitStack() as stack:
+
+        def spawn_(args: Any, **popen: Any) -> subprocess.Popen[Any]:
+            child = start(args, **popen)
+            stack.callback(end, child)
+            return child
+
+        yield spawn_
+
+
+@pytest.fixture
+def tmux() -> Iterator[Tmux]:
+    """A private tmux server (`tmux -L <unique>`, its own socket folder), killed with
+    everything running in it when the test ends."""
+    if shutil.which("tmux") is None:
+        pytest.skip("needs tmux")
+    server = Tmux()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+# -- the backstop and the end-of-session check ------------------------------------------------
+
+BACKSTOP_MARGIN = 60.0  # after a test's own timeout
+EXIT_DEADLINE = 60.0  # from the end-of-session check to the process's exit
+_backstop = Backstop()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    def uncapture() -> None:
+        capman = config.pluginmanager.getplugin("capturemanager")
+        if capman is not None:
+            capman.suspend_global_capture(in_=True)
+            out, err = capman.read_global_capture()
+            if sys.__stderr__ is not None:
+                sys.__stderr__.write(f"{out}{err}")
+
+    _backstop.before_fire = uncapture
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> None:
+    """Arm the backstop beside pytest-timeout's own timer (returning None lets it run)."""
+
+    def debugging() -> bool:
+        return not settings.disable_debugger_detection and pytest_timeout.is_debugging()
+
+    what = f"{item.nodeid} still running {BACKSTOP_MARGIN:.0f} s after its timeout"
+    _backstop.arm(settings.timeout + BACKSTOP_MARGIN, what, skip=debugging)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_timeout_cancel_timer(item: pytest.Item) -> None:
+    _backstop.disarm()
+
+
+def pytest_enter_pdb() -> None:
+    _backstop.disarm()  # a person at the debugger is no hang
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if a process the tests started is still alive: name it, end it."""
+    left = end_all()
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    write = reporter.write_line if reporter is not None else print
+    if left:
+        write("")
+        write(f"ERROR: {len(left)} process(es) started by the tests were still running:")
+        for pid, command in left:
+            write(f"  pid {pid}: {command[:200]}")
+        write("They were killed. A test must end every process it starts (the spawn fixture).")
+        if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    stuck = [
+        t.name
+        for t in threading.enumerate()
+        if t is not threading.current_thread() and not t.daemon and t.is_alive()
+    ]
+    if stuck:
+        time.sleep(1.0)  # threads that were just told to stop
+        stuck = [t.name for t in threading.enumerate() if t.name in stuck and t.is_alive()]
+    if stuck:
+        write(f"WARNING: threads still running, which keep pytest from exiting: {stuck}")
+    # For the exit only: once pytest has returned, a caller still running (pytest.main()
+    # called from other code) is none of the backstop's business; a main thread stopped
+    # and waiting on threads that never end is.
+    _backstop.arm(
+        EXIT_DEADLINE,
+        f"pytest has not exited {EXIT_DEADLINE:.0f} s after its tests",
+        skip=lambda: _unconfigured.is_set() and threading.main_thread().is_alive(),
+    )
+
+
+_unconfigured = threading.Event()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _unconfigured.set()

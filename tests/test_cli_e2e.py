@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from contract import LIST_JSON_KEYS
+from helpers_proc import Spawn
 
 from starvideos_tui.simulator import Simulator
 from starvideos_tui.simulator.video import sample_video
@@ -563,13 +564,13 @@ def test_create_wait_saves_the_video_and_exits_0(cli: Cli, sim: Simulator, tmp_p
 
 
 def test_create_wait_says_on_a_terminal_what_it_waits_for_and_stdout_keeps_the_id(
-    cli: Cli, sim: Simulator, tmp_path: Path
+    cli: Cli, sim: Simulator, tmp_path: Path, spawn: Spawn
 ) -> None:
     """`id=$(starvideos-tui create --wait …)` in a terminal: stdout is a pipe, stderr the
     terminal, where one line is rewritten in place until the video is saved."""
     master, slave = pty.openpty()
     command = [sys.executable, "-m", "starvideos_tui", *FAST, "--download-dir", str(tmp_path)]
-    child = subprocess.Popen(
+    child = spawn(
         [*command, "create", "--prompt", "a slow cat", "--wait"],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -957,11 +958,11 @@ def test_sim_on_a_busy_port_fails_cleanly(cli: Cli, sim: Simulator) -> None:
     assert_fails(cli.run("sim", "--port", str(busy), timeout=15), 1, str(busy))
 
 
-def test_sim_command_announces_its_address_and_serves_at_once(tmp_path: Path) -> None:
+def test_sim_command_announces_its_address_and_serves_at_once(tmp_path: Path, spawn: Spawn) -> None:
     port = closed_port()
     env = clean_env()
     env["STARVIDEOS_HOME"] = str(tmp_path / "home")
-    proc = subprocess.Popen(
+    proc = spawn(
         [sys.executable, "-m", "starvideos_tui", "sim", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -1166,7 +1167,7 @@ def test_create_from_dry_run_prints_what_would_be_sent_and_sends_nothing(
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_create_from_interrupted_then_rerun_submits_every_line_exactly_once(
-    cli: Cli, start_sim: Callable[..., Simulator], tmp_path: Path, signum: int
+    cli: Cli, start_sim: Callable[..., Simulator], tmp_path: Path, signum: int, spawn: Spawn
 ) -> None:
     """20 lines against an API that allows 4 requests a second (429 + Retry-After beyond),
     Ctrl-C (or SIGTERM, SIGHUP) after the first few ids, then the same command again: the
@@ -1174,7 +1175,7 @@ def test_create_from_interrupted_then_rerun_submits_every_line_exactly_once(
     sim = start_sim(rate_limit=4)
     cli.env["STARVIDEOS_BASE_URL"] = sim.base_url
     batch = write_jsonl(tmp_path / "batch.jsonl", 20)
-    proc = subprocess.Popen(
+    proc = spawn(
         [sys.executable, "-m", "starvideos_tui", "create", "--from", str(batch)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -10,13 +10,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from helpers_http import Reply, ScriptedHTTPServer, Seen, ranged
 from helpers_media import padded_video
+from helpers_proc import Spawn
 from test_cli_e2e import Cli
 
 from starvideos_tui.simulator import Simulator
@@ -117,6 +118,7 @@ def test_a_signal_mid_download_ends_the_command_at_once_keeping_what_arrived(
     sim: Simulator,
     serve: Serve,
     signum: int,
+    spawn: Spawn,
 ) -> None:
     """A dropped SSH session (SIGHUP) or `systemctl stop` (SIGTERM) while a slow link
     drips: the command ends within a second or two and the bytes are in the `.part`."""
@@ -126,7 +128,7 @@ def test_a_signal_mid_download_ends_the_command_at_once_keeping_what_arrived(
     completed_at(sim, host.url())
     cli.ok("add", TASK)
     part = cli.cwd / "starvideos-downloads" / f"{TASK}.mp4.part"
-    child = subprocess.Popen(
+    child = spawn(
         [sys.executable, "-m", "starvideos_tui", "download", TASK],
         env=cli.env,
         cwd=cli.cwd,
@@ -165,6 +167,7 @@ def test_two_watch_processes_on_one_watchlist_both_report_the_video_saved(
     cli: Cli,
     sim: Simulator,
     serve: Serve,
+    spawn: Spawn,
 ) -> None:
     """A cron job and a user's own `watch`: whoever saves the video, neither cries wolf."""
 
@@ -178,7 +181,7 @@ def test_two_watch_processes_on_one_watchlist_both_report_the_video_saved(
     cli.ok("add", TASK)
     args = [sys.executable, "-m", "starvideos_tui", "--interval", "0.5", "watch"]
     children = [
-        subprocess.Popen(
+        spawn(
             args,
             env=cli.env,
             cwd=cli.cwd,
@@ -213,16 +216,26 @@ NO_PASSWD = (
 )
 
 
+@pytest.fixture
+def open_folder() -> Iterator[Path]:
+    """A folder another uid can reach (tmp_path's parents are private), removed at the end."""
+    work = Path(tempfile.mkdtemp(prefix="starvideos-nohome-"))
+    work.chmod(0o777)
+    try:
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 @pytest.mark.parametrize("how", ["no-passwd-entry", "real-uid-without-entry"])
 def test_a_user_without_a_home_gets_one_clear_line_or_a_working_command(
     cli: Cli,
     sim: Simulator,
-    tmp_path: Path,
+    open_folder: Path,
     how: str,
 ) -> None:
     env = _no_home_env(cli)
-    work = Path(tempfile.mkdtemp(prefix="starvideos-nohome-"))  # reachable by another uid
-    work.chmod(0o777)
+    work = open_folder
     if how == "no-passwd-entry":
         command = [sys.executable, "-c", NO_PASSWD]
     else:
@@ -257,7 +270,6 @@ def test_a_user_without_a_home_gets_one_clear_line_or_a_working_command(
     assert listed.returncode == 0 and TASK in listed.stdout, listed
     refreshed = run("refresh", STARVIDEOS_DB=db)
     assert "Traceback" not in refreshed.stderr, refreshed
-    shutil.rmtree(work)
 
 
 def test_an_ascii_only_terminal_gets_question_marks_not_a_traceback(

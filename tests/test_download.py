@@ -27,6 +27,7 @@ from urllib.parse import quote
 import pytest
 from helpers_http import Reply, Respond, ScriptedHTTPServer, Seen, leave_part, ranged
 from helpers_media import padded_video
+from helpers_proc import Spawn
 
 from starvideos_tui import download, partfile
 from starvideos_tui.api import StarVideosClient
@@ -1091,7 +1092,7 @@ download.fetch_to_file_sync(sys.argv[1], Path(sys.argv[2]))
 
 
 def test_download_killed_midway_resumes_from_its_part_and_matches_the_source(
-    serve: Callable[[Respond], ScriptedHTTPServer], tmp_path: Path
+    serve: Callable[[Respond], ScriptedHTTPServer], tmp_path: Path, spawn: Spawn
 ) -> None:
     """kill -9 of a process in the middle of a download, then a new one."""
 
@@ -1102,7 +1103,7 @@ def test_download_killed_midway_resumes_from_its_part_and_matches_the_source(
     server = serve(respond)
     final = target_path(TASK, tmp_path)
     part = final.with_name(final.name + ".part")
-    child = subprocess.Popen([sys.executable, "-c", KILLED_DOWNLOAD, server.url(), str(final)])
+    child = spawn([sys.executable, "-c", KILLED_DOWNLOAD, server.url(), str(final)])
     try:
         deadline = time.monotonic() + 20
         while not (part.exists() and part.stat().st_size > 2 * MiB) and child.poll() is None:

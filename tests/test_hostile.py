@@ -11,6 +11,7 @@ first bad ids and flags end to end (test_cli_e2e) and the downloader's URL check
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -440,7 +441,11 @@ class _RawServer:
                     pass
 
     def close(self) -> None:
+        # shutdown() wakes the thread blocked in accept(); close() alone would not.
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
         self.sock.close()
+        self.thread.join(timeout=5)
 
 
 LYING_HEADERS = {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -30,13 +29,8 @@ HEAVY = ("textual",)
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env["STARVIDEOS_HOME"] = str(tmp_path / "home")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    for name in ("STARVIDEOS_DB", "STARVIDEOS_API_KEY", "STARVIDEOS_BASE_URL"):
-        env.pop(name, None)
-    return env
+def env(child_env: dict[str, str]) -> dict[str, str]:
+    return child_env
 
 
 def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

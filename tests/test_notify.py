@@ -10,8 +10,10 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
+from helpers_proc import Spawn
 from test_tui_signals import _read
 
 from starvideos_tui.errors import UsageError
@@ -88,18 +90,21 @@ def test_a_bad_mode_is_named() -> None:
         check_mode("desktop")
 
 
-def run_demo(env_extra: dict[str, str], wanted: bytes, seconds: float) -> bytes:
-    """The demo in a pseudo-terminal until `wanted` shows in its raw output (or time is up)."""
+def run_demo(
+    spawn: Spawn, tmp: Path, env_extra: dict[str, str], wanted: bytes, seconds: float
+) -> bytes:
+    """The demo in a pseudo-terminal until `wanted` shows in its raw output (or time is up).
+    Its throw-away folder goes in `tmp` (TMPDIR), where a killed demo's stays."""
     master, slave = pty.openpty()
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30", **env_extra}
     env.pop("STARVIDEOS_BELL", None)
-    child = subprocess.Popen(
+    env["TMPDIR"] = str(tmp)
+    child = spawn(
         [sys.executable, "-m", "starvideos_tui", "--demo"],
         stdin=slave,
         stdout=slave,
         stderr=slave,
         env=env,
-        start_new_session=True,
     )
     os.close(slave)
     seen = b""
@@ -117,15 +122,18 @@ def run_demo(env_extra: dict[str, str], wanted: bytes, seconds: float) -> bytes:
     return seen
 
 
-def test_the_tui_in_tmux_notifies_through_the_passthrough_when_a_demo_task_completes() -> None:
+def test_the_tui_in_tmux_notifies_through_the_passthrough_when_a_demo_task_completes(
+    spawn: Spawn, tmp_path: Path
+) -> None:
     wanted = b"\x1bPtmux;\x1b\x1b]777;notify;Video ready;video_starvideos_o3_"
-    seen = run_demo({"STARVIDEOS_NOTIFY": "osc777", "TMUX": "/tmp/tmux-1/default,1,0"}, wanted, 20)
+    tmux = {"STARVIDEOS_NOTIFY": "osc777", "TMUX": "/tmp/tmux-1/default,1,0"}
+    seen = run_demo(spawn, tmp_path, tmux, wanted, 20)
     assert wanted in seen
     assert b"completed\x1b\x1b\\\x1b\\" in seen  # the body, then the doubled and the own ST
 
 
-def test_notify_off_sends_no_notification() -> None:
-    seen = run_demo({"STARVIDEOS_NOTIFY": "off"}, b"Video ready", 15)
+def test_notify_off_sends_no_notification(spawn: Spawn, tmp_path: Path) -> None:
+    seen = run_demo(spawn, tmp_path, {"STARVIDEOS_NOTIFY": "off"}, b"Video ready", 15)
     assert b"Video ready" in seen  # the toast
     assert b"]777;" not in seen and b"]9;" not in seen and b"]99;" not in seen
 

@@ -23,9 +23,11 @@ from pathlib import Path
 from typing import IO
 
 import pytest
+from helpers_proc import Spawn
 from textual.widgets import TextArea
 
 from starvideos_tui.api import StarVideosClient
+from starvideos_tui.journal import read_entries
 from starvideos_tui.models import TaskRecord
 from starvideos_tui.simulator import SimConfig, Simulator
 from starvideos_tui.store import SCHEMA_VERSION, Watchlist
@@ -33,7 +35,6 @@ from starvideos_tui.tui.app import AppConfig, StarVideosApp
 from starvideos_tui.tui.screens.add_ids import AddIdsScreen
 from starvideos_tui.tui.widgets.task_table import TaskTable
 
-REPO = Path(__file__).resolve().parents[1]
 PREFILLED = 5_000
 WRITER_TRIALS = 25
 CLI_KILL_TRIALS = 12
@@ -67,14 +68,6 @@ while True:
 """
 
 
-def child_env(tmp_path: Path) -> dict[str, str]:
-    """The package importable, every user folder under tmp_path, no STARVIDEOS_* inherited."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STARVIDEOS_")}
-    env["STARVIDEOS_HOME"] = str(tmp_path / "home")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    return env
-
-
 def prefill(path: Path, count: int = PREFILLED) -> None:
     now = time.time()
     Watchlist(path).add(
@@ -95,31 +88,54 @@ def temp_leftovers(folder: Path) -> int:
     return sum(1 for p in folder.iterdir() if p.name.endswith(".tmp"))
 
 
-def _signature(path: Path) -> tuple[int, int, int]:
-    st = path.stat()
+def _stat(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def _wait_for_a_save(path: Path, leftovers: int, timeout: float = 5.0) -> None:
-    """Return as soon as a save began: a temp file beside the watchlist, or the file itself
-    touched (a writer that rewrites in place is caught in the act this way)."""
-    before = _signature(path)
+def _what_a_save_touches(path: Path) -> tuple[object, ...]:
+    """What a save changes, as store.py writes it: an entry appended to `<file>.journal`
+    (its size and time), or a compaction: a temp file `.<file>.*.tmp` beside the file, then
+    renamed over it, then the journal removed. (The lock file is no sign: readers and
+    writers alike take it.)"""
+    temps = frozenset(p.name for p in path.parent.iterdir() if p.name.endswith(".tmp"))
+    return (_stat(path), _stat(Path(f"{path}.journal")), temps)
+
+
+def _wait_for_a_save(path: Path, writer: subprocess.Popen[str], timeout: float = 60.0) -> None:
+    """Return as soon as a save began. A poll a millisecond, not a spin: on a loaded machine
+    a spinning parent takes the core the writer needs to get there."""
+    before = _what_a_save_touches(path)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if temp_leftovers(path.parent) > leftovers or _signature(path) != before:
-            return
-    raise AssertionError("the writer never started a save")
+    while _what_a_save_touches(path) == before:
+        assert writer.poll() is None, f"the writer exited ({writer.returncode}) before a save"
+        assert time.monotonic() < deadline, f"the writer started no save in {timeout:.0f} s"
+        time.sleep(0.001)
+
+
+def _torn_journal(path: Path) -> bool:
+    """Whether the journal ends in bytes after its last whole entry: a kill mid-append."""
+    try:
+        raw = Path(f"{path}.journal").read_bytes()
+    except FileNotFoundError:
+        return False
+    return read_entries(raw).end < len(raw)
 
 
 # -- 1. crash safety -------------------------------------------------------------------------
 
 
+# 25 writers, each reading and rewriting a 5,000-task file: ~50 s on 2 cores kept busy by
+# two other processes; the default 120 s would leave too little room on a slower machine.
+@pytest.mark.timeout(240)
 def test_kill_9_while_writing_a_5000_task_watchlist_never_loses_a_confirmed_add_or_update(
-    tmp_path: Path,
+    tmp_path: Path, child_env: dict[str, str], spawn: Spawn
 ) -> None:
     path = tmp_path / "watchlist.json"
     prefill(path)
-    env = child_env(tmp_path)
     rng = random.Random(5)
     # What each prefilled task's label must be: the last confirmed update that touched it.
     expected_label = {f"pre-{i}": "initial" for i in range(PREFILLED)}
@@ -129,15 +145,15 @@ def test_kill_9_while_writing_a_5000_task_watchlist_never_loses_a_confirmed_add_
 
     for trial in range(WRITER_TRIALS):
         before_tmp = temp_leftovers(tmp_path)
-        child = subprocess.Popen(
+        child = spawn(
             [sys.executable, "-c", WRITER, str(path), f"t{trial}", str(trial), str(PREFILLED)],
-            env=env,
+            env=child_env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         lines: list[str] = []
-        reader = threading.Thread(target=_collect_lines, args=(child.stdout, lines))
+        reader = threading.Thread(target=_collect_lines, args=(child.stdout, lines), daemon=True)
         reader.start()
         deadline = time.monotonic() + 30
         while not lines and child.poll() is None and time.monotonic() < deadline:
@@ -146,14 +162,16 @@ def test_kill_9_while_writing_a_5000_task_watchlist_never_loses_a_confirmed_add_
         if trial % 2:
             time.sleep(rng.uniform(0.0, 0.5))  # any moment: reading, changing, saving
         else:
-            _wait_for_a_save(path, before_tmp)  # aimed: while the temp file is written
+            _wait_for_a_save(path, child)  # aimed: while a save is being written
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=10)
         reader.join(timeout=10)
+        assert not reader.is_alive()
         assert child.stderr is not None
         stderr = child.stderr.read()
         child.stderr.close()
         assert "Traceback" not in stderr, stderr
+        torn = _torn_journal(path)
 
         # Replay what the child confirmed, and note the one write that may be in flight.
         adds_done = sum(1 for x in lines if x.startswith("added "))
@@ -194,14 +212,19 @@ def test_kill_9_while_writing_a_5000_task_watchlist_never_loses_a_confirmed_add_
                     f"trial {trial}: {task_id} has label {got!r}, expected {label!r}"
                 )
                 assert got == in_flight_update[0]
+        # The in-flight write is on disk though the child never confirmed it.
+        unconfirmed_on_disk = bool(in_flight_add) and in_flight_add in present
         if in_flight_update is not None:
             # A write is all or nothing: the in-flight batch landed whole or not at all.
             landed = {by_id[t].label == in_flight_update[0] for t in flying}
             assert len(landed) == 1, f"trial {trial}: half of a polling pass was saved"
             if landed == {True}:
+                unconfirmed_on_disk = True
                 for task_id in flying:
                     expected_label[task_id] = in_flight_update[0]
-        killed_mid_save += temp_leftovers(tmp_path) > before_tmp
+        # The kill landed inside a save (after its first byte, before the call returned):
+        # its temp file left (a compaction), its journal entry torn, or its write on disk.
+        killed_mid_save += temp_leftovers(tmp_path) > before_tmp or torn or unconfirmed_on_disk
 
     assert killed_mid_save >= 3, "too few kills landed inside a save to prove anything"
     print(
@@ -223,11 +246,11 @@ def _cli(env: dict[str, str], *args: str, stdin: str | None = None, cwd: Path | 
 
 
 def test_kill_9_of_cli_add_at_a_random_moment_keeps_every_add_that_exited_0(
-    tmp_path: Path,
+    tmp_path: Path, child_env: dict[str, str], spawn: Spawn
 ) -> None:
     path = tmp_path / "watchlist.json"
     prefill(path)
-    env = child_env(tmp_path)
+    env = child_env
     started = time.monotonic()
     first = _cli(env, "--db", str(path), "add", "warmup")
     assert first.returncode == 0, first.stderr
@@ -237,7 +260,7 @@ def test_kill_9_of_cli_add_at_a_random_moment_keeps_every_add_that_exited_0(
     killed: list[list[str]] = []
     for trial in range(CLI_KILL_TRIALS):
         ids = [f"k{trial}-{i}" for i in range(3)]
-        child = subprocess.Popen(
+        child = spawn(
             [sys.executable, "-m", "starvideos_tui", "--db", str(path), "add", *ids],
             env=env,
             stdin=subprocess.DEVNULL,
@@ -266,10 +289,12 @@ def test_kill_9_of_cli_add_at_a_random_moment_keeps_every_add_that_exited_0(
 # -- 2. concurrency --------------------------------------------------------------------------
 
 
-def test_two_cli_writers_adding_500_ids_each_at_once_keep_all_1000(tmp_path: Path) -> None:
+def test_two_cli_writers_adding_500_ids_each_at_once_keep_all_1000(
+    tmp_path: Path, child_env: dict[str, str]
+) -> None:
     path = tmp_path / "watchlist.json"
     prefill(path)  # a big file makes each read-change-write long enough to collide
-    env = child_env(tmp_path)
+    env = child_env
     spans: dict[str, list[tuple[float, float]]] = {}
 
     def writer(name: str) -> list[subprocess.CompletedProcess[str]]:
@@ -301,7 +326,7 @@ def test_two_cli_writers_adding_500_ids_each_at_once_keep_all_1000(tmp_path: Pat
 
 
 async def test_cli_add_while_the_tui_polls_and_adds_loses_nothing_and_shows_up_within_an_interval(
-    tmp_path: Path,
+    tmp_path: Path, child_env: dict[str, str]
 ) -> None:
     interval = 3.0
     sim = Simulator(SimConfig(seed=21)).start()
@@ -329,7 +354,7 @@ async def test_cli_add_while_the_tui_polls_and_adds_loses_nothing_and_shows_up_w
             client=StarVideosClient(sim.base_url, KEY),
             config=AppConfig(download_dir=tmp_path / "videos", interval=interval, bell=False),
         )
-        env = child_env(tmp_path)
+        env = child_env
 
         def run_cli_batches() -> list[float]:
             ends = []
@@ -409,14 +434,14 @@ SURFACES = {
 @pytest.mark.parametrize("surface", SURFACES.values(), ids=SURFACES.keys())
 @pytest.mark.parametrize("damage", DAMAGE.values(), ids=DAMAGE.keys())
 def test_damaged_watchlist_is_named_in_one_line_before_any_screen_and_kept_byte_for_byte(
-    tmp_path: Path, damage: Callable[[bytes], bytes], surface: list[str]
+    tmp_path: Path, damage: Callable[[bytes], bytes], surface: list[str], child_env: dict[str, str]
 ) -> None:
     folder = tmp_path / "data"
     folder.mkdir()
     path = folder / "watchlist.json"
     raw = damage(_real_watchlist_bytes(tmp_path))
     path.write_bytes(raw)
-    env = child_env(tmp_path)
+    env = child_env
     env["STARVIDEOS_API_KEY"] = KEY
     env["TERM"] = "xterm-256color"
 

@@ -568,17 +568,19 @@ def test_stop_frees_the_port_and_prints_nothing(capfd: pytest.CaptureFixture[str
 
 def test_foreground_serve_forever_returns_after_stop() -> None:
     simulator = Simulator()
-    thread = threading.Thread(target=simulator.serve_forever)
+    thread = threading.Thread(target=simulator.serve_forever, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        try:
-            if poll(simulator, "x").status == 404:
-                break
-        except (RuntimeError, OSError):
-            time.sleep(0.01)
-    simulator.stop()
-    thread.join(timeout=5)
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                if poll(simulator, "x").status == 404:
+                    break
+            except (RuntimeError, OSError):
+                time.sleep(0.01)
+    finally:
+        simulator.stop()
+        thread.join(timeout=5)
     assert not thread.is_alive()
 
 

@@ -10,13 +10,12 @@ import pty
 import re
 import select
 import signal
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
+from helpers_proc import Spawn
 
 ALT_SCREEN_ON, ALT_SCREEN_OFF = b"\x1b[?1049h", b"\x1b[?1049l"
 MOUSE_OFF = b"\x1b[?1000l"
@@ -38,22 +37,32 @@ def _read(fd: int, until: float) -> bytes:
     return out
 
 
-def _demo_folders() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("starvideos-demo-*")}
+@pytest.fixture
+def demo_tmp(tmp_path: Path) -> Path:
+    """The demo child's temp folder (TMPDIR): its throw-away folder is made there, so one
+    left by a killed demo goes with tmp_path, and no other run's demo is taken for it."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    return folder
+
+
+def _demo_folders(tmp: Path) -> set[str]:
+    return {p.name for p in tmp.glob("starvideos-demo-*")}
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
-def test_a_signal_ends_the_tui_and_gives_the_terminal_back(signum: int) -> None:
-    before = _demo_folders()
+def test_a_signal_ends_the_tui_and_gives_the_terminal_back(
+    signum: int, spawn: Spawn, demo_tmp: Path
+) -> None:
     master, slave = pty.openpty()
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"}
-    child = subprocess.Popen(
+    env["TMPDIR"] = str(demo_tmp)
+    child = spawn(
         [sys.executable, "-m", "starvideos_tui", "--demo"],
         stdin=slave,
         stdout=slave,
         stderr=slave,
         env=env,
-        start_new_session=True,
     )
     os.close(slave)
     try:
@@ -62,7 +71,7 @@ def test_a_signal_ends_the_tui_and_gives_the_terminal_back(signum: int) -> None:
         while ALT_SCREEN_ON not in seen or b"API ok" not in seen:
             assert time.monotonic() < deadline, "the TUI did not start"
             seen += _read(master, time.monotonic() + 0.5)
-        assert _demo_folders() - before, "the demo made no folder"
+        assert _demo_folders(demo_tmp), "the demo made no folder"
         child.send_signal(signum)
         sent = time.monotonic()
         rest = _read(master, sent + 5)
@@ -78,7 +87,7 @@ def test_a_signal_ends_the_tui_and_gives_the_terminal_back(signum: int) -> None:
     assert rest.rfind(ALT_SCREEN_OFF) > rest.rfind(ALT_SCREEN_ON)
     assert b"Traceback" not in rest
     assert code in (0, -signum, 128 + signum)
-    assert not (_demo_folders() - before), "the demo's throw-away folder was left behind"
+    assert not _demo_folders(demo_tmp), "the demo's throw-away folder was left behind"
 
 
 # SGR parameters that set a colour: 30-37, 39 aside 90-97 (foreground), 40-47, 100-107
@@ -108,16 +117,15 @@ def _colours(raw: bytes) -> set[str]:
     return found
 
 
-def _demo_screen(env: dict[str, str]) -> bytes:
+def _demo_screen(spawn: Spawn, tmp: Path, env: dict[str, str]) -> bytes:
     """The demo's raw output until its API answered, then `q`."""
     master, slave = pty.openpty()
-    child = subprocess.Popen(
+    child = spawn(
         [sys.executable, "-m", "starvideos_tui", "--demo"],
         stdin=slave,
         stdout=slave,
         stderr=slave,
-        env={**os.environ, "COLUMNS": "80", "LINES": "24", **env},
-        start_new_session=True,
+        env={**os.environ, "COLUMNS": "80", "LINES": "24", "TMPDIR": str(tmp), **env},
     )
     os.close(slave)
     seen = b""
@@ -137,16 +145,18 @@ def _demo_screen(env: dict[str, str]) -> bytes:
     return seen
 
 
-def test_a_16_colour_terminal_gets_its_own_16_colours_only() -> None:
+def test_a_16_colour_terminal_gets_its_own_16_colours_only(spawn: Spawn, demo_tmp: Path) -> None:
     """TERM=xterm: the terminal's palette (no 256 or truecolour codes, which it cannot
     show), with the statuses still in colour."""
-    colours = _colours(_demo_screen({"TERM": "xterm", "COLORTERM": ""}))
+    colours = _colours(_demo_screen(spawn, demo_tmp, {"TERM": "xterm", "COLORTERM": ""}))
     assert not {c for c in colours if c.startswith(("38", "48"))}, colours
     assert {"32", "33"} <= colours  # API ok and completed in green, unknown id in yellow
     assert "44" in colours  # the cursor row: white on blue
 
 
-def test_no_color_sends_no_colour_at_all_and_the_cursor_is_reverse_video() -> None:
-    raw = _demo_screen({"TERM": "xterm-256color", "NO_COLOR": "1"})
+def test_no_color_sends_no_colour_at_all_and_the_cursor_is_reverse_video(
+    spawn: Spawn, demo_tmp: Path
+) -> None:
+    raw = _demo_screen(spawn, demo_tmp, {"TERM": "xterm-256color", "NO_COLOR": "1"})
     assert _colours(raw) == set()
     assert b"\x1b[7m" in raw or re.search(rb"\x1b\[[0-9;]*;7[;m]", raw)  # reverse video
