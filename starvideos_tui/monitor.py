@@ -281,7 +281,10 @@ class Monitor:
 
     def _answered(self, task_id: str, answer: Answer) -> None:
         self._heard[task_id] = answer
-        self.poke()  # one that lands after its pass may make the next one due sooner
+        if not self._pass_lock.locked():  # handed on by a pass that has ended
+            self._judge_api(self._heard)  # a refused key must not wait for a pass to be said
+            self._heard = {}
+            self.poke()  # its task may be due sooner than the loop is waiting for
         old = self.records.get(task_id)
         if old is None:
             return  # removed while the request was out

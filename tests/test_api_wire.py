@@ -29,6 +29,7 @@ from test_cli_e2e import Cli
 from starvideos_tui import api
 from starvideos_tui.api import MalformedResponse, NetworkError, RateLimited, StarVideosClient
 from starvideos_tui.create_request import CreateRequest
+from starvideos_tui.events import ApiState
 from starvideos_tui.models import MAX_URL_LENGTH, TaskRecord
 from starvideos_tui.monitor import Monitor
 from starvideos_tui.poll import DEFAULT_CONCURRENCY
@@ -246,6 +247,34 @@ async def test_watch_keeps_polling_the_others_while_one_answer_drips(
     assert counts.get(TASK) == 1, counts  # still out: not asked again meanwhile
 
 
+async def test_a_refused_key_in_an_answer_handed_on_is_said_at_once(
+    serve: Serve, tmp_path: Path
+) -> None:
+    """The pass ended before the slow answer, a 401, landed: no later pass is coming (a
+    refused key stops polling), so the API's state is judged as it lands."""
+
+    def respond(_n: int, _seen: Seen) -> Reply:
+        time.sleep(1.0)
+        return Reply(401, b'{"error": {"message": "invalid api key"}}')
+
+    server = serve(respond)
+    watchlist = Watchlist(tmp_path / "w.json")
+    watchlist.add([TaskRecord(id=TASK)])
+    states: list[str] = []
+    client = StarVideosClient(server.url(""), KEY)
+    monitor = Monitor(
+        watchlist,
+        client,
+        emit=lambda e: states.append(e.word) if isinstance(e, ApiState) else None,
+        download_dir=tmp_path,
+        schedule=PollSchedule(interval=0.5),
+    )
+    assert monitor.poller is not None
+    monitor.poller.patience = 0.2
+    await run_for(2.0, monitor, client)
+    assert states[-1:] == ["bad key"], states
+
+
 @pytest.fixture
 def own_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     """The CLI in this process with its folders under tmp_path, and the app's logger left
@@ -407,30 +436,41 @@ async def test_an_answer_in_a_coding_not_asked_for_or_damaged_is_malformed(
     assert "\x1b" not in caught.value.message
 
 
-def _peak_rss_of(command: list[str], env: dict[str, str], cwd: Path) -> tuple[int, int]:
-    """Run `command`; its exit code and its peak RSS in bytes (from wait4's rusage)."""
+# `starvideos-tui ARGS` that writes its peak RSS (VmHWM, kB) to $PEAK_FILE as it exits.
+# Not wait4's ru_maxrss: that keeps the peak from before exec, when the child still counted
+# the pages of the parent it was forked from (this test process, itself near 100 MB).
+PEAK_OF = """
+import atexit, os, runpy, sys
+
+def peak():
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    with open(os.environ["PEAK_FILE"], "w") as out:
+        out.write(line.split()[1])
+
+atexit.register(peak)
+runpy.run_module("starvideos_tui", run_name="__main__", alter_sys=True)
+"""
+
+
+def _peak_rss_of(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, int]:
+    """Run `starvideos-tui ARGS`; its exit code and its peak RSS in bytes."""
+    peak_file = cwd / "peak"
     child = subprocess.Popen(
-        command,
-        env=env,
+        [sys.executable, "-c", PEAK_OF, *args],
+        env={**env, "PEAK_FILE": str(peak_file)},
         cwd=cwd,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
-            if pid:
-                child.returncode = os.waitstatus_to_exitcode(status)
-                return child.returncode, usage.ru_maxrss * 1024
-            if time.monotonic() > deadline:
-                raise AssertionError("the command did not end within 60 s")
-            time.sleep(0.05)
+        code = child.wait(timeout=60)
     finally:
         if child.returncode is None:
             os.killpg(child.pid, signal.SIGKILL)
             child.wait()
+    return code, int(peak_file.read_text()) * 1024
 
 
 def test_refresh_against_a_gzip_bomb_stays_far_under_100_mb(
@@ -443,9 +483,9 @@ def test_refresh_against_a_gzip_bomb_stays_far_under_100_mb(
     cli.env["STARVIDEOS_API_KEY"] = KEY
     cli.ok("add", TASK)
 
-    code, peak = _peak_rss_of([sys.executable, "-m", "starvideos_tui", "refresh"], cli.env, cli.cwd)
+    code, peak = _peak_rss_of(["refresh"], cli.env, cli.cwd)
 
-    assert code == 1  # no task could be polled
+    assert code == 1, f"exit {code}"  # no task could be polled
     assert peak < 100 * 2**20, f"peak RSS {peak / 2**20:.0f} MB"
     problem = cli.record(TASK)["last_problem"]
     assert problem["message"] == "malformed answer: larger than 1000 kB once decompressed"
