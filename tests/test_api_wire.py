@@ -247,6 +247,37 @@ async def test_watch_keeps_polling_the_others_while_one_answer_drips(
     assert counts.get(TASK) == 1, counts  # still out: not asked again meanwhile
 
 
+def test_the_watch_command_keeps_polling_the_others_while_one_answer_drips(
+    serve: Serve, tmp_path: Path
+) -> None:
+    """The issue's case from outside: `watch` every 0.5 s (loopback) on two tasks, one
+    answer dripping a byte every 0.2 s; in 5 s the other task is asked again and again
+    (it was once in 80 s), the dripping one once."""
+    counts: dict[str, int] = {}
+    api_server = _dripping_api(serve, TASK, counts)
+    cli = Cli(tmp_path, api_server.url(""))
+    cli.ok("add", TASK, OTHER)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "starvideos_tui", "--interval", "0.5", "watch"],
+        env=cli.env,
+        cwd=cli.cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        time.sleep(5.0)
+        polled = dict(counts)
+        child.send_signal(signal.SIGTERM)
+        child.wait(timeout=10)
+    finally:
+        if child.returncode is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+    assert polled.get(OTHER, 0) >= 3, polled  # 5-6 with the pass not waiting
+    assert polled.get(TASK) == 1, polled
+
+
 async def test_a_refused_key_in_an_answer_handed_on_is_said_at_once(
     serve: Serve, tmp_path: Path
 ) -> None:
