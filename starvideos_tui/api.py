@@ -7,10 +7,12 @@ API key, and httpx's own request logging (full URLs at INFO) is kept quiet.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import re
 import time
+from collections.abc import AsyncIterable
 from typing import Any, NoReturn
 
 import httpx
@@ -21,6 +23,13 @@ from starvideos_tui.answers import (
     decode,
     parse_result,
     unwrap_envelope,
+)
+from starvideos_tui.apiwire import (
+    ACCEPT_ENCODING,
+    BadCoding,
+    BodyTooLarge,
+    describe_protocol_error,
+    read_body,
 )
 from starvideos_tui.create_request import CreateRequest
 from starvideos_tui.errors import StarVideosError
@@ -34,8 +43,17 @@ for _name in ("httpx", "httpcore"):
 
 log = logging.getLogger(__name__)
 
-API_TIMEOUT = httpx.Timeout(15.0, connect=10.0)
-MAX_BODY = 1_000_000  # an answer larger than this is not an API answer
+API_TIMEOUT = httpx.Timeout(15.0, connect=10.0)  # each connect, and each read or write
+# The whole request, from connecting to the last byte of the body: an answer that drips (a
+# byte every few seconds never trips a read timeout) is given up after this many seconds.
+API_DEADLINE = 30.0
+MAX_BODY = 1_000_000  # an answer larger than this, as sent or decoded, is not an API answer
+# Retry-After: one shorter than this (0, negative, a date in the past) counts as none, and
+# the wait is DEFAULT_RETRY_AFTER, what a 429 without the header gets; a longer one than
+# MAX_RETRY_AFTER is waited for that long. The wait used is what the message says.
+MIN_RETRY_AFTER = 1.0
+DEFAULT_RETRY_AFTER = 30.0
+MAX_RETRY_AFTER = 900.0
 USER_AGENT = "starvideos-tui"
 
 
@@ -71,14 +89,49 @@ class BadRequest(ApiError):
     kind = "bad_request"
 
 
+def _seconds(value: float) -> str:
+    return f"{value:.0f} s" if value < 1e6 else "more than 11 days"
+
+
 class RateLimited(ApiError):
-    """429 or 503: wait `retry_after` seconds before asking again."""
+    """429 or 503: wait `retry_after` seconds before asking again. `said` is what the
+    answer's Retry-After said (None: nothing usable); `retry_after` is what the client
+    waits, which the message names (`waiting` makes the same error with another wait)."""
 
     kind = "rate_limited"
 
-    def __init__(self, message: str, *, retry_after: float, **kw: Any) -> None:
-        super().__init__(message, **kw)
-        self.retry_after = retry_after
+    def __init__(
+        self,
+        head: str,
+        *,
+        said: float | None,
+        detail: str = "",
+        wait: float | None = None,
+        **kw: Any,
+    ) -> None:
+        if wait is None:
+            wait = DEFAULT_RETRY_AFTER if said is None or said < MIN_RETRY_AFTER else said
+            wait = min(wait, MAX_RETRY_AFTER)
+        note = ""
+        if said is not None and round(said) != round(wait):
+            why = "too soon" if said < wait else f"{_seconds(wait)} is the longest wait"
+            note = f" (its Retry-After said {_seconds(said)}: {why})"
+        super().__init__(f"{head}, retry after {_seconds(wait)}{note}{detail}", **kw)
+        self.head, self.said, self.detail = head, said, detail
+        self.retry_after = wait
+
+    def waiting(self, seconds: float) -> RateLimited:
+        """The same refusal, saying that the wait is `seconds`."""
+        if seconds == self.retry_after:
+            return self
+        return RateLimited(
+            self.head,
+            said=self.said,
+            detail=self.detail,
+            wait=seconds,
+            status_code=self.status_code,
+            body=self.body_excerpt,
+        )
 
 
 class ServerError(ApiError):
@@ -101,8 +154,11 @@ class MalformedResponse(ApiError):
     kind = "malformed"
 
 
-def parse_retry_after(value: str | None, now: float | None = None, default: float = 30.0) -> float:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
+def parse_retry_after(
+    value: str | None, now: float | None = None, default: float | None = DEFAULT_RETRY_AFTER
+) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date; `default`
+    for none, or one that means nothing."""
     if not value:
         return default
     value = value.strip()
@@ -156,7 +212,7 @@ def _envelope_error(exc: ErrorEnvelope, body: str) -> ApiError:
     if code == 404:
         return TaskNotFound(f"the API does not know this task {where}: {said}", **kw)
     if code in (429, 503):
-        return RateLimited(f"rate limited {where}: {said}", retry_after=30.0, **kw)
+        return RateLimited(f"rate limited {where}", said=None, detail=f": {said}", **kw)
     if code in (400, 422):
         return BadRequest(f"the API refused the request {where}: {said}", **kw)
     return ServerError(f"the API answered with an error {where}: {said}", **kw)
@@ -184,11 +240,17 @@ class StarVideosClient:
         timeout: httpx.Timeout = API_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
         max_connections: int = 16,
+        deadline: float | None = None,
     ) -> None:
         key = api_key.secret if isinstance(api_key, ApiKey) else (api_key or "")
         self._key = ApiKey(key)
         self.base_url = base_url.rstrip("/")
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        self.deadline = API_DEADLINE if deadline is None else deadline
+        headers = {
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,  # what apiwire decodes, under its ceiling
+        }
         if key:
             headers["Authorization"] = f"Bearer {key}"
         # The transport is ours (for its retries and limits), so httpx's own reading of
@@ -254,28 +316,38 @@ class StarVideosClient:
             ) from None
 
     def _network_error(self, exc: httpx.TransportError) -> NetworkError:
+        via = f" (through the proxy {self._proxy.shown})" if self._proxy else ""
         if isinstance(exc, httpx.TimeoutException):
             error = NetworkError("the API did not answer in time (timeout)")
-        elif self._proxy is None:
-            error = NetworkError(f"cannot reach the API: {describe_network_error(exc)}")
-        elif isinstance(exc, httpx.ProxyError):  # the proxy answered CONNECT with an error
+        elif isinstance(exc, httpx.ProxyError) and self._proxy:  # CONNECT got an error
             error = NetworkError(f"the proxy {self._proxy.shown} refused: {excerpt(str(exc), 80)}")
+        elif isinstance(exc, httpx.ProtocolError):  # h11 refused what came back
+            malformed, words = describe_protocol_error(str(exc))
+            if malformed:
+                error = NetworkError(f"the API sent malformed HTTP{via}: {words}")
+            else:
+                error = NetworkError(f"the API{via} {words}")
         else:
-            error = NetworkError(
-                f"cannot reach the API through the proxy {self._proxy.shown}: "
-                f"{describe_network_error(exc)}"
-            )
+            through = f" through the proxy {self._proxy.shown}" if self._proxy else ""
+            error = NetworkError(f"cannot reach the API{through}: {describe_network_error(exc)}")
         error.unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.ProxyError)
         return error
 
     async def _request(self, method: str, path: str, **kw: Any) -> tuple[Any, str]:
         """The parsed JSON answer, and its text as it may be shown: our key masked."""
         url = self.base_url + path
+        deadline = asyncio.timeout(self.deadline)
         try:
-            async with self._http.stream(method, url, **kw) as response:
+            async with deadline, self._http.stream(method, url, **kw) as response:
                 raw = await self._read_capped(response)
         except httpx.TransportError as exc:
             raise self._network_error(exc) from None
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            raise NetworkError(
+                f"the API sent its answer too slowly: no whole answer within {self.deadline:g} s"
+            ) from None
         text = raw.decode("utf-8", errors="replace")
         # A server or proxy may echo the request back. Only `shown` may reach a message,
         # an excerpt or the watchlist; the data itself is parsed unmasked, since a short
@@ -294,17 +366,19 @@ class StarVideosClient:
 
     @staticmethod
     async def _read_capped(response: httpx.Response) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > MAX_BODY:
-                raise MalformedResponse(
-                    f"malformed answer: larger than {MAX_BODY // 1000} kB",
-                    status_code=response.status_code,
-                )
-            chunks.append(chunk)
-        return b"".join(chunks)
+        """The body, decoded by apiwire as it streams in: never more than MAX_BODY bytes
+        held, however far a compressed body would expand."""
+        if response.is_stream_consumed:  # made whole in memory (a test's MockTransport)
+            raw: bytes | AsyncIterable[bytes] = response.content
+            coding = None
+        else:
+            raw, coding = response.aiter_raw(), response.headers.get("content-encoding")
+        try:
+            return await read_body(raw, coding, MAX_BODY)
+        except (BodyTooLarge, BadCoding) as exc:
+            raise MalformedResponse(
+                f"malformed answer: {exc}", status_code=response.status_code
+            ) from None
 
     @staticmethod
     def _raise_for(status: int, text: str, headers: httpx.Headers, via: str | None) -> NoReturn:
@@ -327,10 +401,6 @@ class StarVideosClient:
         if status in (400, 422):
             raise BadRequest(f"the API refused the request (HTTP {status}){detail}", **kw)
         if status in (429, 503):
-            wait = parse_retry_after(headers.get("retry-after"))
-            raise RateLimited(
-                f"rate limited (HTTP {status}), retry after {wait:.0f} s{detail}",
-                retry_after=wait,
-                **kw,
-            )
+            asked = parse_retry_after(headers.get("retry-after"), default=None)
+            raise RateLimited(f"rate limited (HTTP {status})", said=asked, detail=detail, **kw)
         raise ServerError(f"the API answered HTTP {status}{detail}", **kw)

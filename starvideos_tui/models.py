@@ -102,11 +102,14 @@ class TaskResult:
 
 
 _URL_RE = re.compile(r"https?://[^\s/?#@]+(?:[/?#]\S*)?", re.IGNORECASE)
+# The longest video link taken, from the API or given to the downloader (docs/api.md): links
+# presigned with a session token (S3, STS) run to several thousand characters.
+MAX_URL_LENGTH = 32_768
 
 
 def is_http_url(url: str) -> bool:
     """An http(s) URL with a host and, if any, a valid port; nothing else is fetched."""
-    if len(url) > 2048 or not url.isascii() or not url.isprintable():
+    if len(url) > MAX_URL_LENGTH or not url.isascii() or not url.isprintable():
         return False  # control characters, DEL or non-ASCII: no HTTP library sends them
     if not _URL_RE.fullmatch(url):
         return False

@@ -10,6 +10,8 @@ things happen, the same way for both.
 - Each answer is shown the moment it lands (a request that hangs delays no other row) and
   queued for the watchlist; the queue is written at most once per `flush_every` seconds
   and at the end of every pass, as one transaction (store.py keeps it crash-safe).
+- A slow answer does not hold a pass open: the poller hands it on (poll.py) and the next
+  pass keeps its time; the answer is shown and written when it lands.
 - All watchlist I/O runs in its own thread (watchlist_io.py): the loop never waits on disk.
 - An id the API answers 404 for `give_up_after` times in a row is no longer polled.
 - A new link that does not say when it dies is asked once (a HEAD, in a thread): the
@@ -97,6 +99,7 @@ class Monitor:
         self._reload_every = reload_every
         self._not_found: Counter[str] = Counter()
         self._pending: dict[str, Change] = {}
+        self._heard: dict[str, Answer] = {}  # answers since the last pass judged the API
         self._flush_timer: asyncio.Task[None] | None = None
         self._pass_lock = asyncio.Lock()
         self._poke = asyncio.Event()
@@ -252,21 +255,21 @@ class Monitor:
 
     async def run_pass(self, ids: Iterable[str] | None = None) -> PassEnded:
         """One round of polls (default: the due tasks); every answer shown as it lands,
-        all of them written by the end."""
+        all that landed written by the end. Of the due tasks, a request still out after
+        the poller's patience is handed on (its answer is taken when it lands); tasks
+        named in `ids` are all waited for, each request ending by the client's deadline."""
         async with self._pass_lock:
             if ids is None:
                 self.schedule.pass_started()
                 wanted = self.schedule.due()
             else:
                 wanted = [i for i in dict.fromkeys(ids) if i in self.records]
-            answers: dict[str, Answer] = {}
-
-            def answered(task_id: str, answer: Answer) -> None:
-                answers[task_id] = answer
-                self._answered(task_id, answer)
-
-            asked = await self.poller.ask(wanted, answered) if self.poller and wanted else 0
+            asked = 0
+            if self.poller and wanted:
+                # Asked for by name (refresh): every answer, each ending by the deadline.
+                asked = await self.poller.ask(wanted, self._answered, wait_all=ids is not None)
             await self.flush()
+            answers, self._heard = self._heard, {}  # with those that landed after their pass
             self._judge_api(answers)
             ended = PassEnded(
                 asked,
@@ -277,6 +280,11 @@ class Monitor:
             return ended
 
     def _answered(self, task_id: str, answer: Answer) -> None:
+        self._heard[task_id] = answer
+        if not self._pass_lock.locked():  # handed on by a pass that has ended
+            self._judge_api(self._heard)  # a refused key must not wait for a pass to be said
+            self._heard = {}
+            self.poke()  # its task may be due sooner than the loop is waiting for
         old = self.records.get(task_id)
         if old is None:
             return  # removed while the request was out
@@ -403,6 +411,8 @@ class Monitor:
     async def close(self) -> None:
         """Stop downloads (their bytes kept for a resume), write what is queued."""
         self.stop()
+        if self.poller is not None:
+            self.poller.cancel()
         self._host_cancel.set()
         for task in self._asking:
             task.cancel()

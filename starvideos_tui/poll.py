@@ -5,6 +5,11 @@ requests for the same task, keeps at most `concurrency` requests in flight, and 
 starting new ones the moment a Retry-After or a refused key arrives. It writes nothing:
 `change_for` turns an answer into the change of a record, and the engine decides when the
 watchlist is written.
+
+A slow answer does not hold a round open: once every request of the round has been sent,
+those still out after `patience` seconds are handed on. They go on (each ends by the
+client's deadline), their answers are handed to the same callback when they land, and the
+schedule does not count their tasks due meanwhile; the next round keeps its own time.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from starvideos_tui.schedule import PollSchedule
 log = logging.getLogger(__name__)
 
 DEFAULT_CONCURRENCY = 8
+PATIENCE = 2.0  # seconds a round waits for its last requests before handing them on
 
 Answer = TaskResult | ApiError
 Change = Callable[[TaskRecord], TaskRecord]
@@ -59,35 +65,88 @@ class Poller:
         schedule: PollSchedule,
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
+        patience: float = PATIENCE,
     ) -> None:
         self.client = client
         self.schedule = schedule
         self.concurrency = concurrency
+        self.patience = patience
+        self._handed_on: set[asyncio.Task[None]] = set()
 
-    async def ask(self, ids: list[str], answered: Callable[[str, Answer], None]) -> int:
-        """Ask about each of `ids`, calling `answered(id, answer)` as each answer lands, so
-        a request that hangs until its timeout holds up no other. Returns how many were
-        asked (fewer than all when a pause or a refused key stopped the round)."""
-        queue = list(reversed(dict.fromkeys(ids)))
+    async def ask(
+        self, ids: list[str], answered: Callable[[str, Answer], None], *, wait_all: bool = False
+    ) -> int:
+        """Ask about each of `ids` (those not already out), calling `answered(id, answer)`
+        as each answer lands, so a request that hangs holds up no other. Returns how many
+        were asked (fewer than all when a pause or a refused key stopped the round).
+
+        Returns once every answer has landed, or (unless `wait_all`) once all were sent and
+        the ones still out have been out `patience` seconds: those are handed on."""
+        queue = [i for i in reversed(dict.fromkeys(ids)) if i not in self.schedule.asking]
         asked = 0
+        loop = asyncio.get_running_loop()
+        sent_at: dict[str, float] = {}
 
         async def worker() -> None:
             nonlocal asked
             while queue and not self.schedule.is_paused():
                 task_id = queue.pop()
                 asked += 1
-                answered(task_id, await self._ask(task_id))
+                sent_at[task_id] = loop.time()
+                try:
+                    answer = await self._ask(task_id)
+                finally:
+                    del sent_at[task_id]
+                answered(task_id, answer)
 
-        await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(queue)))))
+        workers = {loop.create_task(worker()) for _ in range(min(self.concurrency, len(queue)))}
+        try:
+            while workers:
+                timeout = None if wait_all else self.patience
+                if not wait_all and (not queue or self.schedule.is_paused()):
+                    # All sent: wait for the youngest request still out to reach `patience`.
+                    youngest = max(sent_at.values(), default=loop.time())
+                    timeout = youngest + self.patience - loop.time()
+                    if timeout <= 0:
+                        break
+                done, workers = await asyncio.wait(
+                    workers, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
+                for worker_done in done:
+                    worker_done.result()  # a bug in `answered` is the round's
+        except BaseException:
+            for still in workers:
+                still.cancel()
+            raise
+        for still in workers:
+            self._handed_on.add(still)
+            still.add_done_callback(self._landed)
         return asked
 
+    def _landed(self, worker: asyncio.Task[None]) -> None:
+        self._handed_on.discard(worker)
+        if not worker.cancelled() and (exc := worker.exception()) is not None:
+            log.error("a poll handed on by its round failed", exc_info=exc)
+
+    def cancel(self) -> None:
+        """Give up the requests handed on (the engine is closing)."""
+        for worker in list(self._handed_on):
+            worker.cancel()
+
     async def _ask(self, task_id: str) -> Answer:
+        self.schedule.asking.add(task_id)
+        try:
+            return await self._answer(task_id)
+        finally:
+            self.schedule.asking.discard(task_id)
+
+    async def _answer(self, task_id: str) -> Answer:
         try:
             result = await self.client.get_result(task_id)
         except RateLimited as exc:
-            self.schedule.on_rate_limited(task_id, exc.retry_after)
-            log.warning("rate limited, pausing %.0f s", exc.retry_after)
-            return exc
+            pause = self.schedule.on_rate_limited(task_id, exc.retry_after)
+            log.warning("rate limited, pausing %.0f s", pause)
+            return exc.waiting(pause)  # its message names the wait that is kept
         except AuthError as exc:
             self.schedule.on_auth_failed()
             log.error("API key refused: %s", exc.message)

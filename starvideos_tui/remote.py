@@ -92,10 +92,13 @@ async def monitoring(
 
 async def refresh(settings: Settings, args: argparse.Namespace) -> int:
     problems: list[str] = []
+    limited = 0  # tasks the API did not answer: a 429 is no answer
 
     def heard(event: Event) -> None:
+        nonlocal limited
         if isinstance(event, PollFailed):
             problems.append(event.problem.message)
+            limited += event.problem.kind == "rate_limited"
 
     watchlist = Watchlist(settings.db)
     pending = [r.id for r in watchlist.load() if not r.is_final]
@@ -111,8 +114,9 @@ async def refresh(settings: Settings, args: argparse.Namespace) -> int:
     if auth:
         raise Failure(problems[0] if problems else "the API refused the key")
     if paused:
+        not_polled = len(pending) - ended.asked + limited
         raise Failure(
-            f"rate limited by the API; {len(pending) - ended.asked} task(s) not polled, "
+            f"rate limited by the API; {not_polled} task(s) not polled, "
             f"try again in {resume_in:.0f} s"
         )
     if problems and ended.problems == ended.asked:

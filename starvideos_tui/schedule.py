@@ -7,6 +7,11 @@
   is polled in a few batches per interval, not one pass (and one file write) per task.
 - Final tasks are forgotten and never polled again.
 - A Retry-After (429/503) pauses the whole client until it passes, capped at `max_pause`.
+  A 429 never makes polling faster than the normal schedule: a Retry-After shorter than
+  the interval (0, negative, a date in the past...) is raised to `rate_limit_pause`, the
+  pause of a 429 that gives none, and the refused task waits at least its interval too.
+- A request still out (`asking`: an answer that drips, handed on by its pass) is not due
+  again until it ends.
 - Server and network errors back off per task: full jitter, exponential, capped.
 - A refused key stops all polling until `key_changed()` is called.
 """
@@ -31,6 +36,7 @@ class PollSchedule:
     clock: Callable[[], float] = time.monotonic
     rng: random.Random = field(default_factory=random.Random)
     max_pause: float = 900.0
+    rate_limit_pause: float = 30.0  # a 429 without a usable Retry-After, or one too short
     backoff_base: float = 5.0
     backoff_cap: float = 600.0
     next_due: dict[str, float] = field(default_factory=dict)
@@ -40,6 +46,7 @@ class PollSchedule:
     min_gap: float | None = None  # None: a tenth of the interval
     last_pass: float = float("-inf")
     urgent: bool = False  # the user asked for a poll now: no waiting for the gap
+    asking: set[str] = field(default_factory=set)  # requests out now: not due until answered
 
     def _jittered(self, seconds: float) -> float:
         return seconds * (1.0 + self.rng.uniform(0.0, 2 * self.jitter))
@@ -76,15 +83,18 @@ class PollSchedule:
         now = self.clock() if now is None else now
         if self.is_paused(now):
             return []
-        ready = [(when, t) for t, when in self.next_due.items() if when <= now]
+        ready = [
+            (when, t) for t, when in self.next_due.items() if when <= now and t not in self.asking
+        ]
         return [t for _, t in sorted(ready)]
 
     def next_wakeup(self) -> float | None:
         """When the next pass should start: the first due task, no sooner than `gap` after
         the last pass (unless the user asked), and after any pause. None: nothing to do."""
-        if self.auth_blocked or not self.next_due:
+        waiting = [when for t, when in self.next_due.items() if t not in self.asking]
+        if self.auth_blocked or not waiting:
             return None
-        wake = min(self.next_due.values())
+        wake = min(waiting)
         if not self.urgent:
             wake = max(wake, self.last_pass + self.gap)
         return max(wake, self.paused_until)
@@ -109,11 +119,18 @@ class PollSchedule:
         elif task_id in self.next_due:
             self.next_due[task_id] = self.clock() + self._jittered(self.interval)
 
-    def on_rate_limited(self, task_id: str, retry_after: float) -> None:
+    def on_rate_limited(self, task_id: str, retry_after: float) -> float:
+        """A 429/503 asking for `retry_after` seconds: pause everything. Returns the pause
+        used: no shorter than the interval (else `rate_limit_pause`), no longer than
+        `max_pause`."""
         now = self.clock()
-        self.paused_until = max(self.paused_until, now + min(max(retry_after, 1.0), self.max_pause))
+        if retry_after < self.interval:
+            retry_after = max(retry_after, self.rate_limit_pause)
+        pause = min(retry_after, self.max_pause)
+        self.paused_until = max(self.paused_until, now + pause)
         if task_id in self.next_due:
-            self.next_due[task_id] = self.paused_until
+            self.next_due[task_id] = max(self.paused_until, now + self._jittered(self.interval))
+        return pause
 
     def on_failure(self, task_id: str) -> float:
         """A server, network or malformed-answer error: back off. Returns the delay."""

@@ -521,7 +521,7 @@ REFUSED_VIDEO_URLS = {
     "unclosed-ipv6": "http://[::1/v.mp4",
     "crlf-header-injection": "{host}/v.mp4\r\nX-Injected: 1",
     "space-in-url": "{host}/v.mp4 HTTP/1.1",
-    "3kB-long": "{host}/" + "a" * 3000 + ".mp4",
+    "over-32kB-long": "{host}/" + "a" * 33_000 + ".mp4",  # past models.MAX_URL_LENGTH
     "protocol-relative": "//{hostport}/v.mp4",
 }
 

@@ -203,6 +203,54 @@ def test_user_refresh_during_a_rate_limit_waits_for_the_pause(clock: FakeClock) 
     assert "b" in schedule.due()
 
 
+@pytest.mark.parametrize("asked", [0.0, 1.0, 5.0, 29.0])
+def test_a_retry_after_shorter_than_the_interval_pauses_as_long_as_none(
+    clock: FakeClock, asked: float
+) -> None:
+    """Retry-After: 0 once meant a pass every few seconds, each refused: a 429 never makes
+    polling faster than the schedule (issue 23, class 5)."""
+    schedule = make(clock, interval=30.0)
+    schedule.track(["a", "b"])
+    start = clock.now
+    assert schedule.on_rate_limited("a", asked) == schedule.rate_limit_pause == 30.0
+    clock.now = start + 29.9
+    assert schedule.due() == []
+    clock.now = start + 30
+    assert schedule.due() == ["b"]  # "a" waits its own interval too
+
+
+def test_a_retry_after_at_or_over_a_short_loopback_interval_is_honoured(clock: FakeClock) -> None:
+    schedule = make(clock, interval=0.3, jitter=0.0)
+    schedule.track(["a"])
+    start = clock.now
+    assert schedule.on_rate_limited("a", 1.0) == 1.0
+    clock.now = start + 1.0
+    assert schedule.due() == ["a"]
+
+
+def test_the_refused_task_waits_at_least_its_interval(clock: FakeClock) -> None:
+    schedule = make(clock, interval=60.0, jitter=0.0)
+    schedule.track(["a", "b"])
+    start = clock.now
+    assert schedule.on_rate_limited("a", 45.0) == 45.0  # over the 30 s of none: as asked
+    clock.now = start + 45
+    assert schedule.due() == ["b"]
+    clock.now = start + 60
+    assert sorted(schedule.due()) == ["a", "b"]
+
+
+def test_a_task_whose_request_is_still_out_is_not_due_and_wakes_nothing(
+    clock: FakeClock,
+) -> None:
+    schedule = make(clock)
+    schedule.track(["a"])
+    schedule.asking.add("a")
+    assert schedule.due() == []
+    assert schedule.next_wakeup() is None
+    schedule.asking.discard("a")
+    assert schedule.due() == ["a"]
+
+
 # -- backoff ----------------------------------------------------------------------------------
 
 
