@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from starvideos_tui.models import TaskRecord
-from starvideos_tui.store import Watchlist
+from starvideos_tui.core.models import TaskRecord
+from starvideos_tui.storage.store import Watchlist
 
 HERE = Path(__file__).resolve().parent
 DAY = 86_400.0

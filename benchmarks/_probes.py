@@ -117,7 +117,7 @@ def bare_app(db: Path) -> Any:
 
 
 def our_app(db: Path, client: Any = None, interval: float = 30.0) -> Any:
-    from starvideos_tui.store import Watchlist
+    from starvideos_tui.storage.store import Watchlist
     from starvideos_tui.tui.app import AppConfig, StarVideosApp
 
     download_dir = Path(tempfile.mkdtemp(prefix="bench-dl-"))
@@ -241,7 +241,7 @@ def bytes_written() -> int:
 
 
 async def polling_cpu(args: argparse.Namespace) -> dict[str, Any]:
-    from starvideos_tui.api import StarVideosClient
+    from starvideos_tui.api.client import StarVideosClient
 
     client = StarVideosClient(args.base_url, "k")
     asked = 0
@@ -279,9 +279,9 @@ async def poll_pass(args: argparse.Namespace) -> dict[str, Any]:
     section = Section(args.profile)
     timing: dict[str, float] = {}
     if args.impl == "ours":
-        from starvideos_tui.api import StarVideosClient
-        from starvideos_tui.monitor import Monitor
-        from starvideos_tui.store import Watchlist
+        from starvideos_tui.api.client import StarVideosClient
+        from starvideos_tui.engine.monitor import Monitor
+        from starvideos_tui.storage.store import Watchlist
 
         async with StarVideosClient(args.base_url, "k") as client:
             monitor = Monitor(
@@ -387,7 +387,7 @@ def persist(args: argparse.Namespace) -> dict[str, Any]:
     if args.impl == "ours":
         from dataclasses import replace
 
-        from starvideos_tui.store import Watchlist
+        from starvideos_tui.storage.store import Watchlist
 
         watchlist = Watchlist(db)
         now = time.time()

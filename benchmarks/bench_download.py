@@ -1,4 +1,4 @@
-"""Download speed and memory of starvideos_tui.download beside curl, against nginx on loopback.
+"""Download speed and memory of video.download beside curl, against nginx on loopback.
 
     python benchmarks/bench_download.py [--size-mib 512] [--runs 5]
 
@@ -54,8 +54,8 @@ CHILD = textwrap.dedent(
     """
     import json, os, sys, time
     from pathlib import Path
-    from starvideos_tui import download
-    from starvideos_tui.download import fetch_to_file_sync
+    from starvideos_tui.video import download
+    from starvideos_tui.video.download import fetch_to_file_sync
     url, final, mode = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
     if mode == "no-sha256":  # diagnostic only: what the inline hash costs
         class _NoHash:
@@ -319,7 +319,7 @@ def report(
         "MB = 10^6 bytes; ratio = throughput / curl's; peak RSS = max over runs",
         "(/usr/bin/time -f %M of each process); CPU s = median user+sys of the whole process",
         "(ours: Python start-up and imports included, about 0.1 s).",
-        "ours = starvideos_tui.download.fetch_to_file_sync in a fresh process, timed around",
+        "ours = starvideos_tui.video.download.fetch_to_file_sync in a fresh process, timed around",
         "the call: it includes the sha256 of every byte and the fsync of the file and folder",
         "(curl does neither); curl is timed from process start to exit, and so is the",
         "'whole process' row (the same runs of ours, interpreter start-up and imports",

@@ -22,14 +22,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from starvideos_tui.api import StarVideosClient
-from starvideos_tui.models import TaskRecord
-from starvideos_tui.schedule import PollSchedule
+from starvideos_tui.api.client import StarVideosClient
+from starvideos_tui.core.models import TaskRecord
+from starvideos_tui.core.schedule import PollSchedule
+from starvideos_tui.core.vocabulary import DownloadState
 from starvideos_tui.simulator import SimConfig, Simulator
-from starvideos_tui.store import Watchlist
+from starvideos_tui.storage.store import Watchlist
 from starvideos_tui.tui.app import AppConfig, StarVideosApp
 from starvideos_tui.tui.widgets.task_table import TaskTable
-from starvideos_tui.vocabulary import DownloadState
 
 ROOT = Path(__file__).resolve().parent.parent
 FROZEN = 1_768_469_400.0  # 2026-01-15 09:30:00 UTC
@@ -179,8 +179,8 @@ def canned_answers(sim: Simulator) -> None:
 def cache_frames(folder: Path) -> Path:
     """The picture of the downloaded task, as if taken before: the simulator's own video's
     frames, kept under that task's sha256 (its saved path is only a name here)."""
-    from starvideos_tui.preview import frame_paths, take_frames
     from starvideos_tui.simulator.video import sample_video
+    from starvideos_tui.video.preview import frame_paths, take_frames
 
     frames = folder / "frames"
     frames.mkdir(parents=True, exist_ok=True)

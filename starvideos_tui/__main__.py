@@ -1,3 +1,3 @@
-from starvideos_tui.cli import main
+from starvideos_tui.cli.main import main
 
 raise SystemExit(main())

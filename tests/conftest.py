@@ -39,7 +39,7 @@ from helpers_http import Respond, ScriptedHTTPServer, serve_tls
 from helpers_proc import Backstop, Spawn, Tmux, child_environment, end, end_all, start
 
 from starvideos_tui.simulator import SimConfig, Simulator
-from starvideos_tui.store import Watchlist
+from starvideos_tui.storage.store import Watchlist
 
 
 class FakeClock:

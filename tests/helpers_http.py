@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from starvideos_tui.download import CancelToken
+from starvideos_tui.video.download import CancelToken
 
 
 @dataclass(frozen=True)

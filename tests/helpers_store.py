@@ -11,8 +11,8 @@ from __future__ import annotations
 import sys
 import time
 
-from starvideos_tui.models import TaskRecord
-from starvideos_tui.store import Watchlist
+from starvideos_tui.core.models import TaskRecord
+from starvideos_tui.storage.store import Watchlist
 
 
 def main(argv: list[str]) -> int:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from contract import PROCESSING_ANSWER
 
-from starvideos_tui.api import (
+from starvideos_tui.api.client import (
     ApiError,
     ApiKey,
     AuthError,
@@ -25,8 +25,8 @@ from starvideos_tui.api import (
     TaskNotFound,
     parse_retry_after,
 )
-from starvideos_tui.create_request import CreateRequest
-from starvideos_tui.models import InvalidTaskId, TaskResult, TaskStatus
+from starvideos_tui.api.create_request import CreateRequest
+from starvideos_tui.core.models import InvalidTaskId, TaskResult, TaskStatus
 
 KEY = "sk-live-TOPSECRET-4242"
 BASE = "https://api.example.test/kyyReactApiServer"
@@ -500,6 +500,6 @@ async def test_an_error_envelope_says_what_came_instead_of_a_missing_field(
 def test_the_key_is_masked_as_a_whole_never_inside_ordinary_words(
     key: str, text: str, shown: str
 ) -> None:
-    from starvideos_tui.api import mask_key
+    from starvideos_tui.api.client import mask_key
 
     assert mask_key(text, key) == shown

@@ -26,17 +26,17 @@ from helpers_http import Reply, ScriptedHTTPServer, Seen, ranged
 from helpers_media import padded_video
 from test_cli_e2e import Cli
 
-from starvideos_tui import api
-from starvideos_tui.api import MalformedResponse, NetworkError, RateLimited, StarVideosClient
-from starvideos_tui.create_request import CreateRequest
-from starvideos_tui.events import ApiState
-from starvideos_tui.models import MAX_URL_LENGTH, TaskRecord
-from starvideos_tui.monitor import Monitor
-from starvideos_tui.poll import DEFAULT_CONCURRENCY
-from starvideos_tui.schedule import PollSchedule
-from starvideos_tui.store import Watchlist
-from starvideos_tui.videos import save_task_video
-from starvideos_tui.watchlist_io import AsyncWatchlist
+from starvideos_tui.api import client as api
+from starvideos_tui.api.client import MalformedResponse, NetworkError, RateLimited, StarVideosClient
+from starvideos_tui.api.create_request import CreateRequest
+from starvideos_tui.core.models import MAX_URL_LENGTH, TaskRecord
+from starvideos_tui.core.schedule import PollSchedule
+from starvideos_tui.engine.events import ApiState
+from starvideos_tui.engine.monitor import Monitor
+from starvideos_tui.engine.poll import DEFAULT_CONCURRENCY
+from starvideos_tui.engine.videos import save_task_video
+from starvideos_tui.engine.watchlist_io import AsyncWatchlist
+from starvideos_tui.storage.store import Watchlist
 
 KEY = "sk-wire-test-0123456789"
 TASK = "video_starvideos_o3_2300000001"
@@ -334,7 +334,7 @@ def test_refresh_of_a_dripping_answer_ends_by_the_deadline(
 ) -> None:
     """`refresh` with one dripping answer among two: done in about the deadline (here made
     1.5 s), the slow task's row says why, the other is polled."""
-    from starvideos_tui import cli
+    from starvideos_tui.cli import main as cli
 
     counts: dict[str, int] = {}
     api_server = _dripping_api(serve, TASK, counts)
@@ -669,7 +669,7 @@ async def test_a_link_presigned_with_a_long_session_token_is_downloaded(
 
 
 async def test_a_link_over_the_bound_is_no_usable_link(serve: Serve, tmp_path: Path) -> None:
-    from starvideos_tui.videos import NotDownloadable
+    from starvideos_tui.engine.videos import NotDownloadable
 
     url = "http://127.0.0.1:9/" + "a" * MAX_URL_LENGTH
     api_server = serve(lambda _n, _s: json_reply(answer(status="completed", video_url=url)))

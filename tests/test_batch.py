@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from starvideos_tui.batch import already, read_requests, submitted
-from starvideos_tui.create_request import record_of_created
-from starvideos_tui.errors import UsageError
-from starvideos_tui.models import TaskResult
+from starvideos_tui.api.create_request import record_of_created
+from starvideos_tui.cli.batch import already, read_requests, submitted
+from starvideos_tui.core.errors import UsageError
+from starvideos_tui.core.models import TaskResult
 
 
 def jsonl(*bodies: object) -> str:

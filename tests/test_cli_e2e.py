@@ -1209,7 +1209,7 @@ def test_create_from_does_not_resend_what_a_killed_run_was_sending(
     batch = write_jsonl(tmp_path / "batch.jsonl", 3)
     plan = json.loads(cli.ok("create", "--from", str(batch), "--dry-run", "--json").out)
     assert len(plan) == 3
-    from starvideos_tui.batch import read_requests
+    from starvideos_tui.cli.batch import read_requests
 
     second = read_requests(batch.read_text(), "f")[1]
     cli.watchlist.parent.mkdir(parents=True)
@@ -1288,7 +1288,7 @@ def test_create_from_dry_run_shows_a_hostile_prompt_without_escapes(
 def test_create_from_while_another_run_sends_to_the_same_watchlist_sends_nothing(
     cli: Cli, sim: Simulator, tmp_path: Path
 ) -> None:
-    from starvideos_tui.batch import Sending
+    from starvideos_tui.cli.batch import Sending
 
     batch = write_jsonl(tmp_path / "batch.jsonl", 2)
     with Sending(cli.watchlist):  # another run, in the middle of its sending

@@ -211,7 +211,7 @@ NO_PASSWD = (
     "import os, pwd, sys\n"
     "def nobody(*_): raise KeyError('getpwuid(): uid not found')\n"
     "pwd.getpwuid = nobody\n"
-    "from starvideos_tui.cli import main\n"
+    "from starvideos_tui.cli.main import main\n"
     "sys.exit(main())\n"
 )
 

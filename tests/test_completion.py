@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from starvideos_tui.completion import FILES, FOLDERS, task_ids
-from starvideos_tui.models import TaskRecord
-from starvideos_tui.store import Watchlist
+from starvideos_tui.cli.completion import FILES, FOLDERS, task_ids
+from starvideos_tui.core.models import TaskRecord
+from starvideos_tui.storage.store import Watchlist
 
 BIN = Path(sys.executable).parent  # where pip put the starvideos-tui command
 IDS = ["video_starvideos_o3_1111111111", "video_starvideos_o3_1111122222", "other_task:7"]

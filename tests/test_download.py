@@ -29,21 +29,21 @@ from helpers_http import Reply, Respond, ScriptedHTTPServer, Seen, leave_part, r
 from helpers_media import padded_video
 from helpers_proc import Spawn
 
-from starvideos_tui import download, partfile
-from starvideos_tui.api import StarVideosClient
-from starvideos_tui.download import (
+from starvideos_tui.api.client import StarVideosClient
+from starvideos_tui.core.models import InvalidTaskId, TaskRecord
+from starvideos_tui.engine.videos import save_task_video
+from starvideos_tui.engine.watchlist_io import AsyncWatchlist
+from starvideos_tui.simulator import RequestLog, SimConfig, Simulator
+from starvideos_tui.simulator.video import sample_video
+from starvideos_tui.storage.store import Watchlist
+from starvideos_tui.video import download, partfile
+from starvideos_tui.video.download import (
     DownloadError,
     SavedVideo,
     fetch_to_file_sync,
     prepare_folder,
     target_path,
 )
-from starvideos_tui.models import InvalidTaskId, TaskRecord
-from starvideos_tui.simulator import RequestLog, SimConfig, Simulator
-from starvideos_tui.simulator.video import sample_video
-from starvideos_tui.store import Watchlist
-from starvideos_tui.videos import save_task_video
-from starvideos_tui.watchlist_io import AsyncWatchlist
 
 KEY = "sk-test-DOWNLOAD-SECRET-0042"
 MiB = 1 << 20
@@ -1085,7 +1085,7 @@ def test_failed_fsync_leaves_no_part_to_resume_from(
 KILLED_DOWNLOAD = """
 import sys
 from pathlib import Path
-from starvideos_tui import download, partfile
+from starvideos_tui.video import download, partfile
 download.BLOCK = partfile.BLOCK = 64 * 1024  # many blocks in flight when the kill comes
 download.fetch_to_file_sync(sys.argv[1], Path(sys.argv[2]))
 """

@@ -30,10 +30,10 @@ from helpers_http import NoWait, Reply, ScriptedHTTPServer, Seen, leave_part, ra
 from helpers_media import padded_video
 from test_cli_e2e import Cli
 
-from starvideos_tui.download import DownloadError, fetch_to_file_sync, target_path
-from starvideos_tui.media import human_size
+from starvideos_tui.core.mediafacts import human_size
+from starvideos_tui.core.videosize import DEFAULT_MAX_VIDEO_BYTES, MAX_VIDEO_ENV, max_video_bytes
 from starvideos_tui.simulator import Simulator
-from starvideos_tui.videosize import DEFAULT_MAX_VIDEO_BYTES, MAX_VIDEO_ENV, max_video_bytes
+from starvideos_tui.video.download import DownloadError, fetch_to_file_sync, target_path
 
 TASK = "video_starvideos_o3_7770002323"
 VIDEO = padded_video(300_000)

@@ -22,8 +22,8 @@ import pytest
 from helpers_http import NoWait, Reply, Respond, ScriptedHTTPServer, Seen, leave_part, ranged
 from helpers_media import padded_video
 
-from starvideos_tui import download
-from starvideos_tui.download import DownloadError, fetch_to_file_sync, target_path
+from starvideos_tui.video import download
+from starvideos_tui.video.download import DownloadError, fetch_to_file_sync, target_path
 
 TASK = "video_starvideos_o3_7770001111"
 VIDEO = padded_video(300_000)

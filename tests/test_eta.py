@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from starvideos_tui.eta import (
+from starvideos_tui.core.eta import (
     KEEP,
     STALLED_WITHOUT_HISTORY,
     RunTimes,
@@ -17,8 +17,8 @@ from starvideos_tui.eta import (
     mode_of,
     run_time,
 )
-from starvideos_tui.models import TaskRecord
-from starvideos_tui.store import Watchlist
+from starvideos_tui.core.models import TaskRecord
+from starvideos_tui.storage.store import Watchlist
 
 T0 = 1_796_000_000
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from starvideos_tui.graphics import (
+from starvideos_tui.terminal.graphics import (
     Graphics,
     cells,
     fitted,

@@ -32,20 +32,20 @@ from contract import PROCESSING_ANSWER
 from helpers_http import NoWait
 from textual.widgets import Static
 
-from starvideos_tui import cli
-from starvideos_tui.api import ApiError, StarVideosClient
-from starvideos_tui.download import DownloadError, fetch_to_file_sync, target_path
-from starvideos_tui.models import TaskRecord, validate_task_id
-from starvideos_tui.monitor import Monitor
-from starvideos_tui.schedule import PollSchedule
+from starvideos_tui.api.client import ApiError, StarVideosClient
+from starvideos_tui.cli import main as cli
+from starvideos_tui.core.models import TaskRecord, validate_task_id
+from starvideos_tui.core.schedule import PollSchedule
+from starvideos_tui.engine.monitor import Monitor
+from starvideos_tui.engine.videos import NotDownloadable, save_task_video
+from starvideos_tui.engine.watchlist_io import AsyncWatchlist
 from starvideos_tui.simulator import SimConfig, Simulator
 from starvideos_tui.simulator.video import sample_video
-from starvideos_tui.store import Watchlist
+from starvideos_tui.storage.store import Watchlist
 from starvideos_tui.tui.app import AppConfig, StarVideosApp
 from starvideos_tui.tui.screens.add_ids import split_ids
 from starvideos_tui.tui.widgets.task_table import TaskTable
-from starvideos_tui.videos import NotDownloadable, save_task_video
-from starvideos_tui.watchlist_io import AsyncWatchlist
+from starvideos_tui.video.download import DownloadError, fetch_to_file_sync, target_path
 
 REPO = Path(__file__).resolve().parents[1]
 TASK = "video_starvideos_o3_1234567890"

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from starvideos_tui.linkexpiry import host_says, link_expires_at
+from starvideos_tui.core.linkexpiry import host_says, link_expires_at
 
 # 2026-12-03 14:30:00 UTC
 AT = calendar.timegm((2026, 12, 3, 14, 30, 0, 0, 0, 0))

@@ -24,7 +24,7 @@ import pytest
 from test_cli_e2e import FAST, KEY, Cli, Run, assert_fails, done_task, polls
 
 from starvideos_tui.simulator import Simulator
-from starvideos_tui.store import Watchlist
+from starvideos_tui.storage.store import Watchlist
 
 DEADLINE = 15.0  # seconds: a command that hangs on a FIFO fails the test, and is killed
 MEMORY_KB = 1_500_000  # address space of the child: reading /dev/zero whole fails, not OOMs

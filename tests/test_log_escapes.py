@@ -15,8 +15,8 @@ from helpers_http import Reply, ScriptedHTTPServer, Seen
 from test_cli_e2e import Cli
 from test_logs import LINE, logger_in  # noqa: F401 (a fixture)
 
-from starvideos_tui import paths
-from starvideos_tui.logs import setup_logging
+from starvideos_tui.core import paths
+from starvideos_tui.core.logs import setup_logging
 
 Serve = Callable[..., ScriptedHTTPServer]
 # What a terminal would run or be fooled by: C0 (newlines too: a record is one line), ESC,
@@ -28,7 +28,7 @@ CLEAR = "\x1b[2J\x1b[H"
 OSC52 = "\x1b]52;c;cm0gLXJmIH4K\x07"
 HOSTILE = (
     f"{CLEAR}{OSC52}\x9b31m C1 \x7f DEL \u202e RLO \u2066 LRI \u200b ZWSP \x00\x08\t tab\r"
-    "\n2026-01-01 00:00:00,000 INFO starvideos_tui.poll: a faked line"
+    "\n2026-01-01 00:00:00,000 INFO starvideos_tui.engine.poll: a faked line"
 )
 
 
@@ -39,7 +39,7 @@ def assert_no_raw_controls(raw: bytes) -> None:
 
 def test_every_record_is_one_line_with_its_controls_escaped(logger_in: logging.Logger) -> None:  # noqa: F811
     setup_logging("debug")
-    log = logging.getLogger("starvideos_tui.poll")
+    log = logging.getLogger("starvideos_tui.engine.poll")
     log.warning("poll %s failed (%s)", "t1", HOSTILE)
     log.info(HOSTILE)  # a message with no arguments, formatted by no one
     try:

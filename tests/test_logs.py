@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from starvideos_tui import paths
-from starvideos_tui.logs import setup_logging
+from starvideos_tui.core import paths
+from starvideos_tui.core.logs import setup_logging
 from starvideos_tui.simulator import SimConfig, Simulator
 
 REPO = Path(__file__).resolve().parents[1]
@@ -157,7 +157,7 @@ def test_log_file_rotates_at_1_mb_and_keeps_three_old_files(logger_in: logging.L
     assert isinstance(handler, logging.handlers.RotatingFileHandler)
     assert (handler.maxBytes, handler.backupCount) == (1_000_000, 3)
 
-    chatter = logging.getLogger("starvideos_tui.poll")
+    chatter = logging.getLogger("starvideos_tui.engine.poll")
     for i in range(60_000):  # about 6 MB of lines: more than the four files hold
         chatter.info("task video_starvideos_o3_%010d: queued -> processing (line %d)", i, i)
     handler.flush()
@@ -180,7 +180,7 @@ def test_signed_links_and_bearer_keys_are_masked_in_any_log_line(
     logger_in: logging.Logger,
 ) -> None:
     setup_logging("debug")
-    log = logging.getLogger("starvideos_tui.download")
+    log = logging.getLogger("starvideos_tui.video.download")
     log.warning(
         "fetching https://cdn.example.com/v/abc.mp4?X-Amz-Signature=deadbeef&token=t0k3n "
         "with Authorization: Bearer %s",

@@ -15,10 +15,10 @@ import pytest
 from helpers_http import Reply, ScriptedHTTPServer, Seen
 from test_cli_e2e import Cli, assert_fails
 
-from starvideos_tui import textsafe
-from starvideos_tui.answers import parse_result
-from starvideos_tui.models import TaskRecord, TaskStatus
-from starvideos_tui.vocabulary import status_word
+from starvideos_tui.api.answers import parse_result
+from starvideos_tui.core import textsafe
+from starvideos_tui.core.models import TaskRecord, TaskStatus
+from starvideos_tui.core.vocabulary import status_word
 
 Serve = Callable[..., ScriptedHTTPServer]
 JSON = {"Content-Type": "application/json"}
@@ -124,8 +124,8 @@ def test_list_shows_a_lookalike_completed_with_its_invisible_character(
 async def test_the_tui_shows_a_lookalike_completed_with_its_invisible_character(
     serve: Serve, tmp_path: Path
 ) -> None:
-    from starvideos_tui.api import StarVideosClient
-    from starvideos_tui.store import Watchlist
+    from starvideos_tui.api.client import StarVideosClient
+    from starvideos_tui.storage.store import Watchlist
     from starvideos_tui.tui.app import AppConfig, StarVideosApp
     from starvideos_tui.tui.widgets.task_table import TaskTable
 

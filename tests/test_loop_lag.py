@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from starvideos_tui.api import StarVideosClient
-from starvideos_tui.models import TaskRecord
+from starvideos_tui.api.client import StarVideosClient
+from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.simulator import SimConfig, Simulator
-from starvideos_tui.store import Watchlist
+from starvideos_tui.storage.store import Watchlist
 from starvideos_tui.tui.app import AppConfig, StarVideosApp
 from starvideos_tui.tui.widgets.task_table import TaskTable
 

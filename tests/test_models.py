@@ -9,10 +9,10 @@ from dataclasses import replace
 import pytest
 from contract import LIST_JSON_KEYS
 
-from starvideos_tui.answers import MalformedAnswer, parse_result
-from starvideos_tui.create_request import CreateRequest
-from starvideos_tui.eta import RunTimes
-from starvideos_tui.models import (
+from starvideos_tui.api.answers import MalformedAnswer, parse_result
+from starvideos_tui.api.create_request import CreateRequest
+from starvideos_tui.core.eta import RunTimes
+from starvideos_tui.core.models import (
     HttpProblem,
     InvalidTaskId,
     TaskRecord,

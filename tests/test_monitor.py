@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 from helpers_http import Reply, ScriptedHTTPServer, Seen
 
-from starvideos_tui import events as ev
-from starvideos_tui.api import StarVideosClient
-from starvideos_tui.linkexpiry import link_expires_at
-from starvideos_tui.models import TaskRecord
-from starvideos_tui.monitor import Monitor
-from starvideos_tui.schedule import PollSchedule
+from starvideos_tui.api.client import StarVideosClient
+from starvideos_tui.core.linkexpiry import link_expires_at
+from starvideos_tui.core.models import TaskRecord
+from starvideos_tui.core.schedule import PollSchedule
+from starvideos_tui.engine import events as ev
+from starvideos_tui.engine.monitor import Monitor
 from starvideos_tui.simulator import Simulator
 from starvideos_tui.simulator.links import kind_for
-from starvideos_tui.store import Watchlist
+from starvideos_tui.storage.store import Watchlist
 
 Serve = Callable[..., ScriptedHTTPServer]
 HANGING = "video_starvideos_o3_1000000000"

@@ -19,11 +19,11 @@ from helpers_http import (
 )
 from helpers_media import padded_video
 
-from starvideos_tui import network
-from starvideos_tui.api import NetworkError, StarVideosClient
-from starvideos_tui.download import DownloadError, fetch_to_file_sync, target_path
-from starvideos_tui.network import ProxySettingError, proxy_for
+from starvideos_tui.api import network
+from starvideos_tui.api.client import NetworkError, StarVideosClient
+from starvideos_tui.api.network import ProxySettingError, proxy_for
 from starvideos_tui.simulator import Simulator
+from starvideos_tui.video.download import DownloadError, fetch_to_file_sync, target_path
 
 TASK = "video_starvideos_o3_8880001111"
 VIDEO = padded_video(200_000)

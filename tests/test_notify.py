@@ -16,8 +16,8 @@ import pytest
 from helpers_proc import Spawn
 from test_tui_signals import _read
 
-from starvideos_tui.errors import UsageError
-from starvideos_tui.notify import Notifier, check_mode, choose, plain, sequence
+from starvideos_tui.core.errors import UsageError
+from starvideos_tui.terminal.notify import Notifier, check_mode, choose, plain, sequence
 
 ESC = "\x1b"
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from starvideos_tui.preview import SPOTS, PreviewError, cached_frames, picture
 from starvideos_tui.simulator.video import sample_video
+from starvideos_tui.video.preview import SPOTS, PreviewError, cached_frames, picture
 
 
 def saved_video(folder: Path, seconds: int = 3) -> tuple[Path, str]:

@@ -26,11 +26,11 @@ import pytest
 from helpers_proc import Spawn
 from textual.widgets import TextArea
 
-from starvideos_tui.api import StarVideosClient
-from starvideos_tui.journal import read_entries
-from starvideos_tui.models import TaskRecord
+from starvideos_tui.api.client import StarVideosClient
+from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.simulator import SimConfig, Simulator
-from starvideos_tui.store import SCHEMA_VERSION, Watchlist
+from starvideos_tui.storage.journal import read_entries
+from starvideos_tui.storage.store import SCHEMA_VERSION, Watchlist
 from starvideos_tui.tui.app import AppConfig, StarVideosApp
 from starvideos_tui.tui.screens.add_ids import AddIdsScreen
 from starvideos_tui.tui.widgets.task_table import TaskTable
@@ -46,8 +46,8 @@ KEY = "sk-reliability-test"
 WRITER = r"""
 import random, sys, time
 from dataclasses import replace
-from starvideos_tui.models import TaskRecord
-from starvideos_tui.store import Watchlist
+from starvideos_tui.core.models import TaskRecord
+from starvideos_tui.storage.store import Watchlist
 
 path, prefix, seed, prefilled = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 rng = random.Random(seed)

@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 from conftest import FakeClock
 
-from starvideos_tui.schedule import PollSchedule
+from starvideos_tui.core.schedule import PollSchedule
 
 
 def make(clock: FakeClock, seed: int = 1234, **kw: float) -> PollSchedule:

@@ -24,12 +24,12 @@ from urllib.parse import quote
 import pytest
 from textual.widgets import TextArea
 
-from starvideos_tui import cli
-from starvideos_tui.api import StarVideosClient
-from starvideos_tui.commands import settings_from
-from starvideos_tui.logs import setup_logging
+from starvideos_tui.api.client import StarVideosClient
+from starvideos_tui.cli import main as cli
+from starvideos_tui.cli.commands import settings_from
+from starvideos_tui.core.logs import setup_logging
 from starvideos_tui.simulator import SimConfig, Simulator
-from starvideos_tui.store import Watchlist
+from starvideos_tui.storage.store import Watchlist
 from starvideos_tui.tui.app import AppConfig, StarVideosApp
 from starvideos_tui.tui.screens.add_ids import AddIdsScreen
 from starvideos_tui.tui.widgets.task_table import TaskTable

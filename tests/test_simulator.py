@@ -15,11 +15,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
 
-from starvideos_tui.linkexpiry import host_says, link_expires_at
-from starvideos_tui.media import check_video
+from starvideos_tui.core.linkexpiry import host_says, link_expires_at
 from starvideos_tui.simulator import SimConfig, Simulator
 from starvideos_tui.simulator.links import KINDS, SIGNATURE_KEYS, kind_for
 from starvideos_tui.simulator.video import sample_video
+from starvideos_tui.video.media import check_video
 
 KEY = {"Authorization": "Bearer sk-test"}
 VALID = {"model": "starvideos_o3", "prompt": "a cat surfing at dawn"}

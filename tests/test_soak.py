@@ -21,12 +21,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from starvideos_tui.api import StarVideosClient
-from starvideos_tui.models import TaskRecord, TaskStatus
-from starvideos_tui.schedule import PollSchedule
+from starvideos_tui.api.client import StarVideosClient
+from starvideos_tui.core.models import TaskRecord, TaskStatus
+from starvideos_tui.core.schedule import PollSchedule
 from starvideos_tui.simulator import SimConfig, Simulator
 from starvideos_tui.simulator.video import sample_video
-from starvideos_tui.store import Watchlist
+from starvideos_tui.storage.store import Watchlist
 from starvideos_tui.tui.app import AppConfig, StarVideosApp
 
 TASKS = 500

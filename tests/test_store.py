@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from starvideos_tui import basefile, journal, store
-from starvideos_tui.models import HttpProblem, InvalidTaskId, TaskRecord
-from starvideos_tui.store import Watchlist, WatchlistError
+from starvideos_tui.core.models import HttpProblem, InvalidTaskId, TaskRecord
+from starvideos_tui.storage import basefile, journal, store
+from starvideos_tui.storage.store import Watchlist, WatchlistError
 
 
 @pytest.fixture

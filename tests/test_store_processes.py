@@ -17,8 +17,8 @@ from typing import IO
 
 from helpers_proc import Spawn
 
-from starvideos_tui.models import TaskRecord
-from starvideos_tui.store import Watchlist
+from starvideos_tui.core.models import TaskRecord
+from starvideos_tui.storage.store import Watchlist
 
 HELPER = Path(__file__).resolve().with_name("helpers_store.py")
 TRIALS = 40  # about 10% of a writer's time is inside the save, so most runs hit it

@@ -19,11 +19,11 @@ from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Select, Static, TextArea
 
-from starvideos_tui.api import StarVideosClient
-from starvideos_tui.models import TaskRecord
+from starvideos_tui.api.client import StarVideosClient
+from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.simulator import SimConfig, Simulator
 from starvideos_tui.simulator.video import sample_video
-from starvideos_tui.store import Watchlist
+from starvideos_tui.storage.store import Watchlist
 from starvideos_tui.tui.app import AppConfig, StarVideosApp
 from starvideos_tui.tui.presenter import SAVED_TOGETHER
 from starvideos_tui.tui.screens.add_ids import AddIdsScreen
@@ -1216,7 +1216,7 @@ async def test_a_terminal_that_draws_pictures_gets_the_frame_in_its_own_pixels(
 ) -> None:
     from textual.geometry import Region
 
-    from starvideos_tui.graphics import Graphics
+    from starvideos_tui.terminal.graphics import Graphics
     from starvideos_tui.tui.widgets.terminal_picture import TerminalPicture
 
     task_id = await _saved_task(simulator, watchlist, tmp_path, sample_video(3).data)

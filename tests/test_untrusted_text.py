@@ -28,14 +28,15 @@ import pytest
 from helpers_http import Reply, ScriptedHTTPServer, Seen
 from test_cli_e2e import Cli, assert_fails
 
-from starvideos_tui import answers, textsafe
-from starvideos_tui.answers import parse_result, unwrap_envelope
-from starvideos_tui.api import StarVideosClient
-from starvideos_tui.basefile import WatchlistError
-from starvideos_tui.create_request import CreateRequest
-from starvideos_tui.models import TaskRecord, TaskStatus
-from starvideos_tui.monitor import Monitor
-from starvideos_tui.store import Watchlist
+from starvideos_tui.api import answers
+from starvideos_tui.api.answers import parse_result, unwrap_envelope
+from starvideos_tui.api.client import StarVideosClient
+from starvideos_tui.api.create_request import CreateRequest
+from starvideos_tui.core import textsafe
+from starvideos_tui.core.models import TaskRecord, TaskStatus
+from starvideos_tui.engine.monitor import Monitor
+from starvideos_tui.storage.basefile import WatchlistError
+from starvideos_tui.storage.store import Watchlist
 
 Serve = Callable[..., ScriptedHTTPServer]
 FFFD = "\ufffd"
@@ -136,7 +137,7 @@ def test_textsafe_valid_and_loads() -> None:
 
 
 async def test_the_client_gives_valid_text_in_results_and_in_errors(serve: Serve) -> None:
-    from starvideos_tui.api import ApiError
+    from starvideos_tui.api.client import ApiError
 
     api, ids = hostile_api(serve)
     async with StarVideosClient(api.url(""), "sk-client-test-key") as client:
@@ -445,7 +446,7 @@ def test_create_refuses_a_command_line_text_that_is_not_utf8(
 
 
 def test_create_still_takes_utf8_that_an_ascii_locale_decoded_into_surrogates() -> None:
-    from starvideos_tui.cmdline import text_argument
+    from starvideos_tui.cli.cmdline import text_argument
 
     typed = os.fsdecode("猫 …".encode())  # what sys.argv holds under an ASCII locale
     assert text_argument(typed, "--prompt") == "猫 …"

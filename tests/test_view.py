@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
-from starvideos_tui.models import TaskRecord
+from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.tui.view import SORTS, Narrowing, visible
 
 

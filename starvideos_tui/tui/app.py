@@ -23,15 +23,16 @@ from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
 from textual.widgets import Footer, Input
 
-from starvideos_tui import events as ev
-from starvideos_tui.api import StarVideosClient
-from starvideos_tui.errors import StarVideosError
-from starvideos_tui.eta import Estimate, RunTimes
-from starvideos_tui.models import TaskRecord, TaskStatus
-from starvideos_tui.monitor import Monitor
-from starvideos_tui.notify import Notifier
-from starvideos_tui.schedule import PollSchedule
-from starvideos_tui.store import Watchlist
+from starvideos_tui.api.client import StarVideosClient
+from starvideos_tui.core.errors import StarVideosError
+from starvideos_tui.core.eta import Estimate, RunTimes
+from starvideos_tui.core.models import TaskRecord, TaskStatus
+from starvideos_tui.core.schedule import PollSchedule
+from starvideos_tui.core.vocabulary import DownloadState, status_look
+from starvideos_tui.engine import events as ev
+from starvideos_tui.engine.monitor import Monitor
+from starvideos_tui.storage.store import Watchlist
+from starvideos_tui.terminal.notify import Notifier
 from starvideos_tui.tui.config import AppConfig
 from starvideos_tui.tui.messages import EngineEvent
 from starvideos_tui.tui.presenter import Presenter
@@ -45,7 +46,6 @@ from starvideos_tui.tui.widgets.detail_panel import DetailPanel
 from starvideos_tui.tui.widgets.filter_box import FilterBox
 from starvideos_tui.tui.widgets.status_bar import StatusBar
 from starvideos_tui.tui.widgets.task_table import TaskTable
-from starvideos_tui.vocabulary import DownloadState, status_look
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from starvideos_tui.graphics import Graphics
+from starvideos_tui.terminal.graphics import Graphics
 
 
 @dataclass

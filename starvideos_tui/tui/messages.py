@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from starvideos_tui.events import Event
+from starvideos_tui.engine.events import Event
 
 
 @dataclass

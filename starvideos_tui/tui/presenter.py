@@ -13,14 +13,14 @@ from typing import Generic, Protocol, TypeVar
 
 from textual.notifications import SeverityLevel
 
-from starvideos_tui import alerts
-from starvideos_tui import events as ev
-from starvideos_tui.eta import RunTimes
-from starvideos_tui.formatting import ago
-from starvideos_tui.models import TaskRecord, TaskStatus
+from starvideos_tui.core.eta import RunTimes
+from starvideos_tui.core.formatting import ago
+from starvideos_tui.core.models import TaskRecord, TaskStatus
+from starvideos_tui.core.vocabulary import DownloadState
+from starvideos_tui.engine import alerts
+from starvideos_tui.engine import events as ev
 from starvideos_tui.tui.config import AppConfig
 from starvideos_tui.tui.view import StatusCounts
-from starvideos_tui.vocabulary import DownloadState
 
 API_COLOURS = {"ok": "success", "offline": "warning", "rate limited": "warning"}
 SAVED_TOGETHER = 0.5  # seconds in which saved (or finished) videos make one toast

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
-from starvideos_tui.models import TaskRecord
-from starvideos_tui.vocabulary import DownloadState, status_look
+from starvideos_tui.core.models import TaskRecord
+from starvideos_tui.core.vocabulary import DownloadState, status_look
 
 SORTS = ("added", "status", "age", "id")
 STATUS_ORDER = {"failed": 0, "processing": 1, "queued": 2, "new": 3, "completed": 4}

@@ -12,9 +12,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static, TextArea
 
-from starvideos_tui.errors import StarVideosError
-from starvideos_tui.models import InvalidTaskId, validate_task_id
-from starvideos_tui.textsafe import clean
+from starvideos_tui.core.errors import StarVideosError
+from starvideos_tui.core.models import InvalidTaskId, validate_task_id
+from starvideos_tui.core.textsafe import clean
 
 _SEPARATORS = re.compile(r"[\s,;]+")
 

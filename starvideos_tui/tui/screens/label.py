@@ -10,7 +10,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
-from starvideos_tui.errors import StarVideosError
+from starvideos_tui.core.errors import StarVideosError
 
 MAX_LABEL = 80
 

@@ -17,10 +17,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
-from starvideos_tui.api import ApiError
-from starvideos_tui.create_request import DEFAULT_DURATION, RATIOS, CreateRequest
-from starvideos_tui.models import TaskRecord
-from starvideos_tui.textsafe import clean
+from starvideos_tui.api.client import ApiError
+from starvideos_tui.api.create_request import DEFAULT_DURATION, RATIOS, CreateRequest
+from starvideos_tui.core.models import TaskRecord
+from starvideos_tui.core.textsafe import clean
 
 Create = Callable[[CreateRequest], Awaitable[TaskRecord]]
 

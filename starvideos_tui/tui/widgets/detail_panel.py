@@ -14,15 +14,22 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from starvideos_tui.eta import Estimate
-from starvideos_tui.formatting import ago, link_left, media_summary
-from starvideos_tui.graphics import Graphics, cells, fitted, kitty_place, kitty_send, sixel
-from starvideos_tui.media import human_size
-from starvideos_tui.models import TaskRecord, TaskStatus
-from starvideos_tui.preview import SPOTS, UPPER_HALF, Picture, PreviewError, cached_frames, picture
-from starvideos_tui.textsafe import clean
+from starvideos_tui.core.eta import Estimate
+from starvideos_tui.core.formatting import ago, link_left, media_summary
+from starvideos_tui.core.mediafacts import human_size
+from starvideos_tui.core.models import TaskRecord, TaskStatus
+from starvideos_tui.core.textsafe import clean
+from starvideos_tui.core.vocabulary import DownloadState, status_look
+from starvideos_tui.terminal.graphics import Graphics, cells, fitted, kitty_place, kitty_send, sixel
 from starvideos_tui.tui.widgets.terminal_picture import KITTY_ID, TerminalPicture
-from starvideos_tui.vocabulary import DownloadState, status_look
+from starvideos_tui.video.preview import (
+    SPOTS,
+    UPPER_HALF,
+    Picture,
+    PreviewError,
+    cached_frames,
+    picture,
+)
 
 
 def _when(stamp: float | None) -> str:

@@ -24,11 +24,11 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from starvideos_tui.eta import Estimate
-from starvideos_tui.formatting import ago, due, link_left, shorten, video_length
-from starvideos_tui.models import TaskRecord
-from starvideos_tui.textsafe import clean
-from starvideos_tui.vocabulary import DownloadState, status_look
+from starvideos_tui.core.eta import Estimate
+from starvideos_tui.core.formatting import ago, due, link_left, shorten, video_length
+from starvideos_tui.core.models import TaskRecord
+from starvideos_tui.core.textsafe import clean
+from starvideos_tui.core.vocabulary import DownloadState, status_look
 
 COLUMNS = (
     ("status", "Status", 17),

@@ -20,7 +20,7 @@ from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
-from starvideos_tui.graphics import kitty_hide
+from starvideos_tui.terminal.graphics import kitty_hide
 
 _NO_STYLE = Style()
 KITTY_ID = 4_517  # the panel's one picture: each new one replaces it

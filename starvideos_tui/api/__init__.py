@@ -1,0 +1,1 @@
+"""The API client: requests, the one parser of answers, proxies and TLS."""

@@ -1,0 +1,1 @@
+"""The command-line face: parsing, the headless commands, what they print."""

@@ -1,0 +1,1 @@
+"""Pure modules every layer may use: models, words, formatting, errors, paths, rules."""

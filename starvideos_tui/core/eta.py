@@ -1,0 +1,143 @@
+"""When a running task should be done, and whether it is stuck, from the watchlist's own
+history: how long past tasks took from `created` to the poll that saw them `completed`.
+
+Past tasks are grouped by what they asked (the requested duration and the mode: text,
+reference images, first/last frame, reference video); a group with too few samples
+borrows all of them. A running task is expected at `created` plus the median of the past
+runs that lasted longer than it has run so far (so the estimate moves out as a task
+runs long, never into the past), and is "stalled" once it has run half again as long as
+95 % of them took. With no history, a task is stalled after a fixed bound.
+
+The samples are gathered once from the records and added to as tasks complete; each
+group keeps its latest KEEP runs, sorted, so an estimate costs a bisection whatever the
+size of the history.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starvideos_tui.core.models import TaskRecord, TaskStatus
+
+KEEP = 200  # latest runs kept per group
+ENOUGH = 5  # runs a group needs to speak for itself
+STALLED_FACTOR = 1.5  # times the 95th percentile of past runs
+STALLED_WITHOUT_HISTORY = 30 * 60.0  # seconds, when nothing can be compared
+MIN_STALL = 120.0  # seconds: nothing shorter is called stalled
+
+Group = tuple[int | None, str]
+
+
+def mode_of(params: dict[str, Any] | None) -> str:
+    if not params:
+        return "unknown"
+    if params.get("referenceVideos"):
+        return "video"
+    if params.get("first_image") or params.get("last_image"):
+        return "frames"
+    if params.get("referenceImages"):
+        return "images"
+    return "text"
+
+
+def group_of(record: TaskRecord) -> Group:
+    mode = mode_of(record.params)
+    duration = (record.params or {}).get("duration")
+    if mode == "video" or not isinstance(duration, int):
+        duration = None  # a reference video decides the length
+    return duration, mode
+
+
+def run_time(record: TaskRecord) -> float | None:
+    """Seconds from `created` to the poll that first saw the task completed."""
+    if record.kind is not TaskStatus.COMPLETED or not record.created:
+        return None
+    for status, at in record.history:
+        if TaskStatus.from_word(status) is TaskStatus.COMPLETED:
+            took = at - record.created
+            return took if 0 < took < 7 * 86400 else None
+    return None
+
+
+@dataclass
+class _Runs:
+    latest: deque[float] = field(default_factory=lambda: deque(maxlen=KEEP))
+    _sorted: list[float] | None = None
+
+    def add(self, seconds: float) -> None:
+        self.latest.append(seconds)
+        self._sorted = None
+
+    def sorted(self) -> list[float]:
+        if self._sorted is None:
+            self._sorted = sorted(self.latest)
+        return self._sorted
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    eta: float | None  # Unix time the task should be done, None when nothing can be said
+    stalled: bool
+    running: float  # seconds it has run
+    typical: float | None  # median of the past runs it is compared with
+    compared: int  # how many past runs
+
+
+NOTHING = Estimate(None, False, 0.0, None, 0)
+
+
+class RunTimes:
+    """Past run times by group, and the estimates they give."""
+
+    def __init__(self) -> None:
+        self._groups: dict[Group, _Runs] = {}
+        self._all = _Runs()
+        self._seen: set[str] = set()
+
+    @classmethod
+    def of(cls, records: Iterable[TaskRecord]) -> RunTimes:
+        """From a watchlist's records, oldest first so each group keeps its latest."""
+        times = cls()
+        done = [r for r in records if r.kind is TaskStatus.COMPLETED]
+        for record in sorted(done, key=lambda r: r.created or 0):
+            times.add(record)
+        return times
+
+    def add(self, record: TaskRecord) -> None:
+        """Count a completed task's run (once per task)."""
+        if record.id in self._seen:
+            return
+        took = run_time(record)
+        if took is None:
+            return
+        self._seen.add(record.id)
+        self._groups.setdefault(group_of(record), _Runs()).add(took)
+        self._all.add(took)
+
+    def estimate(self, record: TaskRecord, now: float) -> Estimate:
+        if record.is_final or not record.created or not record.status:
+            return NOTHING
+        running = max(0.0, now - record.created)
+        group = self._groups.get(group_of(record))
+        runs = group.sorted() if group is not None and len(group.latest) >= ENOUGH else None
+        if runs is None and len(self._all.latest) >= ENOUGH:
+            runs = self._all.sorted()
+        if not runs:
+            return Estimate(None, running > STALLED_WITHOUT_HISTORY, running, None, 0)
+        p95 = runs[min(len(runs) - 1, int(0.95 * len(runs)))]
+        stalled = running > max(MIN_STALL, STALLED_FACTOR * p95)
+        longer = runs[bisect.bisect_right(runs, running) :]
+        eta = record.created + longer[len(longer) // 2] if longer and not stalled else None
+        return Estimate(eta, stalled, running, runs[len(runs) // 2], len(runs))
+
+    def fields(self, record: TaskRecord, now: float) -> dict[str, Any]:
+        """What `list --json` adds to a record: `eta` and `stalled`."""
+        found = self.estimate(record, now)
+        return {
+            "eta": round(found.eta) if found.eta is not None else None,
+            "stalled": found.stalled,
+        }

@@ -1,0 +1,393 @@
+"""Typed models of the StarVideos O3 API and of the watchlist.
+
+Everything the API sends is untrusted: `answers.parse_result` is the one place where a JSON
+body becomes a `TaskResult`. The watchlist file is untrusted too: `TaskRecord.from_doc`
+checks every stored field.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, replace
+from enum import Enum
+from typing import Any
+from urllib.parse import urlsplit
+
+from starvideos_tui.core import linkexpiry
+from starvideos_tui.core.errors import UsageError
+
+TASK_ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
+MODEL_NAME = "starvideos_o3"
+DEFAULT_BASE_URL = "https://zcbservice.aizfw.cn/kyyReactApiServer"
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """The API key; its repr and str never show it."""
+
+    secret: str
+
+    def __repr__(self) -> str:
+        return "ApiKey(***)"
+
+    __str__ = __repr__
+
+
+class InvalidTaskId(UsageError, ValueError):
+    """A task id that the CONTRACT's rule refuses; the message names it safely."""
+
+
+def validate_task_id(task_id: str) -> str:
+    """Return `task_id` unchanged if it is acceptable, else raise InvalidTaskId."""
+    if not isinstance(task_id, str) or not TASK_ID_RE.fullmatch(task_id) or task_id in (".", ".."):
+        shown = repr(task_id)
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        raise InvalidTaskId(
+            f"invalid task id {shown}: use 1-200 letters, digits, '_', '-', '.' or ':'"
+        )
+    return task_id
+
+
+class TaskStatus(Enum):
+    """What the API says of a task. Words the docs do not list map to UNKNOWN, and the
+    record keeps the word itself so it is shown as it came."""
+
+    NEW = "new"  # watched, never answered yet
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def from_word(cls, word: str | None) -> TaskStatus:
+        if not word:
+            return cls.NEW
+        known = _WORD_STATUS.get(word)  # the documented words as sent: no enum lookup
+        if known is not None:
+            return known
+        # The documented words in another case, and nothing else: not "completed" with a
+        # zero-width space in it, nor a word that folds into one ("proce\u017f\u017fing").
+        word = word.strip()
+        return _WORD_STATUS.get(word.lower(), cls.UNKNOWN) if word.isascii() else cls.UNKNOWN
+
+    @property
+    def is_final(self) -> bool:
+        return self in (TaskStatus.COMPLETED, TaskStatus.FAILED)
+
+
+KNOWN_WORDS = {"queued", "processing", "completed", "failed"}
+_WORD_STATUS = {word: TaskStatus(word) for word in KNOWN_WORDS}
+
+
+@dataclass(frozen=True, slots=True)
+class TaskResult:
+    """One answer of `GET /v1/result/{id}` (or of create)."""
+
+    id: str
+    status: str
+    created: int | None = None
+    model: str | None = None
+    video_url: str | None = None
+    actual_duration: float | None = None
+    error: str | None = None
+
+    @property
+    def kind(self) -> TaskStatus:
+        return TaskStatus.from_word(self.status)
+
+
+_URL_RE = re.compile(r"https?://[^\s/?#@]+(?:[/?#]\S*)?", re.IGNORECASE)
+# The longest video link taken, from the API or given to the downloader (docs/api.md): links
+# presigned with a session token (S3, STS) run to several thousand characters.
+MAX_URL_LENGTH = 32_768
+
+
+def is_http_url(url: str) -> bool:
+    """An http(s) URL with a host and, if any, a valid port; nothing else is fetched."""
+    if len(url) > MAX_URL_LENGTH or not url.isascii() or not url.isprintable():
+        return False  # control characters, DEL or non-ASCII: no HTTP library sends them
+    if not _URL_RE.fullmatch(url):
+        return False
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # ValueError for a port that is not a number or out of range
+    except ValueError:
+        return False
+    return bool(parts.hostname)
+
+
+@dataclass(frozen=True, slots=True)
+class HttpProblem:
+    """The last thing that went wrong talking to the API about one task."""
+
+    kind: str  # "auth", "not_found", "rate_limited", "server", "network", "malformed", ...
+    message: str
+    status_code: int | None = None
+    body_excerpt: str | None = None
+    at: float | None = None
+
+
+# Checkers for the fields of a stored record, `(name, value) -> value`. The watchlist file
+# is untrusted too (hand edits, other versions): a wrong type is refused where the file is
+# read (TypeError/ValueError), not met later as a crash in `list` or the TUI.
+
+
+def _text(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name!r} is not a text")
+    return value
+
+
+def _whole(name: str, value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name!r} is not a whole number")
+    return value
+
+
+def _number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name!r} is not a number")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise ValueError(f"{name!r} is not a finite number")
+    return number
+
+
+def _opt_text(name: str, value: Any) -> str | None:
+    return None if value is None else _text(name, value)
+
+
+def _opt_whole(name: str, value: Any) -> int | None:
+    return None if value is None else _whole(name, value)
+
+
+def _opt_number(name: str, value: Any) -> float | None:
+    return None if value is None else _number(name, value)
+
+
+def _opt_object(name: str, value: Any) -> dict[str, Any] | None:
+    if value is not None and not isinstance(value, dict):
+        raise TypeError(f"{name!r} is not an object")
+    return value
+
+
+def _task_id(name: str, value: Any) -> str:
+    return validate_task_id(_text(name, value))
+
+
+def _history(name: str, value: Any) -> tuple[tuple[str, float], ...]:
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(f"{name!r} is not a list")
+    pairs = []
+    for item in value:
+        if not isinstance(item, (list, tuple)) or len(item) != 2:
+            raise TypeError(f"{name!r} has an item that is not a [status, time] pair")
+        # One string per status word, not one per record: 50,000 histories share four.
+        pairs.append((sys.intern(_text(name, item[0])), _number(name, item[1])))
+    return tuple(pairs)
+
+
+def _problem(name: str, value: Any) -> HttpProblem | None:
+    if _opt_object(name, value) is None:
+        return None
+    return HttpProblem(  # keys it does not know (a newer version's) are ignored
+        kind=_text(f"{name}.kind", value.get("kind")),
+        message=_text(f"{name}.message", value.get("message")),
+        status_code=_opt_whole(f"{name}.status_code", value.get("status_code")),
+        body_excerpt=_opt_text(f"{name}.body_excerpt", value.get("body_excerpt")),
+        at=_opt_number(f"{name}.at", value.get("at")),
+    )
+
+
+_WORDS = ("status", "model")
+
+_RECORD_FIELDS: dict[str, Callable[[str, Any], Any]] = {
+    "id": _task_id,
+    "status": _text,
+    "created": _opt_whole,
+    "model": _opt_text,
+    "video_url": _opt_text,
+    "video_url_at": _opt_number,
+    "actual_duration": _opt_number,
+    "error": _opt_text,
+    "prompt": _opt_text,
+    "label": _opt_text,
+    "params": _opt_object,
+    "added_at": _opt_number,
+    "checked_at": _opt_number,
+    "updated_at": _opt_number,
+    "history": _history,
+    "last_problem": _problem,
+    "local_path": _opt_text,
+    "size": _opt_whole,
+    "sha256": _opt_text,
+    "download_error": _opt_text,
+    "media": _opt_object,
+    "link_expires_at": _opt_number,
+}
+
+
+# Types taken without a checker call (None aside): most fields of most records, so that
+# reading 50,000 records costs little more than parsing them. A float must still be finite;
+# an int where a number is stored goes through its checker (a huge one is no time).
+_PLAIN: dict[str, tuple[type, ...]] = {
+    name: kinds
+    for name, kinds in (
+        ("status", (str,)),
+        ("created", (int,)),
+        ("model", (str,)),
+        ("video_url", (str,)),
+        ("video_url_at", (float,)),
+        ("actual_duration", (float,)),
+        ("error", (str,)),
+        ("prompt", (str,)),
+        ("label", (str,)),
+        ("added_at", (float,)),
+        ("checked_at", (float,)),
+        ("updated_at", (float,)),
+        ("local_path", (str,)),
+        ("size", (int,)),
+        ("sha256", (str,)),
+        ("download_error", (str,)),
+        ("link_expires_at", (float,)),
+    )
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRecord:
+    """One watched task as kept in the watchlist."""
+
+    id: str
+    status: str = ""
+    created: int | None = None
+    model: str | None = None
+    video_url: str | None = None
+    video_url_at: float | None = None  # when we received the current video_url
+    actual_duration: float | None = None
+    error: str | None = None
+    prompt: str | None = None
+    label: str | None = None
+    params: dict[str, Any] | None = None  # the create request, when we made the task
+    added_at: float | None = None
+    checked_at: float | None = None  # last successful answer
+    updated_at: float | None = None  # last change of anything the API said
+    history: tuple[tuple[str, float], ...] = ()
+    last_problem: HttpProblem | None = None
+    local_path: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+    download_error: str | None = None
+    media: dict[str, Any] | None = None  # what the saved file decoded as (media.MediaFacts)
+    link_expires_at: float | None = None  # when video_url dies, as the signed link says
+
+    @property
+    def link_deadline(self) -> float | None:
+        """When the video link dies, if it says: recorded when the link arrived, read from
+        the link itself for records kept before that was recorded."""
+        if self.link_expires_at is not None or not self.video_url:
+            return self.link_expires_at
+        return linkexpiry.link_expires_at(self.video_url)
+
+    @property
+    def kind(self) -> TaskStatus:
+        return TaskStatus.from_word(self.status)
+
+    @property
+    def is_final(self) -> bool:
+        return self.kind.is_final
+
+    def with_result(self, result: TaskResult, now: float) -> TaskRecord:
+        """This record after a successful poll answered `result` at `now`."""
+        changed = (
+            result.status != self.status
+            or result.error != self.error
+            or result.actual_duration != self.actual_duration
+        )
+        history = self.history
+        if result.status != self.status:
+            history = (*history, (result.status, now))
+        url_at, expires = self.video_url_at, self.link_expires_at
+        if result.video_url != self.video_url:
+            url_at = now if result.video_url else None
+            expires = linkexpiry.link_expires_at(result.video_url)
+            changed = True
+        return replace(
+            self,
+            status=result.status,
+            created=result.created if result.created is not None else self.created,
+            model=result.model or self.model,
+            video_url=result.video_url,
+            video_url_at=url_at,
+            link_expires_at=expires,
+            actual_duration=result.actual_duration,
+            error=result.error,
+            checked_at=now,
+            updated_at=now if changed else self.updated_at,
+            history=history,
+            last_problem=None,
+        )
+
+    def to_doc(self) -> dict[str, Any]:
+        # By hand, not dataclasses.asdict: this runs for every task of a polling pass.
+        doc = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        doc["history"] = [list(item) for item in self.history]
+        doc["last_problem"] = asdict(self.last_problem) if self.last_problem else None
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> TaskRecord:
+        """The record stored as `doc`; TypeError/ValueError if a field has the wrong type.
+
+        Fields it does not know (written by a newer version) are ignored.
+        """
+        values: dict[str, Any] = {}
+        plain = _PLAIN
+        for name, value in doc.items():
+            kinds = plain.get(name)
+            if kinds is not None and (
+                (value is None and name != "status")
+                or (type(value) in kinds and (type(value) is not float or value - value == 0))
+            ):
+                values[name] = value  # `value - value` is NaN for an infinity or a NaN
+                continue
+            check = _RECORD_FIELDS.get(name)
+            if check is not None:
+                values[name] = check(name, value)
+        if "id" not in values:
+            raise TypeError("'id' is missing")
+        for name in _WORDS:  # a few words repeated in every record: one string each
+            if type(values.get(name)) is str:
+                values[name] = sys.intern(values[name])
+        return cls(**values)
+
+    def public_json(self) -> dict[str, Any]:
+        """The shape `list --json` promises (docs/contract.md), plus a few useful extras."""
+        return {
+            "id": self.id,
+            "status": self.status or TaskStatus.NEW.value,
+            "created": self.created,
+            "video_url": self.video_url,
+            "actual_duration": self.actual_duration,
+            "error": self.error,
+            "local_path": self.local_path,
+            "updated_at": self.updated_at,
+            "checked_at": self.checked_at,
+            "prompt": self.prompt,
+            "label": self.label,
+            "size": self.size,
+            "sha256": self.sha256,
+            "media": self.media,
+            "link_expires_at": self.link_deadline,
+            "download_error": self.download_error,
+            "last_problem": asdict(self.last_problem) if self.last_problem else None,
+            "history": [{"status": s, "at": t} for s, t in self.history],
+        }

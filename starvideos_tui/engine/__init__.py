@@ -1,0 +1,1 @@
+"""The engine: records, the poll loop, the download queue; events to one callback."""

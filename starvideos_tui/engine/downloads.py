@@ -1,0 +1,138 @@
+"""The engine's download queue: at most `slots` videos at once, the rest queued.
+
+Each download is `videos.save_task_video` (the same path as the CLI's `download`) in a
+task of its own; its transfer runs in a thread, whose progress reaches the loop through
+`call_soon_threadsafe` and is passed on a few times a second at most.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+from starvideos_tui.api.client import StarVideosClient
+from starvideos_tui.core.errors import StarVideosError
+from starvideos_tui.core.models import TaskRecord
+from starvideos_tui.core.vocabulary import DownloadState
+from starvideos_tui.engine.events import (
+    DownloadEnded,
+    DownloadProgress,
+    DownloadQueued,
+    Event,
+    TasksChanged,
+)
+from starvideos_tui.engine.videos import save_task_video
+from starvideos_tui.engine.watchlist_io import AsyncWatchlist
+
+log = logging.getLogger(__name__)
+
+DOWNLOAD_SLOTS = 2
+PROGRESS_EVERY = 0.2  # seconds between progress events of one download
+
+
+class Owner(Protocol):
+    """What the queue needs of the engine that owns it (monitor.Monitor)."""
+
+    client: StarVideosClient | None
+    store: AsyncWatchlist
+    records: dict[str, TaskRecord]
+    emit: Callable[[Event], None]
+    wall_clock: Callable[[], float]
+    monotonic: Callable[[], float]
+
+    async def flush(self) -> None: ...
+
+    def poke(self) -> None: ...
+
+
+class DownloadQueue:
+    def __init__(self, monitor: Owner, folder: Path, slots: int = DOWNLOAD_SLOTS) -> None:
+        self.monitor = monitor
+        self.folder = folder
+        self.states: dict[str, DownloadState] = {}
+        self._slots = asyncio.Semaphore(slots)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._shown: dict[str, float] = {}
+
+    def start(self, task_id: str) -> bool:
+        """Queue the video of `task_id`; False when it is already queued or running."""
+        if task_id in self.states:
+            return False
+        self.states[task_id] = DownloadState("queued")
+        self.monitor.emit(DownloadQueued(task_id))
+        task = asyncio.get_running_loop().create_task(self._run(task_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return True
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.states)
+
+    async def _run(self, task_id: str) -> None:
+        monitor = self.monitor
+        loop = asyncio.get_running_loop()
+
+        def progress(done: int, total: int | None) -> None:  # in the transfer's thread
+            loop.call_soon_threadsafe(self._progressed, task_id, done, total)
+
+        record = None
+        error: str | None = None
+        reused = False
+        try:
+            async with self._slots:
+                self.states[task_id] = DownloadState("downloading")
+                if monitor.client is None:
+                    raise StarVideosError("no API key: run starvideos-tui login")
+                await monitor.flush()  # the download reads the record from disk
+                saved = await save_task_video(
+                    task_id,
+                    client=monitor.client,
+                    watchlist=monitor.store,
+                    folder=self.folder,
+                    progress=progress,
+                    now=monitor.wall_clock,
+                )
+                reused = saved.reused
+        except StarVideosError as exc:
+            error = str(exc)
+        except asyncio.CancelledError:
+            self.states.pop(task_id, None)
+            raise
+        except Exception as exc:  # a bug: told, logged, and the queue goes on
+            log.exception("download of %s failed", task_id)
+            error = f"download failed: {exc}"
+        finally:
+            self._shown.pop(task_id, None)
+        with contextlib.suppress(StarVideosError):
+            record = await monitor.store.get(task_id)
+        self.states.pop(task_id, None)
+        if record is not None and task_id in monitor.records:
+            monitor.records[task_id] = record
+            monitor.emit(TasksChanged({task_id: record}))
+        monitor.emit(DownloadEnded(task_id, record if error is None else None, error, reused))
+        monitor.poke()
+
+    def _progressed(self, task_id: str, done: int, total: int | None) -> None:
+        if task_id not in self.states:
+            return
+        self.states[task_id] = DownloadState("downloading", done, total)
+        now = self.monitor.monotonic()
+        if done == total or now - self._shown.get(task_id, 0.0) >= PROGRESS_EVERY:
+            self._shown[task_id] = now
+            self.monitor.emit(DownloadProgress(task_id, done, total))
+
+    async def wait(self) -> None:
+        """Until every queued download has ended."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Cancel every download (each keeps its bytes in its `.part`) and wait for them."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)

@@ -1,0 +1,430 @@
+"""The engine under both faces: records, the poll loop, other processes' changes, the
+download queue, auto-download and the give-up policy. No Textual here.
+
+A face makes a `Monitor` with a callback, calls `start()` and then `run()`, and turns the
+events (events.py) into what it shows: the TUI into Messages, `watch`, `wait` and
+`create --wait` into lines. The face decides how things look; the engine decides when
+things happen, the same way for both.
+
+- Passes never overlap; the next is armed when the last ends (schedule.py decides when).
+- Each answer is shown the moment it lands (a request that hangs delays no other row) and
+  queued for the watchlist; the queue is written at most once per `flush_every` seconds
+  and at the end of every pass, as one transaction (store.py keeps it crash-safe).
+- A slow answer does not hold a pass open: the poller hands it on (poll.py) and the next
+  pass keeps its time; the answer is shown and written when it lands.
+- All watchlist I/O runs in its own thread (watchlist_io.py): the loop never waits on disk.
+- An id the API answers 404 for `give_up_after` times in a row is no longer polled.
+- A new link that does not say when it dies is asked once (a HEAD, in a thread): the
+  host may say (linkexpiry.host_says).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+
+from starvideos_tui.api.client import ApiError, StarVideosClient
+from starvideos_tui.api.create_request import CreateRequest, record_of_created
+from starvideos_tui.core.linkexpiry import DEAD, host_says
+from starvideos_tui.core.models import TaskRecord, TaskStatus
+from starvideos_tui.core.schedule import PollSchedule
+from starvideos_tui.engine.downloads import DownloadQueue
+from starvideos_tui.engine.events import (
+    ApiState,
+    Event,
+    GaveUp,
+    PassEnded,
+    PollFailed,
+    StatusChanged,
+    TasksChanged,
+    Trouble,
+)
+from starvideos_tui.engine.poll import DEFAULT_CONCURRENCY, Answer, Change, Poller, change_for
+from starvideos_tui.engine.watchlist_io import AsyncWatchlist
+from starvideos_tui.storage.store import Watchlist, WatchlistError
+from starvideos_tui.video.videohost import CancelToken, HostError, Unreachable, ask_link
+
+log = logging.getLogger(__name__)
+
+GIVE_UP_AFTER = 3  # 404s in a row before an id is no longer polled
+FLUSH_EVERY = 1.0  # seconds: at most one watchlist write per this, and one per pass
+RELOAD_EVERY = 2.0  # seconds between looks for other processes' changes
+ASK_HOST_STALL = 10.0  # seconds of silence before asking a host about a link is given up
+
+
+class Monitor:
+    """Watches the tasks of a watchlist (or only some of them) through one API client."""
+
+    def __init__(
+        self,
+        watchlist: Watchlist,
+        client: StarVideosClient | None,
+        *,
+        emit: Callable[[Event], None],
+        download_dir: Path,
+        interval: float = 30.0,
+        auto_download: bool = False,
+        schedule: PollSchedule | None = None,
+        wall_clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        only: Iterable[str] | None = None,
+        give_up_after: int = GIVE_UP_AFTER,
+        flush_every: float = FLUSH_EVERY,
+        reload_every: float = RELOAD_EVERY,
+    ) -> None:
+        self.store = AsyncWatchlist(watchlist)
+        self.client = client
+        self.emit = emit
+        self.interval = interval
+        self.auto_download = auto_download
+        self.wall_clock = wall_clock
+        self.monotonic = monotonic
+        self.schedule = schedule or PollSchedule(interval=interval, clock=monotonic)
+        self.poller = Poller(client, self.schedule, concurrency=concurrency) if client else None
+        self.records: dict[str, TaskRecord] = {}
+        self.downloads = DownloadQueue(self, download_dir)
+        self.gave_up: set[str] = set()
+        self.api = ApiState("starting", "starting")
+        self._only = set(only) if only is not None else None
+        self._give_up_after = give_up_after
+        self._flush_every = flush_every
+        self._reload_every = reload_every
+        self._not_found: Counter[str] = Counter()
+        self._pending: dict[str, Change] = {}
+        self._heard: dict[str, Answer] = {}  # answers since the last pass judged the API
+        self._flush_timer: asyncio.Task[None] | None = None
+        self._pass_lock = asyncio.Lock()
+        self._poke = asyncio.Event()
+        self._stopped = False
+        self._asking: set[asyncio.Task[None]] = set()
+        self._host_cancel = CancelToken()
+
+    # -- the records ---------------------------------------------------------------------
+
+    async def start(
+        self, first_screen: int = 0, shown: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
+        """Read the watchlist (a damaged one raises WatchlistError) and schedule its tasks.
+
+        With `first_screen`, that many tasks are shown first, from the head of the file,
+        before the whole history is read and checked: a long watchlist is on screen at
+        once. `shown` is awaited after that, before the rest is read (a face waits there
+        for the first screen to be drawn: reading 50,000 records in a thread would compete
+        with the drawing for the interpreter). Nothing is polled or written until the
+        whole file has been checked."""
+        if first_screen:
+            first = await self.store.run(self.store.sync.peek, first_screen)
+            if first:
+                self.records = {r.id: r for r in first if self._only is None or r.id in self._only}
+                self.emit(TasksChanged(dict(self.records), everything=True))
+                if shown is not None:
+                    await shown()
+        self._show_all(await self.store.load())
+
+    def _show_all(self, records: list[TaskRecord]) -> None:
+        if self._only is not None:
+            records = [r for r in records if r.id in self._only]
+        self.records = {r.id: r for r in records}
+        self.gave_up &= set(self.records)
+        self.schedule.sync(r.id for r in records if not r.is_final and r.id not in self.gave_up)
+        self.emit(TasksChanged(dict(self.records), everything=True))
+        self.poke()
+
+    async def reload(self) -> None:
+        """Show the watchlist as it is on disk now (after writing what is queued)."""
+        await self.flush()
+        self._show_all(await self.store.load())
+
+    def _merge(self, stored: dict[str, TaskRecord]) -> None:
+        """Records as the watchlist holds them after a write of ours or another's."""
+        changed = {
+            task_id: record
+            for task_id, record in stored.items()
+            if task_id in self.records
+            and task_id not in self._pending  # a newer answer is on its way to disk
+            and self.records[task_id] != record
+        }
+        self.records.update(changed)
+        if changed:
+            self.emit(TasksChanged(changed))
+
+    def poke(self) -> None:
+        """Wake the loop: something changed that may make a pass due or `until` true."""
+        self._poke.set()
+
+    # -- what a face asks for -----------------------------------------------------------
+
+    async def add(self, ids: Iterable[str]) -> list[tuple[str, bool]]:
+        """Watch these ids (one already watched is kept as it is)."""
+        now = self.wall_clock()
+        fresh = {i: TaskRecord(id=i, added_at=now) for i in ids}
+        outcome = await self.store.add(list(fresh.values()))
+        added = {i: fresh[i] for i, was_added in outcome if was_added}
+        if self._only is not None:
+            self._only.update(added)
+        # What was written is what we hold: no re-read of a long watchlist for one id.
+        self.records.update(added)
+        self.schedule.track(added)
+        self.emit(TasksChanged(added))
+        self.poke()
+        return outcome
+
+    async def remove(self, ids: Iterable[str]) -> list[tuple[str, bool]]:
+        outcome = await self.store.remove(ids)
+        gone = frozenset(i for i, was_there in outcome if was_there)
+        for task_id in gone:
+            self.records.pop(task_id, None)
+            self._pending.pop(task_id, None)
+        self.schedule.forget(gone)
+        self.emit(TasksChanged({}, removed=gone))
+        return outcome
+
+    async def set_label(self, task_id: str, label: str | None) -> None:
+        await self.flush()
+        self._merge(await self.store.update({task_id: lambda r: replace(r, label=label)}))
+
+    async def create(self, request: CreateRequest, label: str | None = None) -> TaskRecord:
+        """Submit a task and watch it; ApiError for the face to show."""
+        if self.client is None:
+            raise ApiError("no API key: run starvideos-tui login")
+        result = await self.client.create_task(request)
+        record = record_of_created(result, request, self.wall_clock(), label)
+        await self.store.add([record])
+        if self._only is not None:
+            self._only.add(record.id)
+        await self.reload()
+        return self.records.get(record.id, record)
+
+    def poll_now(self, ids: Iterable[str]) -> None:
+        """The user asked: poll these now (a Retry-After still holds), given-up ones too."""
+        ids = [i for i in ids if i in self.records and not self.records[i].is_final]
+        revived = [i for i in ids if i in self.gave_up]
+        self.gave_up.difference_update(revived)
+        for task_id in revived:
+            self._not_found.pop(task_id, None)
+        self.schedule.track(revived)
+        self.schedule.poll_now(ids)
+        self.poke()
+
+    def set_auto_download(self, on: bool) -> None:
+        self.auto_download = on
+        if on:
+            for record in self.records.values():
+                if record.kind is TaskStatus.COMPLETED and not record.local_path:
+                    self.downloads.start(record.id)
+
+    # -- the loop ------------------------------------------------------------------------
+
+    async def run(self, until: Callable[[], bool] | None = None) -> None:
+        """Poll on the schedule, one pass at a time, until `until()` or `stop()`."""
+        while not self._stopped and not (until is not None and until()):
+            try:
+                if await self.store.changed_since_load():
+                    await self.reload()
+                    continue
+                wake = self.schedule.next_wakeup() if self.poller is not None else None
+                now = self.monotonic()
+                if wake is None or wake > now:
+                    delay = self._reload_every if wake is None else wake - now
+                    self._poke.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._poke.wait(), min(delay, self._reload_every))
+                    continue
+                await self.run_pass()
+            except asyncio.CancelledError:
+                raise
+            except WatchlistError as exc:
+                self.emit(Trouble(str(exc)))
+                await asyncio.sleep(min(self.interval, 30.0))
+            except Exception:  # a bug must not stop polling for good
+                log.exception("polling pass failed")
+                self._set_api(ApiState("trouble", "poller error (see log)"))
+                await asyncio.sleep(min(self.interval, 30.0))
+
+    def stop(self) -> None:
+        self._stopped = True
+        self.poke()
+
+    async def run_pass(self, ids: Iterable[str] | None = None) -> PassEnded:
+        """One round of polls (default: the due tasks); every answer shown as it lands,
+        all that landed written by the end. Of the due tasks, a request still out after
+        the poller's patience is handed on (its answer is taken when it lands); tasks
+        named in `ids` are all waited for, each request ending by the client's deadline."""
+        async with self._pass_lock:
+            if ids is None:
+                self.schedule.pass_started()
+                wanted = self.schedule.due()
+            else:
+                wanted = [i for i in dict.fromkeys(ids) if i in self.records]
+            asked = 0
+            if self.poller and wanted:
+                # Asked for by name (refresh): every answer, each ending by the deadline.
+                asked = await self.poller.ask(wanted, self._answered, wait_all=ids is not None)
+            await self.flush()
+            answers, self._heard = self._heard, {}  # with those that landed after their pass
+            self._judge_api(answers)
+            ended = PassEnded(
+                asked,
+                sum(isinstance(a, ApiError) for a in answers.values()),
+                self.schedule.next_wakeup(),
+            )
+            self.emit(ended)
+            return ended
+
+    def _answered(self, task_id: str, answer: Answer) -> None:
+        self._heard[task_id] = answer
+        if not self._pass_lock.locked():  # handed on by a pass that has ended
+            self._judge_api(self._heard)  # a refused key must not wait for a pass to be said
+            self._heard = {}
+            self.poke()  # its task may be due sooner than the loop is waiting for
+        old = self.records.get(task_id)
+        if old is None:
+            return  # removed while the request was out
+        change = change_for(answer, self.wall_clock())
+        new = change(old)
+        self.records[task_id] = new
+        self._queue_write(task_id, change)
+        self.emit(TasksChanged({task_id: new}))
+        if isinstance(answer, ApiError):
+            assert new.last_problem is not None
+            first = old.last_problem is None or old.last_problem.message != answer.message
+            self.emit(PollFailed(task_id, new.last_problem, first))
+            if answer.kind == "not_found":
+                self._not_found[task_id] += 1
+                if self._not_found[task_id] >= self._give_up_after:
+                    self.gave_up.add(task_id)
+                    self.schedule.forget([task_id])
+                    self.emit(GaveUp(task_id, "the API does not know this id"))
+            return
+        self._not_found.pop(task_id, None)
+        if new.video_url and new.video_url != old.video_url and new.link_expires_at is None:
+            self._ask_host(task_id, new.video_url)
+        if new.status != old.status:
+            log.info("task %s: %s -> %s", task_id, old.status or "new", new.status)
+            self.emit(StatusChanged(task_id, old.status, new.status))
+            if new.kind is TaskStatus.COMPLETED and self.auto_download and not new.local_path:
+                self.downloads.start(task_id)
+            self.poke()
+
+    def _ask_host(self, task_id: str, url: str) -> None:
+        """Ask the host of a link that does not say when it dies; record what it says."""
+        if self.auto_download or self.records[task_id].local_path:
+            return  # the download is what matters, and it starts now
+        task = asyncio.get_running_loop().create_task(self._learn_deadline(task_id, url))
+        self._asking.add(task)
+        task.add_done_callback(self._asking.discard)
+
+    async def _learn_deadline(self, task_id: str, url: str) -> None:
+        ask = partial(ask_link, url, stall=ASK_HOST_STALL, cancel=self._host_cancel)
+        try:
+            status, headers = await asyncio.to_thread(ask)
+            if status in DEAD or status == 405:
+                # Links signed for GET alone refuse a HEAD: only a refused GET is a dead link.
+                status, headers = await asyncio.to_thread(ask, method="GET", range_=True)
+        except (HostError, Unreachable) as exc:
+            log.info("task %s: the host of its link did not answer: %s", task_id, exc)
+            return
+        deadline = host_says(status, headers, self.wall_clock())
+        record = self.records.get(task_id)
+        if deadline is None or record is None or record.video_url != url:
+            return
+
+        def learned(record: TaskRecord) -> TaskRecord:
+            if record.video_url != url or record.link_expires_at is not None:
+                return record
+            return replace(record, link_expires_at=deadline)
+
+        self.records[task_id] = learned(record)
+        self._queue_write(task_id, learned)
+        self.emit(TasksChanged({task_id: self.records[task_id]}))
+
+    def _judge_api(self, answers: dict[str, Answer]) -> None:
+        """A word for the API as a whole after a pass."""
+        errors = [a for a in answers.values() if isinstance(a, ApiError)]
+        kinds = {e.kind for e in errors}
+        if self.schedule.auth_blocked:
+            self._set_api(ApiState("bad key", "bad key: run starvideos-tui login"))
+        elif self.schedule.is_paused():
+            until = self.wall_clock() + self.schedule.paused_until - self.monotonic()
+            clock = time.strftime("%H:%M:%S", time.localtime(until))
+            self._set_api(ApiState("rate limited", f"rate limited until {clock}", until))
+        elif not answers or "not_found" in kinds or len(errors) < len(answers):
+            if answers:
+                self._set_api(ApiState("ok", "API ok"))
+        elif kinds == {"network"}:
+            self._set_api(ApiState("offline", "offline"))
+        else:
+            self._set_api(ApiState("trouble", f"API trouble: {sorted(kinds)[0]}"))
+
+    def _set_api(self, state: ApiState) -> None:
+        if state != self.api:
+            self.api = state
+            self.emit(state)
+
+    # -- writing -------------------------------------------------------------------------
+
+    def _queue_write(self, task_id: str, change: Change) -> None:
+        earlier = self._pending.get(task_id)
+        self._pending[task_id] = change if earlier is None else _then(earlier, change)
+        if self._flush_timer is None:
+            self._flush_timer = asyncio.get_running_loop().create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(self._flush_every)
+        self._flush_timer = None
+        try:
+            await self.flush()
+        except WatchlistError as exc:
+            self.emit(Trouble(str(exc)))
+
+    async def flush(self) -> None:
+        """Write every queued change now, as one transaction."""
+        if self._flush_timer is not None and self._flush_timer is not asyncio.current_task():
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        if not self._pending:
+            return
+        changes, self._pending = self._pending, {}
+        try:
+            stored = await self.store.update(changes)
+        except BaseException:
+            # Not written: keep the changes (before any that came since) for the next try.
+            for task_id, change in changes.items():
+                later = self._pending.get(task_id)
+                self._pending[task_id] = change if later is None else _then(change, later)
+            raise
+        gone = frozenset(changes) - set(stored)
+        self._merge(stored)
+        if gone:  # removed by another process meanwhile
+            for task_id in gone:
+                self.records.pop(task_id, None)
+            self.emit(TasksChanged({}, removed=gone))
+
+    async def close(self) -> None:
+        """Stop downloads (their bytes kept for a resume), write what is queued."""
+        self.stop()
+        if self.poller is not None:
+            self.poller.cancel()
+        self._host_cancel.set()
+        for task in self._asking:
+            task.cancel()
+        await self.downloads.close()
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        try:
+            await self.flush()
+        finally:
+            self.store.close()
+
+
+def _then(first: Change, second: Change) -> Change:
+    return lambda record: second(first(record))

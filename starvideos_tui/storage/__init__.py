@@ -1,0 +1,1 @@
+"""The watchlist on disk: a base file and a journal of changes, locked and fsynced."""

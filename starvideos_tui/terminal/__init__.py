@@ -1,0 +1,1 @@
+"""Escapes that reach the user's terminal: pictures in pixels, notifications."""
