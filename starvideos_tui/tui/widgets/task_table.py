@@ -279,8 +279,10 @@ class TaskTable(ScrollView, can_focus=True):
         colour = self.colours.get(look.colour, "")
         status = Text(f"{look.glyph} {look.word}", style=f"bold {colour}".strip())
         label = record.label or record.prompt
-        task = Text(record.id if not label else short_id(record.id, self._widths()[1]))
-        if label:
+        width = self._widths()[1]
+        shown = short_id(record.id, width, label=bool(label))
+        task = Text(shown)
+        if label and width - len(shown) - 2 >= LABEL_MIN:
             task.append(f"  {shorten(clean(label), 120)}", style="dim")
         age, link, seen = self._times(record, now)
         return (status, task, age, Text(video_length(record), justify="right"), link, seen)
@@ -304,16 +306,15 @@ class TaskTable(ScrollView, can_focus=True):
     # -- drawing -------------------------------------------------------------------------
 
     def _widths(self) -> list[int]:
-        """Column widths: the task column takes whatever the others leave."""
-        width = self.scrollable_content_region.width or self.size.width
-        others = sum(w for key, _, w in COLUMNS if key != "task")
-        task = max(24, width - others - 2 * PAD * len(COLUMNS))
-        return [task if key == "task" else w for key, _, w in COLUMNS]
+        """Column widths (0: not shown) for the table's width now."""
+        return column_widths(self.scrollable_content_region.width or self.size.width)
 
     def _line(self, cells: Sequence[Text], style: Style) -> Strip:
         segments: list[Segment] = []
         console = self.app.console
         for cell, width in zip(cells, self._widths(), strict=True):
+            if not width:
+                continue  # a column that gave way to the task's id
             text = cell.copy()
             text.truncate(width, overflow="ellipsis")
             gap = " " * (width - text.cell_len)
@@ -416,16 +417,51 @@ def rich_colour(value: str) -> str:
 
 
 LABEL_ROOM = 16  # cells of a label worth shortening the id for
+LABEL_MIN = 4  # cells of a label worth showing at all
+TASK_ROOMY = 24  # the task column's width below which other columns give way
+ID_MIN = 12  # "…" and an id's distinctive end: the task column never has less
+STATUS_MIN = 1  # the status's glyph: what the status column keeps before it goes
+GIVE_WAY = ("checked", "link", "length", "age")  # least needed first
 
 
-def short_id(task_id: str, width: int) -> str:
-    """The id as the task column can hold it beside a label: whole when there is room,
-    else its distinctive end ("…1814428523"; every id starts "video_starvideos_o3_").
-    The filter and the panel still have the whole id."""
+def column_widths(width: int) -> list[int]:
+    """Each column's width in COLUMNS' order (0: not shown) at `width` cells. The task
+    column, which names the task, takes what the others leave; where that is less than
+    TASK_ROOMY the others give way, least needed first, then the status shrinks to its
+    glyph (the colour and the panel still tell), and under ID_MIN cells the id has it all.
+    """
+    shown = {key: w for key, _, w in COLUMNS}
+
+    def left_for_task() -> int:
+        others = sum(w + 2 * PAD for key, w in shown.items() if key != "task")
+        return width - others - 2 * PAD
+
+    for key in GIVE_WAY:
+        if left_for_task() >= TASK_ROOMY:
+            break
+        del shown[key]
+    if left_for_task() < ID_MIN:
+        shown["status"] = max(STATUS_MIN, shown["status"] - (ID_MIN - left_for_task()))
+    if left_for_task() < ID_MIN:
+        del shown["status"]
+    shown["task"] = max(1, left_for_task())
+    return [shown.get(key, 0) for key, _, _ in COLUMNS]
+
+
+def short_id(task_id: str, width: int, *, label: bool = True) -> str:
+    """The id as a task column `width` cells wide can hold it (beside a label, when there
+    is one): whole when there is room, else its distinctive end ("…1814428523"; every id
+    starts "video_starvideos_o3_"), cut from the front as far as it must be. The filter
+    and the panel still have the whole id."""
     head, _, tail = task_id.rpartition("_")
-    if len(task_id) + 2 + LABEL_ROOM <= width or not head or len(tail) < 6:
+    room = width - 2 - LABEL_ROOM if label else width
+    if len(task_id) <= room:
         return task_id
-    return f"…{tail}"
+    if head and len(tail) >= 6 and len(tail) < width:
+        return f"…{tail}"
+    if len(task_id) <= width:
+        return task_id
+    return f"…{task_id[len(task_id) - width + 1 :]}" if width > 1 else "…"
 
 
 def _in_seconds(cell: Text) -> bool:
