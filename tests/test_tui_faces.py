@@ -1,4 +1,5 @@
-"""The TUI's faces in real terminals (issue 23): every row's id at 20x5."""
+"""The TUI's faces in real terminals (issue 23): every row's id at 20x5; every field's
+border in 16 colours."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from rich.segment import Segment
+from textual.geometry import Region
+from textual.widget import Widget
 
 from starvideos_tui.api import StarVideosClient
 from starvideos_tui.models import TaskRecord
@@ -46,7 +50,9 @@ def screen_text(app: StarVideosApp) -> str:
     return console.export_text()
 
 
-def _app(sim: Simulator, folder: Path, ids: list[str]) -> StarVideosApp:
+def _app(
+    sim: Simulator, folder: Path, ids: list[str], *, ansi: bool = False, light: bool = False
+) -> StarVideosApp:
     watchlist = Watchlist(folder / "watchlist.json")
     watchlist.add(
         [
@@ -54,7 +60,7 @@ def _app(sim: Simulator, folder: Path, ids: list[str]) -> StarVideosApp:
             for n, task_id in enumerate(ids)
         ]
     )
-    config = AppConfig(download_dir=folder / "videos", bell=False)
+    config = AppConfig(download_dir=folder / "videos", bell=False, ansi=ansi, light=light)
     return StarVideosApp(
         watchlist=watchlist, client=StarVideosClient(sim.base_url, "sk-test"), config=config
     )
@@ -81,4 +87,67 @@ async def test_every_row_shows_its_task_id_however_narrow_the_terminal(
         assert len(rows) == min(3, size[1] - 3), lines  # status bar, header, footer
         for row in rows:
             assert any(task_id.rsplit("_", 1)[1] in row for task_id in ids), (size, row)
+        app.exit()
+
+
+# -- 16 colours: every field of the new-task form shows its border (class 13) -------------
+
+FIELDS = ("#prompt", "#duration", "#ratio", "#images", "#first", "#last", "#videos")
+BUTTONS = ("#submit", "#cancel")
+# Colours a border cannot be drawn in: the background's own. ansi 0 black, 7 white, 15
+# bright white.
+UNSEEN = {False: {0}, True: {7, 15}}
+
+
+def _cell(strip: list[Segment], x: int) -> Segment:
+    at = 0
+    for segment in strip:
+        if at <= x < at + segment.cell_length:
+            return segment
+        at += segment.cell_length
+    raise AssertionError(f"no cell {x}")
+
+
+def _edges(widget: Widget) -> dict[str, Segment]:
+    width, height = widget.outer_size
+    lines = [list(strip) for strip in widget.render_lines(Region(0, 0, width, height))]
+    middle = lines[height // 2]
+    return {
+        "top": _cell(lines[0], width // 2),
+        "bottom": _cell(lines[-1], width // 2),
+        "left": _cell(middle, 0),
+        "right": _cell(middle, width - 1),
+    }
+
+
+def _unseen_edges(app: StarVideosApp, light: bool) -> list[str]:
+    unseen = []
+    for selector in (*FIELDS, *BUTTONS):
+        widget = app.screen.query_one(selector)
+        if selector == "#ratio":
+            widget = widget.query_one("SelectCurrent")  # the picker's box is its own
+        for edge, segment in _edges(widget).items():
+            colour = segment.style.color if segment.style else None
+            blank = not segment.text.strip()
+            if blank or (colour is not None and colour.number in UNSEEN[light]):
+                unseen.append(f"{selector} {edge}: {segment!r}")
+    return unseen
+
+
+@pytest.mark.parametrize("light", [False, True], ids=["dark", "light"])
+async def test_every_field_of_the_new_task_form_shows_its_border_in_16_colours(
+    simulator: Simulator, tmp_path: Path, light: bool
+) -> None:
+    app = _app(
+        simulator, tmp_path, [simulator.seed_task("one", queued=600)], ansi=True, light=light
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _settled(app, pilot)
+        await pilot.press("n")
+        await pilot.pause(0.3)
+        assert app.screen.query_one("#prompt").has_focus
+        assert _unseen_edges(app, light) == []
+        await pilot.press("tab")  # the prompt blurred, the duration focused: still all
+        await pilot.pause(0.1)
+        assert _unseen_edges(app, light) == []
         app.exit()

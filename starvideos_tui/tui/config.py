@@ -21,6 +21,7 @@ class AppConfig:
     title: str = "StarVideos"
     demo: bool = False  # a throw-away session: its watchlist and videos go on quit
     ansi: bool = False  # the terminal's own 16 colours, or none (launch.plain_terminal)
+    light: bool = False  # a light theme: --theme light, or auto on a light background
     preview: str = "blocks"  # pictures of saved videos: "auto", "blocks" or "off"
     graphics: Graphics | None = None  # what the terminal draws itself (graphics.probe)
     frames_dir: Path | None = None  # where those pictures' frames are kept (None: none)
