@@ -52,6 +52,8 @@ class Graphics:
 def probe(env: Mapping[str, str], fd_in: int, fd_out: int) -> Graphics | None:
     """The terminal's picture protocol, asked on the tty before anything else reads it;
     None when it has none, or when it cannot be asked (not a tty, inside tmux)."""
+    import termios
+
     term = env.get("TERM", "")
     if env.get("TMUX") or env.get("STY") or term.startswith(("screen", "tmux")):
         return None
@@ -60,7 +62,7 @@ def probe(env: Mapping[str, str], fd_in: int, fd_out: int) -> Graphics | None:
             return None
         cell = _cell_from_tty(fd_out)
         said = _ask(fd_in, fd_out, KITTY_QUERY + ("" if cell else ASK_CELL) + ASK_DA1)
-    except OSError:
+    except (OSError, termios.error):  # a terminal gone meanwhile
         return None
     return reading(said, cell)
 
@@ -110,7 +112,10 @@ def _ask(fd_in: int, fd_out: int, question: str) -> str:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([fd_in], [], [], left)[0]:
                 break
-            said += os.read(fd_in, 4096)
+            answer = os.read(fd_in, 4096)
+            if not answer:  # end of file: a terminal that hung up
+                break
+            said += answer
     finally:
         with contextlib.suppress(termios.error):
             termios.tcsetattr(fd_in, termios.TCSANOW, before)

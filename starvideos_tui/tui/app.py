@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import Callable, Collection
 
 from textual import on, work
@@ -192,12 +191,11 @@ class StarVideosApp(App[None]):
         panel.cache = self.config.frames_dir
         panel.graphics = None if self.no_color else self.config.graphics
         panel.estimate = self._estimate
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGHUP):
-            # A dropped SSH session or `systemctl stop`: leave as `q` does, so the terminal
-            # is given back and downloads keep their bytes.
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(signum, self.exit)
+        if self.config.ending is not None:
+            # SIGTERM, SIGHUP, a terminal gone (ending.py): leave as `q` does, so the
+            # terminal is given back and downloads keep their bytes.
+            loop = asyncio.get_running_loop()
+            self.config.ending.running(lambda: loop.call_soon_threadsafe(self.exit))
         self.run_engine()
         self.set_interval(1.0, self._tick)
 

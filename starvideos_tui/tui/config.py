@@ -6,8 +6,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from starvideos_tui.graphics import Graphics
+
+if TYPE_CHECKING:
+    from starvideos_tui.tui.ending import Ending
 
 
 @dataclass
@@ -29,3 +33,4 @@ class AppConfig:
     wall_clock: Callable[[], float] = time.time
     monotonic: Callable[[], float] = time.monotonic
     extra_cleanup: list[Callable[[], None]] = field(default_factory=list)
+    ending: Ending | None = None  # SIGTERM, SIGHUP, a terminal gone (launch installs it)
