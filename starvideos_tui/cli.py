@@ -107,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="pictures of saved videos in the side panel (STARVIDEOS_PREVIEW; NO_COLOR: off)",
     )
     parser.add_argument(
+        "--theme",
+        choices=["auto", "dark", "light"],
+        help="the TUI's colours: auto asks the terminal's background (STARVIDEOS_THEME)",
+    )
+    parser.add_argument(
         "--notify",
         metavar="MODE",
         help="desktop notifications: auto, osc777, osc9, osc99, bell, off (STARVIDEOS_NOTIFY)",

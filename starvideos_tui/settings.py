@@ -40,6 +40,7 @@ class Settings:
     auto_download: bool
     log_level: str = "info"
     notify: str = "auto"  # notify.MODES
+    theme: str = "auto"  # THEMES: the TUI's colours for a dark or a light background
 
     def api_key(self, env: Mapping[str, str] | None = None) -> ApiKey | None:
         return load_api_key(os.environ if env is None else env)
@@ -88,6 +89,18 @@ def check_interval(value: Any, base_url: str) -> float:
             "(shorter intervals are allowed only for a loopback simulator)"
         )
     return seconds
+
+
+THEMES = ("auto", "dark", "light")
+
+
+def check_theme(value: Any) -> str:
+    """--theme, STARVIDEOS_THEME or the config's theme: auto (the terminal's background
+    says, where it answers), dark or light."""
+    theme = str(value).strip().lower()
+    if theme not in THEMES:
+        raise SettingsError(f"--theme must be auto, dark or light, got {str(value)[:40]!r}")
+    return theme
 
 
 def parse_bool(value: Any, name: str) -> bool:
@@ -152,8 +165,10 @@ def resolve(
     if level not in ("debug", "info", "warning", "error"):
         raise SettingsError(f"--log-level must be debug, info, warning or error, got {level!r}")
     notify = check_mode(str(pick("notify", "STARVIDEOS_NOTIFY", "auto")))
+    theme = check_theme(pick("theme", "STARVIDEOS_THEME", "auto"))
     return Settings(
         notify=notify,
+        theme=theme,
         db=db,
         base_url=base_url,
         interval=interval,

@@ -1,13 +1,14 @@
 """The TUI's faces in real terminals (issue 23): refused without one; ended within two
 seconds by SIGTERM, SIGHUP or a terminal that went away, whatever it is doing (a tmux
 session killed under it, start-up included); every row's id at 20x5; every field's
-border in 16 colours."""
+border in 16 colours; a light theme where the terminal's background is light."""
 
 from __future__ import annotations
 
 import io
 import os
 import pty
+import re
 import select
 import shutil
 import signal
@@ -25,8 +26,10 @@ from rich.segment import Segment
 from textual.geometry import Region
 from textual.widget import Widget
 
+from starvideos_tui import graphics
 from starvideos_tui.api import StarVideosClient
 from starvideos_tui.models import TaskRecord
+from starvideos_tui.settings import SettingsError, resolve
 from starvideos_tui.simulator import SimConfig, Simulator
 from starvideos_tui.store import Watchlist
 from starvideos_tui.tui.app import StarVideosApp
@@ -141,9 +144,9 @@ def test_a_real_watchlist_is_checked_first_then_the_terminal(tmp_path: Path) -> 
     done = subprocess.run(run, stdin=subprocess.DEVNULL, capture_output=True, env=env, timeout=30)
     assert done.returncode == 2 and b"needs a terminal on stdin" in done.stderr
     assert done.stdout == b"" and len(done.stderr.splitlines()) == 1
-    bad = {**env, "STARVIDEOS_NOTIFY": "loud"}
+    bad = {**env, "STARVIDEOS_THEME": "pink"}
     done = subprocess.run(run, stdin=subprocess.DEVNULL, capture_output=True, env=bad, timeout=30)
-    assert done.returncode == 2 and b"--notify must be one of" in done.stderr
+    assert done.returncode == 2 and b"--theme must be auto, dark or light" in done.stderr
     assert db.read_bytes() == raw
 
 
@@ -486,3 +489,203 @@ async def test_every_field_of_the_new_task_form_shows_its_border_in_16_colours(
         await pilot.pause(0.1)
         assert _unseen_edges(app, light) == []
         app.exit()
+
+
+# -- a light background: asked (OSC 11) and a light theme chosen (class 16) ---------------
+
+
+@pytest.mark.parametrize(
+    ("said", "light"),
+    [
+        ("\x1b]11;rgb:ffff/ffff/ffff\x1b\\", True),  # xterm's white, ended by ST
+        ("\x1b]11;rgb:fdfd/f6f6/e3e3\x07", True),  # Solarized light, ended by BEL
+        ("\x1b]11;rgb:fb/f1/c7\x1b\\", True),  # two digits a channel (Gruvbox light)
+        ("\x1b]11;rgb:f/f/f\x07", True),  # one digit a channel
+        ("\x1b]11;rgba:eeee/eeee/eeee/ffff\x1b\\", True),  # with an alpha
+        ("\x1b]11;rgb:c0c0/c0c0/c0c0\x1b\\", True),  # silver: L* 78
+        ("\x1b]11;rgb:0000/0000/0000\x1b\\", False),
+        ("\x1b]11;rgb:0000/2b2b/3636\x07", False),  # Solarized dark
+        ("\x1b]11;rgb:1e1e/1e1e/2e2e\x1b\\", False),
+        ("\x1b]11;rgb:0000/0000/ffff\x1b\\", False),  # pure blue is dark (L* 32)
+        ("\x1b]11;rgb:ffff/ffff/0000\x1b\\", True),  # yellow is light (L* 97)
+        ("\x1b[?62;c", None),  # DA1 only: OSC 11 not known
+        ("\x1b]11;rgb:zzzz/0000/0000\x1b\\", None),  # garbage
+        ("\x1b]11;rgb:ffff/ffff\x1b\\", None),  # a channel missing
+        ("\x1b]11;rgb:fffff/ffff/ffff\x1b\\", None),  # five digits
+        ("\x1b]11;?\x1b\\", None),  # the question echoed back
+        ("\x1b]10;rgb:ffff/ffff/ffff\x1b\\", None),  # the foreground's answer
+        ("", None),
+    ],
+)
+def test_the_background_answer_is_read_as_light_or_dark(said: str, light: bool | None) -> None:
+    assert graphics.background_is_light(said) is light
+
+
+def test_lightness_is_cie_l_star() -> None:
+    assert graphics.lightness(1, 1, 1) == pytest.approx(100, abs=0.01)
+    assert graphics.lightness(0, 0, 0) == 0
+    assert graphics.lightness(0.5, 0.5, 0.5) == pytest.approx(53.39, abs=0.05)
+
+
+def _fake_terminal(answers: dict[bytes, bytes]) -> tuple[int, int, list[bytes]]:
+    """A pty whose far end answers each question it recognises, until DA1."""
+    import threading
+
+    master, slave = pty.openpty()
+    asked: list[bytes] = []
+
+    def terminal() -> None:
+        data = b""
+        while b"\x1b[c" not in data:
+            try:
+                data += os.read(master, 4096)
+            except OSError:
+                return
+        asked.append(data)
+        reply = b"".join(a for q, a in answers.items() if q in data) + b"\x1b[?62;c"
+        os.write(master, reply)
+
+    threading.Thread(target=terminal, daemon=True).start()
+    return slave, master, asked
+
+
+WHITE = {b"\x1b]11;?\x1b\\": b"\x1b]11;rgb:ffff/ffff/ffff\x1b\\"}
+
+
+def test_the_background_is_asked_in_the_same_round_trip_as_the_pictures() -> None:
+    kitty = {b"\x1b_Gi=31": b"\x1b_Gi=31;OK\x1b\\\x1b[6;20;10t"}
+    slave, master, asked = _fake_terminal({**kitty, **WHITE})
+    try:
+        said = graphics.ask({"TERM": "xterm-kitty"}, slave, slave, pictures=True, background=True)
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert said == graphics.Answers(graphics.Graphics("kitty", 10, 20), light=True)
+    assert len(asked) == 1 and asked[0].count(b"\x1b[c") == 1  # one round trip
+    assert asked[0].index(b"\x1b]11;?") < asked[0].index(b"\x1b[c")
+
+
+def test_inside_tmux_the_background_is_asked_but_no_picture() -> None:
+    slave, master, asked = _fake_terminal(WHITE)
+    try:
+        env = {"TERM": "tmux-256color", "TMUX": "/tmp/tmux-0/default,1,0"}
+        said = graphics.ask(env, slave, slave, pictures=True, background=True)
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert said == graphics.Answers(None, light=True)
+    assert b"\x1b_G" not in asked[0] and b"\x1b]11;?" in asked[0]
+
+
+def test_nothing_is_asked_when_no_question_is_left() -> None:
+    slave, master, asked = _fake_terminal(WHITE)
+    try:
+        env = {"TERM": "screen", "STY": "1.pts-0"}
+        assert graphics.ask(env, slave, slave, pictures=True, background=False).light is None
+        time.sleep(0.1)
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert asked == []
+
+
+def test_the_theme_setting_comes_from_the_flag_the_environment_or_the_config() -> None:
+    assert resolve({}, env={}, config={}).theme == "auto"
+    assert resolve({"theme": "light"}, env={"STARVIDEOS_THEME": "dark"}, config={}).theme == (
+        "light"
+    )
+    assert resolve({}, env={"STARVIDEOS_THEME": " Dark "}, config={}).theme == "dark"
+    assert resolve({}, env={}, config={"theme": "light"}).theme == "light"
+    for bad in ("pink", "", "light\x1b[2J", 1):
+        with pytest.raises(SettingsError, match="--theme must be auto, dark or light"):
+            resolve({}, env={}, config={"theme": bad})
+
+
+def test_a_theme_that_is_not_one_is_refused_by_the_flag(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "starvideos_tui", "--theme", "pink", "--demo"],
+        capture_output=True,
+        text=True,
+        env=child_env(tmp_path / "home"),
+        timeout=30,
+    )
+    assert done.returncode == 2 and "--theme" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("ansi", "light", "theme"),
+    [
+        (False, False, "textual-dark"),
+        (False, True, "textual-light"),
+        (True, False, "starvideos-ansi-dark"),
+        (True, True, "starvideos-ansi-light"),
+    ],
+)
+async def test_the_app_takes_the_theme_launch_chose(
+    simulator: Simulator, tmp_path: Path, ansi: bool, light: bool, theme: str
+) -> None:
+    app = _app(simulator, tmp_path, [], ansi=ansi, light=light)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.theme == theme
+        if ansi and light:  # ansi yellow is weak on white: warnings are not yellow
+            assert app.get_css_variables()["warning"] != "ansi_yellow"
+        app.exit()
+
+
+BG = re.compile(rb"\x1b\[(?:[0-9;]*;)?48;5;(\d+)")
+
+
+def _grey_level(code: int) -> int:
+    """0-255 brightness of a 256-colour palette entry (its green, near enough)."""
+    if code >= 232:
+        return 8 + 10 * (code - 232)
+    if code >= 16:
+        steps = (0, 95, 135, 175, 215, 255)
+        return steps[((code - 16) // 6) % 6]
+    return 255 if code in (7, 15) else 0
+
+
+def _demo_background(tmp_path: Path, answers: dict[bytes, bytes], *flags: str) -> int:
+    """The demo in a pty whose far end answers the start-up questions with `answers`;
+    the brightness of the background most of its screen is drawn on."""
+    master, slave = pty.openpty()
+    env = child_env(tmp_path / "home", TERM="xterm-256color", COLUMNS="80", LINES="24")
+    env.pop("COLORTERM", None)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "starvideos_tui", *flags, "--demo"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(slave)
+    seen = b""
+    try:
+        deadline = time.monotonic() + 30
+        while b"\x1b[c" not in seen:  # the questions, before the screen
+            assert time.monotonic() < deadline, seen
+            seen += _read(master, time.monotonic() + 0.2)
+        reply = b"".join(a for q, a in answers.items() if q in seen) + b"\x1b[?62;c"
+        os.write(master, reply)
+        while b"API ok" not in seen:
+            assert time.monotonic() < deadline, "the TUI did not start"
+            seen += _read(master, time.monotonic() + 0.3)
+        os.write(master, b"q")
+        seen += _read(master, time.monotonic() + 3)
+        child.wait(timeout=10)
+    finally:
+        _kill_group(child.pid)
+        os.close(master)
+    codes = [int(c) for c in BG.findall(seen)]
+    assert codes, seen[-500:]
+    return _grey_level(max(set(codes), key=codes.count))
+
+
+def test_a_light_background_gets_the_light_theme_and_a_dark_one_the_dark(tmp_path: Path) -> None:
+    assert _demo_background(tmp_path, WHITE) > 160
+    assert _demo_background(tmp_path, {}) < 60  # no answer: dark, as before
+    black = {b"\x1b]11;?\x1b\\": b"\x1b]11;rgb:0000/0000/0000\x07"}
+    assert _demo_background(tmp_path, black) < 60
+    assert _demo_background(tmp_path, WHITE, "--theme", "dark") < 60  # the flag wins

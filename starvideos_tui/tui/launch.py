@@ -21,7 +21,13 @@ from starvideos_tui.cmdline import PROG, say
 from starvideos_tui.errors import UsageError
 from starvideos_tui.logs import setup_logging
 from starvideos_tui.models import ApiKey, TaskRecord
-from starvideos_tui.settings import Settings, SettingsError, check_network_settings, parse_bool
+from starvideos_tui.settings import (
+    Settings,
+    SettingsError,
+    check_network_settings,
+    check_theme,
+    parse_bool,
+)
 from starvideos_tui.store import Watchlist
 from starvideos_tui.tui.app import StarVideosApp
 from starvideos_tui.tui.config import AppConfig
@@ -112,6 +118,11 @@ def _notify_mode(args: argparse.Namespace) -> str:
     return notify.check_mode(given)
 
 
+def _theme(args: argparse.Namespace) -> str:
+    """--theme, else STARVIDEOS_THEME, else auto (the demo resolves no other settings)."""
+    return check_theme(getattr(args, "theme", None) or os.environ.get("STARVIDEOS_THEME") or "auto")
+
+
 def _frames_dir() -> Path | None:
     try:
         return paths.cache_dir() / "frames"
@@ -158,6 +169,7 @@ class _Checked:
     preview: str
     bell: bool
     notify_mode: str
+    theme: str  # auto, dark or light
     watchlist: Watchlist | None = None
     key: ApiKey | None = None
 
@@ -171,6 +183,7 @@ def launch(args: argparse.Namespace, settings: Settings | None) -> int:
         preview=preview_mode(getattr(args, "preview", None)),
         bell=parse_bool(os.environ.get("STARVIDEOS_BELL", "1"), "STARVIDEOS_BELL"),
         notify_mode=settings.notify if settings is not None else _notify_mode(args),
+        theme=settings.theme if settings is not None else _theme(args),
     )
     if settings is not None:
         check_network_settings()
@@ -210,9 +223,18 @@ def _run(
     config.notify = notify.choose(checked.notify_mode, os.environ)
     config.tmux = bool(os.environ.get("TMUX"))
     config.ansi = plain_terminal()
-    if config.preview == "auto" and "NO_COLOR" not in os.environ and ending.code is None:
+    colour = "NO_COLOR" not in os.environ
+    if ending.code is None:
         # Asked now: once the screen is open, Textual reads every answer of the terminal.
-        config.graphics = graphics.probe(os.environ, 0, 1)
+        said = graphics.ask(
+            os.environ,
+            0,
+            1,
+            pictures=colour and config.preview == "auto",
+            background=colour and checked.theme == "auto",
+        )
+        config.graphics = said.graphics
+        config.light = checked.theme == "light" or (checked.theme == "auto" and bool(said.light))
     app = StarVideosApp(watchlist=watchlist, client=client, config=config)
     ending.rescue(app.monitor.save_now, first=True)
     config.ending = ending
