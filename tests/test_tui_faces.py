@@ -34,7 +34,7 @@ from starvideos_tui.simulator import SimConfig, Simulator
 from starvideos_tui.store import Watchlist
 from starvideos_tui.tui.app import StarVideosApp
 from starvideos_tui.tui.config import AppConfig
-from starvideos_tui.tui.widgets.task_table import ID_MIN, column_widths, short_id
+from starvideos_tui.tui.widgets.columns import ID_MIN, column_widths, short_id
 
 REPO = Path(__file__).resolve().parent.parent
 TMUX = shutil.which("tmux")

@@ -28,22 +28,12 @@ from starvideos_tui.eta import Estimate
 from starvideos_tui.formatting import ago, due, link_left, shorten, video_length
 from starvideos_tui.models import TaskRecord
 from starvideos_tui.textsafe import clean
+from starvideos_tui.tui.widgets.columns import COLUMNS, LABEL_MIN, PAD, column_widths, short_id
 from starvideos_tui.vocabulary import DownloadState, status_look
 
-COLUMNS = (
-    ("status", "Status", 17),
-    ("task", "Task", 40),
-    ("age", "Age", 4),
-    ("length", "Len", 4),
-    # Running: "~3m" (expected, eta.py) or "stalled"; completed: "9m left" (a signed link
-    # says when it dies) or "5m old".
-    ("link", "Due", 8),
-    ("checked", "Seen", 5),
-)
 TIMES_EVERY = 5  # seconds between updates of ages shown in seconds
 TIMES_EVERY_SLOW = 30  # ... and of ages shown in minutes, hours or days
 CELLS_KEPT = 2000  # rows' cells kept for rows not on screen (rows scrolled past)
-PAD = 1  # cells of padding on each side of a column
 HEADER = 1  # lines above the first row
 
 
@@ -414,54 +404,6 @@ def rich_colour(value: str) -> str:
     if value.startswith("ansi_"):  # "ansi_bright_green" -> "bright_green"; an alpha
         return value.split()[0].removeprefix("ansi_")  # ("ansi_default 60%") is dropped
     return Color.parse(value).hex6
-
-
-LABEL_ROOM = 16  # cells of a label worth shortening the id for
-LABEL_MIN = 4  # cells of a label worth showing at all
-TASK_ROOMY = 24  # the task column's width below which other columns give way
-ID_MIN = 12  # "…" and an id's distinctive end: the task column never has less
-STATUS_MIN = 1  # the status's glyph: what the status column keeps before it goes
-GIVE_WAY = ("checked", "link", "length", "age")  # least needed first
-
-
-def column_widths(width: int) -> list[int]:
-    """Each column's width in COLUMNS' order (0: not shown) at `width` cells. The task
-    column, which names the task, takes what the others leave; where that is less than
-    TASK_ROOMY the others give way, least needed first, then the status shrinks to its
-    glyph (the colour and the panel still tell), and under ID_MIN cells the id has it all.
-    """
-    shown = {key: w for key, _, w in COLUMNS}
-
-    def left_for_task() -> int:
-        others = sum(w + 2 * PAD for key, w in shown.items() if key != "task")
-        return width - others - 2 * PAD
-
-    for key in GIVE_WAY:
-        if left_for_task() >= TASK_ROOMY:
-            break
-        del shown[key]
-    if left_for_task() < ID_MIN:
-        shown["status"] = max(STATUS_MIN, shown["status"] - (ID_MIN - left_for_task()))
-    if left_for_task() < ID_MIN:
-        del shown["status"]
-    shown["task"] = max(1, left_for_task())
-    return [shown.get(key, 0) for key, _, _ in COLUMNS]
-
-
-def short_id(task_id: str, width: int, *, label: bool = True) -> str:
-    """The id as a task column `width` cells wide can hold it (beside a label, when there
-    is one): whole when there is room, else its distinctive end ("…1814428523"; every id
-    starts "video_starvideos_o3_"), cut from the front as far as it must be. The filter
-    and the panel still have the whole id."""
-    head, _, tail = task_id.rpartition("_")
-    room = width - 2 - LABEL_ROOM if label else width
-    if len(task_id) <= room:
-        return task_id
-    if head and len(tail) >= 6 and len(tail) < width:
-        return f"…{tail}"
-    if len(task_id) <= width:
-        return task_id
-    return f"…{task_id[len(task_id) - width + 1 :]}" if width > 1 else "…"
 
 
 def _in_seconds(cell: Text) -> bool:
