@@ -25,6 +25,7 @@ from starvideos_tui.engine.settings import (
 from starvideos_tui.storage.store import Watchlist
 from starvideos_tui.terminal import graphics, notify
 from starvideos_tui.tui.app import StarVideosApp
+from starvideos_tui.tui.bindings import TABLE_BINDINGS, check_keymap, rebindable
 from starvideos_tui.tui.config import AppConfig
 
 DEMO_INTERVAL = 5.0
@@ -146,6 +147,7 @@ def launch(args: argparse.Namespace, settings: Settings | None) -> int:
             auto_download=settings.auto_download,
             api_note=None if key else "no API key: run starvideos-tui login",
             frames_dir=_frames_dir(),
+            keymap=check_keymap(settings.keymap, rebindable(), kept=TABLE_BINDINGS),
         )
     config.preview = preview_mode(getattr(args, "preview", None))
     config.bell = parse_bool(os.environ.get("STARVIDEOS_BELL", "1"), "STARVIDEOS_BELL")
