@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.engine.settings import SettingsError, resolve
 from starvideos_tui.storage.store import Watchlist
-from starvideos_tui.tui.app import AppConfig, StarVideosApp
+from starvideos_tui.tui.app import StarVideosApp
 from starvideos_tui.tui.bindings import (
     APP_BINDINGS,
     TABLE_BINDINGS,
@@ -23,6 +23,7 @@ from starvideos_tui.tui.bindings import (
     check_keymap,
     rebindable,
 )
+from starvideos_tui.tui.config import AppConfig
 from starvideos_tui.tui.screens.keys import KeysScreen
 
 TASK = "video_starvideos_o3_4821730013"
