@@ -49,6 +49,7 @@ class Settings:
     notify: str = "auto"  # notify.MODES
     notify_given: bool = False  # set by flag, environment or config: headless commands notify
     theme: str = "auto"  # THEMES: the TUI's colours for a dark or a light background
+    keymap: tuple[tuple[str, str], ...] = ()  # config.toml's [keys]: (binding id, keys)
 
     def api_key(self, env: Mapping[str, str] | None = None) -> ApiKey | None:
         return load_api_key(os.environ if env is None else env)
@@ -153,6 +154,25 @@ def read_config_file(path: Path | None = None) -> dict[str, Any]:
     return data
 
 
+def keys_table(value: Any) -> tuple[tuple[str, str], ...]:
+    """config.toml's [keys] table as (binding id, keys) pairs; which ids and keys exist is
+    the TUI's to check (tui/bindings.py)."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise SettingsError(
+            'config.toml: keys must be a table, e.g. [keys] then download = "D" on its own line'
+        )
+    pairs = []
+    for name, keys in value.items():
+        if not isinstance(keys, str):
+            raise SettingsError(
+                f'config.toml [keys] {name} = {keys!r}: keys are a string, e.g. "D" or "q,ctrl+q"'
+            )
+        pairs.append((name, keys))
+    return tuple(pairs)
+
+
 def resolve(
     flags: Mapping[str, Any],
     env: Mapping[str, str] | None = None,
@@ -194,6 +214,7 @@ def resolve(
         download_dir=Path(str(folder)).expanduser(),
         auto_download=auto,
         log_level=level,
+        keymap=keys_table(config.get("keys")),
     )
 
 

@@ -13,10 +13,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Collection
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
@@ -32,6 +33,7 @@ from starvideos_tui.engine import events as ev
 from starvideos_tui.engine.monitor import Monitor
 from starvideos_tui.storage.store import Watchlist
 from starvideos_tui.terminal.notify import Notifier
+from starvideos_tui.tui.bindings import APP_BINDINGS, rebound
 from starvideos_tui.tui.config import AppConfig
 from starvideos_tui.tui.messages import EngineEvent
 from starvideos_tui.tui.presenter import Presenter
@@ -60,28 +62,8 @@ class StarVideosApp(App[None]):
     TITLE = "StarVideos"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
 
-    # Footer order: what a newcomer needs first, and how to see the rest (`?`) and leave
-    # (`q`) before what a narrow footer can lose (60 columns keep all; 45 keep ? and q).
-    BINDINGS = [
-        Binding("d", "download", "Download", tooltip="save the video, or show why it failed"),
-        Binding("a", "add", "Add", tooltip="add task ids; paste many at once"),
-        Binding("question_mark", "help", "Keys"),
-        Binding("q", "quit", "Quit"),
-        Binding("x", "remove", "Remove", tooltip="stop watching the selected task"),
-        Binding("r", "refresh", "Refresh", tooltip="poll the selected task now"),
-        Binding("n", "new_task", "New", show=False, tooltip="submit a new task"),
-        Binding("N", "resubmit", "Resubmit", show=False, tooltip="new task from the selected one"),
-        Binding(
-            "R", "refresh_all", "Refresh all", show=False, tooltip="poll every unfinished task"
-        ),
-        Binding("c", "copy", "Copy URL", show=False, tooltip="video URL or id, via OSC 52"),
-        Binding("slash", "filter", "Filter", show=False, tooltip="by id, label or status"),
-        Binding("s", "sort", "Sort", show=False, tooltip="added, status, age, id"),
-        Binding("l", "edit_label", "Label", show=False, tooltip="label the selected task"),
-        Binding("t", "toggle_auto", "Auto-download", show=False, tooltip="on or off"),
-        Binding("p", "next_frame", "Picture", show=False, tooltip="next frame of a saved video"),
-        Binding("escape", "close", "Close panel", show=False),
-    ]
+    # config.toml's [keys] rebinds them (bindings.py)
+    BINDINGS: ClassVar[list[BindingType]] = [*APP_BINDINGS]
 
     def __init__(
         self,
@@ -101,6 +83,8 @@ class StarVideosApp(App[None]):
         if config.ansi or config.light:  # else Textual's default (or TEXTUAL_THEME)
             self.theme = theme_for(config.light, config.ansi)
         self.config = config
+        if config.keymap:
+            self.set_keymap(config.keymap)  # checked before (bindings.check_keymap)
         self.monitor = Monitor(
             watchlist,
             client,
@@ -400,7 +384,15 @@ class StarVideosApp(App[None]):
     def action_help(self) -> None:
         table_keys = [b for b in TaskTable.BINDINGS if isinstance(b, Binding)]
         bindings = [*table_keys, *(b for b in self.BINDINGS if isinstance(b, Binding))]
-        self.push_screen(KeysScreen(key_rows(bindings, self.get_key_display)))
+        shown = rebound(bindings, self.config.keymap)  # the keys the user has, not ours
+        self.push_screen(KeysScreen(key_rows(shown, self._keys_display)))
+
+    def _keys_display(self, binding: Binding) -> str:
+        """ "q,ctrl+q" as "q ^q": each key as the footer writes it."""
+        keys = binding.key.split(",")
+        if len(keys) == 1:
+            return self.get_key_display(binding)
+        return " ".join(self.get_key_display(binding.with_key(k.strip())) for k in keys)
 
     def action_add(self) -> None:
         self.push_screen(AddIdsScreen(self.monitor.add))

@@ -32,5 +32,6 @@ class AppConfig:
     api_note: str | None = None  # e.g. "no API key": shown instead of polling
     wall_clock: Callable[[], float] = time.time
     monotonic: Callable[[], float] = time.monotonic
+    keymap: dict[str, str] = field(default_factory=dict)  # config.toml's [keys], checked
     extra_cleanup: list[Callable[[], None]] = field(default_factory=list)
     ending: Ending | None = None  # SIGTERM, SIGHUP, a terminal gone (launch installs it)

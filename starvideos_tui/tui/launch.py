@@ -10,7 +10,7 @@ import signal
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rich.console import Console
@@ -31,6 +31,7 @@ from starvideos_tui.engine.settings import (
 from starvideos_tui.storage.store import Watchlist
 from starvideos_tui.terminal import graphics, notify
 from starvideos_tui.tui.app import StarVideosApp
+from starvideos_tui.tui.bindings import TABLE_BINDINGS, check_keymap, rebindable
 from starvideos_tui.tui.config import AppConfig
 from starvideos_tui.tui.ending import Ending, terminal_gone
 
@@ -173,6 +174,7 @@ class _Checked:
     theme: str  # auto, dark or light
     watchlist: Watchlist | None = None
     key: ApiKey | None = None
+    keymap: dict[str, str] = field(default_factory=dict)  # config.toml's [keys], checked
 
 
 def launch(args: argparse.Namespace, settings: Settings | None) -> int:
@@ -191,7 +193,8 @@ def launch(args: argparse.Namespace, settings: Settings | None) -> int:
         key = settings.api_key()
         watchlist = Watchlist(settings.db)
         watchlist.load()  # a damaged file is reported before the screen opens
-        checked = replace(checked, watchlist=watchlist, key=key)
+        keymap = check_keymap(settings.keymap, rebindable(), kept=TABLE_BINDINGS)
+        checked = replace(checked, watchlist=watchlist, key=key, keymap=keymap)
     check_terminal()
     ending = Ending().install()
     try:
@@ -216,6 +219,7 @@ def _run(
             auto_download=settings.auto_download,
             api_note=None if key else "no API key: run starvideos-tui login",
             frames_dir=_frames_dir(),
+            keymap=checked.keymap,
         )
     for cleanup in config.extra_cleanup:
         ending.rescue(cleanup)

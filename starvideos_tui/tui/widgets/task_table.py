@@ -12,12 +12,13 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual.binding import Binding
+from textual.binding import BindingType
 from textual.color import Color
 from textual.geometry import Size
 from textual.message import Message
@@ -29,6 +30,7 @@ from starvideos_tui.core.formatting import ago, due, link_left, shorten, video_l
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.core.textsafe import clean
 from starvideos_tui.core.vocabulary import DownloadState, status_look
+from starvideos_tui.tui.bindings import TABLE_BINDINGS
 from starvideos_tui.tui.widgets.columns import COLUMNS, LABEL_MIN, PAD, column_widths, short_id
 
 TIMES_EVERY = 5  # seconds between updates of ages shown in seconds
@@ -40,15 +42,8 @@ HEADER = 1  # lines above the first row
 class TaskTable(ScrollView, can_focus=True):
     """Rows keyed by task id; `show()` recomputes only the rows that changed."""
 
-    BINDINGS = [
-        Binding("enter", "app.toggle_panel", "Details", tooltip="Show the whole record"),
-        Binding("up,k", "cursor(-1)", "Up", show=False),
-        Binding("down,j", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home,g", "edge(0)", "First", show=False),
-        Binding("end,G", "edge(1)", "Last", show=False),
-    ]
+    # bindings.py: enter rebinds as "toggle-panel"
+    BINDINGS: ClassVar[list[BindingType]] = [*TABLE_BINDINGS]
 
     COMPONENT_CLASSES = {"task-table--header", "task-table--cursor"}
 
