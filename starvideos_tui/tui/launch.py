@@ -2,32 +2,25 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from rich.console import Console
 
 from starvideos_tui.api.client import StarVideosClient
-from starvideos_tui.core import paths
 from starvideos_tui.core.logs import setup_logging
 from starvideos_tui.core.models import TaskRecord
-from starvideos_tui.engine.settings import (
-    Settings,
-    SettingsError,
-    check_network_settings,
-    parse_bool,
-)
+from starvideos_tui.engine.settings import Settings, check_network_settings
 from starvideos_tui.storage.store import Watchlist
 from starvideos_tui.terminal import graphics, notify
 from starvideos_tui.tui.app import StarVideosApp
 from starvideos_tui.tui.config import AppConfig
 
-DEMO_INTERVAL = 5.0
 DEMO_KEY = "demo-key"
 # (prompt, seconds queued, seconds processing, fail) at simulator speed 1
 # (prompt, seconds queued, seconds processing, why it fails or None)
@@ -47,7 +40,9 @@ DEMO_TASKS = (
 DEMO_UNKNOWN_ID = "video_starvideos_o3_0000000000"
 
 
-def _demo(args: argparse.Namespace) -> tuple[Watchlist, StarVideosClient, AppConfig]:
+def _demo(
+    settings: Settings,
+) -> tuple[Settings, Watchlist, StarVideosClient, list[Callable[[], None]]]:
     from starvideos_tui.simulator import SimConfig, Simulator
 
     # The demo's API and video host are on loopback: a proxy set for the real world would
@@ -58,7 +53,8 @@ def _demo(args: argparse.Namespace) -> tuple[Watchlist, StarVideosClient, AppCon
     )
     sim = Simulator(SimConfig(url_ttl_seconds=900.0)).start()  # links die 15 min on
     folder = Path(tempfile.mkdtemp(prefix="starvideos-demo-"))
-    watchlist = Watchlist(folder / "watchlist.json")
+    settings = settings.demo_session(folder, sim.base_url)
+    watchlist = settings.open_watchlist()
     now = time.time()
     records = [
         TaskRecord(
@@ -75,87 +71,60 @@ def _demo(args: argparse.Namespace) -> tuple[Watchlist, StarVideosClient, AppCon
         TaskRecord(id=DEMO_UNKNOWN_ID, label="an id the API does not know", added_at=now)
     )
     watchlist.add(records)
-    download_dir = Path(args.download_dir) if args.download_dir else folder / "downloads"
 
     def cleanup() -> None:
         sim.stop()
         shutil.rmtree(folder, ignore_errors=True)
 
-    config = AppConfig(
-        download_dir=download_dir,
-        interval=DEMO_INTERVAL,
-        auto_download=bool(args.auto_download),
-        title="StarVideos · demo",
-        demo=True,
-        frames_dir=folder / "frames",  # thrown away with the rest
-        extra_cleanup=[cleanup],
-    )
-    return watchlist, StarVideosClient(sim.base_url, DEMO_KEY), config
+    return settings, watchlist, StarVideosClient(sim.base_url, DEMO_KEY), [cleanup]
 
 
-PREVIEW_MODES = ("auto", "blocks", "off")
-
-
-def preview_mode(flag: str | None) -> str:
-    """--preview, else STARVIDEOS_PREVIEW, else auto: the terminal's own pictures (kitty or
-    Sixel) where it says it has them, else coloured half-blocks ("blocks"), which every
-    terminal with colour shows."""
-    mode = (flag or os.environ.get("STARVIDEOS_PREVIEW") or "auto").strip().lower()
-    if mode not in PREVIEW_MODES:
-        raise SettingsError(f"STARVIDEOS_PREVIEW must be auto, blocks or off, got {mode!r}")
-    return mode
-
-
-def _notify_mode(args: argparse.Namespace) -> str:
-    """--notify, else STARVIDEOS_NOTIFY, else auto (the demo resolves no other settings)."""
-    given = getattr(args, "notify", None) or os.environ.get("STARVIDEOS_NOTIFY") or "auto"
-    return notify.check_mode(given)
-
-
-def _frames_dir() -> Path | None:
-    try:
-        return paths.cache_dir() / "frames"
-    except paths.NoHome:
-        return None  # no home, no cache: the panel shows no picture
-
-
-def plain_terminal() -> bool:
+def plain_terminal(env: Mapping[str, str]) -> bool:
     """A terminal of 16 colours (TERM=xterm, linux, screen) or NO_COLOR (set, even empty,
     as Textual reads it), as Rich and Textual see it: the ansi theme reads best there."""
-    if "NO_COLOR" in os.environ:
+    if "NO_COLOR" in env:
         return True
     return Console(force_terminal=True).color_system in ("standard", "windows")
 
 
-def launch(args: argparse.Namespace, settings: Settings | None) -> int:
-    """Run the TUI until the user quits. `settings` are the resolved ones (None for the
-    demo); their errors were raised before any screen."""
+def launch(settings: Settings) -> int:
+    """Run the TUI until the user quits, with the run's settings (resolved once, before
+    any screen: their errors were raised already)."""
     client: StarVideosClient | None
-    if args.demo or settings is None:
-        watchlist, client, config = _demo(args)
-        setup_logging(getattr(args, "log_level", None) or "info")
+    cleanups: list[Callable[[], None]] = []
+    api_note = None
+    if settings.demo:
+        settings, watchlist, client, cleanups = _demo(settings)
+        setup_logging(settings.log_level)
     else:
         check_network_settings()
         key = settings.api_key()
-        watchlist = Watchlist(settings.db)
+        watchlist = settings.open_watchlist()
         watchlist.load()  # a damaged file is reported before the screen opens
         client = StarVideosClient(settings.base_url, key) if key else None
-        config = AppConfig(
-            download_dir=settings.download_dir,
-            interval=settings.interval,
-            auto_download=settings.auto_download,
-            api_note=None if key else "no API key: run starvideos-tui login",
-            frames_dir=_frames_dir(),
-        )
-    config.preview = preview_mode(getattr(args, "preview", None))
-    config.bell = parse_bool(os.environ.get("STARVIDEOS_BELL", "1"), "STARVIDEOS_BELL")
-    mode = settings.notify if settings is not None else _notify_mode(args)
-    config.notify = notify.choose(mode, os.environ)
-    config.tmux = bool(os.environ.get("TMUX"))
-    config.ansi = plain_terminal()
-    if config.preview == "auto" and "NO_COLOR" not in os.environ:
+        api_note = None if key else "no API key: run starvideos-tui login"
+    env = settings.environ
+    config = AppConfig(
+        download_dir=settings.download_dir,
+        interval=settings.interval,
+        auto_download=settings.auto_download,
+        title="StarVideos · demo" if settings.demo else AppConfig.title,
+        demo=settings.demo,
+        frames_dir=settings.frames_dir,
+        extra_cleanup=cleanups,
+        api_note=api_note,
+        preview=settings.preview,
+        bell=settings.bell,
+        notify=notify.choose(settings.notify, env),
+        tmux=bool(env.get("TMUX")),
+        ansi=plain_terminal(env),
         # Asked now: once the screen is open, Textual reads every answer of the terminal.
-        config.graphics = graphics.probe(os.environ, sys.stdin.fileno(), sys.stdout.fileno())
+        graphics=(
+            graphics.probe(env, sys.stdin.fileno(), sys.stdout.fileno())
+            if settings.preview == "auto" and "NO_COLOR" not in env
+            else None
+        ),
+    )
     app = StarVideosApp(watchlist=watchlist, client=client, config=config)
     app.run()
     return 0
