@@ -208,7 +208,7 @@ def test_the_interval_default_is_written_once() -> None:
             elif target == "interval" and value is not None:
                 named += isinstance(value, ast.Name) and value.id == "DEFAULT_INTERVAL"
                 if _literal(value) is not None:
-                    literal_defaults.append(f"{where}:{node.lineno}")
+                    literal_defaults.append(f"{where}:{getattr(node, 'lineno', '?')}")
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 args = node.args
                 positional = args.posonlyargs + args.args
