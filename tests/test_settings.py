@@ -65,6 +65,7 @@ CASES: list[tuple[str, Any, str, str, Any, tuple[Any, Any, Any], Any]] = [
         "info",
     ),
     ("notify", "osc9", "STARVIDEOS_NOTIFY", "bell", "off", ("osc9", "bell", "off"), "auto"),
+    ("theme", "dark", "STARVIDEOS_THEME", "light", "dark", ("dark", "light", "dark"), "auto"),
 ]
 
 
@@ -266,4 +267,12 @@ def test_launch_reads_no_setting_from_os_environ() -> None:
     ]
     assert outside == []
     settings_fields = {f.name for f in dataclasses.fields(Settings)}
-    assert {"preview", "bell", "notify", "frames_dir", "demo", "environ"} <= settings_fields
+    assert {
+        "preview",
+        "bell",
+        "notify",
+        "theme",
+        "frames_dir",
+        "demo",
+        "environ",
+    } <= settings_fields

@@ -108,3 +108,15 @@ def read_config_file(path: Path | None = None) -> dict[str, Any]:
             "(starvideos-tui login) or STARVIDEOS_API_KEY"
         )
     return data
+
+
+THEMES = ("auto", "dark", "light")
+
+
+def check_theme(value: Any) -> str:
+    """--theme, STARVIDEOS_THEME or the config's theme: auto (the terminal's background
+    says, where it answers), dark or light."""
+    theme = str(value).strip().lower()
+    if theme not in THEMES:
+        raise SettingsError(f"--theme must be auto, dark or light, got {str(value)[:40]!r}")
+    return theme

@@ -29,6 +29,7 @@ from starvideos_tui.engine.setting_values import (
     SettingsError,
     check_base_url,
     check_interval,
+    check_theme,
     is_loopback_url,
     parse_bool,
     read_config_file,
@@ -46,6 +47,7 @@ __all__ = [
     "check_base_url",
     "check_interval",
     "check_network_settings",
+    "check_theme",
     "is_loopback_url",
     "key_problem",
     "load_api_key",
@@ -60,6 +62,7 @@ DEFAULT_PREVIEW = "auto"  # the terminal's own pictures where it has them, else 
 PREVIEW_MODES = ("auto", "blocks", "off")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 DEFAULT_LOG_LEVEL = "info"
+DEFAULT_THEME = "auto"  # THEMES: the terminal's background says, where it answers
 DEMO_INTERVAL = 5.0  # the demo polls its own simulator: no API to spare
 
 
@@ -73,6 +76,7 @@ class Settings:
     log_level: str
     notify: str  # notify.MODES
     preview: str  # PREVIEW_MODES: pictures of saved videos in the TUI's side panel
+    theme: str  # THEMES: the TUI's colours for a dark or a light background
     bell: bool  # False: the TUI notifies not at all (STARVIDEOS_BELL=0)
     frames_dir: Path | None  # where the TUI keeps those pictures' frames (None: no home)
     demo: bool  # the TUI on the built-in simulator, in a throw-away folder
@@ -187,6 +191,7 @@ def resolve(
     )
     if preview not in PREVIEW_MODES:
         raise SettingsError(f"STARVIDEOS_PREVIEW must be auto, blocks or off, got {preview!r}")
+    theme = check_theme(pick("theme", "STARVIDEOS_THEME", DEFAULT_THEME, flags=flags, env=environ))
     bell = parse_bool(environ.get("STARVIDEOS_BELL", "1"), "STARVIDEOS_BELL")
     return Settings(
         db=db,
@@ -197,6 +202,7 @@ def resolve(
         log_level=level,
         notify=notify,
         preview=preview,
+        theme=theme,
         bell=bell,
         frames_dir=None if demo else _frames_dir(),
         demo=demo,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -13,13 +15,16 @@ from pathlib import Path
 from rich.console import Console
 
 from starvideos_tui.api.client import StarVideosClient
+from starvideos_tui.core.console import PROG, say
+from starvideos_tui.core.errors import UsageError
 from starvideos_tui.core.logs import setup_logging
-from starvideos_tui.core.models import TaskRecord
+from starvideos_tui.core.models import ApiKey, TaskRecord
 from starvideos_tui.engine.settings import Settings, check_network_settings
 from starvideos_tui.storage.store import Watchlist
 from starvideos_tui.terminal import graphics, notify
 from starvideos_tui.tui.app import StarVideosApp
 from starvideos_tui.tui.config import AppConfig
+from starvideos_tui.tui.ending import Ending, terminal_gone
 
 DEMO_KEY = "demo-key"
 # (prompt, seconds queued, seconds processing, fail) at simulator speed 1
@@ -53,7 +58,7 @@ def _demo(
     )
     sim = Simulator(SimConfig(url_ttl_seconds=900.0)).start()  # links die 15 min on
     folder = Path(tempfile.mkdtemp(prefix="starvideos-demo-"))
-    settings = settings.demo_session(folder, sim.base_url)
+    settings = settings.demo_session(folder, sim.base_url)  # all of it thrown away on quit
     watchlist = settings.open_watchlist()
     now = time.time()
     records = [
@@ -73,8 +78,8 @@ def _demo(
     watchlist.add(records)
 
     def cleanup() -> None:
+        shutil.rmtree(folder, ignore_errors=True)  # first: the part that matters most
         sim.stop()
-        shutil.rmtree(folder, ignore_errors=True)
 
     return settings, watchlist, StarVideosClient(sim.base_url, DEMO_KEY), [cleanup]
 
@@ -87,23 +92,77 @@ def plain_terminal(env: Mapping[str, str]) -> bool:
     return Console(force_terminal=True).color_system in ("standard", "windows")
 
 
+def check_terminal() -> None:
+    """The monitor draws on the terminal (Textual writes to stderr) and reads its keys:
+    where stdin, stdout or stderr is not one, refuse before anything opens. Otherwise it
+    would write its screen into a file, or spin on a stdin that only says end-of-file."""
+    for name, stream, fd in (
+        ("stdin", sys.stdin, 0),
+        ("stdout", sys.stdout, 1),
+        ("stderr", sys.stderr, 2),
+    ):
+        if stream is None or not _isatty(fd):
+            raise UsageError(
+                f"the monitor needs a terminal on {name}; "
+                f"for scripts use `{PROG} list` or `{PROG} watch`"
+            )
+
+
+def _isatty(fd: int) -> bool:
+    try:
+        return os.isatty(fd)
+    except OSError:  # closed (`<&-`)
+        return False
+
+
 def launch(settings: Settings) -> int:
-    """Run the TUI until the user quits, with the run's settings (resolved once, before
-    any screen: their errors were raised already)."""
-    client: StarVideosClient | None
-    cleanups: list[Callable[[], None]] = []
-    api_note = None
-    if settings.demo:
-        settings, watchlist, client, cleanups = _demo(settings)
-        setup_logging(settings.log_level)
-    else:
+    """Run the TUI until the user quits, or a signal or a lost terminal ends it (exit
+    128 + the signal's number). `settings` are the run's, resolved once (their errors were
+    raised already); the real watchlist is read whole before the terminal is checked, and
+    all of it before any screen."""
+    watchlist: Watchlist | None = None
+    key: ApiKey | None = None
+    if not settings.demo:
         check_network_settings()
         key = settings.api_key()
         watchlist = settings.open_watchlist()
         watchlist.load()  # a damaged file is reported before the screen opens
+    check_terminal()
+    ending = Ending().install()
+    try:
+        return _run(settings, watchlist, key, ending)
+    finally:
+        ending.uninstall()
+
+
+def _run(settings: Settings, real: Watchlist | None, key: ApiKey | None, ending: Ending) -> int:
+    client: StarVideosClient | None
+    cleanups: list[Callable[[], None]] = []
+    api_note = None
+    if real is None:  # the demo
+        settings, watchlist, client, cleanups = _demo(settings)
+        setup_logging(settings.log_level)
+    else:
+        watchlist = real
         client = StarVideosClient(settings.base_url, key) if key else None
         api_note = None if key else "no API key: run starvideos-tui login"
+    for cleanup in cleanups:
+        ending.rescue(cleanup)
     env = settings.environ
+    colour = "NO_COLOR" not in env
+    pictures: graphics.Graphics | None = None
+    light = settings.theme == "light"
+    if ending.code is None:
+        # Asked now: once the screen is open, Textual reads every answer of the terminal.
+        said = graphics.ask(
+            env,
+            0,
+            1,
+            pictures=colour and settings.preview == "auto",
+            background=colour and settings.theme == "auto",
+        )
+        pictures = said.graphics
+        light = light or (settings.theme == "auto" and bool(said.light))
     config = AppConfig(
         download_dir=settings.download_dir,
         interval=settings.interval,
@@ -118,13 +177,27 @@ def launch(settings: Settings) -> int:
         notify=notify.choose(settings.notify, env),
         tmux=bool(env.get("TMUX")),
         ansi=plain_terminal(env),
-        # Asked now: once the screen is open, Textual reads every answer of the terminal.
-        graphics=(
-            graphics.probe(env, sys.stdin.fileno(), sys.stdout.fileno())
-            if settings.preview == "auto" and "NO_COLOR" not in env
-            else None
-        ),
+        graphics=pictures,
+        light=light,
     )
     app = StarVideosApp(watchlist=watchlist, client=client, config=config)
-    app.run()
-    return 0
+    ending.rescue(app.monitor.save_now, first=True)
+    config.ending = ending
+    if ending.code is None:  # not told to end during the start-up
+        try:
+            app.run()
+        except OSError:
+            if ending.code is None:
+                raise
+            # The terminal went away while the screen was being put away.
+    else:
+        for cleanup in config.extra_cleanup:
+            cleanup()
+    if ending.code is not None:
+        if not terminal_gone(ending.fds):
+            with contextlib.suppress(OSError, ValueError):
+                say(f"stopped by {signal.Signals(ending.code - 128).name}")
+                sys.stderr.flush()
+        ending.leave(ending.code)  # not waiting for a read of the watchlist to finish
+        return ending.code  # (a test's leave returns)
+    return app.return_code or 0
