@@ -34,7 +34,7 @@ from starvideos_tui.api.client import ApiError, StarVideosClient
 from starvideos_tui.api.create_request import CreateRequest, record_of_created
 from starvideos_tui.core.linkexpiry import DEAD, host_says
 from starvideos_tui.core.models import TaskRecord, TaskStatus
-from starvideos_tui.core.schedule import PollSchedule
+from starvideos_tui.core.schedule import DEFAULT_INTERVAL, PollSchedule
 from starvideos_tui.engine.downloads import DownloadQueue
 from starvideos_tui.engine.events import (
     ApiState,
@@ -69,7 +69,7 @@ class Monitor:
         *,
         emit: Callable[[Event], None],
         download_dir: Path,
-        interval: float = 30.0,
+        interval: float = DEFAULT_INTERVAL,
         auto_download: bool = False,
         schedule: PollSchedule | None = None,
         wall_clock: Callable[[], float] = time.time,

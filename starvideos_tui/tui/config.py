@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from starvideos_tui.core.schedule import DEFAULT_INTERVAL
 from starvideos_tui.terminal.graphics import Graphics
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 @dataclass
 class AppConfig:
     download_dir: Path
-    interval: float = 30.0
+    interval: float = DEFAULT_INTERVAL
     auto_download: bool = False
     bell: bool = True  # False: no notifications at all (STARVIDEOS_BELL=0, the tests)
     notify: str = "bell"  # how: notify.choose's answer for this terminal

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import shutil
@@ -10,24 +9,17 @@ import signal
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from rich.console import Console
 
 from starvideos_tui.api.client import StarVideosClient
-from starvideos_tui.core import paths
 from starvideos_tui.core.console import PROG, say
 from starvideos_tui.core.errors import UsageError
 from starvideos_tui.core.logs import setup_logging
 from starvideos_tui.core.models import ApiKey, TaskRecord
-from starvideos_tui.engine.settings import (
-    Settings,
-    SettingsError,
-    check_network_settings,
-    check_theme,
-    parse_bool,
-)
+from starvideos_tui.engine.settings import Settings, check_network_settings
 from starvideos_tui.storage.store import Watchlist
 from starvideos_tui.terminal import graphics, notify
 from starvideos_tui.tui.app import StarVideosApp
@@ -35,7 +27,6 @@ from starvideos_tui.tui.bindings import TABLE_BINDINGS, check_keymap, rebindable
 from starvideos_tui.tui.config import AppConfig
 from starvideos_tui.tui.ending import Ending, terminal_gone
 
-DEMO_INTERVAL = 5.0
 DEMO_KEY = "demo-key"
 # (prompt, seconds queued, seconds processing, fail) at simulator speed 1
 # (prompt, seconds queued, seconds processing, why it fails or None)
@@ -55,7 +46,9 @@ DEMO_TASKS = (
 DEMO_UNKNOWN_ID = "video_starvideos_o3_0000000000"
 
 
-def _demo(args: argparse.Namespace) -> tuple[Watchlist, StarVideosClient, AppConfig]:
+def _demo(
+    settings: Settings,
+) -> tuple[Settings, Watchlist, StarVideosClient, list[Callable[[], None]]]:
     from starvideos_tui.simulator import SimConfig, Simulator
 
     # The demo's API and video host are on loopback: a proxy set for the real world would
@@ -66,7 +59,8 @@ def _demo(args: argparse.Namespace) -> tuple[Watchlist, StarVideosClient, AppCon
     )
     sim = Simulator(SimConfig(url_ttl_seconds=900.0)).start()  # links die 15 min on
     folder = Path(tempfile.mkdtemp(prefix="starvideos-demo-"))
-    watchlist = Watchlist(folder / "watchlist.json")
+    settings = settings.demo_session(folder, sim.base_url)  # all of it thrown away on quit
+    watchlist = settings.open_watchlist()
     now = time.time()
     records = [
         TaskRecord(
@@ -83,59 +77,18 @@ def _demo(args: argparse.Namespace) -> tuple[Watchlist, StarVideosClient, AppCon
         TaskRecord(id=DEMO_UNKNOWN_ID, label="an id the API does not know", added_at=now)
     )
     watchlist.add(records)
-    download_dir = Path(args.download_dir) if args.download_dir else folder / "downloads"
 
     def cleanup() -> None:
         shutil.rmtree(folder, ignore_errors=True)  # first: the part that matters most
         sim.stop()
 
-    config = AppConfig(
-        download_dir=download_dir,
-        interval=DEMO_INTERVAL,
-        auto_download=bool(args.auto_download),
-        title="StarVideos · demo",
-        demo=True,
-        frames_dir=folder / "frames",  # thrown away with the rest
-        extra_cleanup=[cleanup],
-    )
-    return watchlist, StarVideosClient(sim.base_url, DEMO_KEY), config
+    return settings, watchlist, StarVideosClient(sim.base_url, DEMO_KEY), [cleanup]
 
 
-PREVIEW_MODES = ("auto", "blocks", "off")
-
-
-def preview_mode(flag: str | None) -> str:
-    """--preview, else STARVIDEOS_PREVIEW, else auto: the terminal's own pictures (kitty or
-    Sixel) where it says it has them, else coloured half-blocks ("blocks"), which every
-    terminal with colour shows."""
-    mode = (flag or os.environ.get("STARVIDEOS_PREVIEW") or "auto").strip().lower()
-    if mode not in PREVIEW_MODES:
-        raise SettingsError(f"STARVIDEOS_PREVIEW must be auto, blocks or off, got {mode!r}")
-    return mode
-
-
-def _notify_mode(args: argparse.Namespace) -> str:
-    """--notify, else STARVIDEOS_NOTIFY, else auto (the demo resolves no other settings)."""
-    given = getattr(args, "notify", None) or os.environ.get("STARVIDEOS_NOTIFY") or "auto"
-    return notify.check_mode(given)
-
-
-def _theme(args: argparse.Namespace) -> str:
-    """--theme, else STARVIDEOS_THEME, else auto (the demo resolves no other settings)."""
-    return check_theme(getattr(args, "theme", None) or os.environ.get("STARVIDEOS_THEME") or "auto")
-
-
-def _frames_dir() -> Path | None:
-    try:
-        return paths.cache_dir() / "frames"
-    except paths.NoHome:
-        return None  # no home, no cache: the panel shows no picture
-
-
-def plain_terminal() -> bool:
+def plain_terminal(env: Mapping[str, str]) -> bool:
     """A terminal of 16 colours (TERM=xterm, linux, screen) or NO_COLOR (set, even empty,
     as Textual reads it), as Rich and Textual see it: the ansi theme reads best there."""
-    if "NO_COLOR" in os.environ:
+    if "NO_COLOR" in env:
         return True
     return Console(force_terminal=True).color_system in ("standard", "windows")
 
@@ -163,83 +116,79 @@ def _isatty(fd: int) -> bool:
         return False
 
 
-@dataclass(frozen=True)
-class _Checked:
-    """What launch checked before the terminal: settings that concern only the TUI, and
-    the real watchlist (None for the demo), read whole."""
-
-    preview: str
-    bell: bool
-    notify_mode: str
-    theme: str  # auto, dark or light
+def launch(settings: Settings) -> int:
+    """Run the TUI until the user quits, or a signal or a lost terminal ends it (exit
+    128 + the signal's number). `settings` are the run's, resolved once (their errors were
+    raised already); the real watchlist is read whole before the terminal is checked, and
+    all of it before any screen."""
     watchlist: Watchlist | None = None
     key: ApiKey | None = None
-    keymap: dict[str, str] = field(default_factory=dict)  # config.toml's [keys], checked
-
-
-def launch(args: argparse.Namespace, settings: Settings | None) -> int:
-    """Run the TUI until the user quits, or a signal or a lost terminal ends it (exit
-    128 + the signal's number). `settings` are the resolved ones (None for the demo);
-    every setting and the watchlist are checked before the terminal is, and all of it
-    before any screen."""
-    checked = _Checked(
-        preview=preview_mode(getattr(args, "preview", None)),
-        bell=parse_bool(os.environ.get("STARVIDEOS_BELL", "1"), "STARVIDEOS_BELL"),
-        notify_mode=settings.notify if settings is not None else _notify_mode(args),
-        theme=settings.theme if settings is not None else _theme(args),
-    )
-    if settings is not None:
+    keymap = check_keymap(settings.keymap, rebindable(), kept=TABLE_BINDINGS)
+    if not settings.demo:
         check_network_settings()
         key = settings.api_key()
-        watchlist = Watchlist(settings.db)
+        watchlist = settings.open_watchlist()
         watchlist.load()  # a damaged file is reported before the screen opens
-        keymap = check_keymap(settings.keymap, rebindable(), kept=TABLE_BINDINGS)
-        checked = replace(checked, watchlist=watchlist, key=key, keymap=keymap)
     check_terminal()
     ending = Ending().install()
     try:
-        return _run(args, settings, checked, ending)
+        return _run(settings, watchlist, key, keymap, ending)
     finally:
         ending.uninstall()
 
 
 def _run(
-    args: argparse.Namespace, settings: Settings | None, checked: _Checked, ending: Ending
+    settings: Settings,
+    real: Watchlist | None,
+    key: ApiKey | None,
+    keymap: dict[str, str],
+    ending: Ending,
 ) -> int:
     client: StarVideosClient | None
-    if settings is None or checked.watchlist is None:
-        watchlist, client, config = _demo(args)
-        setup_logging(getattr(args, "log_level", None) or "info")
+    cleanups: list[Callable[[], None]] = []
+    api_note = None
+    if real is None:  # the demo
+        settings, watchlist, client, cleanups = _demo(settings)
+        setup_logging(settings.log_level)
     else:
-        watchlist, key = checked.watchlist, checked.key
+        watchlist = real
         client = StarVideosClient(settings.base_url, key) if key else None
-        config = AppConfig(
-            download_dir=settings.download_dir,
-            interval=settings.interval,
-            auto_download=settings.auto_download,
-            api_note=None if key else "no API key: run starvideos-tui login",
-            frames_dir=_frames_dir(),
-            keymap=checked.keymap,
-        )
-    for cleanup in config.extra_cleanup:
+        api_note = None if key else "no API key: run starvideos-tui login"
+    for cleanup in cleanups:
         ending.rescue(cleanup)
-    config.preview = checked.preview
-    config.bell = checked.bell
-    config.notify = notify.choose(checked.notify_mode, os.environ)
-    config.tmux = bool(os.environ.get("TMUX"))
-    config.ansi = plain_terminal()
-    colour = "NO_COLOR" not in os.environ
+    env = settings.environ
+    colour = "NO_COLOR" not in env
+    pictures: graphics.Graphics | None = None
+    light = settings.theme == "light"
     if ending.code is None:
         # Asked now: once the screen is open, Textual reads every answer of the terminal.
         said = graphics.ask(
-            os.environ,
+            env,
             0,
             1,
-            pictures=colour and config.preview == "auto",
-            background=colour and checked.theme == "auto",
+            pictures=colour and settings.preview == "auto",
+            background=colour and settings.theme == "auto",
         )
-        config.graphics = said.graphics
-        config.light = checked.theme == "light" or (checked.theme == "auto" and bool(said.light))
+        pictures = said.graphics
+        light = light or (settings.theme == "auto" and bool(said.light))
+    config = AppConfig(
+        download_dir=settings.download_dir,
+        interval=settings.interval,
+        auto_download=settings.auto_download,
+        title="StarVideos · demo" if settings.demo else AppConfig.title,
+        demo=settings.demo,
+        frames_dir=settings.frames_dir,
+        extra_cleanup=cleanups,
+        api_note=api_note,
+        preview=settings.preview,
+        bell=settings.bell,
+        notify=notify.choose(settings.notify, env),
+        tmux=bool(env.get("TMUX")),
+        ansi=plain_terminal(env),
+        graphics=pictures,
+        light=light,
+        keymap=keymap,
+    )
     app = StarVideosApp(watchlist=watchlist, client=client, config=config)
     ending.rescue(app.monitor.save_now, first=True)
     config.ending = ending
