@@ -14,18 +14,12 @@ import json
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from starvideos_tui.api.client import (
-    ApiError,
-    BadRequest,
-    NetworkError,
-    RateLimited,
-    StarVideosClient,
-)
-from starvideos_tui.api.create_request import CreateRequest, record_of_created
+from starvideos_tui.api.client import ApiError, StarVideosClient
+from starvideos_tui.api.create_request import CreateRequest
 from starvideos_tui.cli import batch
 from starvideos_tui.cli.cmdline import (
     ids_from,
@@ -43,7 +37,7 @@ from starvideos_tui.core.formatting import ago
 from starvideos_tui.core.mediafacts import human_size
 from starvideos_tui.core.models import TaskRecord, TaskStatus
 from starvideos_tui.core.textsafe import clean
-from starvideos_tui.engine import alerts
+from starvideos_tui.engine import alerts, submit
 from starvideos_tui.engine.events import (
     DownloadEnded,
     Event,
@@ -57,7 +51,7 @@ from starvideos_tui.engine.monitor import Monitor
 from starvideos_tui.engine.settings import Settings, check_network_settings
 from starvideos_tui.engine.videos import save_task_video
 from starvideos_tui.engine.watchlist_io import AsyncWatchlist
-from starvideos_tui.storage.store import Watchlist, WatchlistError
+from starvideos_tui.storage.store import Watchlist
 
 # -- the API --------------------------------------------------------------------------------
 
@@ -193,37 +187,34 @@ async def create(settings: Settings, args: argparse.Namespace) -> int:
         raise UsageError("--dry-run goes with --from FILE")
     request = create_request(args)
     label = text_argument(args.label, "--label") if args.label else None
-    watchlist = Watchlist(settings.db)
-    # A damaged watchlist stops us before a task exists that nothing tracks.
-    history = watchlist.load()
-    async with api_client(settings) as client:
-        result = await client.create_task(request)
-        record = record_of_created(result, request, time.time(), label)
-        try:
-            watchlist.add([record])
-        except WatchlistError as exc:
-            out(result.id)
-            raise Failure(f"created task {result.id} but could not watch it: {exc}") from None
-        if args.json:  # the id is in it; stdout stays one JSON document
-            facts = record.public_json() | RunTimes.of(history).fields(record, time.time())
-            json.dump(facts, sys.stdout, indent=2)
-            sys.stdout.write("\n")
-        else:
-            out(result.id)
-        if not args.wait:
-            return 0
-        watcher = Watcher(
-            Progress(), line=say_plain if args.json else out, alerter=alerter_of(settings)
-        )
-        only = [result.id]
-        async with monitoring(settings, client, watcher.heard, only, auto_download=True) as m:
-            return await watcher.watch(m)
+    store = AsyncWatchlist(Watchlist(settings.db))
+    try:
+        async with api_client(settings) as client:
+            try:
+                record = await submit.submit_one(client, store, request, label)
+            except submit.NotWatched as exc:
+                out(exc.task_id)
+                raise
+            if args.json:  # the id is in it; stdout stays one JSON document
+                history = await store.load()
+                facts = record.public_json() | RunTimes.of(history).fields(record, time.time())
+                json.dump(facts, sys.stdout, indent=2)
+                sys.stdout.write("\n")
+            else:
+                out(record.id)
+            if not args.wait:
+                return 0
+            watcher = Watcher(
+                Progress(), line=say_plain if args.json else out, alerter=alerter_of(settings)
+            )
+            only = [record.id]
+            async with monitoring(settings, client, watcher.heard, only, auto_download=True) as m:
+                return await watcher.watch(m)
+    finally:
+        store.close()
 
 
 # -- create --from ------------------------------------------------------------------------
-
-SENDING_AT_ONCE = 4  # requests in flight to the API at most, in create --from
-MAX_RETRY_AFTER = 300.0  # seconds: a longer Retry-After is waited in this many
 
 
 async def create_from(settings: Settings, args: argparse.Namespace) -> int:
@@ -240,7 +231,7 @@ async def create_from(settings: Settings, args: argparse.Namespace) -> int:
     if args.dry_run:
         _print_plan(lines, batch.submitted(watchlist.load()), args.json)
         return 0
-    with batch.Sending(settings.db) as sending:
+    async with submit.holding(watchlist.path) as sending:
         # Read under the lock: a run that ended a moment ago has recorded all it made.
         made = batch.submitted(watchlist.load())
         unsure = sending.settle(made)
@@ -251,7 +242,7 @@ async def create_from(settings: Settings, args: argparse.Namespace) -> int:
             if done is not None:
                 ids[line.number] = done
                 say_plain(f"line {line.number}: already submitted as {done}, skipped")
-            elif (line.key, line.twin) in unsure:
+            elif line.entry in unsure:
                 say_plain(f"line {line.number}: perhaps sent by a run that stopped, not sent again")
                 ids[line.number] = ""  # no id to print: the lines after it still are
             else:
@@ -259,7 +250,7 @@ async def create_from(settings: Settings, args: argparse.Namespace) -> int:
         printer = _InOrder(lines, ids, quiet=args.json)
         printer.flush()
         async with api_client(settings) as client:
-            sender = _Sender(client, watchlist, sending, printer)
+            sender = _Sender(submit.Submitter(client, _adder(watchlist), sending), printer)
             try:
                 async with asyncio.TaskGroup() as group:
                     for line in todo:
@@ -323,67 +314,29 @@ class _InOrder:
             self.next += 1
 
 
+def _adder(watchlist: Watchlist) -> Callable[[Sequence[TaskRecord]], Awaitable[object]]:
+    async def add(records: Sequence[TaskRecord]) -> object:
+        return await asyncio.to_thread(watchlist.add, records)
+
+    return add
+
+
 class _Sender:
-    def __init__(
-        self,
-        client: StarVideosClient,
-        watchlist: Watchlist,
-        sending: batch.Sending,
-        printer: _InOrder,
-    ) -> None:
-        self.client = client
-        self.watchlist = watchlist
-        self.sending = sending
+    """Each line through the engine's submitter, its id printed in the file's order."""
+
+    def __init__(self, submitter: submit.Submitter, printer: _InOrder) -> None:
+        self.submitter = submitter
         self.printer = printer
-        self.at_once = asyncio.Semaphore(SENDING_AT_ONCE)
-        self.paused_until = 0.0
 
     async def send(self, line: batch.Line) -> None:
-        async with self.at_once:
-            # Once sent, its answer is awaited and recorded even when the run is stopped:
-            # a task the API made and nothing recorded would be made again by a re-run.
-            job = asyncio.ensure_future(self._submit(line))
-            try:
-                await asyncio.shield(job)
-            except asyncio.CancelledError:
-                if (line.key, line.twin) not in self.sending.entries:
-                    job.cancel()  # not sent yet (waiting out a Retry-After): nothing to wait for
-                with contextlib.suppress(Exception, asyncio.CancelledError):
-                    await asyncio.wait_for(job, 10)
-                raise
-
-    async def _submit(self, line: batch.Line) -> None:
         where = f"line {line.number}"
-        while True:
-            wait = self.paused_until - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self.sending.add(line)  # on disk before the request leaves
-            try:
-                result = await self.client.create_task(line.request)
-                break
-            except RateLimited as exc:  # not taken: ask again when the API says
-                self.sending.discard(line)
-                pause = min(exc.retry_after, MAX_RETRY_AFTER)
-                self.paused_until = max(self.paused_until, time.monotonic() + pause)
-            except BadRequest as exc:  # refused: nothing was made
-                self.sending.discard(line)
-                raise Failure(f"{where}: the API refused it: {exc}") from None
-            except ApiError as exc:
-                if isinstance(exc, NetworkError) and exc.unsent:  # it never left
-                    self.sending.discard(line)
-                    raise Failure(f"{where}: {exc}; nothing was sent") from None
-                # No answer, or a broken one: perhaps it was made (a re-run will not send it).
-                raise Failure(f"{where}: {exc}; it may have been created") from None
-        record = record_of_created(result, line.request, time.time(), line.label)
         try:
-            await asyncio.to_thread(self.watchlist.add, [record])
-        except WatchlistError as exc:
-            raise Failure(
-                f"{where}: created task {result.id} but could not watch it: {exc}"
-            ) from None
-        self.sending.discard(line)
-        self.printer.ids[line.number] = result.id
+            record = await self.submitter.send(line)
+        except submit.NotWatched as exc:
+            raise Failure(f"{where}: {exc}") from None
+        except ApiError as exc:
+            raise submit.failure_of(where, exc) from None
+        self.printer.ids[line.number] = record.id
         self.printer.flush()
 
 
