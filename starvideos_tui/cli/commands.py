@@ -1,6 +1,6 @@
 """What the headless subcommands do, over the core. `cli.py` parses; this acts.
 
-The ones that talk to the API live in `remote.py`.
+The ones that talk to the API live in `remote.py`, `creating.py` and `watching.py`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from starvideos_tui.core.errors import Failure, StarVideosError, UsageError
 from starvideos_tui.core.logs import setup_logging
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.engine.settings import Settings, resolve
-from starvideos_tui.storage.store import Watchlist
+from starvideos_tui.engine.watchlists import Watchlist
 
 
 def settings_from(args: argparse.Namespace) -> Settings:

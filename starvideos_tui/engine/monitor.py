@@ -111,7 +111,11 @@ class Monitor:
     # -- the records ---------------------------------------------------------------------
 
     async def start(
-        self, first_screen: int = 0, shown: Callable[[], Awaitable[None]] | None = None
+        self,
+        first_screen: int = 0,
+        shown: Callable[[], Awaitable[None]] | None = None,
+        *,
+        records: list[TaskRecord] | None = None,
     ) -> None:
         """Read the watchlist (a damaged one raises WatchlistError) and schedule its tasks.
 
@@ -120,7 +124,11 @@ class Monitor:
         once. `shown` is awaited after that, before the rest is read (a face waits there
         for the first screen to be drawn: reading 50,000 records in a thread would compete
         with the drawing for the interpreter). Nothing is polled or written until the
-        whole file has been checked."""
+        whole file has been checked. `records`: the whole watchlist as the face has just
+        read it (not read again)."""
+        if records is not None:
+            self._show_all(records)
+            return
         if first_screen:
             first = await self.store.run(self.store.sync.peek, first_screen)
             if first:

@@ -172,6 +172,16 @@ class Submitter:
                     await asyncio.wait_for(job, ANSWER_PATIENCE)
                 raise
 
+    async def send_line(self, order: Order) -> TaskRecord:
+        """`send`, a failure said as a Failure naming the file's line it came from."""
+        where = f"line {order.number}"
+        try:
+            return await self.send(order)
+        except NotWatched as exc:
+            raise Failure(f"{where}: {exc}") from None
+        except ApiError as exc:
+            raise failure_of(where, exc) from None
+
     async def _submit(self, order: Order) -> TaskRecord:
         while True:
             wait = self.paused_until - time.monotonic()

@@ -12,17 +12,16 @@ from pathlib import Path
 
 from rich.console import Console
 
-from starvideos_tui.api.client import StarVideosClient
 from starvideos_tui.core import paths
 from starvideos_tui.core.logs import setup_logging
 from starvideos_tui.core.models import TaskRecord
+from starvideos_tui.engine.session import StarVideosClient, Watchlist
 from starvideos_tui.engine.settings import (
     Settings,
     SettingsError,
     check_network_settings,
     parse_bool,
 )
-from starvideos_tui.storage.store import Watchlist
 from starvideos_tui.terminal import graphics, notify
 from starvideos_tui.tui.app import StarVideosApp
 from starvideos_tui.tui.config import AppConfig
