@@ -11,8 +11,9 @@ import os
 import time
 from collections.abc import Callable
 
-from starvideos_tui.cli.cmdline import ids_from, out, print_records, say, say_plain
+from starvideos_tui.cli.cmdline import ids_from, out, print_records, say_plain
 from starvideos_tui.cli.progress import Progress
+from starvideos_tui.core.console import say
 from starvideos_tui.core.errors import Failure, TimedOut, UsageError
 from starvideos_tui.core.formatting import ago
 from starvideos_tui.core.models import TaskRecord, TaskStatus

@@ -48,6 +48,8 @@ class Settings:
     log_level: str = "info"
     notify: str = "auto"  # notify.MODES
     notify_given: bool = False  # set by flag, environment or config: headless commands notify
+    theme: str = "auto"  # THEMES: the TUI's colours for a dark or a light background
+    keymap: tuple[tuple[str, str], ...] = ()  # config.toml's [keys]: (binding id, keys)
 
     def api_key(self, env: Mapping[str, str] | None = None) -> ApiKey | None:
         return load_api_key(os.environ if env is None else env)
@@ -103,6 +105,18 @@ def check_interval(value: Any, base_url: str) -> float:
     return seconds
 
 
+THEMES = ("auto", "dark", "light")
+
+
+def check_theme(value: Any) -> str:
+    """--theme, STARVIDEOS_THEME or the config's theme: auto (the terminal's background
+    says, where it answers), dark or light."""
+    theme = str(value).strip().lower()
+    if theme not in THEMES:
+        raise SettingsError(f"--theme must be auto, dark or light, got {str(value)[:40]!r}")
+    return theme
+
+
 def parse_bool(value: Any, name: str) -> bool:
     if isinstance(value, bool):
         return value
@@ -140,6 +154,25 @@ def read_config_file(path: Path | None = None) -> dict[str, Any]:
     return data
 
 
+def keys_table(value: Any) -> tuple[tuple[str, str], ...]:
+    """config.toml's [keys] table as (binding id, keys) pairs; which ids and keys exist is
+    the TUI's to check (tui/bindings.py)."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise SettingsError(
+            'config.toml: keys must be a table, e.g. [keys] then download = "D" on its own line'
+        )
+    pairs = []
+    for name, keys in value.items():
+        if not isinstance(keys, str):
+            raise SettingsError(
+                f'config.toml [keys] {name} = {keys!r}: keys are a string, e.g. "D" or "q,ctrl+q"'
+            )
+        pairs.append((name, keys))
+    return tuple(pairs)
+
+
 def resolve(
     flags: Mapping[str, Any],
     env: Mapping[str, str] | None = None,
@@ -170,15 +203,18 @@ def resolve(
     if level not in ("debug", "info", "warning", "error"):
         raise SettingsError(f"--log-level must be debug, info, warning or error, got {level!r}")
     notify = pick("notify", "STARVIDEOS_NOTIFY", None)
+    theme = check_theme(pick("theme", "STARVIDEOS_THEME", "auto"))
     return Settings(
         notify=check_mode(str(notify)) if notify is not None else "auto",
         notify_given=notify is not None,
+        theme=theme,
         db=db,
         base_url=base_url,
         interval=interval,
         download_dir=Path(str(folder)).expanduser(),
         auto_download=auto,
         log_level=level,
+        keymap=keys_table(config.get("keys")),
     )
 
 
