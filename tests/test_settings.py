@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from starvideos_tui.cli import commands, remote
+from starvideos_tui.cli import commands, remote, watching
 from starvideos_tui.cli.main import build_parser
 from starvideos_tui.core.models import DEFAULT_BASE_URL
 from starvideos_tui.core.schedule import DEFAULT_INTERVAL
@@ -140,7 +140,7 @@ def test_the_tui_and_the_cli_get_the_same_settings_for_the_same_inputs(tmp_path:
     assert (tui.interval, tui.notify, tui.preview, tui.bell) == (7.0, "bell", "off", False)
     assert (tui.download_dir, tui.auto_download) == (tmp_path / "dl", True)
     assert list(inspect.signature(launch).parameters) == ["settings"]
-    for handler in (remote.refresh, remote.watch, remote.wait, commands.show_list):
+    for handler in (remote.refresh, watching.watch, watching.wait, commands.show_list):
         assert next(iter(inspect.signature(handler).parameters)) == "settings"
 
 

@@ -1,6 +1,6 @@
 """What the headless subcommands do, over the core. `cli.py` parses; this acts.
 
-The ones that talk to the API live in `remote.py`.
+The ones that talk to the API live in `remote.py`, `creating.py` and `watching.py`.
 """
 
 from __future__ import annotations

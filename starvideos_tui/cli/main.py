@@ -226,14 +226,14 @@ def _run(args: argparse.Namespace) -> int:
         return commands.show_list(settings, as_json=args.json)
     import asyncio
 
-    from starvideos_tui.cli import remote
+    from starvideos_tui.cli import creating, remote, watching
 
     handler = {
         "refresh": remote.refresh,
         "download": remote.download,
-        "create": remote.create,
-        "watch": remote.watch,
-        "wait": remote.wait,
+        "create": creating.create,
+        "watch": watching.watch,
+        "wait": watching.wait,
     }[args.command]
     return asyncio.run(_stopped_like_ctrl_c(handler(settings, args)))
 

@@ -1,5 +1,5 @@
 """Which moments are worth a desktop notification, the same for every face: the TUI
-(tui/presenter.py) and the headless `watch`, `wait` and `create --wait` (remote.py).
+(tui/presenter.py) and the headless `watch`, `wait` and `create --wait` (cli/watching.py).
 
 - a task that completed, or failed (with its error);
 - the signed link of a completed video that is neither saved nor being saved, within

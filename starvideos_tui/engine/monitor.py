@@ -31,7 +31,7 @@ from functools import partial
 from pathlib import Path
 
 from starvideos_tui.api.client import ApiError, StarVideosClient
-from starvideos_tui.api.create_request import CreateRequest, record_of_created
+from starvideos_tui.api.create_request import CreateRequest
 from starvideos_tui.core.linkexpiry import DEAD, host_says
 from starvideos_tui.core.models import TaskRecord, TaskStatus
 from starvideos_tui.core.schedule import DEFAULT_INTERVAL, PollSchedule
@@ -47,6 +47,7 @@ from starvideos_tui.engine.events import (
     Trouble,
 )
 from starvideos_tui.engine.poll import DEFAULT_CONCURRENCY, Answer, Change, Poller, change_for
+from starvideos_tui.engine.submit import submit_one
 from starvideos_tui.engine.watchlist_io import AsyncWatchlist
 from starvideos_tui.storage.store import Watchlist, WatchlistError
 from starvideos_tui.video.videohost import CancelToken, HostError, Unreachable, ask_link
@@ -110,7 +111,11 @@ class Monitor:
     # -- the records ---------------------------------------------------------------------
 
     async def start(
-        self, first_screen: int = 0, shown: Callable[[], Awaitable[None]] | None = None
+        self,
+        first_screen: int = 0,
+        shown: Callable[[], Awaitable[None]] | None = None,
+        *,
+        records: list[TaskRecord] | None = None,
     ) -> None:
         """Read the watchlist (a damaged one raises WatchlistError) and schedule its tasks.
 
@@ -119,7 +124,11 @@ class Monitor:
         once. `shown` is awaited after that, before the rest is read (a face waits there
         for the first screen to be drawn: reading 50,000 records in a thread would compete
         with the drawing for the interpreter). Nothing is polled or written until the
-        whole file has been checked."""
+        whole file has been checked. `records`: the whole watchlist as the face has just
+        read it (not read again)."""
+        if records is not None:
+            self._show_all(records)
+            return
         if first_screen:
             first = await self.store.run(self.store.sync.peek, first_screen)
             if first:
@@ -192,12 +201,11 @@ class Monitor:
         self._merge(await self.store.update({task_id: lambda r: replace(r, label=label)}))
 
     async def create(self, request: CreateRequest, label: str | None = None) -> TaskRecord:
-        """Submit a task and watch it; ApiError for the face to show."""
+        """Submit a task (submit.py: a 429 waited out, the ledger kept) and watch it;
+        ApiError or Failure for the face to show."""
         if self.client is None:
             raise ApiError("no API key: run starvideos-tui login")
-        result = await self.client.create_task(request)
-        record = record_of_created(result, request, self.wall_clock(), label)
-        await self.store.add([record])
+        record = await submit_one(self.client, self.store, request, label, clock=self.wall_clock)
         if self._only is not None:
             self._only.add(record.id)
         await self.reload()

@@ -23,7 +23,6 @@ from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
 from textual.widgets import Footer, Input
 
-from starvideos_tui.api.client import StarVideosClient
 from starvideos_tui.core.errors import StarVideosError
 from starvideos_tui.core.eta import Estimate, RunTimes
 from starvideos_tui.core.models import TaskRecord, TaskStatus
@@ -31,7 +30,7 @@ from starvideos_tui.core.schedule import PollSchedule
 from starvideos_tui.core.vocabulary import DownloadState, status_look
 from starvideos_tui.engine import events as ev
 from starvideos_tui.engine.monitor import Monitor
-from starvideos_tui.storage.store import Watchlist
+from starvideos_tui.engine.session import StarVideosClient, Watchlist
 from starvideos_tui.terminal.notify import Notifier
 from starvideos_tui.tui.bindings import APP_BINDINGS, rebound
 from starvideos_tui.tui.config import AppConfig

@@ -14,13 +14,12 @@ from pathlib import Path
 
 from rich.console import Console
 
-from starvideos_tui.api.client import StarVideosClient
 from starvideos_tui.core.console import PROG, say
 from starvideos_tui.core.errors import UsageError
 from starvideos_tui.core.logs import setup_logging
 from starvideos_tui.core.models import ApiKey, TaskRecord
+from starvideos_tui.engine.session import StarVideosClient, Watchlist
 from starvideos_tui.engine.settings import Settings, check_network_settings
-from starvideos_tui.storage.store import Watchlist
 from starvideos_tui.terminal import graphics, notify
 from starvideos_tui.tui.app import StarVideosApp
 from starvideos_tui.tui.bindings import TABLE_BINDINGS, check_keymap, rebindable
