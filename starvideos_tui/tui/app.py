@@ -24,6 +24,7 @@ from textual.notifications import SeverityLevel
 from textual.widgets import Footer, Input
 
 from starvideos_tui.api.client import StarVideosClient
+from starvideos_tui.core.burst import Burst
 from starvideos_tui.core.errors import StarVideosError
 from starvideos_tui.core.eta import Estimate, RunTimes
 from starvideos_tui.core.models import TaskRecord, TaskStatus
@@ -34,6 +35,7 @@ from starvideos_tui.engine.monitor import Monitor
 from starvideos_tui.storage.store import Watchlist
 from starvideos_tui.terminal.notify import Notifier
 from starvideos_tui.tui.config import AppConfig
+from starvideos_tui.tui.escapes import to_terminal
 from starvideos_tui.tui.messages import EngineEvent
 from starvideos_tui.tui.presenter import Presenter
 from starvideos_tui.tui.screens.add_ids import AddIdsScreen
@@ -48,8 +50,6 @@ from starvideos_tui.tui.widgets.status_bar import StatusBar
 from starvideos_tui.tui.widgets.task_table import TaskTable
 
 log = logging.getLogger(__name__)
-
-NOTIFY_TOGETHER = 1.0  # seconds in which notifications make one
 
 FIRST_SCREEN = 200  # tasks shown before the whole watchlist is read (a screen or several)
 FIRST_SCREEN_WAIT = 1.0  # seconds the rest waits, at most, for the first screen to be drawn
@@ -116,6 +116,7 @@ class StarVideosApp(App[None]):
         self.api_colours: dict[str, str] = {}
         self.presenter = Presenter(self, config.api_note)
         self.notifier = Notifier(config.notify if config.bell else "off", tmux=config.tmux)
+        self._alerts: Burst[tuple[str, str]] = Burst(self.set_timer, self._send_alerts)
         self._render_pending = False
         self._first_drawn = asyncio.Event()
         self._view = Narrowing()
@@ -252,14 +253,11 @@ class StarVideosApp(App[None]):
 
     def alert(self, kind: str, text: str) -> None:
         """A desktop notification (notify.py); those of the next second make one."""
-        if self.notifier.note(kind, text):
-            self.set_timer(NOTIFY_TOGETHER, self._send_alerts)
+        if self.notifier.on:
+            self._alerts.add((kind, text))
 
-    def _send_alerts(self) -> None:
-        sequence = self.notifier.flush()
-        if sequence and not self.is_headless and self._driver is not None:
-            self._driver.write(sequence)
-            self._driver.flush()
+    def _send_alerts(self, notes: list[tuple[str, str]]) -> None:
+        to_terminal(self, self.notifier.escape(notes))
 
     def render_soon(self) -> None:
         """Render once the messages waiting now are handled: a burst of answers makes one
