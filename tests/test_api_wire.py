@@ -29,8 +29,9 @@ from test_cli_e2e import Cli
 from starvideos_tui.api import client as api
 from starvideos_tui.api.client import MalformedResponse, NetworkError, RateLimited, StarVideosClient
 from starvideos_tui.api.create_request import CreateRequest
-from starvideos_tui.core.models import MAX_URL_LENGTH, TaskRecord
+from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.core.schedule import PollSchedule
+from starvideos_tui.core.values import MAX_URL_LENGTH
 from starvideos_tui.engine.events import ApiState
 from starvideos_tui.engine.monitor import Monitor
 from starvideos_tui.engine.poll import DEFAULT_CONCURRENCY
