@@ -30,8 +30,9 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
-from starvideos_tui.api.client import ApiError, StarVideosClient
+from starvideos_tui.api.client import StarVideosClient
 from starvideos_tui.api.create_request import CreateRequest, record_of_created
+from starvideos_tui.api.errors import ApiError
 from starvideos_tui.core.linkexpiry import DEAD, host_says
 from starvideos_tui.core.models import TaskRecord, TaskStatus
 from starvideos_tui.core.schedule import PollSchedule
