@@ -27,6 +27,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
             "auto_download": args.auto_download,
             "log_level": args.log_level,
             "notify": getattr(args, "notify", None),
+            "theme": getattr(args, "theme", None),
         }
     )
     setup_logging(settings.log_level)

@@ -14,8 +14,9 @@ from collections.abc import Coroutine, Sequence
 from typing import Any, NoReturn
 
 from starvideos_tui import __version__
-from starvideos_tui.cli.cmdline import PROG, ids_from, read_key, say
+from starvideos_tui.cli.cmdline import ids_from, read_key
 from starvideos_tui.cli.completion import SHELLS, mark_path, mark_task_ids
+from starvideos_tui.core.console import PROG, say
 from starvideos_tui.core.errors import StarVideosError, UsageError
 
 
@@ -131,6 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--preview",
         choices=["auto", "blocks", "off"],
         help="pictures of saved videos in the side panel (STARVIDEOS_PREVIEW; NO_COLOR: off)",
+    )
+    parser.add_argument(
+        "--theme",
+        choices=["auto", "dark", "light"],
+        help="the TUI's colours: auto asks the terminal's background (STARVIDEOS_THEME)",
     )
     parser.add_argument(
         "--notify",
@@ -278,7 +284,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _tolerate_narrow_encodings()
     _Parser.argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
-    if sys.stdout is None:  # started with stdout closed (`>&-`): no one would see a result
+    # Started with stdout closed (`>&-`): no one would see a result. (The TUI says itself
+    # that it needs a terminal there.)
+    if sys.stdout is None and args.command is not None:
         say("error: standard output is closed; nothing was done")
         return 1
     if args.command is not None:  # the TUI restores the terminal on its own signals

@@ -32,11 +32,11 @@ from starvideos_tui.cli.cmdline import (
     json_array,
     out,
     print_records,
-    say,
     say_plain,
     text_argument,
 )
 from starvideos_tui.cli.progress import Progress
+from starvideos_tui.core.console import say
 from starvideos_tui.core.errors import Failure, StarVideosError, TimedOut, UsageError
 from starvideos_tui.core.eta import RunTimes
 from starvideos_tui.core.formatting import ago

@@ -409,6 +409,13 @@ class Monitor:
                 self.records.pop(task_id, None)
             self.emit(TasksChanged({}, removed=gone))
 
+    def save_now(self) -> None:
+        """Write what is queued straight to the watchlist, from any thread: the TUI's last
+        resort when its loop is stuck and the process is about to be ended."""
+        changes = dict(self._pending)
+        if changes:
+            self.store.sync.update(changes)
+
     async def close(self) -> None:
         """Stop downloads (their bytes kept for a resume), write what is queued."""
         self.stop()
@@ -424,7 +431,9 @@ class Monitor:
         try:
             await self.flush()
         finally:
-            self.store.close()
+            # Every write was awaited by now (the flush runs after them, in one thread);
+            # a read still running (a long watchlist being loaded) is not waited for.
+            self.store.close(wait=False)
 
 
 def _then(first: Change, second: Change) -> Change:

@@ -49,6 +49,7 @@ class Settings:
     log_level: str = "info"
     notify: str = "auto"  # notify.MODES
     notify_given: bool = False  # set by flag, environment or config: headless commands notify
+    theme: str = "auto"  # THEMES: the TUI's colours for a dark or a light background
 
     def api_key(self, env: Mapping[str, str] | None = None) -> ApiKey | None:
         return load_api_key(os.environ if env is None else env)
@@ -96,6 +97,18 @@ def check_interval(value: Any, base_url: str) -> float:
             f"--interval must be at most {MAX_INTERVAL:g} seconds (an hour), got {value!r}"
         )
     return seconds
+
+
+THEMES = ("auto", "dark", "light")
+
+
+def check_theme(value: Any) -> str:
+    """--theme, STARVIDEOS_THEME or the config's theme: auto (the terminal's background
+    says, where it answers), dark or light."""
+    theme = str(value).strip().lower()
+    if theme not in THEMES:
+        raise SettingsError(f"--theme must be auto, dark or light, got {str(value)[:40]!r}")
+    return theme
 
 
 def parse_bool(value: Any, name: str) -> bool:
@@ -165,9 +178,11 @@ def resolve(
     if level not in ("debug", "info", "warning", "error"):
         raise SettingsError(f"--log-level must be debug, info, warning or error, got {level!r}")
     notify = pick("notify", "STARVIDEOS_NOTIFY", None)
+    theme = check_theme(pick("theme", "STARVIDEOS_THEME", "auto"))
     return Settings(
         notify=check_mode(str(notify)) if notify is not None else "auto",
         notify_given=notify is not None,
+        theme=theme,
         db=db,
         base_url=base_url,
         interval=interval,

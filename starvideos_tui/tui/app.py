@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import Callable, Collection
 
 from textual import on, work
@@ -43,6 +42,7 @@ from starvideos_tui.tui.screens.confirm import ConfirmScreen
 from starvideos_tui.tui.screens.keys import KeysScreen, key_rows
 from starvideos_tui.tui.screens.label import LabelScreen
 from starvideos_tui.tui.screens.new_task import NewTaskScreen
+from starvideos_tui.tui.themes import ANSI_DARK, ANSI_LIGHT, theme_for
 from starvideos_tui.tui.view import Narrowing, next_sort, shown_as
 from starvideos_tui.tui.widgets.detail_panel import DetailPanel
 from starvideos_tui.tui.widgets.filter_box import FilterBox
@@ -92,12 +92,14 @@ class StarVideosApp(App[None]):
         schedule: PollSchedule | None = None,
     ) -> None:
         super().__init__(ansi_color=True if config.ansi else None)
-        if config.ansi:
-            # 16 colours (TERM=xterm, linux) or none: the terminal's own palette, not
-            # truecolour squeezed into it (greys for borders, white on cyan), and under
-            # NO_COLOR no colour at all (the filter chosen above) rather than greys of
-            # low contrast.
-            self.theme = "ansi-dark"
+        # 16 colours (TERM=xterm, linux) or none: the terminal's own palette, not
+        # truecolour squeezed into it (greys for borders, white on cyan), and under
+        # NO_COLOR no colour at all (the filter chosen above) rather than greys of low
+        # contrast. A light background (--theme, or the terminal said so): a light theme.
+        for theme in (ANSI_DARK, ANSI_LIGHT):
+            self.register_theme(theme)
+        if config.ansi or config.light:  # else Textual's default (or TEXTUAL_THEME)
+            self.theme = theme_for(config.light, config.ansi)
         self.config = config
         self.monitor = Monitor(
             watchlist,
@@ -190,12 +192,11 @@ class StarVideosApp(App[None]):
         panel.cache = self.config.frames_dir
         panel.graphics = None if self.no_color else self.config.graphics
         panel.estimate = self._estimate
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGHUP):
-            # A dropped SSH session or `systemctl stop`: leave as `q` does, so the terminal
-            # is given back and downloads keep their bytes.
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(signum, self.exit)
+        if self.config.ending is not None:
+            # SIGTERM, SIGHUP, a terminal gone (ending.py): leave as `q` does, so the
+            # terminal is given back and downloads keep their bytes.
+            loop = asyncio.get_running_loop()
+            self.config.ending.running(lambda: loop.call_soon_threadsafe(self.exit))
         self.run_engine()
         self.set_interval(1.0, self._tick)
 

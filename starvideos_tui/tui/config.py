@@ -6,8 +6,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from starvideos_tui.terminal.graphics import Graphics
+
+if TYPE_CHECKING:
+    from starvideos_tui.tui.ending import Ending
 
 
 @dataclass
@@ -21,6 +25,7 @@ class AppConfig:
     title: str = "StarVideos"
     demo: bool = False  # a throw-away session: its watchlist and videos go on quit
     ansi: bool = False  # the terminal's own 16 colours, or none (launch.plain_terminal)
+    light: bool = False  # a light theme: --theme light, or auto on a light background
     preview: str = "blocks"  # pictures of saved videos: "auto", "blocks" or "off"
     graphics: Graphics | None = None  # what the terminal draws itself (graphics.probe)
     frames_dir: Path | None = None  # where those pictures' frames are kept (None: none)
@@ -28,3 +33,4 @@ class AppConfig:
     wall_clock: Callable[[], float] = time.time
     monotonic: Callable[[], float] = time.monotonic
     extra_cleanup: list[Callable[[], None]] = field(default_factory=list)
+    ending: Ending | None = None  # SIGTERM, SIGHUP, a terminal gone (launch installs it)

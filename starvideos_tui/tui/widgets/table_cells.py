@@ -14,8 +14,8 @@ from starvideos_tui.core.formatting import ago, due, link_left, shorten, video_l
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.core.textsafe import clean
 from starvideos_tui.core.vocabulary import DownloadState, status_look
+from starvideos_tui.tui.widgets.columns import LABEL_MIN, short_id
 
-LABEL_ROOM = 16  # cells of a label worth shortening the id for
 Estimator = Callable[[TaskRecord, float], Estimate]
 
 
@@ -33,8 +33,9 @@ def row_cells(
     colour = colours.get(look.colour, "")
     status = Text(f"{look.glyph} {look.word}", style=f"bold {colour}".strip())
     label = record.label or record.prompt
-    task = Text(record.id if not label else short_id(record.id, task_width))
-    if label:
+    shown = short_id(record.id, task_width, label=bool(label))
+    task = Text(shown)
+    if label and task_width - len(shown) - 2 >= LABEL_MIN:
         task.append(f"  {shorten(clean(label), 120)}", style="dim")
     age, link, seen = clock_cells(record, now, colours, estimate)
     return (status, task, age, Text(video_length(record), justify="right"), link, seen)
@@ -65,16 +66,6 @@ def rich_colour(value: str) -> str:
     if value.startswith("ansi_"):  # "ansi_bright_green" -> "bright_green"; an alpha
         return value.split()[0].removeprefix("ansi_")  # ("ansi_default 60%") is dropped
     return Color.parse(value).hex6
-
-
-def short_id(task_id: str, width: int) -> str:
-    """The id as the task column can hold it beside a label: whole when there is room,
-    else its distinctive end ("…1814428523"; every id starts "video_starvideos_o3_").
-    The filter and the panel still have the whole id."""
-    head, _, tail = task_id.rpartition("_")
-    if len(task_id) + 2 + LABEL_ROOM <= width or not head or len(tail) < 6:
-        return task_id
-    return f"…{tail}"
 
 
 def in_seconds(cell: Text) -> bool:

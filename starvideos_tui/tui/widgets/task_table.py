@@ -26,6 +26,7 @@ from textual.strip import Strip
 from starvideos_tui.core.eta import Estimate
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.core.vocabulary import DownloadState
+from starvideos_tui.tui.widgets.columns import COLUMNS, PAD, column_widths
 from starvideos_tui.tui.widgets.table_cells import (
     clock_cells,
     in_seconds,
@@ -34,20 +35,9 @@ from starvideos_tui.tui.widgets.table_cells import (
     same_look,
 )
 
-COLUMNS = (
-    ("status", "Status", 17),
-    ("task", "Task", 40),
-    ("age", "Age", 4),
-    ("length", "Len", 4),
-    # Running: "~3m" (expected, eta.py) or "stalled"; completed: "9m left" (a signed link
-    # says when it dies) or "5m old".
-    ("link", "Due", 8),
-    ("checked", "Seen", 5),
-)
 TIMES_EVERY = 5  # seconds between updates of ages shown in seconds
 TIMES_EVERY_SLOW = 30  # ... and of ages shown in minutes, hours or days
 CELLS_KEPT = 2000  # rows' cells kept for rows not on screen (rows scrolled past)
-PAD = 1  # cells of padding on each side of a column
 HEADER = 1  # lines above the first row
 
 
@@ -284,16 +274,15 @@ class TaskTable(ScrollView, can_focus=True):
     # -- drawing -------------------------------------------------------------------------
 
     def _widths(self) -> list[int]:
-        """Column widths: the task column takes whatever the others leave."""
-        width = self.scrollable_content_region.width or self.size.width
-        others = sum(w for key, _, w in COLUMNS if key != "task")
-        task = max(24, width - others - 2 * PAD * len(COLUMNS))
-        return [task if key == "task" else w for key, _, w in COLUMNS]
+        """Column widths (0: not shown) for the table's width now."""
+        return column_widths(self.scrollable_content_region.width or self.size.width)
 
     def _line(self, cells: Sequence[Text], style: Style) -> Strip:
         segments: list[Segment] = []
         console = self.app.console
         for cell, width in zip(cells, self._widths(), strict=True):
+            if not width:
+                continue  # a column that gave way to the task's id
             text = cell.copy()
             text.truncate(width, overflow="ellipsis")
             gap = " " * (width - text.cell_len)
