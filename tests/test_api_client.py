@@ -12,20 +12,19 @@ import httpx
 import pytest
 from contract import PROCESSING_ANSWER
 
-from starvideos_tui.api.client import (
+from starvideos_tui.api.client import ApiKey, StarVideosClient
+from starvideos_tui.api.create_request import CreateRequest
+from starvideos_tui.api.errors import (
     ApiError,
-    ApiKey,
     AuthError,
     BadRequest,
     MalformedResponse,
     NetworkError,
     RateLimited,
     ServerError,
-    StarVideosClient,
     TaskNotFound,
     parse_retry_after,
 )
-from starvideos_tui.api.create_request import CreateRequest
 from starvideos_tui.core.models import InvalidTaskId, TaskResult, TaskStatus
 
 KEY = "sk-live-TOPSECRET-4242"

@@ -50,7 +50,12 @@ class _Parser(argparse.ArgumentParser):
     when argparse would first complain that the flag it stands for is missing."""
 
     argv: Sequence[str] = ()  # the words being parsed, set by main()
-    known: set[str] = set()  # every option string of the program, set by build_parser()
+    known: set[str] = set()  # every option string of the program, as add_argument takes it
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        action = super().add_argument(*args, **kwargs)
+        _Parser.known.update(action.option_strings)  # --flag and --no-flag alike
+        return action
 
     def error(self, message: str) -> NoReturn:
         words = list(self.argv)
@@ -95,6 +100,7 @@ def _positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    _Parser.known = set()  # filled as the options are added, -h of each parser included
     parser = _Parser(
         prog=PROG,
         description="Monitor StarVideos O3 video tasks. Without a command: the TUI.",
@@ -195,9 +201,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("completion", help="print a shell completion script (bash, zsh, fish)")
     p.add_argument("shell", nargs="?", choices=SHELLS)
     p.add_argument("--task-ids", metavar="WORD", help=argparse.SUPPRESS)
-    _Parser.known = {
-        option for each in (parser, *sub.choices.values()) for option in each._option_string_actions
-    }
     return parser
 
 

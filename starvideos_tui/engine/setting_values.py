@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 
 from starvideos_tui.core import localfile, paths
 from starvideos_tui.core.errors import UsageError
-from starvideos_tui.core.models import is_http_url
 from starvideos_tui.core.schedule import MIN_REMOTE_INTERVAL
+from starvideos_tui.core.values import http_url
 
 MAX_INTERVAL = 3600.0
 CONFIG_LIMIT = 1_000_000  # bytes of config.toml: a few settings, never megabytes
@@ -35,15 +35,9 @@ def is_loopback_url(url: str) -> bool:
 
 def check_base_url(url: str) -> str:
     refused = SettingsError(f"--base-url must be an http(s) URL with a host, got {url[:80]!r}")
-    try:
-        parts = urlsplit(url)
-        _ = parts.port  # ValueError for a port that is not a number or out of range
-    except ValueError:
-        raise refused from None
-    if parts.scheme not in ("http", "https") or not parts.hostname or not is_http_url(url):
+    parts = http_url(url)
+    if parts is None:
         raise refused
-    if parts.username or parts.password:
-        raise SettingsError("--base-url must not carry a user name or password")
     if parts.scheme == "http" and not is_loopback_url(url):
         raise SettingsError(
             "--base-url uses plain http to a remote host; the API key would travel "
