@@ -38,14 +38,17 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def add_or_remove(settings: Settings, command: str, ids: list[str]) -> int:
     watchlist = Watchlist(settings.db)
-    if command == "add":
-        now = time.time()
-        outcome = watchlist.add([TaskRecord(id=i, added_at=now) for i in ids])
-        for task_id, added in outcome:
-            out(f"{'added' if added else 'already watching'} {task_id}")
-    else:
-        for task_id, was_there in watchlist.remove(ids):
-            out(f"{'removed' if was_there else 'not watched'} {task_id}")
+    try:
+        if command == "add":
+            now = time.time()
+            outcome = watchlist.add([TaskRecord(id=i, added_at=now) for i in ids])
+            for task_id, added in outcome:
+                out(f"{'added' if added else 'already watching'} {task_id}")
+        else:
+            for task_id, was_there in watchlist.remove(ids):
+                out(f"{'removed' if was_there else 'not watched'} {task_id}")
+    finally:
+        watchlist.close()  # the journal folded: plain TinyDB sees both tasks
     return 0
 
 

@@ -54,4 +54,7 @@ class AsyncWatchlist:
         return await self.run(self.sync.update, dict(changes))
 
     def close(self) -> None:
+        """Wait for what was asked, then close the watchlist: a clean end folds its
+        journal into the base, so plain TinyDB sees every task."""
         self._thread.shutdown(wait=True)
+        self.sync.close()
