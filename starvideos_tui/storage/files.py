@@ -92,6 +92,18 @@ class State:
         return document(self.records[doc_id], self.extras.get(doc_id))
 
 
+# The watchlists this process wrote, folded when the interpreter ends cleanly (read afresh
+# then: no view is kept alive for it), whether or not they were closed.
+_WROTE: set[Path] = set()
+
+
+def _fold_at_exit() -> None:
+    for path in sorted(_WROTE):
+        files = WatchlistFiles(path)
+        files.wrote = True
+        files.fold()
+
+
 class WatchlistFiles:
     """The base file at `path` and `<path>.journal`, read and written as one state."""
 
@@ -289,7 +301,9 @@ class WatchlistFiles:
         }
         if not self.wrote:  # a process that wrote folds at its clean end, closed or not
             self.wrote = True
-            atexit.register(self.fold)
+            if not _WROTE:
+                atexit.register(_fold_at_exit)
+            _WROTE.add(self.path)
         if state.base is None or state.schema < SCHEMA_VERSION:
             # No base yet, or one of schema 1 (which knows no journal): a whole base first,
             # so an older starvideos-tui refuses the file instead of missing the journal.
@@ -336,7 +350,6 @@ class WatchlistFiles:
 
     def close(self) -> None:
         self.fold()
-        atexit.unregister(self.fold)
 
     def fold(self) -> None:
         """On a clean close of a process that wrote: the journal folded into the base, so
