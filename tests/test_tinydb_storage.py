@@ -277,3 +277,20 @@ def test_a_pass_costs_tinydb_the_changed_documents_not_the_history(path: Path) -
     assert sizes == [20]
     labels = {r.id: r.label for r in Watchlist(path).load()}
     assert [labels[f"t{i}"] for i in range(21)] == ["x"] * 20 + [None]
+
+
+def test_an_update_that_fails_halfway_changes_nothing_read_after_it(path: Path) -> None:
+    def half(doc: dict) -> None:  # type: ignore[type-arg]
+        doc["label"] = "half"
+        raise RuntimeError("a script's bug")
+
+    with TinyDB(path, storage=WatchlistStorage) as db:
+        tasks = db.table("tasks")
+        with pytest.raises(RuntimeError):
+            tasks.update(half, doc_ids=[1])
+        assert tasks.get(doc_id=1)["label"] is None  # type: ignore[index]
+        tasks.update({"status": "processing"}, doc_ids=[2])  # a later write is only its own
+    assert [(r.label, r.status) for r in Watchlist(path).load()] == [
+        (None, ""),
+        (None, "processing"),
+    ]

@@ -65,21 +65,19 @@ class WatchlistStorage(Storage):
                 tasks = {str(k): state.doc(k) for k in self._scope if k in state.records}
             else:
                 state = self.files.refresh()
-                tasks = self.files.docs()
+                # Copies: TinyDB's update changes the documents it read in place, and a
+                # change that raises halfway must not leak into the next read.
+                tasks = {key: dict(doc) for key, doc in self.files.docs().items()}
             if state.base is None and not state.records:
                 return None
             return {META: {k: dict(v) for k, v in state.meta.items()}, TASKS: tasks}
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
         with self.files.thread_lock:
-            try:
-                if self._scope is not None:
-                    self._write_scoped(data, self._scope)
-                else:
-                    self._write_changes(data)
-            finally:
-                if self._scope is None:
-                    self.files.state.docs = None  # TinyDB changed them in place
+            if self._scope is not None:
+                self._write_scoped(data, self._scope)
+            else:
+                self._write_changes(data)
 
     def close(self) -> None:
         self.files.close()
