@@ -11,12 +11,16 @@ import contextlib
 import os
 import sys
 from collections.abc import Coroutine, Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from starvideos_tui import __version__
-from starvideos_tui.cli.cmdline import PROG, ids_from, read_key, say
+from starvideos_tui.cli.cmdline import ids_from, read_key
 from starvideos_tui.cli.completion import SHELLS, mark_path, mark_task_ids
+from starvideos_tui.core.console import PROG, say
 from starvideos_tui.core.errors import StarVideosError, UsageError
+
+if TYPE_CHECKING:
+    from starvideos_tui.engine.settings import Settings
 
 
 class Terminated(KeyboardInterrupt):
@@ -127,6 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="pictures of saved videos in the side panel (STARVIDEOS_PREVIEW; NO_COLOR: off)",
     )
     parser.add_argument(
+        "--theme",
+        choices=["auto", "dark", "light"],
+        help="the TUI's colours: auto asks the terminal's background (STARVIDEOS_THEME)",
+    )
+    parser.add_argument(
         "--notify",
         metavar="MODE",
         help="desktop notifications: auto, osc777, osc9, osc99, bell, off (STARVIDEOS_NOTIFY)",
@@ -203,14 +212,14 @@ def _run(args: argparse.Namespace) -> int:
         from starvideos_tui.tui.launch import launch
 
         # Settings are resolved here once, as for every command, and handed to the TUI.
-        return launch(args, None if args.demo else commands.settings_from(args))
+        return launch(_settings(args))
     if args.command == "sim":
         return commands.run_sim(args)
     if args.command == "login":
         return commands.login(read_key())
     if args.command == "completion":
         return commands.completion(args, build_parser)
-    settings = commands.settings_from(args)
+    settings = _settings(args)
     if args.command in ("add", "remove"):
         return commands.add_or_remove(settings, args.command, ids_from(args.ids))
     if args.command == "list":
@@ -227,6 +236,18 @@ def _run(args: argparse.Namespace) -> int:
         "wait": remote.wait,
     }[args.command]
     return asyncio.run(_stopped_like_ctrl_c(handler(settings, args)))
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """Every setting of the run, resolved once (the engine's `resolve`: flag > environment
+    > config file > default), and the log file at their level (the demo's: once it runs)."""
+    from starvideos_tui.core.logs import setup_logging
+    from starvideos_tui.engine.settings import resolve
+
+    settings = resolve(vars(args))
+    if not settings.demo:
+        setup_logging(settings.log_level)
+    return settings
 
 
 async def _stopped_like_ctrl_c(work: Coroutine[Any, Any, int]) -> int:
@@ -275,7 +296,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _tolerate_narrow_encodings()
     _Parser.argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
-    if sys.stdout is None:  # started with stdout closed (`>&-`): no one would see a result
+    # Started with stdout closed (`>&-`): no one would see a result. (The TUI says itself
+    # that it needs a terminal there.)
+    if sys.stdout is None and args.command is not None:
         say("error: standard output is closed; nothing was done")
         return 1
     if args.command is not None:  # the TUI restores the terminal on its own signals

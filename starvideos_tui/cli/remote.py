@@ -32,11 +32,11 @@ from starvideos_tui.cli.cmdline import (
     json_array,
     out,
     print_records,
-    say,
     say_plain,
     text_argument,
 )
 from starvideos_tui.cli.progress import Progress
+from starvideos_tui.core.console import say
 from starvideos_tui.core.errors import Failure, StarVideosError, TimedOut, UsageError
 from starvideos_tui.core.eta import RunTimes
 from starvideos_tui.core.formatting import ago
@@ -82,7 +82,7 @@ async def monitoring(
     auto_download: bool = False,
 ) -> AsyncIterator[Monitor]:
     monitor = Monitor(
-        Watchlist(settings.db),
+        settings.open_watchlist(),
         client,
         emit=emit,
         download_dir=settings.download_dir,
@@ -107,7 +107,7 @@ async def refresh(settings: Settings, args: argparse.Namespace) -> int:
             problems.append(event.problem.message)
             limited += event.problem.kind == "rate_limited"
 
-    watchlist = Watchlist(settings.db)
+    watchlist = settings.open_watchlist()
     pending = [r.id for r in watchlist.load() if not r.is_final]
     ended = None
     if pending:
@@ -153,7 +153,7 @@ def _progress_printer(task_id: str) -> Any:
 async def download(settings: Settings, args: argparse.Namespace) -> int:
     (task_id,) = ids_from([args.id])
     folder = Path(args.to).expanduser() if args.to else settings.download_dir
-    store = AsyncWatchlist(Watchlist(settings.db))
+    store = AsyncWatchlist(settings.open_watchlist())
     try:
         async with api_client(settings) as client:
             saved = await save_task_video(
@@ -193,7 +193,7 @@ async def create(settings: Settings, args: argparse.Namespace) -> int:
         raise UsageError("--dry-run goes with --from FILE")
     request = create_request(args)
     label = text_argument(args.label, "--label") if args.label else None
-    watchlist = Watchlist(settings.db)
+    watchlist = settings.open_watchlist()
     # A damaged watchlist stops us before a task exists that nothing tracks.
     history = watchlist.load()
     async with api_client(settings) as client:
@@ -236,7 +236,7 @@ async def create_from(settings: Settings, args: argparse.Namespace) -> int:
         raise UsageError(f"{flag} goes in the file's lines with --from, not on the command line")
     name = "stdin" if args.from_file == "-" else args.from_file
     lines = batch.read_requests(batch.read_file(args.from_file), name)
-    watchlist = Watchlist(settings.db)
+    watchlist = settings.open_watchlist()
     if args.dry_run:
         _print_plan(lines, batch.submitted(watchlist.load()), args.json)
         return 0
@@ -515,7 +515,7 @@ async def wait(settings: Settings, args: argparse.Namespace) -> int:
     verdict in the exit code: 0 all completed, 1 any failed, 3 timed out."""
     ids = ids_from(args.ids)
     timeout = _seconds(args.timeout) if args.timeout is not None else None
-    watchlist = Watchlist(settings.db)
+    watchlist = settings.open_watchlist()
     line = say_plain if args.json else out
     watcher = Watcher(
         Progress() if not args.json else None,
@@ -554,7 +554,7 @@ def _seconds(text: str) -> float:
 
 
 async def watch(settings: Settings, args: argparse.Namespace) -> int:
-    ids = [r.id for r in Watchlist(settings.db).load()]
+    ids = [r.id for r in settings.open_watchlist().load()]
     if not ids:
         raise Failure("the watchlist is empty: nothing to watch")
     watcher = Watcher(alerter=alerter_of(settings))

@@ -34,7 +34,7 @@ from starvideos_tui.api.client import ApiError, StarVideosClient
 from starvideos_tui.api.create_request import CreateRequest, record_of_created
 from starvideos_tui.core.linkexpiry import DEAD, host_says
 from starvideos_tui.core.models import TaskRecord, TaskStatus
-from starvideos_tui.core.schedule import PollSchedule
+from starvideos_tui.core.schedule import DEFAULT_INTERVAL, PollSchedule
 from starvideos_tui.engine.downloads import DownloadQueue
 from starvideos_tui.engine.events import (
     ApiState,
@@ -69,7 +69,7 @@ class Monitor:
         *,
         emit: Callable[[Event], None],
         download_dir: Path,
-        interval: float = 30.0,
+        interval: float = DEFAULT_INTERVAL,
         auto_download: bool = False,
         schedule: PollSchedule | None = None,
         wall_clock: Callable[[], float] = time.time,
@@ -408,6 +408,13 @@ class Monitor:
                 self.records.pop(task_id, None)
             self.emit(TasksChanged({}, removed=gone))
 
+    def save_now(self) -> None:
+        """Write what is queued straight to the watchlist, from any thread: the TUI's last
+        resort when its loop is stuck and the process is about to be ended."""
+        changes = dict(self._pending)
+        if changes:
+            self.store.sync.update(changes)
+
     async def close(self) -> None:
         """Stop downloads (their bytes kept for a resume), write what is queued."""
         self.stop()
@@ -423,7 +430,9 @@ class Monitor:
         try:
             await self.flush()
         finally:
-            self.store.close()
+            # Every write was awaited by now (the flush runs after them, in one thread);
+            # a read still running (a long watchlist being loaded) is not waited for.
+            self.store.close(wait=False)
 
 
 def _then(first: Change, second: Change) -> Change:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import Callable, Collection
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
@@ -33,6 +33,7 @@ from starvideos_tui.engine import events as ev
 from starvideos_tui.engine.monitor import Monitor
 from starvideos_tui.storage.store import Watchlist
 from starvideos_tui.terminal.notify import Notifier
+from starvideos_tui.tui.bindings import APP_BINDINGS, rebound
 from starvideos_tui.tui.config import AppConfig
 from starvideos_tui.tui.messages import EngineEvent
 from starvideos_tui.tui.presenter import Presenter
@@ -41,6 +42,7 @@ from starvideos_tui.tui.screens.confirm import ConfirmScreen
 from starvideos_tui.tui.screens.keys import KeysScreen, key_rows
 from starvideos_tui.tui.screens.label import LabelScreen
 from starvideos_tui.tui.screens.new_task import NewTaskScreen
+from starvideos_tui.tui.themes import ANSI_DARK, ANSI_LIGHT, theme_for
 from starvideos_tui.tui.view import Narrowing, next_sort, shown_as
 from starvideos_tui.tui.widgets.detail_panel import DetailPanel
 from starvideos_tui.tui.widgets.filter_box import FilterBox
@@ -60,28 +62,8 @@ class StarVideosApp(App[None]):
     TITLE = "StarVideos"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
 
-    # Footer order: what a newcomer needs first, and how to see the rest (`?`) and leave
-    # (`q`) before what a narrow footer can lose (60 columns keep all; 45 keep ? and q).
-    BINDINGS = [
-        Binding("d", "download", "Download", tooltip="save the video, or show why it failed"),
-        Binding("a", "add", "Add", tooltip="add task ids; paste many at once"),
-        Binding("question_mark", "help", "Keys"),
-        Binding("q", "quit", "Quit"),
-        Binding("x", "remove", "Remove", tooltip="stop watching the selected task"),
-        Binding("r", "refresh", "Refresh", tooltip="poll the selected task now"),
-        Binding("n", "new_task", "New", show=False, tooltip="submit a new task"),
-        Binding("N", "resubmit", "Resubmit", show=False, tooltip="new task from the selected one"),
-        Binding(
-            "R", "refresh_all", "Refresh all", show=False, tooltip="poll every unfinished task"
-        ),
-        Binding("c", "copy", "Copy URL", show=False, tooltip="video URL or id, via OSC 52"),
-        Binding("slash", "filter", "Filter", show=False, tooltip="by id, label or status"),
-        Binding("s", "sort", "Sort", show=False, tooltip="added, status, age, id"),
-        Binding("l", "edit_label", "Label", show=False, tooltip="label the selected task"),
-        Binding("t", "toggle_auto", "Auto-download", show=False, tooltip="on or off"),
-        Binding("p", "next_frame", "Picture", show=False, tooltip="next frame of a saved video"),
-        Binding("escape", "close", "Close panel", show=False),
-    ]
+    # config.toml's [keys] rebinds them (bindings.py)
+    BINDINGS: ClassVar[list[BindingType]] = [*APP_BINDINGS]
 
     def __init__(
         self,
@@ -92,13 +74,17 @@ class StarVideosApp(App[None]):
         schedule: PollSchedule | None = None,
     ) -> None:
         super().__init__(ansi_color=True if config.ansi else None)
-        if config.ansi:
-            # 16 colours (TERM=xterm, linux) or none: the terminal's own palette, not
-            # truecolour squeezed into it (greys for borders, white on cyan), and under
-            # NO_COLOR no colour at all (the filter chosen above) rather than greys of
-            # low contrast.
-            self.theme = "ansi-dark"
+        # 16 colours (TERM=xterm, linux) or none: the terminal's own palette, not
+        # truecolour squeezed into it (greys for borders, white on cyan), and under
+        # NO_COLOR no colour at all (the filter chosen above) rather than greys of low
+        # contrast. A light background (--theme, or the terminal said so): a light theme.
+        for theme in (ANSI_DARK, ANSI_LIGHT):
+            self.register_theme(theme)
+        if config.ansi or config.light:  # else Textual's default (or TEXTUAL_THEME)
+            self.theme = theme_for(config.light, config.ansi)
         self.config = config
+        if config.keymap:
+            self.set_keymap(config.keymap)  # checked before (bindings.check_keymap)
         self.monitor = Monitor(
             watchlist,
             client,
@@ -189,12 +175,11 @@ class StarVideosApp(App[None]):
         panel.cache = self.config.frames_dir
         panel.graphics = None if self.no_color else self.config.graphics
         panel.estimate = self._estimate
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGHUP):
-            # A dropped SSH session or `systemctl stop`: leave as `q` does, so the terminal
-            # is given back and downloads keep their bytes.
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(signum, self.exit)
+        if self.config.ending is not None:
+            # SIGTERM, SIGHUP, a terminal gone (ending.py): leave as `q` does, so the
+            # terminal is given back and downloads keep their bytes.
+            loop = asyncio.get_running_loop()
+            self.config.ending.running(lambda: loop.call_soon_threadsafe(self.exit))
         self.run_engine()
         self.set_interval(1.0, self._tick)
 
@@ -399,7 +384,15 @@ class StarVideosApp(App[None]):
     def action_help(self) -> None:
         table_keys = [b for b in TaskTable.BINDINGS if isinstance(b, Binding)]
         bindings = [*table_keys, *(b for b in self.BINDINGS if isinstance(b, Binding))]
-        self.push_screen(KeysScreen(key_rows(bindings, self.get_key_display)))
+        shown = rebound(bindings, self.config.keymap)  # the keys the user has, not ours
+        self.push_screen(KeysScreen(key_rows(shown, self._keys_display)))
+
+    def _keys_display(self, binding: Binding) -> str:
+        """ "q,ctrl+q" as "q ^q": each key as the footer writes it."""
+        keys = binding.key.split(",")
+        if len(keys) == 1:
+            return self.get_key_display(binding)
+        return " ".join(self.get_key_display(binding.with_key(k.strip())) for k in keys)
 
     def action_add(self) -> None:
         self.push_screen(AddIdsScreen(self.monitor.add))

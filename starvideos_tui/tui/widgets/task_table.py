@@ -12,12 +12,13 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual.binding import Binding
+from textual.binding import BindingType
 from textual.color import Color
 from textual.geometry import Size
 from textual.message import Message
@@ -29,36 +30,20 @@ from starvideos_tui.core.formatting import ago, due, link_left, shorten, video_l
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.core.textsafe import clean
 from starvideos_tui.core.vocabulary import DownloadState, status_look
+from starvideos_tui.tui.bindings import TABLE_BINDINGS
+from starvideos_tui.tui.widgets.columns import COLUMNS, LABEL_MIN, PAD, column_widths, short_id
 
-COLUMNS = (
-    ("status", "Status", 17),
-    ("task", "Task", 40),
-    ("age", "Age", 4),
-    ("length", "Len", 4),
-    # Running: "~3m" (expected, eta.py) or "stalled"; completed: "9m left" (a signed link
-    # says when it dies) or "5m old".
-    ("link", "Due", 8),
-    ("checked", "Seen", 5),
-)
 TIMES_EVERY = 5  # seconds between updates of ages shown in seconds
 TIMES_EVERY_SLOW = 30  # ... and of ages shown in minutes, hours or days
 CELLS_KEPT = 2000  # rows' cells kept for rows not on screen (rows scrolled past)
-PAD = 1  # cells of padding on each side of a column
 HEADER = 1  # lines above the first row
 
 
 class TaskTable(ScrollView, can_focus=True):
     """Rows keyed by task id; `show()` recomputes only the rows that changed."""
 
-    BINDINGS = [
-        Binding("enter", "app.toggle_panel", "Details", tooltip="Show the whole record"),
-        Binding("up,k", "cursor(-1)", "Up", show=False),
-        Binding("down,j", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home,g", "edge(0)", "First", show=False),
-        Binding("end,G", "edge(1)", "Last", show=False),
-    ]
+    # bindings.py: enter rebinds as "toggle-panel"
+    BINDINGS: ClassVar[list[BindingType]] = [*TABLE_BINDINGS]
 
     COMPONENT_CLASSES = {"task-table--header", "task-table--cursor"}
 
@@ -279,8 +264,10 @@ class TaskTable(ScrollView, can_focus=True):
         colour = self.colours.get(look.colour, "")
         status = Text(f"{look.glyph} {look.word}", style=f"bold {colour}".strip())
         label = record.label or record.prompt
-        task = Text(record.id if not label else short_id(record.id, self._widths()[1]))
-        if label:
+        width = self._widths()[1]
+        shown = short_id(record.id, width, label=bool(label))
+        task = Text(shown)
+        if label and width - len(shown) - 2 >= LABEL_MIN:
             task.append(f"  {shorten(clean(label), 120)}", style="dim")
         age, link, seen = self._times(record, now)
         return (status, task, age, Text(video_length(record), justify="right"), link, seen)
@@ -304,16 +291,15 @@ class TaskTable(ScrollView, can_focus=True):
     # -- drawing -------------------------------------------------------------------------
 
     def _widths(self) -> list[int]:
-        """Column widths: the task column takes whatever the others leave."""
-        width = self.scrollable_content_region.width or self.size.width
-        others = sum(w for key, _, w in COLUMNS if key != "task")
-        task = max(24, width - others - 2 * PAD * len(COLUMNS))
-        return [task if key == "task" else w for key, _, w in COLUMNS]
+        """Column widths (0: not shown) for the table's width now."""
+        return column_widths(self.scrollable_content_region.width or self.size.width)
 
     def _line(self, cells: Sequence[Text], style: Style) -> Strip:
         segments: list[Segment] = []
         console = self.app.console
         for cell, width in zip(cells, self._widths(), strict=True):
+            if not width:
+                continue  # a column that gave way to the task's id
             text = cell.copy()
             text.truncate(width, overflow="ellipsis")
             gap = " " * (width - text.cell_len)
@@ -413,19 +399,6 @@ def rich_colour(value: str) -> str:
     if value.startswith("ansi_"):  # "ansi_bright_green" -> "bright_green"; an alpha
         return value.split()[0].removeprefix("ansi_")  # ("ansi_default 60%") is dropped
     return Color.parse(value).hex6
-
-
-LABEL_ROOM = 16  # cells of a label worth shortening the id for
-
-
-def short_id(task_id: str, width: int) -> str:
-    """The id as the task column can hold it beside a label: whole when there is room,
-    else its distinctive end ("…1814428523"; every id starts "video_starvideos_o3_").
-    The filter and the panel still have the whole id."""
-    head, _, tail = task_id.rpartition("_")
-    if len(task_id) + 2 + LABEL_ROOM <= width or not head or len(tail) < 6:
-        return task_id
-    return f"…{tail}"
 
 
 def _in_seconds(cell: Text) -> bool:
