@@ -594,7 +594,8 @@ def test_peek_of_an_older_layout_or_no_file_says_load_it_whole(path: Path) -> No
 
 def _our_layout(path: Path, count: int) -> bytes:
     Watchlist(path).add([TaskRecord(id=f"t{i}", label=f"take {i}") for i in range(count)])
-    Watchlist(path)._compact(Watchlist(path)._refresh())  # everything in the base
+    files = Watchlist(path).files
+    files.compact(files.refresh())  # everything in the base
     return path.read_bytes()
 
 

@@ -20,14 +20,17 @@ from starvideos_tui.engine.settings import Settings, resolve
 
 def add_or_remove(settings: Settings, command: str, ids: list[str]) -> int:
     watchlist = settings.open_watchlist()
-    if command == "add":
-        now = time.time()
-        outcome = watchlist.add([TaskRecord(id=i, added_at=now) for i in ids])
-        for task_id, added in outcome:
-            out(f"{'added' if added else 'already watching'} {task_id}")
-    else:
-        for task_id, was_there in watchlist.remove(ids):
-            out(f"{'removed' if was_there else 'not watched'} {task_id}")
+    try:
+        if command == "add":
+            now = time.time()
+            outcome = watchlist.add([TaskRecord(id=i, added_at=now) for i in ids])
+            for task_id, added in outcome:
+                out(f"{'added' if added else 'already watching'} {task_id}")
+        else:
+            for task_id, was_there in watchlist.remove(ids):
+                out(f"{'removed' if was_there else 'not watched'} {task_id}")
+    finally:
+        watchlist.close()  # the journal folded: plain TinyDB sees every task
     return 0
 
 

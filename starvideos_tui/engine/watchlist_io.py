@@ -7,6 +7,7 @@ One thread also means one transaction at a time from this process, in the order 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -54,6 +55,9 @@ class AsyncWatchlist:
         return await self.run(self.sync.update, dict(changes))
 
     def close(self, *, wait: bool = True) -> None:
-        """No more calls. `wait`: until the thread's work is done (without, the
-        interpreter's exit still waits for it)."""
+        """No more calls. The watchlist is closed by the thread's last job: its journal
+        folded into the base, so plain TinyDB sees every task. `wait`: until the thread's
+        work is done (without, the interpreter's exit still waits for it)."""
+        with contextlib.suppress(RuntimeError):  # closed before
+            self._thread.submit(self.sync.close)  # the last job: after every write
         self._thread.shutdown(wait=wait)

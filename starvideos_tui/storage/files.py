@@ -1,0 +1,368 @@
+"""The watchlist's files: a base file plus a journal of what changed since, read into one
+view and written under one lock, surviving crashes and two writers.
+
+A year of history is tens of thousands of finished tasks; a polling pass changes a few.
+So a transaction does not rewrite the file: it appends one framed, fsynced entry of the
+documents it changed to `<file>.journal` (journal.py). Every transaction:
+
+1. takes an inter-process lock on `<file>.lock` (filelock);
+2. brings its view up to date: the base re-read only if another process replaced it, the
+   journal read only from where it last stopped;
+3. appends its entry and fsyncs it: acknowledged means on disk;
+4. compacts when the journal outgrows half the base (and 256 kB), and on a clean close
+   of a process that wrote: the whole state written as a new base (temp file, fsync,
+   rename, fsync of the folder), then the journal removed. A crash between the two leaves
+   entries the base already holds; the base's `journal` number says which, and they are
+   skipped.
+
+The base keeps TinyDB's layout (`{"tasks": {"<doc id>": {...}}, "meta": {...}}`), one
+document per line. A reader needs no lock: it reads the base, then the journal's whole
+entries, and starts again if the base was replaced meanwhile. A file that does not parse,
+or a journal damaged before its end, is never overwritten: every call refuses with a
+message that names it. A file of schema 1 (no journal) is read as it is and rewritten as
+schema 2 on the first write.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from filelock import FileLock
+
+from starvideos_tui.core import localfile
+from starvideos_tui.core.models import TaskRecord
+from starvideos_tui.core.paths import why_mkdir_failed
+from starvideos_tui.storage import journal
+from starvideos_tui.storage.basefile import (
+    DOC_ID_RE,
+    META,
+    SCHEMA_VERSION,
+    TASKS,
+    Signature,
+    WatchlistError,
+    atomic_write,
+    damaged,
+    document,
+    encode_base,
+    fsync_dir,
+    keep_unknown_keys,
+    read_base,
+    remove_stale_temp_files,
+)
+
+log = logging.getLogger(__name__)
+
+LOCK_TIMEOUT = 30.0
+COMPACT_MIN_BYTES = 256 * 1024  # a journal smaller than this is never worth a rewrite
+COMPACT_RATIO = 0.5  # compact when the journal is larger than this share of the base
+
+
+@dataclass
+class State:
+    """What the base and the journal say, as of the base's signature and a journal offset."""
+
+    base: Signature | None = None
+    journal: tuple[int, int] | None = None  # (inode, device) of the journal read
+    offset: int = 0  # journal bytes applied (whole, checked entries)
+    seq: int = 0  # the last entry applied (or the base's `journal` number)
+    schema: int = SCHEMA_VERSION
+    meta: dict[str, Any] = field(default_factory=dict)
+    records: dict[int, TaskRecord] = field(default_factory=dict)
+    extras: dict[int, dict[str, Any]] = field(default_factory=dict)  # see basefile.Base
+    by_id: dict[str, int] = field(default_factory=dict)
+    # The documents as TinyDB sees them, made on the first TinyDB read and kept up to
+    # date by each entry applied after (None: not made yet).
+    docs: dict[str, dict[str, Any]] | None = None
+
+    @property
+    def next_doc_id(self) -> int:
+        return max(self.records, default=0) + 1
+
+    def doc(self, doc_id: int) -> dict[str, Any]:
+        return document(self.records[doc_id], self.extras.get(doc_id))
+
+
+# The watchlists this process wrote, folded when the interpreter ends cleanly (read afresh
+# then: no view is kept alive for it), whether or not they were closed.
+_WROTE: set[Path] = set()
+
+
+def _fold_at_exit() -> None:
+    for path in sorted(_WROTE):
+        files = WatchlistFiles(path)
+        files.wrote = True
+        files.fold()
+
+
+class WatchlistFiles:
+    """The base file at `path` and `<path>.journal`, read and written as one state."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = localfile.followed(Path(path).expanduser())
+        self.journal_path = Path(f"{self.path}.journal")
+        self.compact_min_bytes = COMPACT_MIN_BYTES
+        self.wrote = False  # whether this process committed an entry: it folds on close
+        self.loaded: tuple[Signature | None, Signature | None] | None = None
+        self.thread_lock = threading.RLock()
+        self._lock: FileLock | None = None  # made on the first write: reading needs none
+        self.state = State()
+
+    # -- reading ------------------------------------------------------------------------
+
+    def _signature(self, path: Path) -> Signature | None:
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def signatures(self) -> tuple[Signature | None, Signature | None]:
+        return self._signature(self.path), self._signature(self.journal_path)
+
+    def refresh(self) -> State:
+        """Bring the view up to date: the base if it was replaced, the journal's new end."""
+        for _ in range(5):
+            base = self._signature(self.path)
+            if base != self.state.base or base is None:
+                self.state = self._read_base(base)
+            self._read_journal()
+            if self._signature(self.path) == base:  # no compaction under our feet
+                return self.state
+        raise WatchlistError(f"watchlist {self.path} keeps changing while being read")
+
+    def _read_base(self, signature: Signature | None) -> State:
+        state = State(base=signature)
+        try:
+            handle = localfile.open_binary(self.path)  # a FIFO or /dev/zero is refused
+        except FileNotFoundError:
+            state.base = None
+            return state
+        except OSError as exc:
+            raise WatchlistError(f"cannot read watchlist {self.path}: {exc.strerror}") from None
+        with handle:
+            st = os.fstat(handle.fileno())
+            state.base = (st.st_ino, st.st_size, st.st_mtime_ns)  # the file read, if replaced
+            try:
+                base = read_base(self.path, handle)
+            except OSError as exc:
+                raise WatchlistError(f"cannot read watchlist {self.path}: {exc.strerror}") from None
+        state.meta = base.meta
+        info: dict[str, Any] = next(iter(state.meta.values()), {})
+        state.schema = info.get("schema", 1) if isinstance(info.get("schema"), int) else 1
+        state.seq = info.get("journal", 0) if isinstance(info.get("journal"), int) else 0
+        state.records, state.extras = base.records, base.extras
+        state.by_id = {record.id: doc_id for doc_id, record in base.records.items()}
+        return state
+
+    def _read_journal(self) -> None:
+        state = self.state
+        try:
+            fd = localfile.open_regular(self.journal_path)
+        except FileNotFoundError:
+            state.journal, state.offset = None, 0
+            return
+        except OSError as exc:
+            raise WatchlistError(
+                f"cannot read watchlist journal {self.journal_path}: {exc.strerror}"
+            ) from None
+        try:
+            st = os.fstat(fd)
+            identity = (st.st_ino, st.st_dev)
+            if identity != state.journal or st.st_size < state.offset:
+                if state.journal is not None:  # a new journal over an old view: start over
+                    self.state = state = self._read_base(state.base)
+                state.journal, state.offset = identity, 0
+            if st.st_size == state.offset:
+                return
+            raw = os.pread(fd, st.st_size - state.offset, state.offset)
+        finally:
+            os.close(fd)
+        try:
+            tail = journal.read_entries(raw, state.offset)
+        except journal.JournalDamaged as exc:
+            raise damaged(self.journal_path, str(exc)) from None
+        for entry in tail.entries:
+            self.apply(state, entry)
+        state.offset = tail.end  # a torn tail after it is cut by the next append
+
+    def apply(self, state: State, entry: dict[str, Any]) -> None:
+        """One journal entry onto the view (entries the base already holds are skipped)."""
+        if entry["seq"] <= state.seq:
+            return
+        puts, dels = entry.get("put", {}), entry.get("del", [])
+        if not isinstance(puts, dict) or not isinstance(dels, list):
+            raise damaged(self.journal_path, f"entry {entry['seq']} has the wrong shape")
+        docs = state.docs
+        for key in dels:
+            if isinstance(key, str) and key.isdigit():
+                doc_id = int(key)
+                state.extras.pop(doc_id, None)
+                gone = state.records.pop(doc_id, None)
+                if docs is not None:
+                    docs.pop(str(doc_id), None)
+                if gone is not None and state.by_id.get(gone.id) == doc_id:
+                    del state.by_id[gone.id]
+        for key, doc in puts.items():
+            if not (isinstance(key, str) and DOC_ID_RE.fullmatch(key) and isinstance(doc, dict)):
+                raise damaged(self.journal_path, f"entry {entry['seq']} has a bad document")
+            try:
+                record = TaskRecord.from_doc(doc)
+            except (TypeError, ValueError) as exc:
+                why = f"entry {entry['seq']} has the wrong shape: {str(exc)[:80]}"
+                raise damaged(self.journal_path, why) from None
+            doc_id = int(key)
+            state.records[doc_id] = record
+            keep_unknown_keys(state.extras, doc_id, doc)
+            state.by_id[record.id] = doc_id
+            if docs is not None:
+                docs[key] = state.doc(doc_id)
+        state.seq = entry["seq"]
+
+    def docs(self) -> dict[str, dict[str, Any]]:
+        """The tasks as TinyDB documents by doc id (made once, then kept up to date)."""
+        state = self.state
+        if state.docs is None:
+            state.docs = {str(k): state.doc(k) for k in state.records}
+        return state.docs
+
+    # -- writing ------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[State]:
+        """The view brought up to date under the inter-process lock (re-entrant)."""
+        # Refused before the lock file is made beside it (reading under the lock checks
+        # again, on the descriptor it reads).
+        for path, what in ((self.path, "watchlist"), (self.journal_path, "watchlist journal")):
+            try:
+                localfile.check_regular(path)
+            except localfile.NotRegularFile as exc:
+                raise WatchlistError(f"cannot read {what} {path}: {exc.strerror}") from None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            why = why_mkdir_failed(self.path.parent, exc)
+            raise WatchlistError(
+                f"cannot create the folder of watchlist {self.path}: {why}"
+            ) from None
+        from filelock import FileLock, Timeout
+
+        with self.thread_lock:
+            if self._lock is None:
+                self._check_lock_file()
+                self._lock = FileLock(f"{self.path}.lock", timeout=LOCK_TIMEOUT)
+            try:
+                self._lock.acquire()
+            except Timeout:
+                raise WatchlistError(
+                    f"watchlist {self.path} is locked by another process for over "
+                    f"{LOCK_TIMEOUT:.0f} s"
+                ) from None
+            except OSError as exc:
+                raise WatchlistError(f"cannot lock watchlist {self.path}: {exc.strerror}") from None
+            try:
+                remove_stale_temp_files(self.path, time.time())
+                yield self.refresh()
+            finally:
+                self._lock.release()
+
+    def _check_lock_file(self) -> None:
+        """Fail at once, naming the cause, where the lock file cannot even be made:
+        filelock would retry for LOCK_TIMEOUT and then blame another process."""
+        lock = f"{self.path}.lock"
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise WatchlistError(
+                f"cannot lock watchlist {self.path}: cannot create {lock}: {exc.strerror}"
+            ) from None
+        os.close(fd)
+
+    def commit(self, state: State, puts: dict[int, dict[str, Any]], dels: Iterable[int]) -> None:
+        """Make these changes (whole documents by doc id) durable, then show them in the
+        view. Under the lock."""
+        dels = list(dels)
+        if not puts and not dels:
+            return
+        up_to_date = self.loaded == self.signatures()
+        entry = {
+            "seq": state.seq + 1,
+            "put": {str(k): doc for k, doc in puts.items()},
+            "del": [str(k) for k in dels],
+        }
+        if not self.wrote:  # a process that wrote folds at its clean end, closed or not
+            self.wrote = True
+            if not _WROTE:
+                atexit.register(_fold_at_exit)
+            _WROTE.add(self.path)
+        if state.base is None or state.schema < SCHEMA_VERSION:
+            # No base yet, or one of schema 1 (which knows no journal): a whole base first,
+            # so an older starvideos-tui refuses the file instead of missing the journal.
+            self.apply(state, entry)
+            self.compact(state)
+        else:
+            try:
+                end = journal.append(str(self.journal_path), journal.frame(entry), state.offset)
+            except OSError as exc:
+                raise WatchlistError(
+                    f"cannot save watchlist {self.path}: {exc.strerror or exc}; "
+                    "the previous version is intact"
+                ) from None
+            self.apply(state, entry)
+            state.offset = end
+            if state.journal is None:
+                st = os.stat(self.journal_path)
+                state.journal = (st.st_ino, st.st_dev)
+            base_size = state.base[1] if state.base else 0
+            if end > max(self.compact_min_bytes, COMPACT_RATIO * base_size):
+                try:
+                    self.compact(state)
+                except WatchlistError as exc:
+                    # The change is durable in the journal already; fold it in next time.
+                    log.warning("watchlist not compacted: %s", exc)
+        if up_to_date:
+            self.loaded = self.signatures()
+
+    def compact(self, state: State) -> None:
+        """Write the whole view as a new base, then drop the journal it holds."""
+        meta = {"1": {"schema": SCHEMA_VERSION, "journal": state.seq}}
+        tasks = {str(k): state.doc(k) for k in state.records}
+        try:
+            atomic_write(self.path, encode_base({TASKS: tasks, META: meta}))
+        except OSError as exc:
+            raise WatchlistError(
+                f"cannot save watchlist {self.path}: {exc.strerror}; the previous version is intact"
+            ) from None
+        state.base, state.schema, state.meta = self._signature(self.path), SCHEMA_VERSION, meta
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.journal_path)
+            fsync_dir(self.path.parent)
+        state.journal, state.offset = None, 0
+
+    def close(self) -> None:
+        self.fold()
+
+    def fold(self) -> None:
+        """On a clean close of a process that wrote: the journal folded into the base, so
+        plain TinyDB (its JSONStorage) reads the whole state. A failure costs nothing but
+        the fold: the journal still holds every change, and is logged."""
+        if not self.wrote or not self.journal_path.exists():
+            return
+        try:
+            with self.locked() as state:
+                if state.journal is not None:
+                    up_to_date = self.loaded == self.signatures()
+                    self.compact(state)
+                    if up_to_date:
+                        self.loaded = self.signatures()
+        except WatchlistError as exc:
+            log.info("watchlist journal not folded on close: %s", exc)  # it is still whole
