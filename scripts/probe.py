@@ -1697,7 +1697,8 @@ def _() -> tuple[bool, str]:
         sp.add(env, A)
         tui = Tui(env, cols=20, rows=5)
         try:
-            drawn = tui.wait_for("processing", 12)
+            # the row, by its id's end: at 20 columns the status is cut to "◐ p…"
+            drawn = tui.wait_for(A[-4:], 12)
             time.sleep(0.5)
             screen = tui.screen()
             tui.child.signal(signal.SIGTERM)
@@ -1729,7 +1730,9 @@ def _hang_up(moments: tuple[float | None, ...], controlling: bool = True) -> tup
             tui = Tui(env, controlling=controlling)
             try:
                 if moment is None:
-                    if not tui.wait_for("video_", 25):
+                    # an id's distinctive end: with 1,000 rows the scrollbar takes a
+                    # column and the ids are shortened to "…1774846700" (README)
+                    if not tui.wait_for(ids[0][-10:-3], 25):
                         problems.append("the first row never showed")
                 else:
                     time.sleep(moment)

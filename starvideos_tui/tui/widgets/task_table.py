@@ -41,6 +41,7 @@ TIMES_EVERY = 5  # seconds between updates of ages shown in seconds
 TIMES_EVERY_SLOW = 30  # ... and of ages shown in minutes, hours or days
 CELLS_KEPT = 2000  # rows' cells kept for rows not on screen (rows scrolled past)
 HEADER = 1  # lines above the first row
+NOT_DIM = Style(dim=False)  # the cursor row without 256 colours: its label undimmed
 
 
 class TaskTable(ScrollView, can_focus=True):
@@ -310,6 +311,10 @@ class TaskTable(ScrollView, can_focus=True):
             strip = self._line(self.get_row(task_id), base)
             if cursor:  # the cursor's colours over the cells' own, readable in 16 colours
                 style = base + self.get_component_rich_style("task-table--cursor")
+                if self.app.native_ansi_color or self.app.no_color:
+                    # The terminal draws the dim label itself: bright white halved is
+                    # about the bright-black cursor (xterm's #7f7f7f), gone in reverse.
+                    style += NOT_DIM
                 strip = Strip(Segment.apply_style(strip, post_style=style), strip.cell_length)
             strip = strip.crop_extend(0, width, base)
             self._strips[key] = strip

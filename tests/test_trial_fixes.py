@@ -1,0 +1,86 @@
+"""Defects a new user met trying issue 23's result (the trial round), each with its test."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from rich.segment import Segment
+
+from starvideos_tui.api.client import StarVideosClient
+from starvideos_tui.core.models import TaskRecord
+from starvideos_tui.simulator import Simulator
+from starvideos_tui.storage.store import Watchlist
+from starvideos_tui.tui.app import StarVideosApp
+from starvideos_tui.tui.config import AppConfig
+from starvideos_tui.tui.widgets.task_table import TaskTable
+
+# -- the cursor row in 16 colours and NO_COLOR: every field readable ----------------------
+
+LABEL = "Timelapse of clouds"
+
+
+def _labelled_app(
+    sim: Simulator, folder: Path, *, ansi: bool, light: bool = False
+) -> StarVideosApp:
+    watchlist = Watchlist(folder / "watchlist.json")
+    ids = [sim.seed_task(f"task {n}", queued=600) for n in range(2)]
+    watchlist.add([TaskRecord(id=task_id, added_at=time.time(), label=LABEL) for task_id in ids])
+    config = AppConfig(download_dir=folder / "videos", bell=False, ansi=ansi, light=light)
+    return StarVideosApp(
+        watchlist=watchlist, client=StarVideosClient(sim.base_url, "sk-test"), config=config
+    )
+
+
+def _unreadable(segments: list[Segment]) -> list[str]:
+    """The cursor row's cells a terminal could draw unreadably: dim text (the terminal
+    halves the cursor's bright white to about its bright-black background: xterm's grey
+    is #7f7f7f either way), or a colour the same as the background."""
+    bad = []
+    for segment in segments:
+        style = segment.style
+        if not segment.text.strip() or style is None:
+            continue
+        if style.dim:
+            bad.append(f"dim: {segment.text!r}")
+        elif style.color is not None and style.color == style.bgcolor:
+            bad.append(f"{style.color.name} on itself: {segment.text!r}")
+    return bad
+
+
+@pytest.mark.parametrize(
+    ("ansi", "light", "no_color"),
+    [(True, False, False), (True, True, False), (True, False, True)],
+    ids=["16-dark", "16-light", "no-color"],
+)
+async def test_the_cursor_rows_label_stays_readable_without_256_colours(
+    simulator: Simulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    ansi: bool,
+    light: bool,
+    no_color: bool,
+) -> None:
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")  # read when the app is built
+    else:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+    app = _labelled_app(simulator, tmp_path, ansi=ansi, light=light)
+    async with app.run_test(size=(100, 20)) as pilot:
+        await pilot.pause(0.5)
+        table = app.screen.query_one(TaskTable)
+        assert table.has_focus
+        cursor_y = 1 + table.cursor_row  # below the header
+        focused = list(table.render_line(cursor_y))
+        assert LABEL[:10] in "".join(s.text for s in focused)
+        assert _unreadable(focused) == []
+        other = list(table.render_line(cursor_y + 1))  # not the cursor's: still dimmed
+        assert any(s.style and s.style.dim for s in other if LABEL[:10] in s.text)
+        await pilot.press("slash")  # the filter box takes the focus: the blurred cursor
+        await pilot.pause(0.2)
+        assert not table.has_focus
+        blurred = list(table.render_line(cursor_y))
+        assert LABEL[:10] in "".join(s.text for s in blurred)
+        assert _unreadable(blurred) == []
+        app.exit()
