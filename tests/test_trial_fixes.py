@@ -15,6 +15,7 @@ from starvideos_tui.storage.store import Watchlist
 from starvideos_tui.tui.app import StarVideosApp
 from starvideos_tui.tui.config import AppConfig
 from starvideos_tui.tui.widgets.task_table import TaskTable
+from starvideos_tui.video.media import describe_bytes
 
 # -- the cursor row in 16 colours and NO_COLOR: every field readable ----------------------
 
@@ -84,3 +85,12 @@ async def test_the_cursor_rows_label_stays_readable_without_256_colours(
         assert LABEL[:10] in "".join(s.text for s in blurred)
         assert _unreadable(blurred) == []
         app.exit()
+
+
+@pytest.mark.parametrize("first", [b"<", b"{", b"["])
+def test_binary_that_starts_like_a_document_is_not_named_one(first: bytes) -> None:
+    """Random bytes that happen to start with "<" or "{" (1 body in 40 of os.urandom) are
+    left to the decoder, not called an XML or JSON document."""
+    body = first + bytes(range(128, 256)) * 20
+    assert describe_bytes(body[:4096], len(body)) is None
+    assert describe_bytes(first + b' "ok": 1}', 10) is not None

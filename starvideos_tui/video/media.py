@@ -56,13 +56,13 @@ def describe_bytes(head: bytes, size: int) -> str | None:
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if text.startswith((b"<!doctype html", b"<html", b"<head", b"<body")) or b"<html" in text[:512]:
         return f"an HTML page, {sized}"
-    if text.startswith(b"<?xml") or text.startswith(b"<"):
+    if not _is_text(head):  # binary that merely starts with "<" or "{" is no document
+        return None
+    if text.startswith(b"<"):
         return f"an XML document, {sized}"
     if text.startswith((b"{", b"[")):
         return f"a JSON document, {sized}"
-    if _is_text(head):
-        return f"a text page, {sized}"
-    return None
+    return f"a text page, {sized}"
 
 
 def _is_text(head: bytes) -> bool:
