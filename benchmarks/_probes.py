@@ -389,6 +389,8 @@ def persist(args: argparse.Namespace) -> dict[str, Any]:
 
         from starvideos_tui.storage.store import Watchlist
 
+        import filelock  # noqa: F401  (imported on a watchlist's first write: not the flush's cost)
+
         watchlist = Watchlist(db)
         now = time.time()
         records = watchlist.load()
