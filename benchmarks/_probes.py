@@ -387,9 +387,9 @@ def persist(args: argparse.Namespace) -> dict[str, Any]:
     if args.impl == "ours":
         from dataclasses import replace
 
-        from starvideos_tui.storage.store import Watchlist
-
         import filelock  # noqa: F401  (imported on a watchlist's first write: not the flush's cost)
+
+        from starvideos_tui.storage.store import Watchlist
 
         watchlist = Watchlist(db)
         now = time.time()
