@@ -35,11 +35,17 @@ from typing import Any
 
 import pytest
 import pytest_timeout
+from helpers_cli import Cli
 from helpers_http import Respond, ScriptedHTTPServer, serve_tls
 from helpers_proc import Backstop, Spawn, Tmux, child_environment, end, end_all, start
+from helpers_tui import KEY as TUI_KEY
+from helpers_tui import AppFactory
 
+from starvideos_tui.api.client import StarVideosClient
+from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.simulator import SimConfig, Simulator
 from starvideos_tui.storage.store import Watchlist
+from starvideos_tui.tui.app import AppConfig, StarVideosApp
 
 
 class FakeClock:
@@ -118,6 +124,45 @@ def start_sim() -> Iterator[Callable[..., Simulator]]:
 @pytest.fixture
 def sim(start_sim: Callable[..., Simulator]) -> Simulator:
     return start_sim()
+
+
+# -- the CLI in a child process --------------------------------------------------------------
+
+
+@pytest.fixture
+def cli(tmp_path: Path, sim: Simulator) -> Cli:
+    """The CLI run as a child process against `sim`, with its own home (helpers_cli.Cli)."""
+    return Cli(tmp_path, sim.base_url)
+
+
+# -- the TUI on the simulator ---------------------------------------------------------------
+
+
+@pytest.fixture
+def make_app(
+    simulator: Simulator, clock: FakeClock, watchlist: Watchlist, tmp_path: Path
+) -> AppFactory:
+    """Build the app on the simulator; every clock it reads is the test's clock."""
+
+    def make(
+        ids: list[str],
+        *,
+        interval: float = 30.0,
+        base_url: str | None = None,
+        key: str = TUI_KEY,
+    ) -> StarVideosApp:
+        watchlist.add([TaskRecord(id=task_id, added_at=clock()) for task_id in ids])
+        config = AppConfig(
+            download_dir=tmp_path / "videos",
+            interval=interval,
+            bell=False,
+            wall_clock=clock,
+            monotonic=clock,
+        )
+        client = StarVideosClient(base_url or simulator.base_url, key)
+        return StarVideosApp(watchlist=watchlist, client=client, config=config)
+
+    return make
 
 
 # -- child processes ------------------------------------------------------------------------

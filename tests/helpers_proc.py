@@ -147,8 +147,12 @@ def end(child: subprocess.Popen[Any], grace: float = GRACE) -> None:
 
 def child_environment(home: Path) -> dict[str, str]:
     """This environment for a child: the package importable, every user folder under
-    `home` (STARVIDEOS_HOME), no other STARVIDEOS_* setting inherited."""
+    `home` (STARVIDEOS_HOME), no other STARVIDEOS_* setting inherited, nor the terminal size
+    pytest-xdist sets."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("STARVIDEOS_")}
+    # pytest-xdist's workers say COLUMNS=80, LINES=24: a child's width is its own stdout's.
+    env.pop("COLUMNS", None)
+    env.pop("LINES", None)
     env["STARVIDEOS_HOME"] = str(home)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     return env

@@ -22,9 +22,9 @@ from email.utils import formatdate
 from pathlib import Path
 
 import pytest
+from helpers_cli import Cli
 from helpers_http import Reply, ScriptedHTTPServer, Seen, ranged
 from helpers_media import padded_video
-from test_cli_e2e import Cli
 
 from starvideos_tui.api import client as api
 from starvideos_tui.api.client import MalformedResponse, NetworkError, RateLimited, StarVideosClient

@@ -15,21 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers_cli import Cli
 from helpers_http import Reply, ScriptedHTTPServer, Seen, ranged
 from helpers_media import padded_video
 from helpers_proc import Spawn
-from test_cli_e2e import Cli
 
 from starvideos_tui.simulator import Simulator
 
 TASK = "video_starvideos_o3_9990001111"
 VIDEO = padded_video(400_000)
 Serve = Callable[..., ScriptedHTTPServer]
-
-
-@pytest.fixture
-def cli(tmp_path: Path, sim: Simulator) -> Cli:
-    return Cli(tmp_path, sim.base_url)
 
 
 def completed_at(sim: Simulator, url: str, task_id: str = TASK, **extra: Any) -> None:

@@ -30,6 +30,7 @@ import httpx
 import pytest
 from contract import PROCESSING_ANSWER
 from helpers_http import NoWait
+from helpers_proc import child_environment
 from textual.widgets import Static
 
 from starvideos_tui.api.client import ApiError, StarVideosClient
@@ -634,12 +635,10 @@ def hostile_sim() -> Iterator[Simulator]:
 
 
 def _cli_env(home: Path, base_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STARVIDEOS_")}
+    env = child_environment(home)
     env.update(
-        STARVIDEOS_HOME=str(home),
         STARVIDEOS_BASE_URL=base_url,
         STARVIDEOS_API_KEY=KEY,
-        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     )
     return env
 

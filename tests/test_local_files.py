@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from test_cli_e2e import FAST, KEY, Cli, Run, assert_fails, done_task, polls
+from helpers_cli import FAST, KEY, Cli, Run, assert_fails, done_task, polls
 
 from starvideos_tui.simulator import Simulator
 from starvideos_tui.storage.store import Watchlist

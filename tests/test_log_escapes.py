@@ -11,8 +11,8 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from helpers_cli import Cli
 from helpers_http import Reply, ScriptedHTTPServer, Seen
-from test_cli_e2e import Cli
 from test_logs import LINE, logger_in  # noqa: F401 (a fixture)
 
 from starvideos_tui.core import paths

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers_proc import child_environment
 
 from starvideos_tui.core import paths
 from starvideos_tui.core.logs import setup_logging
@@ -39,13 +40,11 @@ def sim() -> Iterator[Simulator]:
 
 
 def run_cli(home: Path, base_url: str, *args: str, expect: int | None = None) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STARVIDEOS_")}
+    env = child_environment(home)
     env.update(
-        STARVIDEOS_HOME=str(home),
         STARVIDEOS_BASE_URL=base_url,
         STARVIDEOS_API_KEY=KEY,
         STARVIDEOS_DOWNLOAD_DIR=str(home.parent / "videos"),
-        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     )
     result = subprocess.run(
         [sys.executable, "-m", "starvideos_tui", "--interval", "0.5", *args],

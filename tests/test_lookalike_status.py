@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers_cli import Cli, assert_fails
 from helpers_http import Reply, ScriptedHTTPServer, Seen
-from test_cli_e2e import Cli, assert_fails
 
 from starvideos_tui.api.answers import parse_result
 from starvideos_tui.core import textsafe

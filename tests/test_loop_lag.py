@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
+from helpers_tui import until
 
 from starvideos_tui.api.client import StarVideosClient
 from starvideos_tui.core.models import TaskRecord
@@ -52,14 +51,6 @@ class LagProbe:
         self._task.cancel()
 
 
-async def until(pilot: Pilot[None], condition: Callable[[], object], what: str) -> None:
-    deadline = time.monotonic() + 30
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.02)
-
-
 def finished(i: int) -> TaskRecord:
     task_id = f"video_starvideos_o3_{5_000_000_000 + i}"
     now = time.time()
@@ -95,9 +86,12 @@ async def test_the_loop_never_lags_over_100_ms_at_10000_tasks(tmp_path: Path) ->
         lags: dict[str, float] = {}
         async with app.run_test(size=(120, 40)) as pilot:
             table = app.query_one(TaskTable)
-            await until(pilot, lambda: table.row_count == TASKS, "the first paint")
+            await until(pilot, lambda: table.row_count == TASKS, "the first paint", timeout=30)
             await until(
-                pilot, lambda: all(app.records[i].checked_at for i in running), "the first pass"
+                pilot,
+                lambda: all(app.records[i].checked_at for i in running),
+                "the first pass",
+                timeout=30,
             )
             probe = LagProbe()
             probe.start()
@@ -106,32 +100,34 @@ async def test_the_loop_never_lags_over_100_ms_at_10000_tasks(tmp_path: Path) ->
 
             app.action_refresh_all()  # a pass over the 200 running tasks
             await pilot.pause(0.05)
-            await until(pilot, lambda: not app.monitor._pass_lock.locked(), "the pass")
+            await until(pilot, lambda: not app.monitor._pass_lock.locked(), "the pass", timeout=30)
             await pilot.pause(0.2)
             lags["pass"] = probe.reset()
 
             app.run_worker(app.monitor.add(["video_starvideos_o3_9999999999"]))
-            await until(pilot, lambda: table.row_count == TASKS + 1, "the added row")
+            await until(pilot, lambda: table.row_count == TASKS + 1, "the added row", timeout=30)
             lags["add"] = probe.reset()
 
             app.remove_task("video_starvideos_o3_9999999999")
-            await until(pilot, lambda: table.row_count == TASKS, "the removed row")
+            await until(pilot, lambda: table.row_count == TASKS, "the removed row", timeout=30)
             lags["remove"] = probe.reset()
 
             target = table.row_ids[5]
             app.run_worker(app.monitor.set_label(target, "a new label"))
-            await until(pilot, lambda: app.records[target].label == "a new label", "the label")
+            await until(
+                pilot, lambda: app.records[target].label == "a new label", "the label", timeout=30
+            )
             await pilot.pause(0.1)
             lags["label"] = probe.reset()
 
             await pilot.press("slash")
             for key in "take 99":
                 await pilot.press("space" if key == " " else key)
-            await until(pilot, lambda: table.row_count < TASKS, "the filter")
+            await until(pilot, lambda: table.row_count < TASKS, "the filter", timeout=30)
             lags["filter"] = probe.reset()
             for _ in "take 99":
                 await pilot.press("backspace")
-            await until(pilot, lambda: table.row_count == TASKS, "the cleared filter")
+            await until(pilot, lambda: table.row_count == TASKS, "the cleared filter", timeout=30)
             lags["clear filter"] = probe.reset()
 
             await pilot.press("escape")

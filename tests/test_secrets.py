@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
 import stat
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from helpers_proc import child_environment
 from textual.widgets import TextArea
 
 from starvideos_tui.api.client import StarVideosClient
@@ -73,13 +73,11 @@ class Session:
         self.cwd = root / "cwd"
         self.cwd.mkdir()
         self.downloads = root / "downloads"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("STARVIDEOS_")}
+        self.env = child_environment(self.home)
         self.env.update(
-            STARVIDEOS_HOME=str(self.home),
             STARVIDEOS_BASE_URL=base_url,
             STARVIDEOS_DOWNLOAD_DIR=str(self.downloads),
             STARVIDEOS_LOG_LEVEL="debug",
-            PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
         )
         self.printed: list[tuple[str, bytes]] = []
 
