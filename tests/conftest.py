@@ -219,6 +219,7 @@ def pytest_configure(config: pytest.Config) -> None:
                 sys.__stderr__.write(f"{out}{err}")
 
     _backstop.before_fire = uncapture
+    config.pluginmanager.register(_AfterTheWorkers(), "starvideos-after-the-workers")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -237,14 +238,80 @@ def pytest_timeout_cancel_timer(item: pytest.Item) -> None:
     _backstop.disarm()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The `slow` tests first: under xdist a long test started last would be the run's
+    tail, the other workers idle. (A stable sort: every worker collects the same order.)"""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_enter_pdb() -> None:
     _backstop.disarm()  # a person at the debugger is no hang
 
 
+def _xdist_controller(config: pytest.Config) -> bool:
+    """Whether this process hands the tests to pytest-xdist's workers (and runs none)."""
+    return config.pluginmanager.has_plugin("dsession")
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Fail the run if a process the tests started is still alive: name it, end it."""
-    left = end_all()
+    """Fail the run if a process the tests started is still alive: name it, end it.
+
+    Where the tests ran (serially, or in each xdist worker) this runs first, before
+    anything else ends. In an xdist controller it runs last (`_AfterTheWorkers`), once
+    xdist has ended its workers: they are the controller's children too, and they are
+    not leftovers."""
+    if not _xdist_controller(session.config):
+        _check_leftovers(session)
+    # For the exit only: once pytest has returned, a caller still running (pytest.main()
+    # called from other code) is none of the backstop's business; a main thread stopped
+    # and waiting on threads that never end is.
+    _backstop.arm(
+        EXIT_DEADLINE,
+        f"pytest has not exited {EXIT_DEADLINE:.0f} s after its tests",
+        skip=lambda: _unconfigured.is_set() and threading.main_thread().is_alive(),
+    )
+
+
+class _AfterTheWorkers:
+    """The check in an xdist controller: what each worker found (its report is lost with
+    the worker's own output, so it sends it in `workeroutput`), and then, once xdist has
+    ended its workers, what is left of the controller's own children."""
+
+    def __init__(self) -> None:
+        self.from_workers: list[tuple[int, str]] = []
+        self.stuck_in_workers: list[str] = []
+
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        found = getattr(node, "workeroutput", None) or {}
+        self.from_workers += [tuple(x) for x in found.get("starvideos_leftovers", [])]
+        self.stuck_in_workers += found.get("starvideos_stuck", [])
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if _xdist_controller(session.config):
+            _check_leftovers(session, self.from_workers, self.stuck_in_workers)
+
+
+def _check_leftovers(
+    session: pytest.Session,
+    from_workers: list[tuple[int, str]] | None = None,
+    stuck_in_workers: list[str] | None = None,
+) -> None:
+    left = (from_workers or []) + end_all()
+    stuck = [
+        t.name
+        for t in threading.enumerate()
+        if t is not threading.current_thread() and not t.daemon and t.is_alive()
+    ]
+    if stuck:
+        time.sleep(1.0)  # threads that were just told to stop
+        stuck = [t.name for t in threading.enumerate() if t.name in stuck and t.is_alive()]
+    stuck += stuck_in_workers or []
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: its controller reports
+        workeroutput["starvideos_leftovers"] = left
+        workeroutput["starvideos_stuck"] = stuck
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     write = reporter.write_line if reporter is not None else print
     if left:
@@ -255,24 +322,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         write("They were killed. A test must end every process it starts (the spawn fixture).")
         if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    stuck = [
-        t.name
-        for t in threading.enumerate()
-        if t is not threading.current_thread() and not t.daemon and t.is_alive()
-    ]
-    if stuck:
-        time.sleep(1.0)  # threads that were just told to stop
-        stuck = [t.name for t in threading.enumerate() if t.name in stuck and t.is_alive()]
     if stuck:
         write(f"WARNING: threads still running, which keep pytest from exiting: {stuck}")
-    # For the exit only: once pytest has returned, a caller still running (pytest.main()
-    # called from other code) is none of the backstop's business; a main thread stopped
-    # and waiting on threads that never end is.
-    _backstop.arm(
-        EXIT_DEADLINE,
-        f"pytest has not exited {EXIT_DEADLINE:.0f} s after its tests",
-        skip=lambda: _unconfigured.is_set() and threading.main_thread().is_alive(),
-    )
 
 
 _unconfigured = threading.Event()
