@@ -45,7 +45,8 @@ from starvideos_tui.api.client import StarVideosClient
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.simulator import SimConfig, Simulator
 from starvideos_tui.storage.store import Watchlist
-from starvideos_tui.tui.app import AppConfig, StarVideosApp
+from starvideos_tui.tui.app import StarVideosApp
+from starvideos_tui.tui.config import AppConfig
 
 
 class FakeClock:
@@ -263,6 +264,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     not leftovers."""
     if not _xdist_controller(session.config):
         _check_leftovers(session)
+        _arm_for_the_exit()
+
+
+def _arm_for_the_exit() -> None:
     # For the exit only: once pytest has returned, a caller still running (pytest.main()
     # called from other code) is none of the backstop's business; a main thread stopped
     # and waiting on threads that never end is.
@@ -282,6 +287,7 @@ class _AfterTheWorkers:
         self.from_workers: list[tuple[int, str]] = []
         self.stuck_in_workers: list[str] = []
 
+    @pytest.hookimpl(optionalhook=True)  # an xdist hook: unknown without xdist
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         found = getattr(node, "workeroutput", None) or {}
         self.from_workers += [tuple(x) for x in found.get("starvideos_leftovers", [])]
@@ -291,6 +297,7 @@ class _AfterTheWorkers:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if _xdist_controller(session.config):
             _check_leftovers(session, self.from_workers, self.stuck_in_workers)
+            _arm_for_the_exit()
 
 
 def _check_leftovers(

@@ -112,7 +112,8 @@ class Cli:
 
     def records(self, *extra: str) -> list[dict[str, Any]]:
         result = self.ok(*extra, "list", "--json")
-        return json.loads(result.out)
+        records: list[dict[str, Any]] = json.loads(result.out)
+        return records
 
     def record(self, task_id: str) -> dict[str, Any]:
         return next(r for r in self.records() if r["id"] == task_id)
@@ -161,7 +162,8 @@ def polls(sim: Simulator, task_id: str | None = None) -> list[str]:
 def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def display_width(text: str) -> int:

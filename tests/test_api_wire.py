@@ -427,7 +427,7 @@ async def test_a_compressed_answer_that_expands_past_the_ceiling_is_refused(
     assert caught.value.message == "malformed answer: larger than 1000 kB once decompressed"
 
 
-CODED = {
+CODED: dict[str, Callable[[bytes], tuple[bytes, str]]] = {
     "gzip": lambda b: (_deflate(b, 31), "gzip"),
     "deflate-zlib": lambda b: (_deflate(b, 15), "deflate"),
     "deflate-raw": lambda b: (_deflate(b, -15), "deflate"),

@@ -73,7 +73,7 @@ def test_download_dir_without_write_permission_is_a_clear_disk_error(
             return False  # we run as root, which may write anywhere
         return real_access(path, mode, *args, **kwargs)
 
-    monkeypatch.setattr(download.os, "access", access)
+    monkeypatch.setattr(os, "access", access)
     with pytest.raises(DownloadError) as caught:
         prepare_folder(folder)
     assert caught.value.kind == "disk"
@@ -163,7 +163,7 @@ def test_no_block_is_written_after_a_failed_one_so_the_part_has_no_hole(
     the file's size would then splice zeros into the video."""
     server = serve(lambda _n, seen: ranged(SOURCE, SOURCE_ETAG, seen))
     final = target_path(TASK, tmp_path)
-    room = download.BLOCK + 3 * download.ALIGN  # fails inside the second block
+    room = download.BLOCK + 3 * partfile.ALIGN  # fails inside the second block
     all_read = threading.Event()  # so the tail is surely handed over behind the failure
     disk = FullDisk(monkeypatch, room, hold=all_read)
 
@@ -287,9 +287,9 @@ def test_big_blocks_go_straight_to_disk_and_only_odd_ends_through_the_page_cache
     fetch_to_file_sync(server.url(), final, cancel=NoWaitEvent())
 
     assert final.read_bytes() == SOURCE
-    aligned = done + download.BLOCK - done % download.ALIGN
+    aligned = done + download.BLOCK - done % partfile.ALIGN
     tail = aligned + download.BLOCK
-    assert aligned % download.ALIGN == 0 and 0 < len(SOURCE) - tail < download.BLOCK
+    assert aligned % partfile.ALIGN == 0 and 0 < len(SOURCE) - tail < download.BLOCK
     assert writes == [
         (done, aligned - done, False),  # from an odd offset up to an aligned one
         "fdatasync",  # on disk before a direct write extends the file past it
@@ -350,8 +350,8 @@ def test_blocks_queued_behind_slow_writes_and_hashes_are_never_overwritten(
 ) -> None:
     """Many more blocks than buffers, a disk and a hash slower than the network: a buffer
     refilled before its write or its hash finished would corrupt the file or the sha."""
-    monkeypatch.setattr(download, "BLOCK", 2 * download.ALIGN)
-    monkeypatch.setattr(partfile, "BLOCK", 2 * download.ALIGN)
+    monkeypatch.setattr(download, "BLOCK", 2 * partfile.ALIGN)
+    monkeypatch.setattr(partfile, "BLOCK", 2 * partfile.ALIGN)
     source = padded_video(40 * download.BLOCK + 999)
     real_pwrite, real_sha256 = os.pwrite, hashlib.sha256
 

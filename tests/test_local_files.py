@@ -45,7 +45,7 @@ def run(
     feed = stdin if isinstance(stdin, bytes) else None
     proc = subprocess.Popen(
         command,
-        stdin=subprocess.PIPE if feed is not None else (stdin or subprocess.DEVNULL),
+        stdin=subprocess.PIPE if isinstance(stdin, bytes) else (stdin or subprocess.DEVNULL),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env={**cli.env, **(env or {})},

@@ -31,7 +31,8 @@ from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.simulator import SimConfig, Simulator
 from starvideos_tui.storage.journal import read_entries
 from starvideos_tui.storage.store import SCHEMA_VERSION, Watchlist
-from starvideos_tui.tui.app import AppConfig, StarVideosApp
+from starvideos_tui.tui.app import StarVideosApp
+from starvideos_tui.tui.config import AppConfig
 from starvideos_tui.tui.screens.add_ids import AddIdsScreen
 from starvideos_tui.tui.widgets.task_table import TaskTable
 
@@ -233,7 +234,9 @@ def test_kill_9_while_writing_a_5000_task_watchlist_never_loses_a_confirmed_add_
     )
 
 
-def _cli(env: dict[str, str], *args: str, stdin: str | None = None, cwd: Path | None = None):
+def _cli(
+    env: dict[str, str], *args: str, stdin: str | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "starvideos_tui", *args],
         input=stdin if stdin is not None else "",

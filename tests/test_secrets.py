@@ -30,7 +30,8 @@ from starvideos_tui.cli.commands import settings_from
 from starvideos_tui.core.logs import setup_logging
 from starvideos_tui.simulator import SimConfig, Simulator
 from starvideos_tui.storage.store import Watchlist
-from starvideos_tui.tui.app import AppConfig, StarVideosApp
+from starvideos_tui.tui.app import StarVideosApp
+from starvideos_tui.tui.config import AppConfig
 from starvideos_tui.tui.screens.add_ids import AddIdsScreen
 from starvideos_tui.tui.widgets.task_table import TaskTable
 

@@ -4,12 +4,13 @@ rows and their statuses, adding, removing, filtering, sorting, themes and the st
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from textual import events
 from textual.widgets import Static
 
+from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.simulator import Simulator
 from starvideos_tui.storage.store import Watchlist
 from starvideos_tui.tui.screens.add_ids import AddIdsScreen
@@ -76,7 +77,11 @@ async def test_a_running_task_updates_its_row_in_place_and_the_cursor_stays_on_i
 
         for expected in ("◐ processing", "● completed"):
             clock.advance(5.5)
-            await until(pilot, lambda e=expected: status_of(app, moving) == e, expected)
+
+            def shows(e: str = expected) -> bool:
+                return status_of(app, moving) == e
+
+            await until(pilot, shows, expected)
             assert row_ids(app) == [first, moving, last]
             assert table(app).cursor_row == 1
             assert app.selected_id == moving
@@ -94,7 +99,11 @@ async def test_a_finished_task_is_not_polled_again(
         before = result_polls(simulator, unfinished)
         for _ in range(3):
             clock.advance(1.0)
-            await until(pilot, lambda b=before: result_polls(simulator, unfinished) > b, "a poll")
+
+            def polled_again(b: int = before) -> bool:
+                return result_polls(simulator, unfinished) > b
+
+            await until(pilot, polled_again, "a poll")
             # The request is logged before the pass ends: let it schedule the next one
             # before the clock moves again.
             await until(
@@ -115,9 +124,10 @@ async def test_at_80_columns_a_row_shows_its_label_beside_the_ids_distinctive_en
         await polled(pilot, app)
         row = next(line for line in screen_text(app).splitlines() if "○ queued" in line)
         assert f"…{task_id.rsplit('_', 1)[1]}  fox in the snow" in row
-    async with running(make_app([]), (120, 24)) as pilot:  # room enough: the whole id
+    wide = make_app([])
+    async with running(wide, (120, 24)) as pilot:  # room enough: the whole id
         await pilot.pause()
-        await until(pilot, lambda: task_id in screen_text(pilot.app), "the whole id")
+        await until(pilot, lambda: task_id in screen_text(wide), "the whole id")
 
 
 @pytest.mark.parametrize("width", [80, 60, 45])
@@ -171,8 +181,9 @@ async def test_pasting_many_ids_adds_the_valid_ones_and_names_the_refused_ones(
         await pilot.pause()
 
         # The dialog stays open on the refused ids and says why.
-        assert isinstance(app.screen, AddIdsScreen)
-        refusal = str(app.screen.query_one("#add-error", Static).render())
+        form = app.screen
+        assert isinstance(form, AddIdsScreen)
+        refusal = str(form.query_one("#add-error", Static).render())
         assert "2 refused" in refusal
         assert "'bad/slash'" in refusal
         assert "'..'" in refusal
@@ -375,7 +386,12 @@ async def test_clearing_a_filter_recomputes_no_row_and_the_cursor_shows_where_fo
 
         made: list[str] = []
         make = rows.cells_for
-        rows.cells_for = lambda record, *rest: made.append(record.id) or make(record, *rest)  # type: ignore[method-assign]
+
+        def counting(record: TaskRecord, *rest: Any) -> Any:
+            made.append(record.id)
+            return make(record, *rest)
+
+        rows.cells_for = counting  # type: ignore[method-assign,assignment]
         await pilot.press("slash", *ids[2][-4:])
         await until(pilot, lambda: row_ids(app) == [ids[2]], "the filter")
         blurred = list(rows.render_line(1))[1].style  # the filter box has the focus

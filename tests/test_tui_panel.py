@@ -383,6 +383,7 @@ async def test_a_terminal_that_draws_pictures_gets_the_frame_in_its_own_pixels(
         await pilot.press("enter")
         graphic = app.query_one(TerminalPicture)
         await until(pilot, lambda: bool(graphic.picture), "the picture")
+        await until(pilot, lambda: graphic.size.height > 0, "the picture's place on screen")
         assert graphic.picture.startswith(start) and graphic.rows > 2
         assert "frame 1 of 5" in preview_text(app) and "▀" not in preview_text(app)
         lines = graphic.render_lines(Region(0, 0, graphic.size.width, graphic.size.height))
