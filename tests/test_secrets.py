@@ -183,6 +183,7 @@ async def _tui_session(
     return screenshot, clipboard, toasts
 
 
+@pytest.mark.slow
 async def test_after_a_full_session_the_key_is_only_in_its_0600_key_file(
     tmp_path: Path, sim: Simulator, monkeypatch: pytest.MonkeyPatch, app_logger: None
 ) -> None:
