@@ -31,22 +31,23 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import pytest_timeout
 from helpers_cli import Cli
 from helpers_http import Respond, ScriptedHTTPServer, serve_tls
 from helpers_proc import Backstop, Spawn, Tmux, child_environment, end, end_all, start
-from helpers_tui import KEY as TUI_KEY
-from helpers_tui import AppFactory
 
 from starvideos_tui.api.client import StarVideosClient
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.simulator import SimConfig, Simulator
 from starvideos_tui.storage.store import Watchlist
-from starvideos_tui.tui.app import StarVideosApp
-from starvideos_tui.tui.config import AppConfig
+
+if TYPE_CHECKING:  # Textual is imported where a test uses the TUI, not by every process
+    from helpers_tui import AppFactory
+
+    from starvideos_tui.tui.app import StarVideosApp
 
 
 class FakeClock:
@@ -144,6 +145,10 @@ def make_app(
     simulator: Simulator, clock: FakeClock, watchlist: Watchlist, tmp_path: Path
 ) -> AppFactory:
     """Build the app on the simulator; every clock it reads is the test's clock."""
+    from helpers_tui import KEY as TUI_KEY
+
+    from starvideos_tui.tui.app import StarVideosApp
+    from starvideos_tui.tui.config import AppConfig
 
     def make(
         ids: list[str],
