@@ -271,7 +271,9 @@ class Tmux:
     def __init__(self) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="svt-tmux-"))
         self.name = f"svt-{os.getpid()}-{next(_tmux_names)}"
-        self.env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+        # Not pytest-xdist's COLUMNS=80, LINES=24 either: a pane's size is the window's.
+        drop = ("TMUX", "TMUX_PANE", "COLUMNS", "LINES")
+        self.env = {k: v for k, v in os.environ.items() if k not in drop}
         self.env["TMUX_TMPDIR"] = str(self.folder)
         self.server: int | None = None
 

@@ -12,7 +12,9 @@ import httpx
 import pytest
 from contract import PROCESSING_ANSWER
 
-from starvideos_tui.api.client import (
+from starvideos_tui.api.client import StarVideosClient
+from starvideos_tui.api.create_request import CreateRequest
+from starvideos_tui.api.errors import (
     ApiError,
     AuthError,
     BadRequest,
@@ -20,11 +22,9 @@ from starvideos_tui.api.client import (
     NetworkError,
     RateLimited,
     ServerError,
-    StarVideosClient,
     TaskNotFound,
     parse_retry_after,
 )
-from starvideos_tui.api.create_request import CreateRequest
 from starvideos_tui.core.models import ApiKey, InvalidTaskId, TaskResult, TaskStatus
 
 KEY = "sk-live-TOPSECRET-4242"

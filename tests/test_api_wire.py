@@ -27,10 +27,17 @@ from helpers_http import Reply, ScriptedHTTPServer, Seen, ranged
 from helpers_media import padded_video
 
 from starvideos_tui.api import client as api
-from starvideos_tui.api.client import MalformedResponse, NetworkError, RateLimited, StarVideosClient
+from starvideos_tui.api.client import StarVideosClient
 from starvideos_tui.api.create_request import CreateRequest
-from starvideos_tui.core.models import MAX_URL_LENGTH, TaskRecord
+from starvideos_tui.api.errors import (
+    DEFAULT_RETRY_AFTER,
+    MalformedResponse,
+    NetworkError,
+    RateLimited,
+)
+from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.core.schedule import PollSchedule
+from starvideos_tui.core.values import MAX_URL_LENGTH
 from starvideos_tui.engine.events import ApiState
 from starvideos_tui.engine.monitor import Monitor
 from starvideos_tui.engine.poll import DEFAULT_CONCURRENCY
@@ -744,5 +751,5 @@ def test_the_hostile_inputs_of_this_file_are_counted() -> None:
 
 def test_rate_limited_is_a_wait_with_its_words() -> None:
     error = RateLimited("rate limited (HTTP 429)", said=0.0, status_code=429)
-    assert error.retry_after == api.DEFAULT_RETRY_AFTER
+    assert error.retry_after == DEFAULT_RETRY_AFTER
     assert error.waiting(45.0).message.startswith("rate limited (HTTP 429), retry after 45 s")

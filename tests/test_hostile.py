@@ -33,7 +33,8 @@ from helpers_http import NoWait
 from helpers_proc import child_environment
 from textual.widgets import Static
 
-from starvideos_tui.api.client import ApiError, StarVideosClient
+from starvideos_tui.api.client import StarVideosClient
+from starvideos_tui.api.errors import ApiError
 from starvideos_tui.cli import main as cli
 from starvideos_tui.core.models import TaskRecord, validate_task_id
 from starvideos_tui.core.schedule import PollSchedule

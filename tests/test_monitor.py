@@ -180,7 +180,7 @@ async def test_a_long_watchlist_is_shown_a_screen_first_then_whole(tmp_path: Pat
 
 async def settled(monitor: Monitor) -> None:
     """Wait for the engine's questions to hosts to be answered."""
-    while monitor._asking:
+    while monitor.links.asking:
         await asyncio.sleep(0.02)
 
 

@@ -20,7 +20,8 @@ from helpers_http import (
 from helpers_media import padded_video
 
 from starvideos_tui.api import network
-from starvideos_tui.api.client import NetworkError, StarVideosClient
+from starvideos_tui.api.client import StarVideosClient
+from starvideos_tui.api.errors import NetworkError
 from starvideos_tui.api.network import ProxySettingError, proxy_for
 from starvideos_tui.simulator import Simulator
 from starvideos_tui.video.download import DownloadError, fetch_to_file_sync, target_path

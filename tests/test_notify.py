@@ -10,12 +10,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from helpers_proc import Spawn
 from test_tui_signals import _read
 
+from starvideos_tui.core.burst import TOGETHER, Burst
 from starvideos_tui.core.errors import UsageError
 from starvideos_tui.terminal.notify import Notifier, check_mode, choose, plain, sequence
 
@@ -72,16 +74,32 @@ def test_untrusted_text_cannot_end_or_start_a_sequence() -> None:
 
 
 def test_a_burst_makes_one_notification() -> None:
+    """The notes of a burst (core/burst.py gathers them) make one notification."""
+    timers: list[Callable[[], None]] = []
+    sent: list[str] = []
     notifier = Notifier("osc777", tmux=False)
-    assert notifier.note("completed", "v1 completed") is True  # the first arms the flush
-    assert notifier.note("completed", "v2 completed") is False
-    assert notifier.note("failed", "v3 failed: too dark") is False
-    assert notifier.flush() == f"{ESC}]777;notify;starvideos-tui;2 videos ready, 1 failed{ESC}\\"
-    assert notifier.flush() == ""
-    notifier.note("failed", "v3 failed: too dark")
-    assert notifier.flush() == f"{ESC}]777;notify;Task failed;v3 failed: too dark{ESC}\\"
-    off = Notifier("off", tmux=False)
-    assert off.note("completed", "v1") is False and off.flush() == ""
+
+    def arm(delay: float, fire: Callable[[], None]) -> None:
+        assert delay == TOGETHER
+        timers.append(fire)
+
+    burst: Burst[tuple[str, str]] = Burst(arm, lambda notes: sent.append(notifier.escape(notes)))
+    burst.add(("completed", "v1 completed"))
+    burst.add(("completed", "v2 completed"))
+    burst.add(("failed", "v3 failed: too dark"))
+    assert len(timers) == 1 and sent == []  # the first arms the timer, once
+    timers.pop()()
+    assert sent == [f"{ESC}]777;notify;starvideos-tui;2 videos ready, 1 failed{ESC}\\"]
+    burst.add(("failed", "v3 failed: too dark"))
+    burst.flush()  # a command that ends sends what is pending at once
+    assert sent[-1] == f"{ESC}]777;notify;Task failed;v3 failed: too dark{ESC}\\"
+    burst.add(("completed", "v4 completed"))
+    timers.pop(0)()  # the timer of the burst flushed early fires: nothing told
+    assert len(sent) == 2
+    timers.pop()()
+    assert len(sent) == 3 and "Video ready;v4 completed" in sent[-1]
+    assert Notifier("off", tmux=False).escape([("completed", "v1")]) == ""
+    assert notifier.escape([]) == ""
 
 
 def test_a_bad_mode_is_named() -> None:

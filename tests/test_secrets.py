@@ -26,10 +26,9 @@ from textual.widgets import TextArea
 
 from starvideos_tui.api.client import StarVideosClient
 from starvideos_tui.cli import main as cli
-from starvideos_tui.cli.commands import settings_from
 from starvideos_tui.core.logs import setup_logging
+from starvideos_tui.engine.settings import resolve
 from starvideos_tui.simulator import SimConfig, Simulator
-from starvideos_tui.storage.store import Watchlist
 from starvideos_tui.tui.app import StarVideosApp
 from starvideos_tui.tui.config import AppConfig
 from starvideos_tui.tui.screens.add_ids import AddIdsScreen
@@ -132,11 +131,11 @@ async def _tui_session(
             monkeypatch.setenv(name, value)
     monkeypatch.delenv("STARVIDEOS_API_KEY", raising=False)
     args = cli.build_parser().parse_args(["--interval", "1"])
-    settings = settings_from(args)
+    settings = resolve(vars(args))
     setup_logging(settings.log_level)
     key = settings.api_key()
     assert key is not None and CANARY not in repr(key)
-    watchlist = Watchlist(settings.db)
+    watchlist = settings.open_watchlist()
     app = StarVideosApp(
         watchlist=watchlist,
         client=StarVideosClient(settings.base_url, key),

@@ -10,12 +10,12 @@ import pytest
 from rich.text import Text
 from textual.widgets import Static
 
+from starvideos_tui.core.burst import TOGETHER
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.simulator import Simulator
 from starvideos_tui.simulator.video import sample_video
 from starvideos_tui.storage.store import Watchlist
 from starvideos_tui.tui.app import StarVideosApp
-from starvideos_tui.tui.presenter import SAVED_TOGETHER
 from starvideos_tui.tui.widgets.detail_panel import DetailPanel
 from starvideos_tui.tui.widgets.task_table import TaskTable
 
@@ -167,7 +167,7 @@ async def test_videos_saved_together_make_one_toast_not_one_each(
         )
         await pilot.press("t")  # auto-download on: every completed video is fetched
         await until(pilot, lambda: all(app.records[i].local_path for i in done), "the videos")
-        await pilot.pause(SAVED_TOGETHER + 0.3)
+        await pilot.pause(TOGETHER + 0.3)
         toasts = [n.message for n in app._notifications]  # Textual keeps the live toasts here
         saved = [m for m in toasts if "saved" in m]
         assert len(saved) == 1, toasts  # one toast for the burst, not one per video

@@ -137,7 +137,7 @@ def test_textsafe_valid_and_loads() -> None:
 
 
 async def test_the_client_gives_valid_text_in_results_and_in_errors(serve: Serve) -> None:
-    from starvideos_tui.api.client import ApiError
+    from starvideos_tui.api.errors import ApiError
 
     api, ids = hostile_api(serve)
     async with StarVideosClient(api.url(""), "sk-client-test-key") as client:

@@ -9,7 +9,6 @@ any field is read as U+FFFD, so it is saved and shown like any other text.
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
@@ -18,9 +17,9 @@ from starvideos_tui.core.models import (
     KNOWN_WORDS,
     InvalidTaskId,
     TaskResult,
-    is_http_url,
     validate_task_id,
 )
+from starvideos_tui.core.values import finite_number, is_http_url
 
 
 class MalformedAnswer(ValueError):
@@ -55,16 +54,12 @@ def _opt_finite(body: dict[str, Any], key: str) -> float | None:
         if match is None:
             raise MalformedAnswer(f"field {key!r} is not a number")
         value = float(match.group(1))
-    value = _opt(body, key, (int, float), "a number") if not isinstance(value, float) else value
     if value is None:
         return None
     try:
-        number = float(value)
-    except OverflowError:
-        number = math.inf
-    if not math.isfinite(number):
-        raise MalformedAnswer(f"field {key!r} is not a finite number")
-    return number
+        return finite_number(value, f"field {key!r}")
+    except (TypeError, ValueError) as exc:
+        raise MalformedAnswer(str(exc)) from None
 
 
 def _unix_seconds(body: dict[str, Any], key: str) -> int | None:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from starvideos_tui.core.models import MODEL_NAME, TaskRecord, TaskResult, is_http_url
+from starvideos_tui.core.models import MODEL_NAME, TaskRecord, TaskResult
 from starvideos_tui.core.textsafe import lone_surrogate
+from starvideos_tui.core.values import is_http_url
 
 RATIOS = ("9:16", "1:1", "16:9")
 MIN_DURATION, MAX_DURATION, DEFAULT_DURATION = 3, 15, 3

@@ -12,24 +12,24 @@ same shot twice and a re-run still submits nothing twice.
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import hashlib
 import io
 import json
 import sys
-from collections import Counter, defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections import Counter
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from starvideos_tui.api.create_request import CreateRequest
 from starvideos_tui.core import localfile
-from starvideos_tui.core.errors import Failure, UsageError
-from starvideos_tui.core.models import MODEL_NAME, TaskRecord
+from starvideos_tui.core.errors import UsageError
+from starvideos_tui.core.models import MODEL_NAME
 from starvideos_tui.core.textsafe import lone_surrogate
-from starvideos_tui.storage.basefile import atomic_write
+from starvideos_tui.engine.submit import CreateRequest, Ledger, Order, fingerprint
+from starvideos_tui.engine.submit import already as already  # where tests and faces look
+from starvideos_tui.engine.submit import submitted as submitted
+
+Line = Order  # one request of the file
+Sending = Ledger  # <watchlist>.sending, held by one run at a time
 
 FIELDS = {
     "model": "model",
@@ -45,22 +45,6 @@ LISTS = ("referenceImages", "referenceVideos")
 MAX_LINES = 10_000
 MAX_LINE_BYTES = 1_000_000  # a request is a prompt and a few URLs: far less
 MAX_FILE_BYTES = 32_000_000  # MAX_LINES requests of 3 kB each, with room to spare
-
-
-@dataclass(frozen=True, slots=True)
-class Line:
-    """One request of the file: where it was, what it asks, and its place among its twins."""
-
-    number: int  # 1-based line of the file (of the data, for CSV: the header is line 1)
-    request: CreateRequest
-    label: str | None
-    key: str  # the body's fingerprint
-    twin: int  # 0 for the first line with this body, 1 for the second, …
-
-
-def fingerprint(body: dict[str, Any]) -> str:
-    canonical = json.dumps(body, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def read_file(name: str) -> str:
@@ -228,89 +212,3 @@ def _request_of(fields: dict[str, Any], where: str) -> tuple[CreateRequest, str 
     if problems := request.problems():
         raise UsageError(f"{where}: {'; '.join(problems)}")
     return request, fields.get("label")
-
-
-def submitted(records: Iterable[TaskRecord]) -> dict[str, list[str]]:
-    """The ids of the tasks this watchlist made, by their body's fingerprint, oldest first."""
-    found: dict[str, list[tuple[float, str]]] = defaultdict(list)
-    for record in records:
-        if record.params:
-            found[fingerprint(record.params)].append((record.added_at or 0.0, record.id))
-    return {key: [i for _, i in sorted(made)] for key, made in found.items()}
-
-
-def already(line: Line, made: dict[str, list[str]]) -> str | None:
-    """The id of the task this line already made, if it did."""
-    ids = made.get(line.key, [])
-    return ids[line.twin] if line.twin < len(ids) else None
-
-
-class Sending:
-    """The requests on their way to the API, kept on disk beside the watchlist
-    (`<watchlist>.sending`) from before each is sent until its task is in the watchlist.
-
-    What a run that was killed mid-request left there was perhaps created and perhaps not:
-    the API has no way to ask, so a re-run does not send it again (`unsure`). One run at a
-    time holds the file (an exclusive lock)."""
-
-    def __init__(self, watchlist_path: Path) -> None:
-        from filelock import FileLock
-
-        self.path = watchlist_path.with_name(watchlist_path.name + ".sending")
-        self._lock = FileLock(self.path.with_name(self.path.name + ".lock"), timeout=0)
-        self.entries: dict[tuple[str, int], int] = {}  # (key, twin): line number
-
-    def __enter__(self) -> Sending:
-        from filelock import Timeout
-
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._lock.acquire()
-        except Timeout:
-            raise Failure("another 'create --from' is sending to this watchlist") from None
-        try:
-            with localfile.open_binary(self.path) as handle:  # a FIFO there: refused
-                text = handle.read().decode()
-            for raw in text.splitlines():
-                entry = json.loads(raw)
-                self.entries[(entry["key"], entry["twin"])] = entry["line"]
-        except FileNotFoundError:
-            pass
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-            self._lock.release()
-            raise Failure(f"{self.path} is damaged; it names requests perhaps sent") from None
-        except OSError as exc:
-            self._lock.release()
-            raise Failure(f"cannot read {self.path}: {exc.strerror or exc}") from None
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._lock.release()
-
-    def settle(self, made: dict[str, list[str]]) -> set[tuple[str, int]]:
-        """Forget what reached the watchlist; what is left, a stopped run was sending and
-        its task never came back: perhaps made, perhaps not (`unsure`)."""
-        left = {e: n for e, n in self.entries.items() if e[1] >= len(made.get(e[0], []))}
-        if left != self.entries:
-            self.entries = left
-            self._write()
-        return set(left)
-
-    def add(self, line: Line) -> None:
-        self.entries[(line.key, line.twin)] = line.number
-        self._write()
-
-    def discard(self, line: Line) -> None:
-        if self.entries.pop((line.key, line.twin), None) is not None:
-            self._write()
-
-    def _write(self) -> None:
-        if not self.entries:
-            with contextlib.suppress(FileNotFoundError):
-                self.path.unlink()
-            return
-        body = "".join(
-            json.dumps({"key": k, "twin": t, "line": n}) + "\n"
-            for (k, t), n in self.entries.items()
-        )
-        atomic_write(self.path, body.encode())

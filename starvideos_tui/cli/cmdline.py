@@ -16,16 +16,8 @@ from starvideos_tui.core.formatting import ago, display_width, note, pad, shorte
 from starvideos_tui.core.models import TaskRecord, validate_task_id
 from starvideos_tui.core.vocabulary import status_word
 
-PROG = "starvideos-tui"
 MAX_STDIN_IDS = 16_000_000  # characters of ids read from stdin (`add -`): 500,000 ids
 MAX_KEY = 4_000  # characters of a key read by `login`: a key is one short line
-
-
-def say(text: str) -> None:
-    """One line on stderr, prefixed with the program's name, control characters escaped."""
-    from starvideos_tui.core.textsafe import clean
-
-    print(f"{PROG}: {clean(text)}", file=sys.stderr)
 
 
 def text_argument(text: str, flag: str) -> str:

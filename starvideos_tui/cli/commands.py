@@ -1,6 +1,6 @@
 """What the headless subcommands do, over the core. `cli.py` parses; this acts.
 
-The ones that talk to the API live in `remote.py`.
+The ones that talk to the API live in `remote.py`, `creating.py` and `watching.py`.
 """
 
 from __future__ import annotations
@@ -14,30 +14,12 @@ from starvideos_tui.core.errors import Failure, StarVideosError, UsageError
 from starvideos_tui.core.logs import setup_logging
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.engine.settings import Settings, resolve
-from starvideos_tui.storage.store import Watchlist
-
-
-def settings_from(args: argparse.Namespace) -> Settings:
-    settings = resolve(
-        {
-            "db": args.db,
-            "base_url": args.base_url,
-            "interval": args.interval,
-            "download_dir": args.download_dir,
-            "auto_download": args.auto_download,
-            "log_level": args.log_level,
-            "notify": getattr(args, "notify", None),
-        }
-    )
-    setup_logging(settings.log_level)
-    return settings
-
 
 # -- watchlist ----------------------------------------------------------------------------
 
 
 def add_or_remove(settings: Settings, command: str, ids: list[str]) -> int:
-    watchlist = Watchlist(settings.db)
+    watchlist = settings.open_watchlist()
     if command == "add":
         now = time.time()
         outcome = watchlist.add([TaskRecord(id=i, added_at=now) for i in ids])
@@ -50,7 +32,7 @@ def add_or_remove(settings: Settings, command: str, ids: list[str]) -> int:
 
 
 def show_list(settings: Settings, *, as_json: bool) -> int:
-    print_records(Watchlist(settings.db).load(), as_json)
+    print_records(settings.open_watchlist().load(), as_json)
     return 0
 
 
@@ -64,7 +46,9 @@ def completion(
 
     if args.task_ids is not None:  # asked by a completion script as the user types
         try:
-            records = Watchlist(settings_from(args).db).load()
+            settings = resolve(vars(args))
+            setup_logging(settings.log_level)
+            records = settings.open_watchlist().load()
         except StarVideosError:
             return 0  # no watchlist (yet), or a damaged one: nothing to offer, no noise
         for line in shells.task_ids(records, args.task_ids):

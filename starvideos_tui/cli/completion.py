@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from starvideos_tui.cli.cmdline import PROG
+from starvideos_tui.core.console import PROG
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.core.textsafe import clean
 

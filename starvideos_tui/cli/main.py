@@ -11,12 +11,16 @@ import contextlib
 import os
 import sys
 from collections.abc import Coroutine, Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from starvideos_tui import __version__
-from starvideos_tui.cli.cmdline import PROG, ids_from, read_key, say
+from starvideos_tui.cli.cmdline import ids_from, read_key
 from starvideos_tui.cli.completion import SHELLS, mark_path, mark_task_ids
+from starvideos_tui.core.console import PROG, say
 from starvideos_tui.core.errors import StarVideosError, UsageError
+
+if TYPE_CHECKING:
+    from starvideos_tui.engine.settings import Settings
 
 
 class Terminated(KeyboardInterrupt):
@@ -46,7 +50,12 @@ class _Parser(argparse.ArgumentParser):
     when argparse would first complain that the flag it stands for is missing."""
 
     argv: Sequence[str] = ()  # the words being parsed, set by main()
-    known: set[str] = set()  # every option string of the program, set by build_parser()
+    known: set[str] = set()  # every option string of the program, as add_argument takes it
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        action = super().add_argument(*args, **kwargs)
+        _Parser.known.update(action.option_strings)  # --flag and --no-flag alike
+        return action
 
     def error(self, message: str) -> NoReturn:
         words = list(self.argv)
@@ -91,6 +100,7 @@ def _positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    _Parser.known = set()  # filled as the options are added, -h of each parser included
     parser = _Parser(
         prog=PROG,
         description="Monitor StarVideos O3 video tasks. Without a command: the TUI.",
@@ -125,6 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--preview",
         choices=["auto", "blocks", "off"],
         help="pictures of saved videos in the side panel (STARVIDEOS_PREVIEW; NO_COLOR: off)",
+    )
+    parser.add_argument(
+        "--theme",
+        choices=["auto", "dark", "light"],
+        help="the TUI's colours: auto asks the terminal's background (STARVIDEOS_THEME)",
     )
     parser.add_argument(
         "--notify",
@@ -186,9 +201,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("completion", help="print a shell completion script (bash, zsh, fish)")
     p.add_argument("shell", nargs="?", choices=SHELLS)
     p.add_argument("--task-ids", metavar="WORD", help=argparse.SUPPRESS)
-    _Parser.known = {
-        option for each in (parser, *sub.choices.values()) for option in each._option_string_actions
-    }
     return parser
 
 
@@ -203,30 +215,42 @@ def _run(args: argparse.Namespace) -> int:
         from starvideos_tui.tui.launch import launch
 
         # Settings are resolved here once, as for every command, and handed to the TUI.
-        return launch(args, None if args.demo else commands.settings_from(args))
+        return launch(_settings(args))
     if args.command == "sim":
         return commands.run_sim(args)
     if args.command == "login":
         return commands.login(read_key())
     if args.command == "completion":
         return commands.completion(args, build_parser)
-    settings = commands.settings_from(args)
+    settings = _settings(args)
     if args.command in ("add", "remove"):
         return commands.add_or_remove(settings, args.command, ids_from(args.ids))
     if args.command == "list":
         return commands.show_list(settings, as_json=args.json)
     import asyncio
 
-    from starvideos_tui.cli import remote
+    from starvideos_tui.cli import creating, remote, watching
 
     handler = {
         "refresh": remote.refresh,
         "download": remote.download,
-        "create": remote.create,
-        "watch": remote.watch,
-        "wait": remote.wait,
+        "create": creating.create,
+        "watch": watching.watch,
+        "wait": watching.wait,
     }[args.command]
     return asyncio.run(_stopped_like_ctrl_c(handler(settings, args)))
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """Every setting of the run, resolved once (the engine's `resolve`: flag > environment
+    > config file > default), and the log file at their level (the demo's: once it runs)."""
+    from starvideos_tui.core.logs import setup_logging
+    from starvideos_tui.engine.settings import resolve
+
+    settings = resolve(vars(args))
+    if not settings.demo:
+        setup_logging(settings.log_level)
+    return settings
 
 
 async def _stopped_like_ctrl_c(work: Coroutine[Any, Any, int]) -> int:
@@ -275,7 +299,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _tolerate_narrow_encodings()
     _Parser.argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
-    if sys.stdout is None:  # started with stdout closed (`>&-`): no one would see a result
+    # Started with stdout closed (`>&-`): no one would see a result. (The TUI says itself
+    # that it needs a terminal there.)
+    if sys.stdout is None and args.command is not None:
         say("error: standard output is closed; nothing was done")
         return 1
     if args.command is not None:  # the TUI restores the terminal on its own signals

@@ -1,4 +1,5 @@
-"""What a waiting command is waiting for, on stderr (stdout keeps the ids and the changes).
+"""What a waiting command is waiting for, on stderr (stdout keeps the ids and the changes);
+and how much of a video `download` has saved.
 
 When stderr is a terminal, one line rewritten in place every second ("waiting: video_…
 queued for 42s · next poll in 12s"), also when stdout is a pipe (`id=$(… create --wait)`).
@@ -15,15 +16,17 @@ import shutil
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TextIO
 
 from starvideos_tui.core.formatting import ago
+from starvideos_tui.core.mediafacts import human_size
 from starvideos_tui.core.textsafe import clean
 from starvideos_tui.engine.events import PassEnded
 from starvideos_tui.engine.monitor import Monitor
 
 TICK = 1.0  # seconds between rewrites of the line on a terminal
+SAVING_TICK = 0.2  # seconds between rewrites of a download's line
 
 
 def waiting_line(m: Monitor, now: float, monotonic: float) -> str | None:
@@ -89,6 +92,26 @@ class Progress:
             self.stream.write(f"\r{line[:width]}\x1b[K")
             self.stream.flush()
             self._shown = True
+
+    def saving(self, task_id: str) -> Callable[[int, int | None], None] | None:
+        """On a terminal, a download's bytes so far, one line rewritten in place (at most
+        every SAVING_TICK s, and at the end); None elsewhere (a log wants no such line)."""
+        if not self.live:
+            return None
+        last = [0.0]
+
+        def show(done: int, total: int | None) -> None:
+            now = time.monotonic()
+            if now - last[0] < SAVING_TICK and done != total:
+                return
+            last[0] = now
+            whole = f" of {human_size(total)}, {100 * done // total}%" if total else ""
+            self.stream.write(f"\r{task_id}: {human_size(done)}{whole}\x1b[K")
+            if done == total:
+                self.stream.write("\n")
+            self.stream.flush()
+
+        return show
 
     @contextlib.contextmanager
     def ticking(self, m: Monitor) -> Iterator[None]:

@@ -7,17 +7,16 @@ checks every stored field.
 
 from __future__ import annotations
 
-import math
 import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from enum import Enum
 from typing import Any
-from urllib.parse import urlsplit
 
 from starvideos_tui.core import linkexpiry
 from starvideos_tui.core.errors import UsageError
+from starvideos_tui.core.values import finite_number
 
 TASK_ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
 MODEL_NAME = "starvideos_o3"
@@ -101,26 +100,6 @@ class TaskResult:
         return TaskStatus.from_word(self.status)
 
 
-_URL_RE = re.compile(r"https?://[^\s/?#@]+(?:[/?#]\S*)?", re.IGNORECASE)
-# The longest video link taken, from the API or given to the downloader (docs/api.md): links
-# presigned with a session token (S3, STS) run to several thousand characters.
-MAX_URL_LENGTH = 32_768
-
-
-def is_http_url(url: str) -> bool:
-    """An http(s) URL with a host and, if any, a valid port; nothing else is fetched."""
-    if len(url) > MAX_URL_LENGTH or not url.isascii() or not url.isprintable():
-        return False  # control characters, DEL or non-ASCII: no HTTP library sends them
-    if not _URL_RE.fullmatch(url):
-        return False
-    try:
-        parts = urlsplit(url)
-        _ = parts.port  # ValueError for a port that is not a number or out of range
-    except ValueError:
-        return False
-    return bool(parts.hostname)
-
-
 @dataclass(frozen=True, slots=True)
 class HttpProblem:
     """The last thing that went wrong talking to the API about one task."""
@@ -150,15 +129,7 @@ def _whole(name: str, value: Any) -> int:
 
 
 def _number(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name!r} is not a number")
-    try:
-        number = float(value)
-    except OverflowError:
-        number = math.inf
-    if not math.isfinite(number):
-        raise ValueError(f"{name!r} is not a finite number")
-    return number
+    return finite_number(value, repr(name))
 
 
 def _opt_text(name: str, value: Any) -> str | None:

@@ -1,12 +1,12 @@
 """Which moments are worth a desktop notification, the same for every face: the TUI
-(tui/presenter.py) and the headless `watch`, `wait` and `create --wait` (remote.py).
+(tui/presenter.py) and the headless `watch`, `wait` and `create --wait` (cli/watching.py).
 
 - a task that completed, or failed (with its error);
 - the signed link of a completed video that is neither saved nor being saved, within
   LINK_WARNING of its death: told once per deadline (a link already dead when first seen
   is not told: the row says "expired");
-- those of TOGETHER seconds make one notification ("3 videos ready, 1 failed": notify.py's
-  Notifier counts them).
+- those of TOGETHER seconds make one notification (core/burst.py gathers them; notify.py's
+  Notifier counts them: "3 videos ready, 1 failed").
 
 `Alerter` applies these rules to the engine's events for a face without Textual: its
 escapes go to the controlling terminal (notify.Terminal), never into a pipe or a file.
@@ -17,14 +17,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Container, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Container, Iterable, Mapping
 
+from starvideos_tui.core.burst import Burst
 from starvideos_tui.core.formatting import LINK_WARNING, ago
 from starvideos_tui.core.models import TaskRecord, TaskStatus
 from starvideos_tui.engine import events as ev
 from starvideos_tui.terminal.notify import Notifier, Terminal, choose
-
-TOGETHER = 1.0  # seconds in which notifications make one
 
 
 def finished(task_id: str, status: str, record: TaskRecord | None) -> tuple[str, str] | None:
@@ -90,7 +89,7 @@ class Alerter:
         self.terminal = terminal
         self.links = Links()
         self.records: dict[str, TaskRecord] = {}
-        self._timer: asyncio.TimerHandle | None = None
+        self._burst: Burst[tuple[str, str]] = Burst(_call_later, self._send)
 
     @property
     def on(self) -> bool:
@@ -134,20 +133,23 @@ class Alerter:
             task.cancel()
 
     def _note(self, kind: str, text: str) -> None:
-        if self.notifier.note(kind, text):
-            loop = asyncio.get_running_loop()
-            self._timer = loop.call_later(TOGETHER, self.flush)
+        if self.notifier.on:
+            self._burst.add((kind, text))
+
+    def _send(self, notes: list[tuple[str, str]]) -> None:
+        self.terminal.write(self.notifier.escape(notes))
 
     def flush(self) -> None:
-        self._timer = None
-        self.terminal.write(self.notifier.flush())
+        self._burst.flush()
 
     def close(self) -> None:
         """Send what is pending now: the command is ending."""
-        if self._timer is not None:
-            self._timer.cancel()
         self.flush()
         self.terminal.close()
+
+
+def _call_later(delay: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
+    return asyncio.get_running_loop().call_later(delay, callback)
 
 
 def headless(mode: str, env: Mapping[str, str]) -> Alerter | None:

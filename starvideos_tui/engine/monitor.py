@@ -9,13 +9,14 @@ things happen, the same way for both.
 - Passes never overlap; the next is armed when the last ends (schedule.py decides when).
 - Each answer is shown the moment it lands (a request that hangs delays no other row) and
   queued for the watchlist; the queue is written at most once per `flush_every` seconds
-  and at the end of every pass, as one transaction (store.py keeps it crash-safe).
+  and at the end of every pass, as one transaction (writes.py; store.py keeps it
+  crash-safe).
 - A slow answer does not hold a pass open: the poller hands it on (poll.py) and the next
   pass keeps its time; the answer is shown and written when it lands.
 - All watchlist I/O runs in its own thread (watchlist_io.py): the loop never waits on disk.
 - An id the API answers 404 for `give_up_after` times in a row is no longer polled.
 - A new link that does not say when it dies is asked once (a HEAD, in a thread): the
-  host may say (linkexpiry.host_says).
+  host may say (linkexpiry.host_says; linkdeadlines.py).
 """
 
 from __future__ import annotations
@@ -27,14 +28,13 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
 
-from starvideos_tui.api.client import ApiError, StarVideosClient
-from starvideos_tui.api.create_request import CreateRequest, record_of_created
-from starvideos_tui.core.linkexpiry import DEAD, host_says
+from starvideos_tui.api.client import StarVideosClient
+from starvideos_tui.api.create_request import CreateRequest
+from starvideos_tui.api.errors import ApiError
 from starvideos_tui.core.models import TaskRecord, TaskStatus
-from starvideos_tui.core.schedule import PollSchedule
+from starvideos_tui.core.schedule import DEFAULT_INTERVAL, PollSchedule
 from starvideos_tui.engine.downloads import DownloadQueue
 from starvideos_tui.engine.events import (
     ApiState,
@@ -46,17 +46,17 @@ from starvideos_tui.engine.events import (
     TasksChanged,
     Trouble,
 )
-from starvideos_tui.engine.poll import DEFAULT_CONCURRENCY, Answer, Change, Poller, change_for
+from starvideos_tui.engine.linkdeadlines import DeadlineAsker
+from starvideos_tui.engine.poll import DEFAULT_CONCURRENCY, Answer, Poller, change_for
+from starvideos_tui.engine.submit import submit_one
 from starvideos_tui.engine.watchlist_io import AsyncWatchlist
+from starvideos_tui.engine.writes import FLUSH_EVERY, WriteQueue
 from starvideos_tui.storage.store import Watchlist, WatchlistError
-from starvideos_tui.video.videohost import CancelToken, HostError, Unreachable, ask_link
 
 log = logging.getLogger(__name__)
 
 GIVE_UP_AFTER = 3  # 404s in a row before an id is no longer polled
-FLUSH_EVERY = 1.0  # seconds: at most one watchlist write per this, and one per pass
 RELOAD_EVERY = 2.0  # seconds between looks for other processes' changes
-ASK_HOST_STALL = 10.0  # seconds of silence before asking a host about a link is given up
 
 
 class Monitor:
@@ -69,7 +69,7 @@ class Monitor:
         *,
         emit: Callable[[Event], None],
         download_dir: Path,
-        interval: float = 30.0,
+        interval: float = DEFAULT_INTERVAL,
         auto_download: bool = False,
         schedule: PollSchedule | None = None,
         wall_clock: Callable[[], float] = time.time,
@@ -95,22 +95,25 @@ class Monitor:
         self.api = ApiState("starting", "starting")
         self._only = set(only) if only is not None else None
         self._give_up_after = give_up_after
-        self._flush_every = flush_every
         self._reload_every = reload_every
         self._not_found: Counter[str] = Counter()
-        self._pending: dict[str, Change] = {}
+        self.writes = WriteQueue(
+            self.store, written=self._written, trouble=self._trouble, every=flush_every
+        )
         self._heard: dict[str, Answer] = {}  # answers since the last pass judged the API
-        self._flush_timer: asyncio.Task[None] | None = None
         self._pass_lock = asyncio.Lock()
         self._poke = asyncio.Event()
         self._stopped = False
-        self._asking: set[asyncio.Task[None]] = set()
-        self._host_cancel = CancelToken()
+        self.links = DeadlineAsker(wall_clock, self._deadline_learned)
 
     # -- the records ---------------------------------------------------------------------
 
     async def start(
-        self, first_screen: int = 0, shown: Callable[[], Awaitable[None]] | None = None
+        self,
+        first_screen: int = 0,
+        shown: Callable[[], Awaitable[None]] | None = None,
+        *,
+        records: list[TaskRecord] | None = None,
     ) -> None:
         """Read the watchlist (a damaged one raises WatchlistError) and schedule its tasks.
 
@@ -119,7 +122,11 @@ class Monitor:
         once. `shown` is awaited after that, before the rest is read (a face waits there
         for the first screen to be drawn: reading 50,000 records in a thread would compete
         with the drawing for the interpreter). Nothing is polled or written until the
-        whole file has been checked."""
+        whole file has been checked. `records`: the whole watchlist as the face has just
+        read it (not read again)."""
+        if records is not None:
+            self._show_all(records)
+            return
         if first_screen:
             first = await self.store.run(self.store.sync.peek, first_screen)
             if first:
@@ -149,7 +156,7 @@ class Monitor:
             task_id: record
             for task_id, record in stored.items()
             if task_id in self.records
-            and task_id not in self._pending  # a newer answer is on its way to disk
+            and task_id not in self.writes.pending  # a newer answer is on its way to disk
             and self.records[task_id] != record
         }
         self.records.update(changed)
@@ -182,7 +189,7 @@ class Monitor:
         gone = frozenset(i for i, was_there in outcome if was_there)
         for task_id in gone:
             self.records.pop(task_id, None)
-            self._pending.pop(task_id, None)
+            self.writes.drop(task_id)
         self.schedule.forget(gone)
         self.emit(TasksChanged({}, removed=gone))
         return outcome
@@ -192,12 +199,11 @@ class Monitor:
         self._merge(await self.store.update({task_id: lambda r: replace(r, label=label)}))
 
     async def create(self, request: CreateRequest, label: str | None = None) -> TaskRecord:
-        """Submit a task and watch it; ApiError for the face to show."""
+        """Submit a task (submit.py: a 429 waited out, the ledger kept) and watch it;
+        ApiError or Failure for the face to show."""
         if self.client is None:
             raise ApiError("no API key: run starvideos-tui login")
-        result = await self.client.create_task(request)
-        record = record_of_created(result, request, self.wall_clock(), label)
-        await self.store.add([record])
+        record = await submit_one(self.client, self.store, request, label, clock=self.wall_clock)
         if self._only is not None:
             self._only.add(record.id)
         await self.reload()
@@ -291,7 +297,7 @@ class Monitor:
         change = change_for(answer, self.wall_clock())
         new = change(old)
         self.records[task_id] = new
-        self._queue_write(task_id, change)
+        self.writes.queue(task_id, change)
         self.emit(TasksChanged({task_id: new}))
         if isinstance(answer, ApiError):
             assert new.last_problem is not None
@@ -315,26 +321,14 @@ class Monitor:
             self.poke()
 
     def _ask_host(self, task_id: str, url: str) -> None:
-        """Ask the host of a link that does not say when it dies; record what it says."""
+        """Ask the host of a link that does not say when it dies (linkdeadlines.py)."""
         if self.auto_download or self.records[task_id].local_path:
             return  # the download is what matters, and it starts now
-        task = asyncio.get_running_loop().create_task(self._learn_deadline(task_id, url))
-        self._asking.add(task)
-        task.add_done_callback(self._asking.discard)
+        self.links.ask(task_id, url)
 
-    async def _learn_deadline(self, task_id: str, url: str) -> None:
-        ask = partial(ask_link, url, stall=ASK_HOST_STALL, cancel=self._host_cancel)
-        try:
-            status, headers = await asyncio.to_thread(ask)
-            if status in DEAD or status == 405:
-                # Links signed for GET alone refuse a HEAD: only a refused GET is a dead link.
-                status, headers = await asyncio.to_thread(ask, method="GET", range_=True)
-        except (HostError, Unreachable) as exc:
-            log.info("task %s: the host of its link did not answer: %s", task_id, exc)
-            return
-        deadline = host_says(status, headers, self.wall_clock())
+    def _deadline_learned(self, task_id: str, url: str, deadline: float) -> None:
         record = self.records.get(task_id)
-        if deadline is None or record is None or record.video_url != url:
+        if record is None or record.video_url != url:
             return
 
         def learned(record: TaskRecord) -> TaskRecord:
@@ -343,7 +337,7 @@ class Monitor:
             return replace(record, link_expires_at=deadline)
 
         self.records[task_id] = learned(record)
-        self._queue_write(task_id, learned)
+        self.writes.queue(task_id, learned)
         self.emit(TasksChanged({task_id: self.records[task_id]}))
 
     def _judge_api(self, answers: dict[str, Answer]) -> None:
@@ -371,60 +365,36 @@ class Monitor:
 
     # -- writing -------------------------------------------------------------------------
 
-    def _queue_write(self, task_id: str, change: Change) -> None:
-        earlier = self._pending.get(task_id)
-        self._pending[task_id] = change if earlier is None else _then(earlier, change)
-        if self._flush_timer is None:
-            self._flush_timer = asyncio.get_running_loop().create_task(self._flush_soon())
-
-    async def _flush_soon(self) -> None:
-        await asyncio.sleep(self._flush_every)
-        self._flush_timer = None
-        try:
-            await self.flush()
-        except WatchlistError as exc:
-            self.emit(Trouble(str(exc)))
-
     async def flush(self) -> None:
-        """Write every queued change now, as one transaction."""
-        if self._flush_timer is not None and self._flush_timer is not asyncio.current_task():
-            self._flush_timer.cancel()
-            self._flush_timer = None
-        if not self._pending:
-            return
-        changes, self._pending = self._pending, {}
-        try:
-            stored = await self.store.update(changes)
-        except BaseException:
-            # Not written: keep the changes (before any that came since) for the next try.
-            for task_id, change in changes.items():
-                later = self._pending.get(task_id)
-                self._pending[task_id] = change if later is None else _then(change, later)
-            raise
-        gone = frozenset(changes) - set(stored)
+        """Write every queued change now, as one transaction (writes.py)."""
+        await self.writes.flush()
+
+    def _written(self, stored: dict[str, TaskRecord], gone: frozenset[str]) -> None:
         self._merge(stored)
         if gone:  # removed by another process meanwhile
             for task_id in gone:
                 self.records.pop(task_id, None)
             self.emit(TasksChanged({}, removed=gone))
 
+    def _trouble(self, message: str) -> None:
+        self.emit(Trouble(message))
+
+    def save_now(self) -> None:
+        """Write what is queued straight to the watchlist, from any thread: the TUI's last
+        resort when its loop is stuck and the process is about to be ended."""
+        self.writes.save_now()
+
     async def close(self) -> None:
         """Stop downloads (their bytes kept for a resume), write what is queued."""
         self.stop()
         if self.poller is not None:
             self.poller.cancel()
-        self._host_cancel.set()
-        for task in self._asking:
-            task.cancel()
+        self.links.close()
         await self.downloads.close()
-        if self._flush_timer is not None:
-            self._flush_timer.cancel()
-            self._flush_timer = None
+        self.writes.stop_timer()
         try:
             await self.flush()
         finally:
-            self.store.close()
-
-
-def _then(first: Change, second: Change) -> Change:
-    return lambda record: second(first(record))
+            # Every write was awaited by now (the flush runs after them, in one thread);
+            # a read still running (a long watchlist being loaded) is not waited for.
+            self.store.close(wait=False)

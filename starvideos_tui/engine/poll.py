@@ -19,13 +19,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 
-from starvideos_tui.api.client import (
-    ApiError,
-    AuthError,
-    RateLimited,
-    StarVideosClient,
-    TaskNotFound,
-)
+from starvideos_tui.api.client import StarVideosClient
+from starvideos_tui.api.errors import ApiError, AuthError, RateLimited, TaskNotFound
 from starvideos_tui.core.models import HttpProblem, TaskRecord, TaskResult
 from starvideos_tui.core.schedule import PollSchedule
 

@@ -1,41 +1,70 @@
-"""Settings, resolved flag > environment > config file > default (docs/contract.md).
+"""Settings: everything that configures a run, resolved once, into one frozen `Settings`
+that both faces take (the CLI's commands and the TUI's launch). Each comes from its flag,
+else its environment variable, else config.toml, else its default (docs/contract.md); each
+default is written once, here or in the module that owns the value.
 
-The API key is never taken from a flag: it comes from `STARVIDEOS_API_KEY` or from the
-key file `login` writes with mode 0600.
+- The TUI's own settings (--preview, STARVIDEOS_BELL) are not read from the config file,
+  as before; the demo reads no config file and takes only the flags it uses.
+- The API key is never taken from a flag: it comes from `STARVIDEOS_API_KEY` or from the
+  key file `login` writes with mode 0600 (`apikey`), read when a command needs it.
+- `open_watchlist` is the one way to open the watchlist the settings name.
 """
 
 from __future__ import annotations
 
-import codecs
-import ipaddress
 import os
-import stat
-import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
-from urllib.parse import urlsplit
 
-from starvideos_tui.core import localfile, paths
-from starvideos_tui.core.errors import StarVideosError, UsageError
-from starvideos_tui.core.models import DEFAULT_BASE_URL, ApiKey, is_http_url
-from starvideos_tui.core.schedule import DEFAULT_INTERVAL, MIN_REMOTE_INTERVAL
+from starvideos_tui.core import paths
+from starvideos_tui.core.models import DEFAULT_BASE_URL, ApiKey
+from starvideos_tui.core.schedule import DEFAULT_INTERVAL
+from starvideos_tui.engine.apikey import KeyFileError, key_problem, load_api_key, store_api_key
+from starvideos_tui.engine.setting_values import (
+    CONFIG_LIMIT,
+    MAX_INTERVAL,
+    SettingsError,
+    check_base_url,
+    check_interval,
+    check_theme,
+    is_loopback_url,
+    keys_table,
+    parse_bool,
+    read_config_file,
+)
+from starvideos_tui.storage.store import Watchlist
 from starvideos_tui.terminal.notify import check_mode
 
-MAX_INTERVAL = 3600.0
+__all__ = [
+    "CONFIG_LIMIT",
+    "DEMO_INTERVAL",
+    "MAX_INTERVAL",
+    "KeyFileError",
+    "Settings",
+    "SettingsError",
+    "check_base_url",
+    "check_interval",
+    "check_network_settings",
+    "check_theme",
+    "is_loopback_url",
+    "key_problem",
+    "load_api_key",
+    "parse_bool",
+    "read_config_file",
+    "resolve",
+    "store_api_key",
+]
 
-
-class SettingsError(UsageError):
-    """A bad setting value: the user's mistake (exit 2)."""
-
-
-class KeyFileError(StarVideosError):
-    """The key file exists but cannot be used (exit 1)."""
-
-
-CONFIG_LIMIT = 1_000_000  # bytes of config.toml: a few settings, never megabytes
-KEY_LIMIT = 4_000  # bytes of the key file: a key is one short line
+DEFAULT_NOTIFY = "auto"  # notify.MODES: the terminal's own notifications where it has them
+DEFAULT_PREVIEW = "auto"  # the terminal's own pictures where it has them, else half-blocks
+PREVIEW_MODES = ("auto", "blocks", "off")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+DEFAULT_LOG_LEVEL = "info"
+DEFAULT_THEME = "auto"  # THEMES: the terminal's background says, where it answers
+DEMO_INTERVAL = 5.0  # the demo polls its own simulator: no API to spare
 
 
 @dataclass(frozen=True)
@@ -45,99 +74,43 @@ class Settings:
     interval: float
     download_dir: Path
     auto_download: bool
-    log_level: str = "info"
-    notify: str = "auto"  # notify.MODES
-    notify_given: bool = False  # set by flag, environment or config: headless commands notify
+    log_level: str
+    notify: str  # notify.MODES
+    preview: str  # PREVIEW_MODES: pictures of saved videos in the TUI's side panel
+    theme: str  # THEMES: the TUI's colours for a dark or a light background
+    bell: bool  # False: the TUI notifies not at all (STARVIDEOS_BELL=0)
+    frames_dir: Path | None  # where the TUI keeps those pictures' frames (None: no home)
+    demo: bool  # the TUI on the built-in simulator, in a throw-away folder
+    given: frozenset[str]  # the settings set by flag, environment or config (not defaults)
+    # The environment the settings were read from: the key and the terminal's own facts
+    # (TMUX, NO_COLOR, TERM) are read from it, never from os.environ again.
+    keymap: tuple[tuple[str, str], ...]  # config.toml's [keys]: (binding id, keys)
+    environ: Mapping[str, str] = field(repr=False)
 
-    def api_key(self, env: Mapping[str, str] | None = None) -> ApiKey | None:
-        return load_api_key(os.environ if env is None else env)
+    @property
+    def notify_given(self) -> bool:
+        """Set by flag, environment or config: headless commands notify."""
+        return "notify" in self.given
 
+    def api_key(self) -> ApiKey | None:
+        return load_api_key(self.environ)
 
-def is_loopback_url(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    def open_watchlist(self) -> Watchlist:
+        """The watchlist these settings name: the one way every command and face opens it."""
+        return Watchlist(self.db)
 
-
-def check_base_url(url: str) -> str:
-    refused = SettingsError(f"--base-url must be an http(s) URL with a host, got {url[:80]!r}")
-    try:
-        parts = urlsplit(url)
-        _ = parts.port  # ValueError for a port that is not a number or out of range
-    except ValueError:
-        raise refused from None
-    if parts.scheme not in ("http", "https") or not parts.hostname or not is_http_url(url):
-        raise refused
-    if parts.username or parts.password:
-        raise SettingsError("--base-url must not carry a user name or password")
-    if parts.scheme == "http" and not is_loopback_url(url):
-        raise SettingsError(
-            "--base-url uses plain http to a remote host; the API key would travel "
-            "unencrypted. Use https (plain http is allowed only for loopback)"
+    def demo_session(self, folder: Path, base_url: str) -> Settings:
+        """The demo's settings once its throw-away folder and simulator exist: its
+        watchlist, frames and (unless --download-dir says otherwise) videos in the folder."""
+        return replace(
+            self,
+            db=folder / "watchlist.json",
+            base_url=base_url,
+            download_dir=(
+                self.download_dir if "download_dir" in self.given else folder / "downloads"
+            ),
+            frames_dir=folder / "frames",
         )
-    return url.rstrip("/")
-
-
-def check_interval(value: Any, base_url: str) -> float:
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        raise SettingsError(f"--interval must be a number of seconds, got {value!r}") from None
-    if seconds < MIN_REMOTE_INTERVAL and not is_loopback_url(base_url):
-        # 0 or -5 as well: for a remote API the rule to state is this one.
-        raise SettingsError(
-            f"--interval {seconds:g} is too fast for {urlsplit(base_url).hostname}: "
-            f"the API asks for {MIN_REMOTE_INTERVAL:g} s or more "
-            "(shorter intervals are allowed only for a loopback simulator)"
-        )
-    if not seconds > 0:  # NaN too
-        raise SettingsError(f"--interval must be more than 0 seconds, got {value!r}")
-    if seconds > MAX_INTERVAL:
-        raise SettingsError(
-            f"--interval must be at most {MAX_INTERVAL:g} seconds (an hour), got {value!r}"
-        )
-    return seconds
-
-
-def parse_bool(value: Any, name: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off", ""):
-        return False
-    raise SettingsError(f"{name} must be 1 or 0, got {value!r}")
-
-
-def read_config_file(path: Path | None = None) -> dict[str, Any]:
-    if path is None:
-        try:
-            path = paths.config_file()
-        except paths.NoHome:
-            return {}  # no home, so no config file in it
-    try:
-        raw = localfile.read_regular(path, CONFIG_LIMIT)
-    except FileNotFoundError:
-        return {}
-    except OSError as exc:
-        raise SettingsError(f"config file {path} cannot be read: {exc.strerror or exc}") from None
-    try:
-        data = tomllib.loads(raw.removeprefix(codecs.BOM_UTF8).decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise SettingsError(f"config file {path} is not UTF-8 text (byte {exc.start})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"config file {path} cannot be read: {exc}") from None
-    if "api_key" in data:
-        raise SettingsError(
-            f"config file {path} holds an api_key: keys go in the 0600 key file "
-            "(starvideos-tui login) or STARVIDEOS_API_KEY"
-        )
-    return data
 
 
 def resolve(
@@ -145,41 +118,107 @@ def resolve(
     env: Mapping[str, str] | None = None,
     config: Mapping[str, Any] | None = None,
 ) -> Settings:
-    """Settings from flags (None = not given), environment, config file and defaults."""
-    env = os.environ if env is None else env
-    config = read_config_file() if config is None else config
+    """Every setting of a run from flags (None = not given: argparse's namespace, as a
+    mapping), environment, config file and defaults; a bad one raises SettingsError."""
+    environ = MappingProxyType(dict(os.environ if env is None else env))
+    demo = bool(flags.get("demo"))
+    given: set[str] = set()
+    if demo:
+        # The demo runs on its own simulator and folder: it takes --download-dir,
+        # --auto-download and --log-level, and nothing from the environment or a config
+        # file, for those; its notifications and pictures are set as the TUI's are.
+        run_flags: Mapping[str, Any] = {
+            k: flags.get(k) for k in ("download_dir", "auto_download", "log_level")
+        }
+        run_env: Mapping[str, str] = {}
+        config = {}
+    else:
+        run_flags, run_env = flags, environ
+        config = read_config_file() if config is None else config
 
-    def pick(flag: str, env_name: str, default: Any) -> Any:
+    def pick(
+        name: str,
+        env_name: str,
+        default: Any,
+        *,
+        flags: Mapping[str, Any] = run_flags,
+        env: Mapping[str, str] = run_env,
+        config: Mapping[str, Any] = config,
+    ) -> Any:
         """The setting's value; a callable default is called only when it is needed."""
-        if flags.get(flag) is not None:
-            return flags[flag]
-        if env.get(env_name):
-            return env[env_name]
-        if config.get(flag) is not None:
-            return config[flag]
-        return default() if callable(default) else default
+        if flags.get(name) is not None:
+            value = flags[name]
+        elif env.get(env_name):
+            value = env[env_name]
+        elif config.get(name) is not None:
+            value = config[name]
+        else:
+            return default() if callable(default) else default
+        given.add(name)
+        return value
 
-    base_url = check_base_url(str(pick("base_url", "STARVIDEOS_BASE_URL", DEFAULT_BASE_URL)))
-    interval = check_interval(pick("interval", "STARVIDEOS_INTERVAL", DEFAULT_INTERVAL), base_url)
+    if demo:
+        base_url, interval, db = "", DEMO_INTERVAL, Path(os.devnull)  # demo_session's
+    else:
+        base_url = check_base_url(str(pick("base_url", "STARVIDEOS_BASE_URL", DEFAULT_BASE_URL)))
+        interval = check_interval(
+            pick("interval", "STARVIDEOS_INTERVAL", DEFAULT_INTERVAL), base_url
+        )
     auto = parse_bool(
         pick("auto_download", "STARVIDEOS_AUTO_DOWNLOAD", False), "STARVIDEOS_AUTO_DOWNLOAD"
     )
-    db = Path(str(pick("db", "STARVIDEOS_DB", paths.default_watchlist))).expanduser()
-    folder = pick("download_dir", "STARVIDEOS_DOWNLOAD_DIR", paths.default_download_dir())
-    level = str(pick("log_level", "STARVIDEOS_LOG_LEVEL", "info")).lower()
-    if level not in ("debug", "info", "warning", "error"):
+    if not demo:
+        db = Path(str(pick("db", "STARVIDEOS_DB", paths.default_watchlist))).expanduser()
+    folder = Path(str(pick("download_dir", "STARVIDEOS_DOWNLOAD_DIR", paths.default_download_dir)))
+    level = str(pick("log_level", "STARVIDEOS_LOG_LEVEL", DEFAULT_LOG_LEVEL)).lower()
+    if level not in LOG_LEVELS:
         raise SettingsError(f"--log-level must be debug, info, warning or error, got {level!r}")
-    notify = pick("notify", "STARVIDEOS_NOTIFY", None)
+    notify = check_mode(
+        str(pick("notify", "STARVIDEOS_NOTIFY", DEFAULT_NOTIFY, flags=flags, env=environ))
+    )
+    # The TUI's own: flag, else environment, else default (no config file keys).
+    preview = (
+        str(
+            pick(
+                "preview",
+                "STARVIDEOS_PREVIEW",
+                DEFAULT_PREVIEW,
+                flags=flags,
+                env=environ,
+                config={},
+            )
+        )
+        .strip()
+        .lower()
+    )
+    if preview not in PREVIEW_MODES:
+        raise SettingsError(f"STARVIDEOS_PREVIEW must be auto, blocks or off, got {preview!r}")
+    theme = check_theme(pick("theme", "STARVIDEOS_THEME", DEFAULT_THEME, flags=flags, env=environ))
+    bell = parse_bool(environ.get("STARVIDEOS_BELL", "1"), "STARVIDEOS_BELL")
     return Settings(
-        notify=check_mode(str(notify)) if notify is not None else "auto",
-        notify_given=notify is not None,
         db=db,
         base_url=base_url,
         interval=interval,
-        download_dir=Path(str(folder)).expanduser(),
+        download_dir=folder if demo else folder.expanduser(),
         auto_download=auto,
         log_level=level,
+        notify=notify,
+        preview=preview,
+        theme=theme,
+        bell=bell,
+        frames_dir=None if demo else _frames_dir(),
+        demo=demo,
+        given=frozenset(given),
+        keymap=keys_table(config.get("keys")),
+        environ=environ,
     )
+
+
+def _frames_dir() -> Path | None:
+    try:
+        return paths.cache_dir() / "frames"
+    except paths.NoHome:
+        return None  # no home, no cache: the panel shows no picture
 
 
 def check_network_settings() -> None:
@@ -193,77 +232,3 @@ def check_network_settings() -> None:
         max_video_bytes()
     except (ProxySettingError, ValueError) as exc:
         raise SettingsError(str(exc)) from None
-
-
-def load_api_key(env: Mapping[str, str]) -> ApiKey | None:
-    """The key from the environment, else from the key file; None when there is none."""
-    if key := env.get("STARVIDEOS_API_KEY", "").strip():
-        if why := key_problem(key):
-            raise SettingsError(f"the key in STARVIDEOS_API_KEY {why}")
-        return ApiKey(key)
-    try:
-        path = paths.key_file()
-    except paths.NoHome:
-        return None  # no home, so no key file: the environment is the only way
-    try:
-        fd = localfile.open_regular(path)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as handle:
-        st = os.fstat(fd)
-        if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise KeyFileError(
-                f"key file {path} is readable by others (mode {stat.S_IMODE(st.st_mode):o}); "
-                f"run: chmod 600 {path}"
-            )
-        try:
-            raw = handle.read(KEY_LIMIT + 1)
-        except OSError as exc:
-            raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from None
-    if len(raw) > KEY_LIMIT:
-        raise KeyFileError(
-            f"key file {path} is over {localfile.size_words(KEY_LIMIT)}: a key is one short line"
-        )
-    try:
-        key = raw.removeprefix(codecs.BOM_UTF8).decode("utf-8").strip()
-    except UnicodeDecodeError:
-        raise KeyFileError(
-            f"key file {path} is not UTF-8 text; write it again with starvideos-tui login"
-        ) from None
-    if why := key_problem(key):
-        raise KeyFileError(f"the key in {path} {why}")
-    return ApiKey(key) if key else None
-
-
-def key_problem(key: str) -> str | None:
-    """Why `key` (stripped) cannot go in an Authorization header, in words that never
-    show it; None when it can."""
-    if "\n" in key or "\r" in key:
-        return "holds a line break (a key is one line)"
-    if not key.isascii():
-        return "holds a character that is not ASCII"
-    if any(c.isspace() or not c.isprintable() for c in key):
-        return "holds a space or a control character"
-    return None
-
-
-def store_api_key(key: str) -> Path:
-    """Write the key file with mode 0600 from its first byte, atomically."""
-    path = paths.key_file()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(key.strip() + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        if tmp.exists():
-            tmp.unlink()
-        raise
-    return path

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from starvideos_tui.api.client import ApiError, StarVideosClient
+from starvideos_tui.api.client import StarVideosClient
+from starvideos_tui.api.errors import ApiError
 from starvideos_tui.core.errors import StarVideosError
 from starvideos_tui.core.models import TaskRecord, TaskStatus
 from starvideos_tui.core.vocabulary import LINK_EXPIRED

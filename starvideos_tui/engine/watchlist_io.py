@@ -53,5 +53,7 @@ class AsyncWatchlist:
     ) -> dict[str, TaskRecord]:
         return await self.run(self.sync.update, dict(changes))
 
-    def close(self) -> None:
-        self._thread.shutdown(wait=True)
+    def close(self, *, wait: bool = True) -> None:
+        """No more calls. `wait`: until the thread's work is done (without, the
+        interpreter's exit still waits for it)."""
+        self._thread.shutdown(wait=wait)

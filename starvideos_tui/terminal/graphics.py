@@ -2,12 +2,17 @@
 (kitty, WezTerm, Ghostty, Konsole) or Sixel (xterm -ti vt340, foot, mlterm, WezTerm,
 Windows Terminal). Nothing here imports Textual.
 
-A terminal is asked before the screen opens (`probe`): kitty's graphics query and the
-primary device attributes (DA1, whose `4` says Sixel), with the cell size in pixels from
-the tty (or asked with `CSI 16 t`). Every terminal answers DA1, so the wait ends as soon
-as it does. Inside tmux (or screen) nothing is asked and half-blocks are drawn: a
-multiplexer repaints its panes from its own copy of the screen, in which such a picture
-does not exist, so it would vanish or smear on the first switch of window.
+A terminal is asked before the screen opens (`ask`), in one round trip: kitty's graphics
+query and the primary device attributes (DA1, whose `4` says Sixel), with the cell size in
+pixels from the tty (or asked with `CSI 16 t`), and its background colour (OSC 11), which
+chooses a light or a dark theme. Every terminal answers DA1, and answers in order, so the
+wait ends as soon as it does. Inside tmux (or screen) no picture is asked for and
+half-blocks are drawn: a multiplexer repaints its panes from its own copy of the screen,
+in which such a picture does not exist, so it would vanish or smear on the first switch of
+window. The background is asked there too: tmux 3.4 and later answer with what is behind
+the pane (its own `window-style`, else the outer terminal's colour as of the last attach),
+which is what the text must read on; tmux 3.3 and screen do not answer, and the theme
+stays dark.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ ESC, ST = "\x1b", "\x1b\\"
 KITTY_QUERY = f"{ESC}_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA{ST}"
 ASK_CELL = f"{ESC}[16t"  # the cell size in pixels: CSI 6 ; height ; width t
 ASK_DA1 = f"{ESC}[c"
+ASK_BACKGROUND = f"{ESC}]11;?{ST}"
+LIGHT_ABOVE = 50.0  # the CIE lightness (L*, 0-100) above which a background is light
 PROBE_TIMEOUT = 1.0  # seconds: a terminal that answers nothing at all is not waited on longer
 KITTY_CHUNK = 4096  # base64 bytes per escape, as the protocol asks
 SIXEL_COLOURS = 255
@@ -36,6 +43,11 @@ SIXEL_COLOURS = 255
 _DA1 = re.compile(r"\x1b\[\?([0-9;]*)c")
 _KITTY_OK = re.compile(r"\x1b_Gi=31;OK\x1b\\")
 _CELL = re.compile(r"\x1b\[6;(\d+);(\d+)t")
+# rgb:R/G/B, 1 to 4 hex digits a channel (rgba: adds an alpha), ended by ST or BEL
+_HEX = "([0-9a-fA-F]{1,4})"
+_BACKGROUND = re.compile(
+    rf"\x1b\]11;rgba?:{_HEX}/{_HEX}/{_HEX}(?:/[0-9a-fA-F]{{1,4}})?(?:\x1b\\|\x07)"
+)
 _RUNS = re.compile(rb"(.)\1{3,}")
 _SIXEL_CHARS = bytes(range(63, 127)) + bytes(192)  # a six-pixel column's bits as a character
 
@@ -49,20 +61,67 @@ class Graphics:
     cell_height: int
 
 
+@dataclass(frozen=True)
+class Answers:
+    """What the terminal said before the screen opened."""
+
+    graphics: Graphics | None = None
+    light: bool | None = None  # its background is light (None: it did not say)
+
+
 def probe(env: Mapping[str, str], fd_in: int, fd_out: int) -> Graphics | None:
     """The terminal's picture protocol, asked on the tty before anything else reads it;
     None when it has none, or when it cannot be asked (not a tty, inside tmux)."""
+    return ask(env, fd_in, fd_out, pictures=True, background=False).graphics
+
+
+def ask(
+    env: Mapping[str, str], fd_in: int, fd_out: int, *, pictures: bool, background: bool
+) -> Answers:
+    """Ask the terminal, in one round trip, what it draws (`pictures`; never inside a
+    multiplexer) and the colour of its background (`background`). Nothing is asked
+    off a tty or when there is no question left."""
+    import termios
+
     term = env.get("TERM", "")
     if env.get("TMUX") or env.get("STY") or term.startswith(("screen", "tmux")):
-        return None
+        pictures = False
+    if not (pictures or background):
+        return Answers()
     try:
         if not (os.isatty(fd_in) and os.isatty(fd_out)):
-            return None
-        cell = _cell_from_tty(fd_out)
-        said = _ask(fd_in, fd_out, KITTY_QUERY + ("" if cell else ASK_CELL) + ASK_DA1)
-    except OSError:
+            return Answers()
+        cell = _cell_from_tty(fd_out) if pictures else None
+        question = (KITTY_QUERY + ("" if cell else ASK_CELL)) if pictures else ""
+        question += ASK_BACKGROUND if background else ""
+        said = _ask(fd_in, fd_out, question + ASK_DA1)
+    except (OSError, termios.error):  # a terminal gone meanwhile
+        return Answers()
+    return Answers(
+        graphics=reading(said, cell) if pictures else None,
+        light=background_is_light(said) if background else None,
+    )
+
+
+def background_is_light(said: str) -> bool | None:
+    """The OSC 11 answer in `said` read: is that background light (its CIE lightness
+    above LIGHT_ABOVE)? None when there is no answer."""
+    found = _BACKGROUND.search(said)
+    if found is None:
         return None
-    return reading(said, cell)
+    # Each channel scaled from its own number of digits: "f" and "ffff" are both 1.0.
+    red, green, blue = (int(h, 16) / (16 ** len(h) - 1) for h in found.groups())
+    return lightness(red, green, blue) > LIGHT_ABOVE
+
+
+def lightness(red: float, green: float, blue: float) -> float:
+    """CIE L* (0 black, 100 white) of an sRGB colour whose channels run 0-1."""
+
+    def linear(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    y = 0.2126 * linear(red) + 0.7152 * linear(green) + 0.0722 * linear(blue)
+    return 116 * y ** (1 / 3) - 16 if y > 216 / 24389 else y * 24389 / 27
 
 
 def reading(said: str, cell: tuple[int, int] | None) -> Graphics | None:
@@ -110,7 +169,10 @@ def _ask(fd_in: int, fd_out: int, question: str) -> str:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([fd_in], [], [], left)[0]:
                 break
-            said += os.read(fd_in, 4096)
+            answer = os.read(fd_in, 4096)
+            if not answer:  # end of file: a terminal that hung up
+                break
+            said += answer
     finally:
         with contextlib.suppress(termios.error):
             termios.tcsetattr(fd_in, termios.TCSANOW, before)

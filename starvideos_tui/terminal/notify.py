@@ -119,32 +119,22 @@ class Terminal:
 
 
 class Notifier:
-    """Turns the moments worth a notification into escapes, a burst into one.
-
-    `note(kind, text)` collects; `flush()` (called by the face about a second after the
-    first note) returns the bytes to write: one notification for a lone note, else one
-    that counts them ("3 videos ready, 1 failed")."""
+    """Turns the notes of a burst (core/burst.py gathers them) into one notification's
+    escape: the note itself for a lone one, else one that counts them ("3 videos ready,
+    1 failed")."""
 
     def __init__(self, way: str, *, tmux: bool) -> None:
         self.way = way
         self.tmux = tmux
-        self.pending: list[tuple[str, str]] = []
         self._ident = 0
 
     @property
     def on(self) -> bool:
         return self.way != "off"
 
-    def note(self, kind: str, text: str) -> bool:
-        """Keep a note; True when it is the first of a burst (the face arms its flush)."""
-        if not self.on:
-            return False
-        self.pending.append((kind, text))
-        return len(self.pending) == 1
-
-    def flush(self) -> str:
-        notes, self.pending = self.pending, []
-        if not notes:
+    def escape(self, notes: list[tuple[str, str]]) -> str:
+        """The bytes to write for these (kind, text) notes; empty for none, or when off."""
+        if not notes or not self.on:
             return ""
         if len(notes) == 1:
             title, body = _TITLES.get(notes[0][0], "starvideos-tui"), notes[0][1]

@@ -2,7 +2,8 @@
 
 The app composes the engine (monitor.py) and renders what it reports: every event
 arrives as an `EngineEvent` message and is handled here, on the app's loop. The engine
-does all network and disk work off the loop; the app decides only how things look. It
+does all network and disk work off the loop; the app decides only how things look. What
+the keys do to tasks is tasks.py's (`TaskActions`, which the app is). It
 takes its client, watchlist, schedule and clocks as arguments (tests pass a simulator-
 backed client and a temp watchlist).
 """
@@ -12,35 +13,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import Callable, Collection
+from typing import ClassVar
 
 from textual import on, work
-from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
 from textual.widgets import Footer, Input
 
-from starvideos_tui.api.client import StarVideosClient
+from starvideos_tui.core.burst import Burst
 from starvideos_tui.core.errors import StarVideosError
 from starvideos_tui.core.eta import Estimate, RunTimes
-from starvideos_tui.core.models import TaskRecord, TaskStatus
+from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.core.schedule import PollSchedule
-from starvideos_tui.core.vocabulary import DownloadState, status_look
 from starvideos_tui.engine import events as ev
 from starvideos_tui.engine.monitor import Monitor
-from starvideos_tui.storage.store import Watchlist
+from starvideos_tui.engine.session import StarVideosClient, Watchlist
 from starvideos_tui.terminal.notify import Notifier
+from starvideos_tui.tui.bindings import APP_BINDINGS, rebound
 from starvideos_tui.tui.config import AppConfig
+from starvideos_tui.tui.escapes import to_terminal
 from starvideos_tui.tui.messages import EngineEvent
 from starvideos_tui.tui.presenter import Presenter
-from starvideos_tui.tui.screens.add_ids import AddIdsScreen
-from starvideos_tui.tui.screens.confirm import ConfirmScreen
 from starvideos_tui.tui.screens.keys import KeysScreen, key_rows
-from starvideos_tui.tui.screens.label import LabelScreen
-from starvideos_tui.tui.screens.new_task import NewTaskScreen
+from starvideos_tui.tui.tasks import TaskActions
+from starvideos_tui.tui.themes import ANSI_DARK, ANSI_LIGHT, theme_for
 from starvideos_tui.tui.view import Narrowing, next_sort, shown_as
 from starvideos_tui.tui.widgets.detail_panel import DetailPanel
 from starvideos_tui.tui.widgets.filter_box import FilterBox
@@ -49,39 +49,17 @@ from starvideos_tui.tui.widgets.task_table import TaskTable
 
 log = logging.getLogger(__name__)
 
-NOTIFY_TOGETHER = 1.0  # seconds in which notifications make one
-
 FIRST_SCREEN = 200  # tasks shown before the whole watchlist is read (a screen or several)
 FIRST_SCREEN_WAIT = 1.0  # seconds the rest waits, at most, for the first screen to be drawn
 
 
-class StarVideosApp(App[None]):
+class StarVideosApp(TaskActions):
     CSS_PATH = "app.tcss"
     TITLE = "StarVideos"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
 
-    # Footer order: what a newcomer needs first, and how to see the rest (`?`) and leave
-    # (`q`) before what a narrow footer can lose (60 columns keep all; 45 keep ? and q).
-    BINDINGS = [
-        Binding("d", "download", "Download", tooltip="save the video, or show why it failed"),
-        Binding("a", "add", "Add", tooltip="add task ids; paste many at once"),
-        Binding("question_mark", "help", "Keys"),
-        Binding("q", "quit", "Quit"),
-        Binding("x", "remove", "Remove", tooltip="stop watching the selected task"),
-        Binding("r", "refresh", "Refresh", tooltip="poll the selected task now"),
-        Binding("n", "new_task", "New", show=False, tooltip="submit a new task"),
-        Binding("N", "resubmit", "Resubmit", show=False, tooltip="new task from the selected one"),
-        Binding(
-            "R", "refresh_all", "Refresh all", show=False, tooltip="poll every unfinished task"
-        ),
-        Binding("c", "copy", "Copy URL", show=False, tooltip="video URL or id, via OSC 52"),
-        Binding("slash", "filter", "Filter", show=False, tooltip="by id, label or status"),
-        Binding("s", "sort", "Sort", show=False, tooltip="added, status, age, id"),
-        Binding("l", "edit_label", "Label", show=False, tooltip="label the selected task"),
-        Binding("t", "toggle_auto", "Auto-download", show=False, tooltip="on or off"),
-        Binding("p", "next_frame", "Picture", show=False, tooltip="next frame of a saved video"),
-        Binding("escape", "close", "Close panel", show=False),
-    ]
+    # config.toml's [keys] rebinds them (bindings.py)
+    BINDINGS: ClassVar[list[BindingType]] = [*APP_BINDINGS]
 
     def __init__(
         self,
@@ -92,13 +70,17 @@ class StarVideosApp(App[None]):
         schedule: PollSchedule | None = None,
     ) -> None:
         super().__init__(ansi_color=True if config.ansi else None)
-        if config.ansi:
-            # 16 colours (TERM=xterm, linux) or none: the terminal's own palette, not
-            # truecolour squeezed into it (greys for borders, white on cyan), and under
-            # NO_COLOR no colour at all (the filter chosen above) rather than greys of
-            # low contrast.
-            self.theme = "ansi-dark"
+        # 16 colours (TERM=xterm, linux) or none: the terminal's own palette, not
+        # truecolour squeezed into it (greys for borders, white on cyan), and under
+        # NO_COLOR no colour at all (the filter chosen above) rather than greys of low
+        # contrast. A light background (--theme, or the terminal said so): a light theme.
+        for theme in (ANSI_DARK, ANSI_LIGHT):
+            self.register_theme(theme)
+        if config.ansi or config.light:  # else Textual's default (or TEXTUAL_THEME)
+            self.theme = theme_for(config.light, config.ansi)
         self.config = config
+        if config.keymap:
+            self.set_keymap(config.keymap)  # checked before (bindings.check_keymap)
         self.monitor = Monitor(
             watchlist,
             client,
@@ -116,6 +98,7 @@ class StarVideosApp(App[None]):
         self.api_colours: dict[str, str] = {}
         self.presenter = Presenter(self, config.api_note)
         self.notifier = Notifier(config.notify if config.bell else "off", tmux=config.tmux)
+        self._alerts: Burst[tuple[str, str]] = Burst(self.set_timer, self._send_alerts)
         self._render_pending = False
         self._first_drawn = asyncio.Event()
         self._view = Narrowing()
@@ -126,36 +109,9 @@ class StarVideosApp(App[None]):
     def _engine_said(self, event: ev.Event) -> None:
         self.post_message(EngineEvent(event))
 
-    # The engine's state, as tests and the screenshots read it.
-    @property
-    def client(self) -> StarVideosClient | None:
-        return self.monitor.client
-
-    @client.setter
-    def client(self, client: StarVideosClient | None) -> None:
-        self.monitor.client = client
-        if self.monitor.poller is not None and client is not None:
-            self.monitor.poller.client = client
-
-    @property
-    def records(self) -> dict[str, TaskRecord]:
-        return self.monitor.records
-
-    @property
-    def downloads(self) -> dict[str, DownloadState]:
-        return self.monitor.downloads.states
-
-    @property
-    def schedule(self) -> PollSchedule:
-        return self.monitor.schedule
-
     @property
     def api_state(self) -> str:
         return self.presenter.api_state
-
-    @property
-    def auto_download(self) -> bool:
-        return self.monitor.auto_download
 
     def notify(
         self,
@@ -189,12 +145,11 @@ class StarVideosApp(App[None]):
         panel.cache = self.config.frames_dir
         panel.graphics = None if self.no_color else self.config.graphics
         panel.estimate = self._estimate
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGHUP):
-            # A dropped SSH session or `systemctl stop`: leave as `q` does, so the terminal
-            # is given back and downloads keep their bytes.
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(signum, self.exit)
+        if self.config.ending is not None:
+            # SIGTERM, SIGHUP, a terminal gone (ending.py): leave as `q` does, so the
+            # terminal is given back and downloads keep their bytes.
+            loop = asyncio.get_running_loop()
+            self.config.ending.running(lambda: loop.call_soon_threadsafe(self.exit))
         self.run_engine()
         self.set_interval(1.0, self._tick)
 
@@ -252,14 +207,11 @@ class StarVideosApp(App[None]):
 
     def alert(self, kind: str, text: str) -> None:
         """A desktop notification (notify.py); those of the next second make one."""
-        if self.notifier.note(kind, text):
-            self.set_timer(NOTIFY_TOGETHER, self._send_alerts)
+        if self.notifier.on:
+            self._alerts.add((kind, text))
 
-    def _send_alerts(self) -> None:
-        sequence = self.notifier.flush()
-        if sequence and not self.is_headless and self._driver is not None:
-            self._driver.write(sequence)
-            self._driver.flush()
+    def _send_alerts(self, notes: list[tuple[str, str]]) -> None:
+        to_terminal(self, self.notifier.escape(notes))
 
     def render_soon(self) -> None:
         """Render once the messages waiting now are handled: a burst of answers makes one
@@ -335,49 +287,18 @@ class StarVideosApp(App[None]):
         self.render_status()
         self.presenter.check_links(self.config.wall_clock())
 
-    @property
-    def selected_id(self) -> str | None:
-        return self.query_one(TaskTable).selected_id
-
     @on(TaskTable.RowHighlighted)
     def _row_highlighted(self) -> None:
         self.render_panel()
 
     # -- actions -------------------------------------------------------------------------
 
-    def _selected_record(self) -> TaskRecord | None:
-        task_id = self.selected_id
-        record = self.records.get(task_id) if task_id else None
-        if record is None:
-            self.notify("No task selected. Press a to add task ids.", severity="warning")
-        return record
-
-    def action_download(self) -> None:
-        record = self._selected_record()
-        if record is None:
-            return
-        if record.kind is TaskStatus.FAILED:
-            self._open_panel()
-            return
-        if record.local_path and record.id not in self.downloads:
-            self.notify(f"already saved: {record.local_path}")
-            return
-        if record.kind is not TaskStatus.COMPLETED:
-            word = status_look(record).word
-            self.notify(f"{record.id} has no video yet ({word})", severity="warning")
-            return
-        self.monitor.downloads.start(record.id)
-
-    def _open_panel(self) -> None:
-        self.query_one(DetailPanel).add_class("-open")
-        self.render_panel()
-
     def action_toggle_panel(self) -> None:
         panel = self.query_one(DetailPanel)
         if panel.has_class("-open"):
             panel.remove_class("-open")
         else:
-            self._open_panel()
+            self.open_panel()
 
     def action_next_frame(self) -> None:
         """p: with the panel open on a saved task, its picture steps across the video."""
@@ -399,61 +320,15 @@ class StarVideosApp(App[None]):
     def action_help(self) -> None:
         table_keys = [b for b in TaskTable.BINDINGS if isinstance(b, Binding)]
         bindings = [*table_keys, *(b for b in self.BINDINGS if isinstance(b, Binding))]
-        self.push_screen(KeysScreen(key_rows(bindings, self.get_key_display)))
+        shown = rebound(bindings, self.config.keymap)  # the keys the user has, not ours
+        self.push_screen(KeysScreen(key_rows(shown, self._keys_display)))
 
-    def action_add(self) -> None:
-        self.push_screen(AddIdsScreen(self.monitor.add))
-
-    def action_remove(self) -> None:
-        record = self._selected_record()
-        if record is None:
-            return
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.remove_task(record.id)
-
-        self.push_screen(ConfirmScreen(f"Stop watching {record.id}?"), answered)
-
-    @work(group="edits", exit_on_error=False)
-    async def remove_task(self, task_id: str) -> None:
-        try:
-            await self.monitor.remove([task_id])
-        except StarVideosError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        self.notify(f"removed {task_id}")
-
-    def action_refresh(self) -> None:
-        record = self._selected_record()
-        if record is not None:
-            self._poll([record])
-
-    def action_refresh_all(self) -> None:
-        self._poll([r for r in self.records.values() if not r.is_final])
-
-    def _poll(self, records: list[TaskRecord]) -> None:
-        if self.monitor.poller is None:
-            self.notify(self.config.api_note or "polling is off", severity="warning")
-            return
-        final = [r for r in records if r.is_final]
-        if len(records) == 1 and final:
-            record = final[0]
-            self.notify(f"{record.id} is {record.status}: final tasks are not polled again")
-            return
-        self.monitor.poll_now(r.id for r in records)
-        if self.schedule.is_paused():
-            self.notify("Rate limited: the refresh waits for the API's Retry-After.")
-        elif len(records) == 1:
-            self.notify(f"polling {records[0].id}")
-
-    def action_copy(self) -> None:
-        record = self._selected_record()
-        if record is None:
-            return
-        self.copy_to_clipboard(record.video_url or record.id)
-        what = "video URL" if record.video_url else "task id"
-        self.notify(f"copied the {what} (OSC 52; in tmux: set -g set-clipboard on)")
+    def _keys_display(self, binding: Binding) -> str:
+        """ "q,ctrl+q" as "q ^q": each key as the footer writes it."""
+        keys = binding.key.split(",")
+        if len(keys) == 1:
+            return self.get_key_display(binding)
+        return " ".join(self.get_key_display(binding.with_key(k.strip())) for k in keys)
 
     def action_filter(self) -> None:
         box = self.query_one(FilterBox)
@@ -473,36 +348,6 @@ class StarVideosApp(App[None]):
         self.sort_mode = next_sort(self.sort_mode)
         self.notify(f"sorted by {self.sort_mode}")
         self.render_rows(changed=())
-
-    def action_toggle_auto(self) -> None:
-        self.monitor.set_auto_download(not self.auto_download)
-        self.notify(f"auto-download {'on' if self.auto_download else 'off'}")
-        self.render_status()
-
-    def action_new_task(self, values: dict[str, str] | None = None) -> None:
-        if self.client is None:
-            self.notify(self.config.api_note or "no API client", severity="warning")
-            return
-        self.push_screen(NewTaskScreen(self.monitor.create, values), self._created)
-
-    def action_resubmit(self) -> None:
-        record = self._selected_record()
-        if record is not None:
-            self.action_new_task(NewTaskScreen.values_of(record, self.notify))
-
-    def _created(self, task_id: str | None) -> None:
-        if task_id is None:
-            return
-        self.notify(f"submitted {task_id}", title="Task created")
-        self.render_rows()
-        table = self.query_one(TaskTable)
-        if task_id in table.row_ids:
-            table.move_cursor(row=table.row_ids.index(task_id))
-
-    def action_edit_label(self) -> None:
-        record = self._selected_record()
-        if record is not None:
-            self.push_screen(LabelScreen(record.id, record.label or "", self.monitor.set_label))
 
     async def on_unmount(self) -> None:
         # Stop the engine (downloads keep their bytes) before closing the client it uses.

@@ -2,32 +2,30 @@
 
 from __future__ import annotations
 
-import argparse
+import contextlib
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from rich.console import Console
 
-from starvideos_tui.api.client import StarVideosClient
-from starvideos_tui.core import paths
+from starvideos_tui.core.console import PROG, say
+from starvideos_tui.core.errors import UsageError
 from starvideos_tui.core.logs import setup_logging
-from starvideos_tui.core.models import TaskRecord
-from starvideos_tui.engine.settings import (
-    Settings,
-    SettingsError,
-    check_network_settings,
-    parse_bool,
-)
-from starvideos_tui.storage.store import Watchlist
+from starvideos_tui.core.models import ApiKey, TaskRecord
+from starvideos_tui.engine.session import StarVideosClient, Watchlist
+from starvideos_tui.engine.settings import Settings, check_network_settings
 from starvideos_tui.terminal import graphics, notify
 from starvideos_tui.tui.app import StarVideosApp
+from starvideos_tui.tui.bindings import TABLE_BINDINGS, check_keymap, rebindable
 from starvideos_tui.tui.config import AppConfig
+from starvideos_tui.tui.ending import Ending, terminal_gone
 
-DEMO_INTERVAL = 5.0
 DEMO_KEY = "demo-key"
 # (prompt, seconds queued, seconds processing, fail) at simulator speed 1
 # (prompt, seconds queued, seconds processing, why it fails or None)
@@ -47,7 +45,9 @@ DEMO_TASKS = (
 DEMO_UNKNOWN_ID = "video_starvideos_o3_0000000000"
 
 
-def _demo(args: argparse.Namespace) -> tuple[Watchlist, StarVideosClient, AppConfig]:
+def _demo(
+    settings: Settings,
+) -> tuple[Settings, Watchlist, StarVideosClient, list[Callable[[], None]]]:
     from starvideos_tui.simulator import SimConfig, Simulator
 
     # The demo's API and video host are on loopback: a proxy set for the real world would
@@ -58,7 +58,8 @@ def _demo(args: argparse.Namespace) -> tuple[Watchlist, StarVideosClient, AppCon
     )
     sim = Simulator(SimConfig(url_ttl_seconds=900.0)).start()  # links die 15 min on
     folder = Path(tempfile.mkdtemp(prefix="starvideos-demo-"))
-    watchlist = Watchlist(folder / "watchlist.json")
+    settings = settings.demo_session(folder, sim.base_url)  # all of it thrown away on quit
+    watchlist = settings.open_watchlist()
     now = time.time()
     records = [
         TaskRecord(
@@ -75,87 +76,136 @@ def _demo(args: argparse.Namespace) -> tuple[Watchlist, StarVideosClient, AppCon
         TaskRecord(id=DEMO_UNKNOWN_ID, label="an id the API does not know", added_at=now)
     )
     watchlist.add(records)
-    download_dir = Path(args.download_dir) if args.download_dir else folder / "downloads"
 
     def cleanup() -> None:
+        shutil.rmtree(folder, ignore_errors=True)  # first: the part that matters most
         sim.stop()
-        shutil.rmtree(folder, ignore_errors=True)
 
-    config = AppConfig(
-        download_dir=download_dir,
-        interval=DEMO_INTERVAL,
-        auto_download=bool(args.auto_download),
-        title="StarVideos · demo",
-        demo=True,
-        frames_dir=folder / "frames",  # thrown away with the rest
-        extra_cleanup=[cleanup],
-    )
-    return watchlist, StarVideosClient(sim.base_url, DEMO_KEY), config
+    return settings, watchlist, StarVideosClient(sim.base_url, DEMO_KEY), [cleanup]
 
 
-PREVIEW_MODES = ("auto", "blocks", "off")
-
-
-def preview_mode(flag: str | None) -> str:
-    """--preview, else STARVIDEOS_PREVIEW, else auto: the terminal's own pictures (kitty or
-    Sixel) where it says it has them, else coloured half-blocks ("blocks"), which every
-    terminal with colour shows."""
-    mode = (flag or os.environ.get("STARVIDEOS_PREVIEW") or "auto").strip().lower()
-    if mode not in PREVIEW_MODES:
-        raise SettingsError(f"STARVIDEOS_PREVIEW must be auto, blocks or off, got {mode!r}")
-    return mode
-
-
-def _notify_mode(args: argparse.Namespace) -> str:
-    """--notify, else STARVIDEOS_NOTIFY, else auto (the demo resolves no other settings)."""
-    given = getattr(args, "notify", None) or os.environ.get("STARVIDEOS_NOTIFY") or "auto"
-    return notify.check_mode(given)
-
-
-def _frames_dir() -> Path | None:
-    try:
-        return paths.cache_dir() / "frames"
-    except paths.NoHome:
-        return None  # no home, no cache: the panel shows no picture
-
-
-def plain_terminal() -> bool:
+def plain_terminal(env: Mapping[str, str]) -> bool:
     """A terminal of 16 colours (TERM=xterm, linux, screen) or NO_COLOR (set, even empty,
     as Textual reads it), as Rich and Textual see it: the ansi theme reads best there."""
-    if "NO_COLOR" in os.environ:
+    if "NO_COLOR" in env:
         return True
     return Console(force_terminal=True).color_system in ("standard", "windows")
 
 
-def launch(args: argparse.Namespace, settings: Settings | None) -> int:
-    """Run the TUI until the user quits. `settings` are the resolved ones (None for the
-    demo); their errors were raised before any screen."""
-    client: StarVideosClient | None
-    if args.demo or settings is None:
-        watchlist, client, config = _demo(args)
-        setup_logging(getattr(args, "log_level", None) or "info")
-    else:
+def check_terminal() -> None:
+    """The monitor draws on the terminal (Textual writes to stderr) and reads its keys:
+    where stdin, stdout or stderr is not one, refuse before anything opens. Otherwise it
+    would write its screen into a file, or spin on a stdin that only says end-of-file."""
+    for name, stream, fd in (
+        ("stdin", sys.stdin, 0),
+        ("stdout", sys.stdout, 1),
+        ("stderr", sys.stderr, 2),
+    ):
+        if stream is None or not _isatty(fd):
+            raise UsageError(
+                f"the monitor needs a terminal on {name}; "
+                f"for scripts use `{PROG} list` or `{PROG} watch`"
+            )
+
+
+def _isatty(fd: int) -> bool:
+    try:
+        return os.isatty(fd)
+    except OSError:  # closed (`<&-`)
+        return False
+
+
+def launch(settings: Settings) -> int:
+    """Run the TUI until the user quits, or a signal or a lost terminal ends it (exit
+    128 + the signal's number). `settings` are the run's, resolved once (their errors were
+    raised already); the real watchlist is read whole before the terminal is checked, and
+    all of it before any screen."""
+    watchlist: Watchlist | None = None
+    key: ApiKey | None = None
+    keymap = check_keymap(settings.keymap, rebindable(), kept=TABLE_BINDINGS)
+    if not settings.demo:
         check_network_settings()
         key = settings.api_key()
-        watchlist = Watchlist(settings.db)
+        watchlist = settings.open_watchlist()
         watchlist.load()  # a damaged file is reported before the screen opens
+    check_terminal()
+    ending = Ending().install()
+    try:
+        return _run(settings, watchlist, key, keymap, ending)
+    finally:
+        ending.uninstall()
+
+
+def _run(
+    settings: Settings,
+    real: Watchlist | None,
+    key: ApiKey | None,
+    keymap: dict[str, str],
+    ending: Ending,
+) -> int:
+    client: StarVideosClient | None
+    cleanups: list[Callable[[], None]] = []
+    api_note = None
+    if real is None:  # the demo
+        settings, watchlist, client, cleanups = _demo(settings)
+        setup_logging(settings.log_level)
+    else:
+        watchlist = real
         client = StarVideosClient(settings.base_url, key) if key else None
-        config = AppConfig(
-            download_dir=settings.download_dir,
-            interval=settings.interval,
-            auto_download=settings.auto_download,
-            api_note=None if key else "no API key: run starvideos-tui login",
-            frames_dir=_frames_dir(),
-        )
-    config.preview = preview_mode(getattr(args, "preview", None))
-    config.bell = parse_bool(os.environ.get("STARVIDEOS_BELL", "1"), "STARVIDEOS_BELL")
-    mode = settings.notify if settings is not None else _notify_mode(args)
-    config.notify = notify.choose(mode, os.environ)
-    config.tmux = bool(os.environ.get("TMUX"))
-    config.ansi = plain_terminal()
-    if config.preview == "auto" and "NO_COLOR" not in os.environ:
+        api_note = None if key else "no API key: run starvideos-tui login"
+    for cleanup in cleanups:
+        ending.rescue(cleanup)
+    env = settings.environ
+    colour = "NO_COLOR" not in env
+    pictures: graphics.Graphics | None = None
+    light = settings.theme == "light"
+    if ending.code is None:
         # Asked now: once the screen is open, Textual reads every answer of the terminal.
-        config.graphics = graphics.probe(os.environ, sys.stdin.fileno(), sys.stdout.fileno())
+        said = graphics.ask(
+            env,
+            0,
+            1,
+            pictures=colour and settings.preview == "auto",
+            background=colour and settings.theme == "auto",
+        )
+        pictures = said.graphics
+        light = light or (settings.theme == "auto" and bool(said.light))
+    config = AppConfig(
+        download_dir=settings.download_dir,
+        interval=settings.interval,
+        auto_download=settings.auto_download,
+        title="StarVideos · demo" if settings.demo else AppConfig.title,
+        demo=settings.demo,
+        frames_dir=settings.frames_dir,
+        extra_cleanup=cleanups,
+        api_note=api_note,
+        preview=settings.preview,
+        bell=settings.bell,
+        notify=notify.choose(settings.notify, env),
+        tmux=bool(env.get("TMUX")),
+        ansi=plain_terminal(env),
+        graphics=pictures,
+        light=light,
+        keymap=keymap,
+    )
     app = StarVideosApp(watchlist=watchlist, client=client, config=config)
-    app.run()
-    return 0
+    ending.rescue(app.monitor.save_now, first=True)
+    config.ending = ending
+    if ending.code is None:  # not told to end during the start-up
+        try:
+            app.run()
+        except OSError:
+            if ending.code is None:
+                raise
+            # The terminal went away while the screen was being put away.
+    else:
+        for cleanup in config.extra_cleanup:
+            cleanup()
+    if ending.code is not None:
+        if not terminal_gone(ending.fds):
+            with contextlib.suppress(OSError, ValueError):
+                say(f"stopped by {signal.Signals(ending.code - 128).name}")
+                sys.stderr.flush()
+        ending.leave(ending.code)  # not waiting for a read of the watchlist to finish
+        return ending.code  # (a test's leave returns)
+    return app.return_code or 0

@@ -9,10 +9,11 @@ import gc
 import os
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Generic, Protocol, TypeVar
+from typing import Protocol
 
 from textual.notifications import SeverityLevel
 
+from starvideos_tui.core.burst import Burst
 from starvideos_tui.core.eta import RunTimes
 from starvideos_tui.core.formatting import ago
 from starvideos_tui.core.models import TaskRecord, TaskStatus
@@ -23,8 +24,6 @@ from starvideos_tui.tui.config import AppConfig
 from starvideos_tui.tui.view import StatusCounts
 
 API_COLOURS = {"ok": "success", "offline": "warning", "rate limited": "warning"}
-SAVED_TOGETHER = 0.5  # seconds in which saved (or finished) videos make one toast
-T = TypeVar("T")
 
 
 def short_path(path: str) -> str:
@@ -71,34 +70,16 @@ class Face(Protocol):
         ...
 
 
-class Burst(Generic[T]):
-    """What happens within SAVED_TOGETHER seconds, told at once: the first item arms a
-    timer, and `tell` gets them all when it fires."""
-
-    def __init__(self, face: Face, tell: Callable[[list[T]], None]) -> None:
-        self.face = face
-        self.tell = tell
-        self.items: list[T] = []
-
-    def add(self, item: T) -> None:
-        self.items.append(item)
-        if len(self.items) == 1:
-            self.face.set_timer(SAVED_TOGETHER, self._flush)
-
-    def _flush(self) -> None:
-        items, self.items = self.items, []
-        if items:
-            self.tell(items)
-
-
 class Presenter:
     def __init__(self, face: Face, api_note: str | None) -> None:
         self.face = face
         self.counts = StatusCounts()
         self.api_state = api_note or "starting"
         self.api_colour = "warning" if api_note else ""
-        self._saved = Burst(face, self._tell_saved)  # paths of videos saved
-        self._finished = Burst(face, self._tell_finished)  # (task id, completed or failed)
+        # Toasts of a burst told together (core/burst.py).
+        self._saved: Burst[str] = Burst(face.set_timer, self._tell_saved)  # paths saved
+        # (task id, completed or failed)
+        self._finished: Burst[tuple[str, TaskStatus]] = Burst(face.set_timer, self._tell_finished)
         self.links = alerts.Links()  # unsaved videos whose link will die
         # How long past tasks ran: expected finishes and stalls of running ones (eta.py).
         self.run_times = RunTimes()

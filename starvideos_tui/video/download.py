@@ -30,18 +30,15 @@ import hashlib
 import http.client
 import logging
 import os
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from starvideos_tui.api.network import describe_network_error
 from starvideos_tui.core.mediafacts import human_size
 from starvideos_tui.core.models import validate_task_id
 from starvideos_tui.core.paths import why_mkdir_failed
 from starvideos_tui.core.videosize import max_video_bytes, too_big
 from starvideos_tui.video.finishing import (
-    DECODABLE,
     Body,
     ChecksumMismatch,
     SavedVideo,
@@ -51,6 +48,15 @@ from starvideos_tui.video.finishing import (
     scratch_cleared,
     set_aside,
     verify,
+)
+from starvideos_tui.video.hostanswer import (
+    RANGE_RE,
+    UNSATISFIED_RE,
+    Cancelled,
+    TooBig,
+    Transient,
+    content_coding,
+    read_some,
 )
 from starvideos_tui.video.media import NotAVideo
 from starvideos_tui.video.partfile import (
@@ -97,18 +103,6 @@ KEEP_EVERY = 1.0  # seconds after which what arrived goes to the `.part`, block 
 Progress = Callable[[int, int | None], None]
 
 
-class _Transient(Exception):
-    """Worth another try from where we are: a cut connection, a short body."""
-
-
-class Cancelled(Exception):
-    """The caller asked the download to stop; the `.part` is kept for a resume."""
-
-
-class _TooBig(Exception):
-    """More bytes arrived than any video may have."""
-
-
 def target_path(task_id: str, folder: Path) -> Path:
     """Where the video of `task_id` is saved; always inside `folder`."""
     validate_task_id(task_id)
@@ -130,10 +124,6 @@ def prepare_folder(folder: Path) -> Path:
     return folder
 
 
-_RANGE_RE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
-_UNSATISFIED_RE = re.compile(r"bytes \*/(\d+)")
-
-
 def _fetch_once(
     url: str, part: Part, progress: Progress | None, cancel: CancelToken, stall: float, limit: int
 ) -> Body:
@@ -152,25 +142,25 @@ def _fetch_once(
             raise Cancelled() from None
         if not exc.retry:
             raise DownloadError("network", f"cannot fetch the video: {exc.reason}") from None
-        raise _Transient(exc.reason) from None
+        raise Transient(exc.reason) from None
     try:
         status = response.status
         if status in EXPIRED_STATUSES:
             raise DownloadError("expired", f"the video link was refused (HTTP {status})")
-        encoding = _encoding(response)
+        encoding = content_coding(response)
         restart = False
         if status == 206:
-            match = _RANGE_RE.fullmatch(response.getheader("content-range") or "")
+            match = RANGE_RE.fullmatch(response.getheader("content-range") or "")
             if encoding and offset:
                 part.discard()  # its offsets count the coded form, which ours are not
-                raise _Transient(f"the host sent a {encoding}-compressed part of the file")
+                raise Transient(f"the host sent a {encoding}-compressed part of the file")
             if not match or int(match.group(1)) != offset:
                 part.discard()  # not where we are: start over
-                raise _Transient("the host sent a part of the file we did not ask for")
+                raise Transient("the host sent a part of the file we did not ask for")
             etag = part.validator()
             if offset and etag is not None and response.getheader("etag") not in (None, etag):
                 part.discard()  # a host that ignored If-Range sent another version
-                raise _Transient("the file changed on the host")
+                raise Transient("the file changed on the host")
             total = int(match.group(3)) if match.group(3) != "*" else None
             restart = offset == 0
         elif status == 200:
@@ -178,12 +168,12 @@ def _fetch_once(
             length = response.getheader("content-length")
             total = int(length) if length and length.isdigit() and not encoding else None
         elif status == 416 and offset:
-            whole = _UNSATISFIED_RE.fullmatch(response.getheader("content-range") or "")
+            whole = UNSATISFIED_RE.fullmatch(response.getheader("content-range") or "")
             if whole and int(whole.group(1)) == offset:
                 # The host says our `.part` is its whole file: nothing left to fetch.
                 return Body(part.name, offset, offset, _hash_part(part), None, {})
             part.discard()  # our part is longer than the file: start over
-            raise _Transient("the file on the host is shorter than what we have")
+            raise Transient("the file on the host is shorter than what we have")
         else:
             raise DownloadError("refused", f"the video host answered HTTP {status}")
         if total is not None and total > limit:
@@ -212,7 +202,7 @@ def _fetch_once(
                 written = _copy_body(
                     conn, response, writer, offset, total, progress, cancel, stall, limit
                 )
-        except _TooBig:
+        except TooBig:
             part.folder.unlink(name)  # bytes past any video's size are not a video
             part.discard()
             raise DownloadError("refused", too_big(limit)) from None
@@ -222,21 +212,8 @@ def _fetch_once(
     if total is not None and written != total:
         if written > total:
             part.folder.unlink(name)
-        raise _Transient(f"the connection closed after {written:,} of {total:,} bytes")
+        raise Transient(f"the connection closed after {written:,} of {total:,} bytes")
     return Body(name, written, total, digest, encoding, checksums)
-
-
-def _encoding(response: http.client.HTTPResponse) -> str | None:
-    """The body's content coding when one we can undo was applied; refuse the others."""
-    coding = (response.getheader("content-encoding") or "").strip().lower()
-    if coding in ("", "identity"):
-        return None
-    if coding in DECODABLE:
-        return coding
-    raise DownloadError(
-        "not_video",
-        f"the host sent the video {coding[:20]}-compressed, which this tool cannot undo",
-    )
 
 
 def _hash_part(part: Part) -> hashlib._Hash:
@@ -261,7 +238,7 @@ def _copy_body(
     """Read the body into the writer's buffers as it arrives; what has arrived is handed
     over even when the connection breaks or the caller cancels, so a resume starts there.
     On a slow link a block is handed over after KEEP_EVERY seconds, full or not, so what
-    arrived is on disk within moments. Returns the offset after the last byte; _TooBig
+    arrived is on disk within moments. Returns the offset after the last byte; TooBig
     once the body passes `limit`."""
     reported, reported_at = 0.0, written  # progress: every PROGRESS_EVERY or MiB
     ended = False
@@ -277,7 +254,7 @@ def _copy_body(
                 while filled < room:
                     if cancel.is_set():
                         raise Cancelled()
-                    n = _read(response, buffer[filled:room], cancel, stall)
+                    n = read_some(response, buffer[filled:room], cancel, stall)
                     if not n:
                         ended = True
                         break
@@ -285,7 +262,7 @@ def _copy_body(
                     now = time.monotonic()
                     done = written + filled
                     if done > limit:
-                        raise _TooBig()
+                        raise TooBig()
                     if progress is not None and (
                         now - reported >= PROGRESS_EVERY or done - reported_at >= 1 << 20
                     ):
@@ -300,21 +277,6 @@ def _copy_body(
     if progress is not None:
         progress(written, total)
     return written
-
-
-def _read(response: VideoResponse, into: memoryview, cancel: CancelToken, stall: float) -> int:
-    """Bytes read into `into` as they arrive; 0 at the end of the body."""
-    try:
-        n = response.readinto1(into)
-    except TimeoutError:
-        raise _Transient(f"the transfer stalled: no data for {stall:g} s") from None
-    except (OSError, http.client.HTTPException) as exc:
-        if cancel.is_set():
-            raise Cancelled() from None
-        raise _Transient(describe_network_error(exc)) from None
-    if not n and cancel.is_set():
-        raise Cancelled()
-    return n
 
 
 # -- the whole download -------------------------------------------------------------------------
@@ -364,10 +326,10 @@ def _fetch_with_retries(
             except NotAVideo as exc:
                 if exc.cut and body.total is None:
                     # No length from the host: the connection's end may not be the file's.
-                    raise _Transient(f"the body ended early: {exc.arrived}") from None
+                    raise Transient(f"the body ended early: {exc.arrived}") from None
                 raise set_aside(folder, part, body, exc.arrived) from None
             return publish(folder, part, final, checked)
-        except (_Transient, ChecksumMismatch) as exc:
+        except (Transient, ChecksumMismatch) as exc:
             if attempt == MAX_ATTEMPTS:
                 kept = part.size() > 0 if part.exists() else False
                 raise DownloadError(

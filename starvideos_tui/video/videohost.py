@@ -17,7 +17,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from functools import partial
-from urllib.parse import SplitResult, urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin
 
 from starvideos_tui.api.network import (
     describe_network_error,
@@ -25,8 +25,8 @@ from starvideos_tui.api.network import (
     proxy_for,
     ssl_context,
 )
-from starvideos_tui.core.models import is_http_url
 from starvideos_tui.core.textsafe import excerpt
+from starvideos_tui.core.values import http_url
 
 MAX_REDIRECTS = 5
 USER_AGENT = "starvideos-tui"
@@ -131,16 +131,9 @@ def checked_url(url: str) -> SplitResult:
     """The parts of an http(s) URL without credentials and with a valid port, or refuse."""
     # Named without user:password or query: those are secrets, and the message is kept.
     shown = re.sub(r"//[^/?#]*@", "//", url).split("?", 1)[0]
-    refused = HostError(f"refusing to fetch {excerpt(shown, 80)!r}")
-    if not is_http_url(url):
-        raise refused
-    try:
-        parts = urlsplit(url)
-        _ = parts.port  # raises ValueError for a port out of range or not a number
-    except ValueError:
-        raise refused from None
-    if parts.username or parts.password or not parts.hostname:
-        raise refused
+    parts = http_url(url)
+    if parts is None:
+        raise HostError(f"refusing to fetch {excerpt(shown, 80)!r}")
     return parts
 
 

@@ -17,10 +17,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
-from starvideos_tui.api.client import ApiError
-from starvideos_tui.api.create_request import DEFAULT_DURATION, RATIOS, CreateRequest
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.core.textsafe import clean
+from starvideos_tui.engine.submit import DEFAULT_DURATION, RATIOS, CreateRequest
 
 Create = Callable[[CreateRequest], Awaitable[TaskRecord]]
 
@@ -168,8 +167,8 @@ class NewTaskScreen(ModalScreen[str | None]):
         try:
             task_id = (await self.create(request)).id
         except Exception as exc:  # shown in the form, which keeps what was typed
-            why = exc.message if isinstance(exc, ApiError) else str(exc)
-            self.query_one("#form-problems", Static).update(Text(f"Not submitted: {clean(why)}"))
+            why = clean(str(exc))  # an ApiError's text is its message
+            self.query_one("#form-problems", Static).update(Text(f"Not submitted: {why}"))
             self.query_one("#submit", Button).disabled = False
             return
         self.dismiss(task_id)

@@ -20,9 +20,7 @@ from starvideos_tui.core.mediafacts import human_size
 from starvideos_tui.core.models import TaskRecord, TaskStatus
 from starvideos_tui.core.textsafe import clean
 from starvideos_tui.core.vocabulary import DownloadState, status_look
-from starvideos_tui.terminal.graphics import Graphics, cells, fitted, kitty_place, kitty_send, sixel
-from starvideos_tui.tui.widgets.terminal_picture import KITTY_ID, TerminalPicture
-from starvideos_tui.video.preview import (
+from starvideos_tui.engine.frames import (
     SPOTS,
     UPPER_HALF,
     Picture,
@@ -30,6 +28,8 @@ from starvideos_tui.video.preview import (
     cached_frames,
     picture,
 )
+from starvideos_tui.terminal.graphics import Graphics, cells, fitted, kitty_place, kitty_send, sixel
+from starvideos_tui.tui.widgets.terminal_picture import KITTY_ID, TerminalPicture
 
 
 def _when(stamp: float | None) -> str:

@@ -12,53 +12,42 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual.binding import Binding
-from textual.color import Color
+from textual.binding import BindingType
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from starvideos_tui.core.eta import Estimate
-from starvideos_tui.core.formatting import ago, due, link_left, shorten, video_length
 from starvideos_tui.core.models import TaskRecord
-from starvideos_tui.core.textsafe import clean
-from starvideos_tui.core.vocabulary import DownloadState, status_look
-
-COLUMNS = (
-    ("status", "Status", 17),
-    ("task", "Task", 40),
-    ("age", "Age", 4),
-    ("length", "Len", 4),
-    # Running: "~3m" (expected, eta.py) or "stalled"; completed: "9m left" (a signed link
-    # says when it dies) or "5m old".
-    ("link", "Due", 8),
-    ("checked", "Seen", 5),
+from starvideos_tui.core.vocabulary import DownloadState
+from starvideos_tui.tui.bindings import TABLE_BINDINGS
+from starvideos_tui.tui.widgets.columns import COLUMNS, PAD, column_widths
+from starvideos_tui.tui.widgets.table_cells import (
+    clock_cells,
+    in_seconds,
+    rich_colour,
+    row_cells,
+    same_look,
 )
+
 TIMES_EVERY = 5  # seconds between updates of ages shown in seconds
 TIMES_EVERY_SLOW = 30  # ... and of ages shown in minutes, hours or days
 CELLS_KEPT = 2000  # rows' cells kept for rows not on screen (rows scrolled past)
-PAD = 1  # cells of padding on each side of a column
 HEADER = 1  # lines above the first row
 
 
 class TaskTable(ScrollView, can_focus=True):
     """Rows keyed by task id; `show()` recomputes only the rows that changed."""
 
-    BINDINGS = [
-        Binding("enter", "app.toggle_panel", "Details", tooltip="Show the whole record"),
-        Binding("up,k", "cursor(-1)", "Up", show=False),
-        Binding("down,j", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home,g", "edge(0)", "First", show=False),
-        Binding("end,G", "edge(1)", "Last", show=False),
-    ]
+    # bindings.py: enter rebinds as "toggle-panel"
+    BINDINGS: ClassVar[list[BindingType]] = [*TABLE_BINDINGS]
 
     COMPONENT_CLASSES = {"task-table--header", "task-table--cursor"}
 
@@ -241,10 +230,10 @@ class TaskTable(ScrollView, can_focus=True):
         for row, task_id in enumerate(self._visible_ids(), start=top):
             record, _ = self._shown[task_id]
             cells = self.get_row(task_id)
-            age, link, seen = self._times(record, now)
-            seconds = seconds or any(_in_seconds(c) for c in (age, link, seen))
+            age, link, seen = clock_cells(record, now, self.colours, self.estimate)
+            seconds = seconds or any(in_seconds(c) for c in (age, link, seen))
             fresh = (cells[0], cells[1], age, cells[3], link, seen)
-            if any(not _same(a, b) for a, b in zip(cells, fresh, strict=True)):
+            if any(not same_look(a, b) for a, b in zip(cells, fresh, strict=True)):
                 self._cells[task_id] = fresh
                 self._forget_strips(task_id)
                 self._refresh_row(row)
@@ -270,50 +259,25 @@ class TaskTable(ScrollView, can_focus=True):
     def move_cursor(self, *, row: int, animate: bool = False) -> None:
         self._move(row, announce=True)
 
-    # -- cells ---------------------------------------------------------------------------
+    # -- cells (table_cells.py) ------------------------------------------------------------
 
     def cells_for(
         self, record: TaskRecord, download: DownloadState | None, now: float
     ) -> tuple[Text, ...]:
-        look = status_look(record, download)
-        colour = self.colours.get(look.colour, "")
-        status = Text(f"{look.glyph} {look.word}", style=f"bold {colour}".strip())
-        label = record.label or record.prompt
-        task = Text(record.id if not label else short_id(record.id, self._widths()[1]))
-        if label:
-            task.append(f"  {shorten(clean(label), 120)}", style="dim")
-        age, link, seen = self._times(record, now)
-        return (status, task, age, Text(video_length(record), justify="right"), link, seen)
-
-    def _times(self, record: TaskRecord, now: float) -> tuple[Text, Text, Text]:
-        """The cells that change with the clock alone: age, what is due (a running task's
-        expected finish, a link's time left or age), last seen."""
-        created = record.created or record.added_at
-        shown, urgency = link_left(record, now)
-        if not record.is_final and self.estimate is not None:
-            shown, urgency = due(self.estimate(record, now), now)
-        colour = self.colours.get(urgency, "") if urgency else ""
-        link = Text(shown, justify="right", style=f"bold {colour}".strip() if shown != "-" else "")
-        seen = ago(now - record.checked_at) if record.checked_at else "never"
-        return (
-            Text(ago(now - created) if created else "-", justify="right"),
-            link,
-            Text(seen, justify="right"),
-        )
+        return row_cells(record, download, now, self.colours, self.estimate, self._widths()[1])
 
     # -- drawing -------------------------------------------------------------------------
 
     def _widths(self) -> list[int]:
-        """Column widths: the task column takes whatever the others leave."""
-        width = self.scrollable_content_region.width or self.size.width
-        others = sum(w for key, _, w in COLUMNS if key != "task")
-        task = max(24, width - others - 2 * PAD * len(COLUMNS))
-        return [task if key == "task" else w for key, _, w in COLUMNS]
+        """Column widths (0: not shown) for the table's width now."""
+        return column_widths(self.scrollable_content_region.width or self.size.width)
 
     def _line(self, cells: Sequence[Text], style: Style) -> Strip:
         segments: list[Segment] = []
         console = self.app.console
         for cell, width in zip(cells, self._widths(), strict=True):
+            if not width:
+                continue  # a column that gave way to the task's id
             text = cell.copy()
             text.truncate(width, overflow="ellipsis")
             gap = " " * (width - text.cell_len)
@@ -405,35 +369,3 @@ class TaskTable(ScrollView, can_focus=True):
     def on_click(self, event: events.Click) -> None:
         if event.y >= HEADER:
             self._move(int(self.scroll_offset.y) + event.y - HEADER, announce=False)
-
-
-def rich_colour(value: str) -> str:
-    """A theme's colour as Rich draws it: an ANSI colour stays the terminal's own (its
-    palette, in 16 colours), any other is its RGB."""
-    if value.startswith("ansi_"):  # "ansi_bright_green" -> "bright_green"; an alpha
-        return value.split()[0].removeprefix("ansi_")  # ("ansi_default 60%") is dropped
-    return Color.parse(value).hex6
-
-
-LABEL_ROOM = 16  # cells of a label worth shortening the id for
-
-
-def short_id(task_id: str, width: int) -> str:
-    """The id as the task column can hold it beside a label: whole when there is room,
-    else its distinctive end ("…1814428523"; every id starts "video_starvideos_o3_").
-    The filter and the panel still have the whole id."""
-    head, _, tail = task_id.rpartition("_")
-    if len(task_id) + 2 + LABEL_ROOM <= width or not head or len(tail) < 6:
-        return task_id
-    return f"…{tail}"
-
-
-def _in_seconds(cell: Text) -> bool:
-    """An age like "42s" or "42s left": it changes every second."""
-    text = cell.plain.split(" ", 1)[0]
-    return text.endswith("s") and text[:-1].isdigit()
-
-
-def _same(before: Text, after: Text) -> bool:
-    """Text's own == ignores the base style, which carries a status's colour."""
-    return before == after and before.style == after.style

@@ -21,6 +21,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from starvideos_tui.terminal.graphics import kitty_hide
+from starvideos_tui.tui.escapes import to_terminal
 
 _NO_STYLE = Style()
 KITTY_ID = 4_517  # the panel's one picture: each new one replaces it
@@ -40,8 +41,7 @@ class TerminalPicture(Widget):
     def show(self, protocol: str, columns: int, rows: int, picture: str, send: str = "") -> None:
         """Draw `picture` (an escape drawing at the cursor) over `columns` x `rows` cells;
         `send` goes to the terminal first, once (a kitty image's data)."""
-        if send and self.app._driver is not None and not self.app.is_headless:
-            self.app._driver.write(send)
+        to_terminal(self.app, send)
         self.protocol, self.columns, self.rows, self.picture = protocol, columns, rows, picture
         self.refresh(layout=True)
 
@@ -59,8 +59,7 @@ class TerminalPicture(Widget):
         self._hide_kitty()
 
     def _hide_kitty(self) -> None:
-        if self._kitty_shown and self.app._driver is not None and not self.app.is_headless:
-            self.app._driver.write(kitty_hide(KITTY_ID))
+        if self._kitty_shown and to_terminal(self.app, kitty_hide(KITTY_ID)):
             self._kitty_shown = False
 
     def get_content_width(self, container: Size, viewport: Size) -> int:

@@ -1,0 +1,207 @@
+"""`watch` and `wait`, and the face they share with `create --wait`: the Watcher, a line
+per change of what the engine reports, and a verdict in the exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+
+from starvideos_tui.cli.cmdline import ids_from, out, print_records, say_plain
+from starvideos_tui.cli.progress import Progress
+from starvideos_tui.core.console import say
+from starvideos_tui.core.errors import Failure, TimedOut, UsageError
+from starvideos_tui.core.formatting import ago
+from starvideos_tui.core.models import TaskRecord, TaskStatus
+from starvideos_tui.core.textsafe import clean
+from starvideos_tui.engine import alerts
+from starvideos_tui.engine.events import (
+    DownloadEnded,
+    Event,
+    GaveUp,
+    PassEnded,
+    PollFailed,
+    StatusChanged,
+    Trouble,
+)
+from starvideos_tui.engine.monitor import Monitor
+from starvideos_tui.engine.session import Watchlist, api_client, monitoring
+from starvideos_tui.engine.settings import Settings
+
+
+class Watcher:
+    """The face of `watch`, `wait` and `create --wait`: a line per change, and a verdict.
+
+    With `download` (watch, create --wait, wait --download) a completed task is settled
+    when its video is saved; without, when it is completed. `line` prints a line (stdout;
+    stderr when stdout carries JSON). With `alerter`, desktop notifications as the TUI
+    sends them (alerts.py)."""
+
+    def __init__(
+        self,
+        progress: Progress | None = None,
+        *,
+        download: bool = True,
+        line: Callable[[str], None] = out,
+        alerter: alerts.Alerter | None = None,
+    ) -> None:
+        self.saved: set[str] = set()  # saved, or completed when not downloading
+        self.failed: dict[str, str] = {}  # id: why it has no video, for the last line
+        self.progress = progress  # what it is waiting for, on stderr
+        self.download = download
+        self.out = line
+        self.alerter = alerter
+
+    def give_up(self, task_id: str, why: str) -> None:
+        if task_id not in self.failed and task_id not in self.saved:
+            self.failed[task_id] = why
+            self.out(why)
+
+    def heard(self, event: Event) -> None:
+        if self.alerter is not None:
+            self.alerter.heard(event)
+        if isinstance(event, PassEnded):
+            if self.progress is not None:
+                self.progress.polled(event)
+            return
+        if self.progress is not None:
+            self.progress.clear()  # the next tick shows it again, under the new line
+        if isinstance(event, StatusChanged):
+            self.out(f"{event.task_id} {event.old or 'new'} -> {clean(event.new)}")
+        elif isinstance(event, PollFailed) and event.first:
+            self.out(f"{event.task_id} poll failed: {clean(event.problem.message)}")
+        elif isinstance(event, GaveUp):
+            self.give_up(event.task_id, f"{event.task_id} is unknown to the API; gave up")
+        elif isinstance(event, DownloadEnded):
+            if event.error is not None:
+                why = f"{event.task_id} completed but not saved: {clean(event.error)}"
+                self.give_up(event.task_id, why)
+            elif event.record is not None:
+                self.saved.add(event.task_id)
+                self.out(f"{event.task_id} saved {event.record.local_path}")
+        elif isinstance(event, Trouble):
+            say(event.message)
+
+    def _settle(self, m: Monitor) -> bool:
+        """Start what is due (failed ones told, completed ones saved); True when every
+        watched task is settled or the key was refused."""
+        for record in m.records.values():
+            if record.id in self.saved or record.id in self.failed:
+                continue
+            if record.kind is TaskStatus.FAILED:
+                why = clean(record.error or "no reason given")
+                self.give_up(record.id, f"{record.id} failed: {why}")
+            elif record.kind is TaskStatus.COMPLETED:
+                if self.download:
+                    m.downloads.start(record.id)
+                else:
+                    self.saved.add(record.id)
+        if m.schedule.auth_blocked:
+            return True
+        settled = self.saved | set(self.failed)
+        return all(i in settled for i in m.records) and not m.downloads.busy
+
+    async def watch(self, m: Monitor, timeout: float | None = None) -> int:
+        """Poll until every watched task is final (each completed video saved, when
+        downloading). 0: all settled well. A task the API keeps answering 404 for is given
+        up (monitor.GIVE_UP_AFTER), so an unattended `watch` always ends. With `timeout`
+        (seconds), TimedOut when it runs out first, unless a task has failed by then."""
+        wanted = set(m.records)
+        timed_out = False
+        ticking = self.progress.ticking(m) if self.progress else contextlib.nullcontext()
+        links = self.alerter.looking(m.downloads.states) if self.alerter else None
+        try:
+            async with asyncio.timeout(timeout), links or contextlib.nullcontext():
+                with ticking:
+                    await m.run(until=lambda: self._settle(m))
+        except TimeoutError:
+            timed_out = True
+        finally:
+            if self.alerter is not None:
+                self.alerter.close()  # what the last second told, sent before the verdict
+        if m.schedule.auth_blocked:
+            raise Failure("the API refused the key; stopped watching")
+        wanted &= set(m.records)
+        failed = sorted(set(self.failed) & wanted)
+        if failed:
+            if len(wanted) == 1:
+                raise Failure(self.failed[failed[0]])
+            shown = _some(failed)
+            without = "a saved video" if self.download else "a video"
+            raise Failure(f"{len(failed)} of {len(wanted)} task(s) without {without}: {shown}")
+        if not wanted:
+            raise Failure("every watched task was removed while watching")
+        if timed_out:
+            left = sorted(wanted - self.saved)
+            raise TimedOut(
+                f"timed out after {ago(timeout or 0)}: {len(left)} of {len(wanted)} task(s) "
+                f"not {'saved' if self.download else 'final'}: {_some(left)}"
+            )
+        return 0
+
+
+def alerter_of(settings: Settings) -> alerts.Alerter | None:
+    """Notifications when --notify, STARVIDEOS_NOTIFY or the config asks (not by default)."""
+    return alerts.headless(settings.notify, settings.environ) if settings.notify_given else None
+
+
+def _some(ids: list[str]) -> str:
+    return ", ".join(ids[:3]) + (", …" if len(ids) > 3 else "")
+
+
+async def wait(settings: Settings, args: argparse.Namespace) -> int:
+    """`wait ID...`: poll those tasks until each is final (saved, with --download); the
+    verdict in the exit code: 0 all completed, 1 any failed, 3 timed out."""
+    ids = ids_from(args.ids)
+    timeout = _seconds(args.timeout) if args.timeout is not None else None
+    watchlist = settings.open_watchlist()
+    line = say_plain if args.json else out
+    watcher = Watcher(
+        Progress() if not args.json else None,
+        download=args.download,
+        line=line,
+        alerter=alerter_of(settings),
+    )
+    async with api_client(settings) as client:  # no key: nothing added to the watchlist
+        now = time.time()
+        watchlist.add([TaskRecord(id=i, added_at=now) for i in ids])  # one watched is kept
+        try:
+            auto = args.download
+            async with monitoring(settings, client, watcher.heard, ids, auto_download=auto) as m:
+                return await watcher.watch(m, timeout)
+        finally:
+            if args.json:
+                _print_waited(watchlist, ids)
+
+
+def _print_waited(watchlist: Watchlist, ids: list[str]) -> None:
+    """`wait --json`: the tasks waited for, in the order they were given."""
+    everything = watchlist.load()
+    order = {task_id: n for n, task_id in enumerate(ids)}
+    records = sorted((r for r in everything if r.id in order), key=lambda r: order[r.id])
+    print_records(records, as_json=True, history=everything)
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < 10**9:  # NaN is not in range either
+        raise UsageError(f"--timeout must be a number of seconds above 0, got {text!r}")
+    return seconds
+
+
+async def watch(settings: Settings, args: argparse.Namespace) -> int:
+    ids = [r.id for r in settings.open_watchlist().load()]
+    if not ids:
+        raise Failure("the watchlist is empty: nothing to watch")
+    watcher = Watcher(alerter=alerter_of(settings))
+    async with (
+        api_client(settings) as client,
+        monitoring(settings, client, watcher.heard, ids, auto_download=True) as m,
+    ):
+        return await watcher.watch(m)
