@@ -28,7 +28,8 @@ from starvideos_tui.core.schedule import PollSchedule
 from starvideos_tui.core.vocabulary import DownloadState
 from starvideos_tui.simulator import SimConfig, Simulator
 from starvideos_tui.storage.store import Watchlist
-from starvideos_tui.tui.app import AppConfig, StarVideosApp
+from starvideos_tui.tui.app import StarVideosApp
+from starvideos_tui.tui.config import AppConfig
 from starvideos_tui.tui.widgets.task_table import TaskTable
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -31,15 +31,23 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import pytest_timeout
+from helpers_cli import Cli
 from helpers_http import Respond, ScriptedHTTPServer, serve_tls
 from helpers_proc import Backstop, Spawn, Tmux, child_environment, end, end_all, start
 
+from starvideos_tui.api.client import StarVideosClient
+from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.simulator import SimConfig, Simulator
 from starvideos_tui.storage.store import Watchlist
+
+if TYPE_CHECKING:  # Textual is imported where a test uses the TUI, not by every process
+    from helpers_tui import AppFactory
+
+    from starvideos_tui.tui.app import StarVideosApp
 
 
 class FakeClock:
@@ -120,6 +128,49 @@ def sim(start_sim: Callable[..., Simulator]) -> Simulator:
     return start_sim()
 
 
+# -- the CLI in a child process --------------------------------------------------------------
+
+
+@pytest.fixture
+def cli(tmp_path: Path, sim: Simulator) -> Cli:
+    """The CLI run as a child process against `sim`, with its own home (helpers_cli.Cli)."""
+    return Cli(tmp_path, sim.base_url)
+
+
+# -- the TUI on the simulator ---------------------------------------------------------------
+
+
+@pytest.fixture
+def make_app(
+    simulator: Simulator, clock: FakeClock, watchlist: Watchlist, tmp_path: Path
+) -> AppFactory:
+    """Build the app on the simulator; every clock it reads is the test's clock."""
+    from helpers_tui import KEY as TUI_KEY
+
+    from starvideos_tui.tui.app import StarVideosApp
+    from starvideos_tui.tui.config import AppConfig
+
+    def make(
+        ids: list[str],
+        *,
+        interval: float = 30.0,
+        base_url: str | None = None,
+        key: str = TUI_KEY,
+    ) -> StarVideosApp:
+        watchlist.add([TaskRecord(id=task_id, added_at=clock()) for task_id in ids])
+        config = AppConfig(
+            download_dir=tmp_path / "videos",
+            interval=interval,
+            bell=False,
+            wall_clock=clock,
+            monotonic=clock,
+        )
+        client = StarVideosClient(base_url or simulator.base_url, key)
+        return StarVideosApp(watchlist=watchlist, client=client, config=config)
+
+    return make
+
+
 # -- child processes ------------------------------------------------------------------------
 
 
@@ -174,6 +225,7 @@ def pytest_configure(config: pytest.Config) -> None:
                 sys.__stderr__.write(f"{out}{err}")
 
     _backstop.before_fire = uncapture
+    config.pluginmanager.register(_AfterTheWorkers(), "starvideos-after-the-workers")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -192,14 +244,86 @@ def pytest_timeout_cancel_timer(item: pytest.Item) -> None:
     _backstop.disarm()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The `slow` tests first: under xdist a long test started last would be the run's
+    tail, the other workers idle. (A stable sort: every worker collects the same order.)"""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_enter_pdb() -> None:
     _backstop.disarm()  # a person at the debugger is no hang
 
 
+def _xdist_controller(config: pytest.Config) -> bool:
+    """Whether this process hands the tests to pytest-xdist's workers (and runs none)."""
+    return config.pluginmanager.has_plugin("dsession")
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Fail the run if a process the tests started is still alive: name it, end it."""
-    left = end_all()
+    """Fail the run if a process the tests started is still alive: name it, end it.
+
+    Where the tests ran (serially, or in each xdist worker) this runs first, before
+    anything else ends. In an xdist controller it runs last (`_AfterTheWorkers`), once
+    xdist has ended its workers: they are the controller's children too, and they are
+    not leftovers."""
+    if not _xdist_controller(session.config):
+        _check_leftovers(session)
+        _arm_for_the_exit()
+
+
+def _arm_for_the_exit() -> None:
+    # For the exit only: once pytest has returned, a caller still running (pytest.main()
+    # called from other code) is none of the backstop's business; a main thread stopped
+    # and waiting on threads that never end is.
+    _backstop.arm(
+        EXIT_DEADLINE,
+        f"pytest has not exited {EXIT_DEADLINE:.0f} s after its tests",
+        skip=lambda: _unconfigured.is_set() and threading.main_thread().is_alive(),
+    )
+
+
+class _AfterTheWorkers:
+    """The check in an xdist controller: what each worker found (its report is lost with
+    the worker's own output, so it sends it in `workeroutput`), and then, once xdist has
+    ended its workers, what is left of the controller's own children."""
+
+    def __init__(self) -> None:
+        self.from_workers: list[tuple[int, str]] = []
+        self.stuck_in_workers: list[str] = []
+
+    @pytest.hookimpl(optionalhook=True)  # an xdist hook: unknown without xdist
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        found = getattr(node, "workeroutput", None) or {}
+        self.from_workers += [tuple(x) for x in found.get("starvideos_leftovers", [])]
+        self.stuck_in_workers += found.get("starvideos_stuck", [])
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if _xdist_controller(session.config):
+            _check_leftovers(session, self.from_workers, self.stuck_in_workers)
+            _arm_for_the_exit()
+
+
+def _check_leftovers(
+    session: pytest.Session,
+    from_workers: list[tuple[int, str]] | None = None,
+    stuck_in_workers: list[str] | None = None,
+) -> None:
+    left = (from_workers or []) + end_all()
+    stuck = [
+        t.name
+        for t in threading.enumerate()
+        if t is not threading.current_thread() and not t.daemon and t.is_alive()
+    ]
+    if stuck:
+        time.sleep(1.0)  # threads that were just told to stop
+        stuck = [t.name for t in threading.enumerate() if t.name in stuck and t.is_alive()]
+    stuck += stuck_in_workers or []
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: its controller reports
+        workeroutput["starvideos_leftovers"] = left
+        workeroutput["starvideos_stuck"] = stuck
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     write = reporter.write_line if reporter is not None else print
     if left:
@@ -210,24 +334,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         write("They were killed. A test must end every process it starts (the spawn fixture).")
         if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    stuck = [
-        t.name
-        for t in threading.enumerate()
-        if t is not threading.current_thread() and not t.daemon and t.is_alive()
-    ]
-    if stuck:
-        time.sleep(1.0)  # threads that were just told to stop
-        stuck = [t.name for t in threading.enumerate() if t.name in stuck and t.is_alive()]
     if stuck:
         write(f"WARNING: threads still running, which keep pytest from exiting: {stuck}")
-    # For the exit only: once pytest has returned, a caller still running (pytest.main()
-    # called from other code) is none of the backstop's business; a main thread stopped
-    # and waiting on threads that never end is.
-    _backstop.arm(
-        EXIT_DEADLINE,
-        f"pytest has not exited {EXIT_DEADLINE:.0f} s after its tests",
-        skip=lambda: _unconfigured.is_set() and threading.main_thread().is_alive(),
-    )
 
 
 _unconfigured = threading.Event()

@@ -198,7 +198,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         headers = {
             k: v for k, v in self.headers.items() if k.lower() not in ("proxy-authorization",)
         }
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        conn = http.client.HTTPConnection(str(parts.hostname), parts.port, timeout=10)
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         conn.request(self.command, target or "/", body=body, headers=headers)
         answer = conn.getresponse()

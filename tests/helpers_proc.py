@@ -147,8 +147,12 @@ def end(child: subprocess.Popen[Any], grace: float = GRACE) -> None:
 
 def child_environment(home: Path) -> dict[str, str]:
     """This environment for a child: the package importable, every user folder under
-    `home` (STARVIDEOS_HOME), no other STARVIDEOS_* setting inherited."""
+    `home` (STARVIDEOS_HOME), no other STARVIDEOS_* setting inherited, nor the terminal size
+    pytest-xdist sets."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("STARVIDEOS_")}
+    # pytest-xdist's workers say COLUMNS=80, LINES=24: a child's width is its own stdout's.
+    env.pop("COLUMNS", None)
+    env.pop("LINES", None)
     env["STARVIDEOS_HOME"] = str(home)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     return env
@@ -267,7 +271,9 @@ class Tmux:
     def __init__(self) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="svt-tmux-"))
         self.name = f"svt-{os.getpid()}-{next(_tmux_names)}"
-        self.env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+        # Not pytest-xdist's COLUMNS=80, LINES=24 either: a pane's size is the window's.
+        drop = ("TMUX", "TMUX_PANE", "COLUMNS", "LINES")
+        self.env = {k: v for k, v in os.environ.items() if k not in drop}
         self.env["TMUX_TMPDIR"] = str(self.folder)
         self.server: int | None = None
 

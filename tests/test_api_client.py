@@ -12,7 +12,7 @@ import httpx
 import pytest
 from contract import PROCESSING_ANSWER
 
-from starvideos_tui.api.client import ApiKey, StarVideosClient
+from starvideos_tui.api.client import StarVideosClient
 from starvideos_tui.api.create_request import CreateRequest
 from starvideos_tui.api.errors import (
     ApiError,
@@ -25,7 +25,7 @@ from starvideos_tui.api.errors import (
     TaskNotFound,
     parse_retry_after,
 )
-from starvideos_tui.core.models import InvalidTaskId, TaskResult, TaskStatus
+from starvideos_tui.core.models import ApiKey, InvalidTaskId, TaskResult, TaskStatus
 
 KEY = "sk-live-TOPSECRET-4242"
 BASE = "https://api.example.test/kyyReactApiServer"
@@ -58,7 +58,7 @@ class FakeApi:
             return await client.get_result(task_id)
 
 
-def answer(status: int, body: object = None, *, text: str | None = None, **headers: str):
+def answer(status: int, body: object = None, *, text: str | None = None, **headers: str) -> Respond:
     """A responder giving `status` with a JSON `body` (or raw `text`)."""
 
     def respond(request: httpx.Request) -> httpx.Response:
@@ -71,7 +71,7 @@ def answer(status: int, body: object = None, *, text: str | None = None, **heade
 
 def raising(exc_type: type[Exception]) -> Respond:
     def respond(request: httpx.Request) -> httpx.Response:
-        raise exc_type("simulated", request=request)
+        raise exc_type("simulated", request=request)  # type: ignore[call-arg]  # httpx errors
 
     return respond
 

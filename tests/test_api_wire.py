@@ -22,9 +22,9 @@ from email.utils import formatdate
 from pathlib import Path
 
 import pytest
+from helpers_cli import Cli
 from helpers_http import Reply, ScriptedHTTPServer, Seen, ranged
 from helpers_media import padded_video
-from test_cli_e2e import Cli
 
 from starvideos_tui.api import client as api
 from starvideos_tui.api.client import StarVideosClient
@@ -434,7 +434,7 @@ async def test_a_compressed_answer_that_expands_past_the_ceiling_is_refused(
     assert caught.value.message == "malformed answer: larger than 1000 kB once decompressed"
 
 
-CODED = {
+CODED: dict[str, Callable[[bytes], tuple[bytes, str]]] = {
     "gzip": lambda b: (_deflate(b, 31), "gzip"),
     "deflate-zlib": lambda b: (_deflate(b, 15), "deflate"),
     "deflate-raw": lambda b: (_deflate(b, -15), "deflate"),

@@ -15,21 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers_cli import Cli, Run
 from helpers_http import Reply, ScriptedHTTPServer, Seen, ranged
 from helpers_media import padded_video
 from helpers_proc import Spawn
-from test_cli_e2e import Cli
 
 from starvideos_tui.simulator import Simulator
 
 TASK = "video_starvideos_o3_9990001111"
 VIDEO = padded_video(400_000)
 Serve = Callable[..., ScriptedHTTPServer]
-
-
-@pytest.fixture
-def cli(tmp_path: Path, sim: Simulator) -> Cli:
-    return Cli(tmp_path, sim.base_url)
 
 
 def completed_at(sim: Simulator, url: str, task_id: str = TASK, **extra: Any) -> None:
@@ -39,7 +34,7 @@ def completed_at(sim: Simulator, url: str, task_id: str = TASK, **extra: Any) ->
     sim.add_fixed(task_id, body | extra)
 
 
-def one_line_error(run: Any) -> str:
+def one_line_error(run: Run) -> str:
     assert "Traceback" not in run.err, str(run)
     lines = run.err_lines
     assert len(lines) == 1, str(run)
@@ -260,7 +255,8 @@ def test_a_user_without_a_home_gets_one_clear_line_or_a_working_command(
         )
 
     db = str(work / "w.json")
-    for args, extra in [(("list",), {}), (("login",), {})]:
+    runs: list[tuple[tuple[str, ...], dict[str, Any]]] = [(("list",), {}), (("login",), {})]
+    for args, extra in runs:
         result = run(*args, **extra)
         assert result.returncode == 1, result
         assert result.stderr.count("\n") == 1 and "no home directory" in result.stderr

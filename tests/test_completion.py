@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers_proc import child_environment
 
 from starvideos_tui.cli.completion import FILES, FOLDERS, task_ids
 from starvideos_tui.core.models import TaskRecord
@@ -29,7 +30,7 @@ def env(tmp_path: Path) -> dict[str, str]:
             TaskRecord(id=IDS[2], prompt="Heron at dawn", added_at=3.0),
         ]
     )
-    base = {k: v for k, v in os.environ.items() if not k.startswith("STARVIDEOS_")}
+    base = child_environment(tmp_path / "home")
     return {**base, "STARVIDEOS_DB": str(db), "PATH": f"{BIN}{os.pathsep}{base['PATH']}"}
 
 

@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers_cli import Cli
 from helpers_http import NoWait, Reply, ScriptedHTTPServer, Seen, leave_part, ranged
 from helpers_media import padded_video
-from test_cli_e2e import Cli
 
 from starvideos_tui.core.mediafacts import human_size
 from starvideos_tui.core.videosize import DEFAULT_MAX_VIDEO_BYTES, MAX_VIDEO_ENV, max_video_bytes
@@ -75,11 +75,6 @@ def fetch(server: ScriptedHTTPServer, folder: Path, **kw: Any) -> Any:
 
 
 # -- the CLI in a child process, its peak memory measured ----------------------------------
-
-
-@pytest.fixture
-def cli(tmp_path: Path, sim: Simulator) -> Cli:
-    return Cli(tmp_path, sim.base_url)
 
 
 def completed_at(sim: Simulator, url: str) -> None:

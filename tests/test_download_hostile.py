@@ -352,7 +352,12 @@ def test_cancel_on_a_silent_link_returns_within_a_second_keeping_what_arrived(
         if done >= 20_000:
             arrived.set()
 
-    timer = threading.Thread(target=lambda: (arrived.wait(10), time.sleep(0.3), cancel.set()))
+    def cancel_soon() -> None:
+        arrived.wait(10)
+        time.sleep(0.3)
+        cancel.set()
+
+    timer = threading.Thread(target=cancel_soon)
     timer.start()
     started = time.monotonic()
     with pytest.raises(download.Cancelled):

@@ -135,8 +135,11 @@ def test_stuck_where_the_alarm_cannot_reach():
 """
 
 
-def _inner_run(spawn: Spawn, folder: Path, *selected: str) -> tuple[int, str, list[int]]:
-    """pytest on INNER_TESTS with the real conftest.py, the backstop's margins made 1 s."""
+def _inner_run(
+    spawn: Spawn, folder: Path, *selected: str, workers: int = 0
+) -> tuple[int, str, list[int]]:
+    """pytest on INNER_TESTS with the real conftest.py, the backstop's margins made 1 s;
+    with `workers`, in that many pytest-xdist workers (the README's command uses them)."""
     pids = folder / "pids"
     (folder / "test_inner.py").write_text(textwrap.dedent(INNER_TESTS.format(pids=str(pids))))
     (folder / "fast_backstop.py").write_text(
@@ -146,21 +149,26 @@ def _inner_run(spawn: Spawn, folder: Path, *selected: str) -> tuple[int, str, li
     args = [sys.executable, "-m", "pytest", "-p", "conftest", "-p", "fast_backstop"]
     args += ["-p", "no:cacheprovider", "-q", "--rootdir", str(folder)]
     args += ["-o", "asyncio_default_fixture_loop_scope=function"]
+    args += ["-n", str(workers)] if workers else ["-p", "no:xdist"]
     args += [f"test_inner.py::{name}" for name in selected]
     inner = spawn(args, env=env, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out, _ = inner.communicate(timeout=60)
     return inner.returncode, out.decode(errors="replace"), _pids_in(pids)
 
 
+@pytest.mark.parametrize("workers", [0, 2], ids=["serial", "xdist"])
 def test_a_run_that_leaves_a_process_running_fails_naming_it_and_kills_it(
-    tmp_path: Path, spawn: Spawn
+    tmp_path: Path, spawn: Spawn, workers: int
 ) -> None:
+    """Under xdist each worker checks its own children and sends what it found to the
+    controller, which names it and fails the run (a worker's own output is lost)."""
     code, out, pids = _inner_run(
         spawn,
         tmp_path,
         "test_ended_by_its_fixture",
         "test_leaves_a_child_running",
         "test_leaves_an_orphan_in_a_group_it_started",
+        workers=workers,
     )
     assert code == 1, out
     assert "3 passed" in out  # every test passed: the leftovers alone fail the run
@@ -171,8 +179,11 @@ def test_a_run_that_leaves_a_process_running_fails_naming_it_and_kills_it(
     assert _gone_within(pids, 5), "a leftover outlived the check"
 
 
-def test_a_run_that_ends_what_it_starts_passes(tmp_path: Path, spawn: Spawn) -> None:
-    code, out, pids = _inner_run(spawn, tmp_path, "test_ended_by_its_fixture")
+@pytest.mark.parametrize("workers", [0, 2], ids=["serial", "xdist"])
+def test_a_run_that_ends_what_it_starts_passes(tmp_path: Path, spawn: Spawn, workers: int) -> None:
+    """Under xdist the controller's check comes after xdist has ended its workers: they
+    are its children, but no leftovers, and no worker is killed by another's check."""
+    code, out, pids = _inner_run(spawn, tmp_path, "test_ended_by_its_fixture", workers=workers)
     assert code == 0, out
     assert "still running" not in out
     assert len(pids) == 1 and _gone_within(pids, 5)

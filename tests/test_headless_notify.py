@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers_proc import child_environment
 
 from starvideos_tui.simulator import Simulator
 
@@ -31,11 +32,10 @@ OSC777 = re.compile(rb"\x1b\]777;notify;([^\x1b\x07]*)\x1b\\")
 class Home:
     def __init__(self, tmp_path: Path, sim: Simulator) -> None:
         self.path = tmp_path
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("STARVIDEOS_")}
+        self.env = child_environment(tmp_path / "home")
         for name in ("TMUX", "KITTY_WINDOW_ID", "TERM_PROGRAM", "VTE_VERSION", "WT_SESSION"):
             self.env.pop(name, None)
         self.env.update(
-            STARVIDEOS_HOME=str(tmp_path / "home"),
             STARVIDEOS_BASE_URL=sim.base_url,
             STARVIDEOS_API_KEY=KEY,
             STARVIDEOS_DOWNLOAD_DIR=str(tmp_path / "dl"),

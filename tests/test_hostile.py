@@ -30,6 +30,7 @@ import httpx
 import pytest
 from contract import PROCESSING_ANSWER
 from helpers_http import NoWait
+from helpers_proc import child_environment
 from textual.widgets import Static
 
 from starvideos_tui.api.client import StarVideosClient
@@ -37,13 +38,15 @@ from starvideos_tui.api.errors import ApiError
 from starvideos_tui.cli import main as cli
 from starvideos_tui.core.models import TaskRecord, validate_task_id
 from starvideos_tui.core.schedule import PollSchedule
+from starvideos_tui.engine.events import PassEnded
 from starvideos_tui.engine.monitor import Monitor
 from starvideos_tui.engine.videos import NotDownloadable, save_task_video
 from starvideos_tui.engine.watchlist_io import AsyncWatchlist
 from starvideos_tui.simulator import SimConfig, Simulator
 from starvideos_tui.simulator.video import sample_video
 from starvideos_tui.storage.store import Watchlist
-from starvideos_tui.tui.app import AppConfig, StarVideosApp
+from starvideos_tui.tui.app import StarVideosApp
+from starvideos_tui.tui.config import AppConfig
 from starvideos_tui.tui.screens.add_ids import split_ids
 from starvideos_tui.tui.widgets.task_table import TaskTable
 from starvideos_tui.video.download import DownloadError, fetch_to_file_sync, target_path
@@ -332,7 +335,9 @@ HOSTILE_BODIES: dict[str, tuple[int, bytes, str | None]] = {
 }
 
 
-async def _poll_once(tmp_path: Path, status: int, body: bytes, **headers: str):
+async def _poll_once(
+    tmp_path: Path, status: int, body: bytes, **headers: str
+) -> tuple[PassEnded, TaskRecord, Path, PollSchedule]:
     path = tmp_path / "watchlist.json"
     watchlist = Watchlist(path)
     watchlist.add([TaskRecord(id=TASK, added_at=1.0)])
@@ -635,12 +640,10 @@ def hostile_sim() -> Iterator[Simulator]:
 
 
 def _cli_env(home: Path, base_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STARVIDEOS_")}
+    env = child_environment(home)
     env.update(
-        STARVIDEOS_HOME=str(home),
         STARVIDEOS_BASE_URL=base_url,
         STARVIDEOS_API_KEY=KEY,
-        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     )
     return env
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from test_cli_e2e import FAST, KEY, Cli, Run, assert_fails, done_task, polls
+from helpers_cli import FAST, KEY, Cli, Run, assert_fails, done_task, polls
 
 from starvideos_tui.simulator import Simulator
 from starvideos_tui.storage.store import Watchlist
@@ -45,7 +45,7 @@ def run(
     feed = stdin if isinstance(stdin, bytes) else None
     proc = subprocess.Popen(
         command,
-        stdin=subprocess.PIPE if feed is not None else (stdin or subprocess.DEVNULL),
+        stdin=subprocess.PIPE if isinstance(stdin, bytes) else (stdin or subprocess.DEVNULL),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env={**cli.env, **(env or {})},

@@ -11,8 +11,8 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from helpers_cli import Cli
 from helpers_http import Reply, ScriptedHTTPServer, Seen
-from test_cli_e2e import Cli
 from test_logs import LINE, logger_in  # noqa: F401 (a fixture)
 
 from starvideos_tui.core import paths
@@ -67,7 +67,7 @@ def test_a_hostile_status_and_content_encoding_reach_the_log_escaped(
     video = serve(
         lambda _n, _seen: Reply(200, b"\x1f\x8b" + b"x" * 500, {"Content-Encoding": coding})
     )
-    answers = {
+    answers: dict[str, dict[str, object]] = {
         "video_starvideos_o3_6600000001": {"status": f"{CLEAR}pwned{OSC52}\x9b1m"},
         "video_starvideos_o3_6600000002": {"status": "failed", "error": f"boom{OSC52}{CLEAR}"},
         "video_starvideos_o3_6600000003": {"status": "completed", "video_url": video.url()},
@@ -76,7 +76,7 @@ def test_a_hostile_status_and_content_encoding_reach_the_log_escaped(
     def respond(_n: int, seen: Seen) -> Reply:
         task_id = seen.path.rsplit("/", 1)[-1]
         if task_id == "video_starvideos_o3_6600000004":  # an error answer, escapes in its words
-            body = {"error": {"message": f"down {CLEAR}{OSC52}"}}
+            body: dict[str, object] = {"error": {"message": f"down {CLEAR}{OSC52}"}}
             return Reply(500, json.dumps(body).encode(), {"Content-Type": "application/json"})
         body = {"id": task_id, "created": 1774836724} | answers[task_id]
         return Reply(200, json.dumps(body).encode(), {"Content-Type": "application/json"})

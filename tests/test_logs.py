@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers_proc import child_environment
 
 from starvideos_tui.core import paths
 from starvideos_tui.core.logs import setup_logging
@@ -39,13 +40,11 @@ def sim() -> Iterator[Simulator]:
 
 
 def run_cli(home: Path, base_url: str, *args: str, expect: int | None = None) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STARVIDEOS_")}
+    env = child_environment(home)
     env.update(
-        STARVIDEOS_HOME=str(home),
         STARVIDEOS_BASE_URL=base_url,
         STARVIDEOS_API_KEY=KEY,
         STARVIDEOS_DOWNLOAD_DIR=str(home.parent / "videos"),
-        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     )
     result = subprocess.run(
         [sys.executable, "-m", "starvideos_tui", "--interval", "0.5", *args],
@@ -158,8 +157,9 @@ def test_log_file_rotates_at_1_mb_and_keeps_three_old_files(logger_in: logging.L
     assert (handler.maxBytes, handler.backupCount) == (1_000_000, 3)
 
     chatter = logging.getLogger("starvideos_tui.engine.poll")
-    for i in range(60_000):  # about 6 MB of lines: more than the four files hold
-        chatter.info("task video_starvideos_o3_%010d: queued -> processing (line %d)", i, i)
+    note = "a long note " * 70  # lines of ~900 bytes: 6 MB in 7,000 lines, not 60,000
+    for i in range(7_000):  # about 6 MB of lines: more than the four files hold
+        chatter.info("task video_starvideos_o3_%010d: %s (line %d)", i, note, i)
     handler.flush()
 
     names = sorted(p.name for p in path.parent.iterdir())
@@ -173,7 +173,7 @@ def test_log_file_rotates_at_1_mb_and_keeps_three_old_files(logger_in: logging.L
         assert (path.parent / name).stat().st_size <= 1_000_000
     total = sum((path.parent / n).stat().st_size for n in names)
     assert total > 3_000_000  # the old files were kept, not truncated away
-    assert "(line 59999)" in path.read_text()  # the newest lines are in the current file
+    assert "(line 6999)" in path.read_text()  # the newest lines are in the current file
 
 
 def test_signed_links_and_bearer_keys_are_masked_in_any_log_line(

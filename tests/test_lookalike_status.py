@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers_cli import Cli, assert_fails
 from helpers_http import Reply, ScriptedHTTPServer, Seen
-from test_cli_e2e import Cli, assert_fails
 
 from starvideos_tui.api.answers import parse_result
 from starvideos_tui.core import textsafe
@@ -126,7 +126,8 @@ async def test_the_tui_shows_a_lookalike_completed_with_its_invisible_character(
 ) -> None:
     from starvideos_tui.api.client import StarVideosClient
     from starvideos_tui.storage.store import Watchlist
-    from starvideos_tui.tui.app import AppConfig, StarVideosApp
+    from starvideos_tui.tui.app import StarVideosApp
+    from starvideos_tui.tui.config import AppConfig
     from starvideos_tui.tui.widgets.task_table import TaskTable
 
     def respond(_n: int, seen: Seen) -> Reply:

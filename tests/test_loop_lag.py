@@ -1,26 +1,28 @@
 """Nothing slow on the event loop: with 10,000 tasks, the loop answers a 10 ms sleep within
 100 ms during a polling pass, an add, a remove, a label and a filter (typing and clearing).
 
-A probe task sleeps 10 ms over and over and records how late it wakes: the lag a user
-feels as a frozen screen. Everything runs for real: the simulator on loopback, the
-watchlist on disk, the app headless.
+A probe task sleeps 10 ms over and over and records how much the loop's thread computed
+before it woke: the lag a user feels as a frozen screen (measured as the thread's CPU time,
+so that a machine busy with other work, as under pytest-xdist, is not taken for it).
+Everything runs for real: the simulator on loopback, the watchlist on disk, the app
+headless.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
+from helpers_tui import until
 
 from starvideos_tui.api.client import StarVideosClient
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.simulator import SimConfig, Simulator
 from starvideos_tui.storage.store import Watchlist
-from starvideos_tui.tui.app import AppConfig, StarVideosApp
+from starvideos_tui.tui.app import StarVideosApp
+from starvideos_tui.tui.config import AppConfig
 from starvideos_tui.tui.widgets.task_table import TaskTable
 
 TASKS = 10_000
@@ -34,11 +36,13 @@ class LagProbe:
         self._task: asyncio.Task[None] | None = None
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
+        # The loop thread's CPU time, not the wall clock's: what the loop itself did before
+        # it came back to the probe. On a machine busy with other work (other test workers,
+        # other programs) the wall clock also counts the time the thread was not running.
         while True:
-            start = loop.time()
+            start = time.thread_time()
             await asyncio.sleep(0.010)
-            self.worst = max(self.worst, loop.time() - start - 0.010)
+            self.worst = max(self.worst, time.thread_time() - start)
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -50,14 +54,6 @@ class LagProbe:
     def stop(self) -> None:
         assert self._task is not None
         self._task.cancel()
-
-
-async def until(pilot: Pilot[None], condition: Callable[[], object], what: str) -> None:
-    deadline = time.monotonic() + 30
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.02)
 
 
 def finished(i: int) -> TaskRecord:
@@ -95,9 +91,12 @@ async def test_the_loop_never_lags_over_100_ms_at_10000_tasks(tmp_path: Path) ->
         lags: dict[str, float] = {}
         async with app.run_test(size=(120, 40)) as pilot:
             table = app.query_one(TaskTable)
-            await until(pilot, lambda: table.row_count == TASKS, "the first paint")
+            await until(pilot, lambda: table.row_count == TASKS, "the first paint", timeout=30)
             await until(
-                pilot, lambda: all(app.records[i].checked_at for i in running), "the first pass"
+                pilot,
+                lambda: all(app.records[i].checked_at for i in running),
+                "the first pass",
+                timeout=30,
             )
             probe = LagProbe()
             probe.start()
@@ -106,32 +105,34 @@ async def test_the_loop_never_lags_over_100_ms_at_10000_tasks(tmp_path: Path) ->
 
             app.action_refresh_all()  # a pass over the 200 running tasks
             await pilot.pause(0.05)
-            await until(pilot, lambda: not app.monitor._pass_lock.locked(), "the pass")
+            await until(pilot, lambda: not app.monitor._pass_lock.locked(), "the pass", timeout=30)
             await pilot.pause(0.2)
             lags["pass"] = probe.reset()
 
             app.run_worker(app.monitor.add(["video_starvideos_o3_9999999999"]))
-            await until(pilot, lambda: table.row_count == TASKS + 1, "the added row")
+            await until(pilot, lambda: table.row_count == TASKS + 1, "the added row", timeout=30)
             lags["add"] = probe.reset()
 
             app.remove_task("video_starvideos_o3_9999999999")
-            await until(pilot, lambda: table.row_count == TASKS, "the removed row")
+            await until(pilot, lambda: table.row_count == TASKS, "the removed row", timeout=30)
             lags["remove"] = probe.reset()
 
             target = table.row_ids[5]
             app.run_worker(app.monitor.set_label(target, "a new label"))
-            await until(pilot, lambda: app.records[target].label == "a new label", "the label")
+            await until(
+                pilot, lambda: app.records[target].label == "a new label", "the label", timeout=30
+            )
             await pilot.pause(0.1)
             lags["label"] = probe.reset()
 
             await pilot.press("slash")
             for key in "take 99":
                 await pilot.press("space" if key == " " else key)
-            await until(pilot, lambda: table.row_count < TASKS, "the filter")
+            await until(pilot, lambda: table.row_count < TASKS, "the filter", timeout=30)
             lags["filter"] = probe.reset()
             for _ in "take 99":
                 await pilot.press("backspace")
-            await until(pilot, lambda: table.row_count == TASKS, "the cleared filter")
+            await until(pilot, lambda: table.row_count == TASKS, "the cleared filter", timeout=30)
             lags["clear filter"] = probe.reset()
 
             await pilot.press("escape")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import statistics
 from collections import Counter
+from typing import Any
 
 import pytest
 from conftest import FakeClock
@@ -12,7 +13,7 @@ from conftest import FakeClock
 from starvideos_tui.core.schedule import PollSchedule
 
 
-def make(clock: FakeClock, seed: int = 1234, **kw: float) -> PollSchedule:
+def make(clock: FakeClock, seed: int = 1234, **kw: Any) -> PollSchedule:
     return PollSchedule(clock=clock, rng=random.Random(seed), **kw)
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
 import stat
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from helpers_proc import child_environment
 from textual.widgets import TextArea
 
 from starvideos_tui.api.client import StarVideosClient
@@ -29,7 +29,8 @@ from starvideos_tui.cli import main as cli
 from starvideos_tui.core.logs import setup_logging
 from starvideos_tui.engine.settings import resolve
 from starvideos_tui.simulator import SimConfig, Simulator
-from starvideos_tui.tui.app import AppConfig, StarVideosApp
+from starvideos_tui.tui.app import StarVideosApp
+from starvideos_tui.tui.config import AppConfig
 from starvideos_tui.tui.screens.add_ids import AddIdsScreen
 from starvideos_tui.tui.widgets.task_table import TaskTable
 
@@ -72,13 +73,11 @@ class Session:
         self.cwd = root / "cwd"
         self.cwd.mkdir()
         self.downloads = root / "downloads"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("STARVIDEOS_")}
+        self.env = child_environment(self.home)
         self.env.update(
-            STARVIDEOS_HOME=str(self.home),
             STARVIDEOS_BASE_URL=base_url,
             STARVIDEOS_DOWNLOAD_DIR=str(self.downloads),
             STARVIDEOS_LOG_LEVEL="debug",
-            PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
         )
         self.printed: list[tuple[str, bytes]] = []
 
@@ -183,6 +182,7 @@ async def _tui_session(
     return screenshot, clipboard, toasts
 
 
+@pytest.mark.slow
 async def test_after_a_full_session_the_key_is_only_in_its_0600_key_file(
     tmp_path: Path, sim: Simulator, monkeypatch: pytest.MonkeyPatch, app_logger: None
 ) -> None:

@@ -58,7 +58,7 @@ def call(
     parts = urlsplit(url + path)
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     raw = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    connection = http.client.HTTPConnection(str(parts.hostname), parts.port, timeout=10)
     try:
         connection.request(method, target, body=raw, headers=headers or {})
         response = connection.getresponse()
@@ -96,7 +96,8 @@ def sim(clock: FakeClock) -> Iterator[Simulator]:
 @pytest.fixture
 def completed_url(sim: Simulator, clock: FakeClock) -> str:
     task_id = sim.seed_task("done already", queued=0, processing=0)
-    return poll(sim, task_id).json()["video_url"]
+    url: str = poll(sim, task_id).json()["video_url"]
+    return url
 
 
 # -- task progression -------------------------------------------------------------------
@@ -522,7 +523,7 @@ def test_sample_video_is_a_small_real_mp4() -> None:
 
 def test_one_keep_alive_connection_serves_many_requests(sim: Simulator) -> None:
     parts = urlsplit(sim.base_url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+    connection = http.client.HTTPConnection(str(parts.hostname), parts.port, timeout=5)
     try:
         for _ in range(5):
             connection.request("GET", "/v1/result/x", headers=KEY)

@@ -27,7 +27,8 @@ from starvideos_tui.core.schedule import PollSchedule
 from starvideos_tui.simulator import SimConfig, Simulator
 from starvideos_tui.simulator.video import sample_video
 from starvideos_tui.storage.store import Watchlist
-from starvideos_tui.tui.app import AppConfig, StarVideosApp
+from starvideos_tui.tui.app import StarVideosApp
+from starvideos_tui.tui.config import AppConfig
 
 TASKS = 500
 INTERVAL = 0.3
@@ -189,9 +190,9 @@ async def test_500_tasks_on_a_faulty_rate_limited_api_all_end_true_saved_once_wi
     assert "poller error" not in api_state
 
     # Every task ends in its true final state.
-    records = {r.id: r for r in Watchlist(path).load()}
-    assert set(records) == set(truth)
-    wrong = {i: r.status for i, r in records.items() if r.status != truth[i]}
+    final = {r.id: r for r in Watchlist(path).load()}
+    assert set(final) == set(truth)
+    wrong = {i: r.status for i, r in final.items() if r.status != truth[i]}
     assert not wrong, f"{len(wrong)} tasks not in their true final state after {elapsed:.0f} s"
 
     # Every completed task has its whole video on disk, fetched exactly once.
@@ -203,7 +204,7 @@ async def test_500_tasks_on_a_faulty_rate_limited_api_all_end_true_saved_once_wi
     )
     completed = {i for i, status in truth.items() if status == "completed"}
     for task_id in completed:
-        record = records[task_id]
+        record = final[task_id]
         assert record.local_path, f"{task_id} completed but was not saved"
         saved = Path(record.local_path)
         assert saved.parent == folder.resolve()
@@ -234,17 +235,18 @@ async def test_500_tasks_on_a_faulty_rate_limited_api_all_end_true_saved_once_wi
     # a slow answer past the timeout, or a request the app's exit cancelled (at most one
     # per request in flight).
     server = Counter(r.status for r in sim.requests if r.path.startswith("/v1/"))
-    client = Counter(e.status for e in exchanges)
-    unheard = client["ReadTimeout"] + 8
-    assert 0 < client[429] <= server[429] <= client[429] + unheard
+    heard_by_client = Counter(e.status for e in exchanges)
+    unheard = heard_by_client["ReadTimeout"] + 8
+    assert 0 < heard_by_client[429] <= server[429] <= heard_by_client[429] + unheard
 
     # The soak really met every fault.
-    timeouts = client["ReadTimeout"]
-    cut = sum(n for status, n in client.items() if isinstance(status, str)) - timeouts
+    timeouts = heard_by_client["ReadTimeout"]
+    cut = sum(n for status, n in heard_by_client.items() if isinstance(status, str)) - timeouts
     assert timeouts and cut and server[500] and server[503] and heard, client
     print(
         f"\nsoak: {TASKS} tasks ({len(completed)} completed, {TASKS - len(completed)} failed) "
-        f"final in {elapsed:.0f} s; {len(exchanges)} API requests: {client[429]} x 429, "
-        f"{client[500] + client[502] + client[503]} x 5xx, {cut} cut, {timeouts} timed out; "
+        f"final in {elapsed:.0f} s; {len(exchanges)} API requests: {heard_by_client[429]} x 429, "
+        f"{sum(heard_by_client[s] for s in (500, 502, 503))} x 5xx, {cut} cut, "
+        f"{timeouts} timed out; "
         f"{len(heard)} Retry-After honoured; {sum(fetched.values())} videos, each fetched once"
     )

@@ -6,6 +6,7 @@ import errno
 import json
 import math
 import os
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -17,6 +18,18 @@ import pytest
 from starvideos_tui.core.models import HttpProblem, InvalidTaskId, TaskRecord
 from starvideos_tui.storage import basefile, journal, store
 from starvideos_tui.storage.store import Watchlist, WatchlistError
+
+
+def _becomes(new: TaskRecord) -> Callable[[TaskRecord], TaskRecord]:
+    return lambda _old: new
+
+
+def _becomes_label(label: str) -> Callable[[TaskRecord], TaskRecord]:
+    return lambda old: replace(old, label=label)
+
+
+def _becomes_status(status: str) -> Callable[[TaskRecord], TaskRecord]:
+    return lambda old: replace(old, status=status)
 
 
 @pytest.fixture
@@ -35,7 +48,7 @@ def replaces(monkeypatch: pytest.MonkeyPatch, path: Path) -> list[str]:
             done.append(str(src))
         real(src, dst)
 
-    monkeypatch.setattr(store.os, "replace", counting)
+    monkeypatch.setattr(os, "replace", counting)
     return done
 
 
@@ -230,7 +243,7 @@ def test_a_pass_writes_only_what_changed(path: Path) -> None:
     base = path.stat().st_size
     changed = [replace(r, status="processing") for r in watchlist.load()[:20]]
     docs = sum(len(json.dumps(r.to_doc(), ensure_ascii=False)) for r in changed)
-    watchlist.update({r.id: (lambda _r, new=r: new) for r in changed})
+    watchlist.update({r.id: _becomes(r) for r in changed})
     grew = Path(f"{path}.journal").stat().st_size
     assert path.stat().st_size == base
     assert grew <= 2 * docs + 200, (grew, docs)
@@ -244,7 +257,7 @@ def test_the_journal_is_folded_into_the_base_when_it_grows(
     watchlist.add([TaskRecord(id=f"t{i}") for i in range(20)])
     replaces.clear()
     for n in range(40):
-        watchlist.update({f"t{n % 20}": (lambda r, n=n: replace(r, label=f"take {n}"))})
+        watchlist.update({f"t{n % 20}": _becomes_label(f"take {n}")})
     assert replaces, "the journal never compacted"
     assert Path(f"{path}.journal").stat().st_size < 2000 * 2
     fresh = Watchlist(path).load()
@@ -275,12 +288,16 @@ def test_a_journal_damaged_before_its_end_is_refused_and_never_rewritten(path: P
     watchlist = Watchlist(path)
     watchlist.add([TaskRecord(id="a")])
     for status in ("queued", "processing"):
-        watchlist.update({"a": lambda r, s=status: replace(r, status=s)})
+        watchlist.update({"a": _becomes_status(status)})
     journal_file = Path(f"{path}.journal")
     raw = bytearray(journal_file.read_bytes())
     raw[20] ^= 0x01  # a flipped bit in the first of two entries
     journal_file.write_bytes(bytes(raw))
-    for call in (lambda w: w.load(), lambda w: w.add([TaskRecord(id="b")])):
+    calls: list[Callable[[Watchlist], object]] = [
+        lambda w: w.load(),
+        lambda w: w.add([TaskRecord(id="b")]),
+    ]
+    for call in calls:
         with pytest.raises(WatchlistError) as caught:
             call(Watchlist(path))
         assert "damaged" in str(caught.value) and str(journal_file) in str(caught.value)
@@ -445,7 +462,7 @@ def test_failed_save_reports_the_file_and_keeps_the_previous_version(
     watchlist.update({"b": lambda r: replace(r, label="kept")})
     journal_file = Path(f"{path}.journal")
     raw, journal_raw = path.read_bytes(), journal_file.read_bytes()
-    monkeypatch.setattr(store.os, target, _disk_error(code))
+    monkeypatch.setattr(os, target, _disk_error(code))
     with pytest.raises(WatchlistError) as caught:
         watchlist.add([TaskRecord(id="c")])
     assert str(path) in str(caught.value)
@@ -475,7 +492,7 @@ def test_a_failed_compaction_loses_nothing_and_is_done_later(
     watchlist.add([TaskRecord(id="a"), TaskRecord(id="b")])
     raw = path.read_bytes()
     monkeypatch.setattr(store, "COMPACT_MIN_BYTES", 0)
-    owner = basefile.tempfile if target == "mkstemp" else store.os
+    owner = tempfile if target == "mkstemp" else os
     with monkeypatch.context() as failing:
         failing.setattr(owner, target, _disk_error(code))
         watchlist.add([TaskRecord(id="c")])
@@ -513,9 +530,11 @@ def test_get_finds_one_task_as_the_file_holds_it_after_our_writes_and_others(
     ours.add([TaskRecord(id="a"), TaskRecord(id="b")])
     assert ours.get("b") == TaskRecord(id="b")  # right after our own write
     ours.update({"b": lambda r: replace(r, status="processing")})
-    assert ours.get("b").status == "processing"
+    got = ours.get("b")
+    assert got is not None and got.status == "processing"
     theirs.update({"b": lambda r: replace(r, label="from another process")})
-    assert ours.get("b").label == "from another process"
+    got = ours.get("b")
+    assert got is not None and got.label == "from another process"
     assert ours.get("missing") is None
     assert [r.id for r in ours.load()] == ["a", "b"]
     path.write_text("{not json")

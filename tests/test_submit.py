@@ -24,13 +24,14 @@ from starvideos_tui.api.client import StarVideosClient
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.simulator import Simulator
 from starvideos_tui.storage.store import Watchlist
-from starvideos_tui.tui.app import AppConfig, StarVideosApp
+from starvideos_tui.tui.app import StarVideosApp
+from starvideos_tui.tui.config import AppConfig
 from starvideos_tui.tui.screens.new_task import NewTaskScreen
 
 KEY = "sk-submit-test"
 
 
-def posts(sim: Simulator) -> list[int]:
+def posts(sim: Simulator) -> list[int | None]:
     """The status of each create request the simulator answered."""
     return [r.status for r in sim.requests if r.method == "POST"]
 

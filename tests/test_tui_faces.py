@@ -14,13 +14,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers_proc import Tmux, child_environment
 from rich.console import Console
 from rich.segment import Segment
 from textual.geometry import Region
@@ -36,15 +36,16 @@ from starvideos_tui.tui.app import StarVideosApp
 from starvideos_tui.tui.config import AppConfig
 from starvideos_tui.tui.widgets.columns import ID_MIN, column_widths, short_id
 
-REPO = Path(__file__).resolve().parent.parent
 TMUX = shutil.which("tmux")
 
 
 def child_env(home: Path, **extra: str) -> dict[str, str]:
-    """The package importable, every user folder under `home`, no STARVIDEOS_* inherited."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STARVIDEOS_", "TMUX"))}
-    env["STARVIDEOS_HOME"] = str(home)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    """The package importable, every user folder under `home`, no STARVIDEOS_* or TMUX*
+    inherited, and a temp folder of its own beside `home` (TMPDIR: the demo's throw-away
+    folder is made there, so no other test's or program's demo is taken for it)."""
+    env = {k: v for k, v in child_environment(home).items() if not k.startswith("TMUX")}
+    (home.parent / "tmp").mkdir(parents=True, exist_ok=True)
+    env["TMPDIR"] = str(home.parent / "tmp")
     env.update(extra)
     return env
 
@@ -64,8 +65,9 @@ def _read(fd: int, until: float) -> bytes:
     return out
 
 
-def _demo_folders() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("starvideos-demo-*")}
+def _demo_folders(tmp_path: Path) -> set[str]:
+    """The demo folders in the temp folder child_env(tmp_path / "home") gives."""
+    return {p.name for p in (tmp_path / "tmp").glob("starvideos-demo-*")}
 
 
 def _alive(pid: int) -> bool:
@@ -103,7 +105,7 @@ def test_without_a_terminal_the_monitor_is_refused_in_one_line(
     tmp_path: Path, name: str, shell: str
 ) -> None:
     out = tmp_path / "out.txt"
-    before = _demo_folders()
+    before = _demo_folders(tmp_path)
     master, slave = pty.openpty()
     command = f"exec {sys.executable} -m starvideos_tui --demo {shell.format(out=out)}"
     child = subprocess.Popen(
@@ -130,7 +132,7 @@ def test_without_a_terminal_the_monitor_is_refused_in_one_line(
     assert "\x1b" not in said and "Traceback" not in said
     if name == "stdout" and out.exists():
         assert out.read_bytes() == b"", "the screen went into the file"
-    assert not (_demo_folders() - before), "the demo started anyway"
+    assert not (_demo_folders(tmp_path) - before), "the demo started anyway"
 
 
 def test_a_real_watchlist_is_checked_first_then_the_terminal(tmp_path: Path) -> None:
@@ -274,11 +276,8 @@ def big_watchlist(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pa
         sim.stop()
 
 
-def _screen(server: str) -> str:
-    shown = subprocess.run(
-        ["tmux", "-L", server, "capture-pane", "-p"], capture_output=True, text=True, timeout=5
-    )
-    return shown.stdout
+def _screen(tmux: Tmux) -> str:
+    return tmux("capture-pane", "-p", check=False, timeout=5).stdout
 
 
 MOMENTS = {
@@ -301,7 +300,7 @@ TRIALS = [pytest.param(moment, 0, id=moment) for moment in MOMENTS] + [
 @pytest.mark.skipif(TMUX is None, reason="needs tmux")
 @pytest.mark.parametrize(("moment", "attempt"), TRIALS)
 def test_a_tmux_session_killed_under_the_tui_ends_it_within_two_seconds(
-    tmp_path: Path, big_watchlist: tuple[Path, str], moment: str, attempt: int
+    tmp_path: Path, big_watchlist: tuple[Path, str], moment: str, attempt: int, tmux: Tmux
 ) -> None:
     """As the outside check did: the TUI in tmux on 20,000 tasks against a live API, the
     tmux server killed (the pty gone: SIGHUP, SIGCONT, EIO). Before, it could stay for
@@ -310,7 +309,6 @@ def test_a_tmux_session_killed_under_the_tui_ends_it_within_two_seconds(
     db = tmp_path / "watchlist.json"
     shutil.copyfile(source, db)
     pidfile = tmp_path / "pid"
-    server = f"svt-faces-{os.getpid()}-{moment.replace(' ', '-')}-{attempt}"
     env = child_env(
         tmp_path / "home",
         STARVIDEOS_API_KEY="anything",
@@ -322,15 +320,10 @@ def test_a_tmux_session_killed_under_the_tui_ends_it_within_two_seconds(
         f"echo $$ > {pidfile}; exec {sys.executable} -m starvideos_tui "
         f"--db {db} --download-dir {tmp_path / 'videos'}"
     )
-    tmux = ["tmux", "-L", server, "-f", "/dev/null"]
+    tmux.env.update(env)  # the private server (conftest's fixture), and so its pane, gets it
     pid = 0
     try:
-        subprocess.run(
-            [*tmux, "new-session", "-d", "-x", "100", "-y", "30", command],
-            env=env,
-            check=True,
-            timeout=10,
-        )
+        tmux("new-session", "-d", "-x", "100", "-y", "30", command)
         deadline = time.monotonic() + 60
         while not pidfile.exists() or not pidfile.read_text().strip():
             assert time.monotonic() < deadline, "the TUI did not start"
@@ -341,19 +334,19 @@ def test_a_tmux_session_killed_under_the_tui_ends_it_within_two_seconds(
             time.sleep(0.3)
         else:
             text = "API ok" if moment == "polling" else wanted[moment]
-            while text not in _screen(server):
-                assert time.monotonic() < deadline, f"never saw {text!r}: {_screen(server)}"
+            while text not in _screen(tmux):
+                assert time.monotonic() < deadline, f"never saw {text!r}: {_screen(tmux)}"
                 time.sleep(0.02)
             if moment == "reading":
                 time.sleep(0.3)
         assert _alive(pid), "the TUI ended before the terminal did"
-        subprocess.run([*tmux, "kill-server"], timeout=10)
+        tmux("kill-server", check=False)
         killed = time.monotonic()
         while _alive(pid) and time.monotonic() - killed < 10:
             time.sleep(0.01)
         took = time.monotonic() - killed
     finally:
-        subprocess.run([*tmux, "kill-server"], capture_output=True, timeout=10)
+        tmux.kill()
         _kill_group(pid)
     assert took < 2.5, f"still running {took:.1f} s after its terminal went away"
     assert len(Watchlist(db).load()) == BIG  # whole, and still readable

@@ -25,8 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers_cli import Cli, assert_fails
 from helpers_http import Reply, ScriptedHTTPServer, Seen
-from test_cli_e2e import Cli, assert_fails
 
 from starvideos_tui.api import answers
 from starvideos_tui.api.answers import parse_result, unwrap_envelope
@@ -259,7 +259,8 @@ async def test_the_engine_keeps_saving_other_tasks_beside_a_hostile_answer(
 async def test_the_tui_keeps_saving_every_task_beside_hostile_answers(
     serve: Serve, tmp_path: Path
 ) -> None:
-    from starvideos_tui.tui.app import AppConfig, StarVideosApp
+    from starvideos_tui.tui.app import StarVideosApp
+    from starvideos_tui.tui.config import AppConfig
     from starvideos_tui.tui.widgets.task_table import TaskTable
 
     api, ids = hostile_api(serve)
