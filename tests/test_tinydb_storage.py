@@ -293,7 +293,7 @@ def test_an_update_that_fails_halfway_changes_nothing_read_after_it(path: Path) 
         tasks = db.table("tasks")
         with pytest.raises(RuntimeError):
             tasks.update(half, doc_ids=[1])
-        assert tasks.get(doc_id=1)["label"] is None  # type: ignore[index]
+        assert tasks.get(doc_id=1)["label"] is None
         tasks.update({"status": "processing"}, doc_ids=[2])  # a later write is only its own
     assert [(r.label, r.status) for r in Watchlist(path).load()] == [
         (None, ""),
