@@ -400,7 +400,7 @@ def _app(
 async def _settled(app: StarVideosApp, pilot: object) -> None:
     for _ in range(100):
         await pilot.pause(0.05)  # type: ignore[attr-defined]
-        if app.api_state == "ok":
+        if app.api_state == "API ok":  # the status line's words once the API answered
             break
     await pilot.pause(0.1)  # type: ignore[attr-defined]
 
