@@ -289,10 +289,11 @@ MOMENTS = {
 
 
 # The hang this guards against was a race (one trial in three to twelve, by the load of
-# the machine); the slow run repeats the busiest moments until a revert would be caught.
+# the machine): the busiest moments are tried twice. The race itself is pinned down by
+# the deterministic tests above (a process stuck for ever, SIGCONT while ending), which
+# fail on a revert every time; these trials show the whole program ends in time.
 TRIALS = [pytest.param(moment, 0, id=moment) for moment in MOMENTS] + [
-    pytest.param(moment, n, id=f"{moment}-again-{n}", marks=pytest.mark.slow)
-    for n in range(1, 4)
+    pytest.param(moment, 1, id=f"{moment}-again", marks=pytest.mark.slow)
     for moment in ("reading", "polling")
 ]
 
