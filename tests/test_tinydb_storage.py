@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from helpers_proc import child_environment
+from helpers_proc import Spawn, child_environment
 from tinydb import Query, TinyDB
 
 from starvideos_tui.api.client import StarVideosClient
@@ -299,3 +299,48 @@ def test_an_update_that_fails_halfway_changes_nothing_read_after_it(path: Path) 
         (None, ""),
         (None, "processing"),
     ]
+
+
+def test_the_fold_at_a_clean_end_never_waits_long_for_the_lock(
+    tmp_path: Path, spawn: Spawn
+) -> None:
+    """The fold is optional: with the lock held by another process (a writer suspended
+    with Ctrl-Z), a closing watchlist gives up after a moment, and the journal keeps it all."""
+    path = tmp_path / "w.json"
+    watchlist = Watchlist(path)
+    watchlist.add([TaskRecord(id="video_starvideos_o3_1")])
+    watchlist.add([TaskRecord(id="video_starvideos_o3_2")])
+    assert watchlist.journal_path.exists()
+    holder = spawn(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from filelock import FileLock; "
+            "lock = FileLock(sys.argv[1]); lock.acquire(); print('held', flush=True); "
+            "time.sleep(60)",
+            f"{path}.lock",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    started = time.monotonic()
+    watchlist.close()
+    assert time.monotonic() - started < 5  # the lock's own timeout is 30 s
+    assert watchlist.journal_path.exists()  # nothing lost: the journal still holds it
+    assert [r.id for r in Watchlist(path).load()] == [
+        "video_starvideos_o3_1",
+        "video_starvideos_o3_2",
+    ]
+
+
+def test_a_throw_away_watchlist_is_never_folded(tmp_path: Path) -> None:
+    """The demo's watchlist (removed on quit) writes nothing once closed."""
+    path = tmp_path / "w.json"
+    watchlist = Watchlist(path)
+    watchlist.files.fold_on_close = False
+    watchlist.add([TaskRecord(id="video_starvideos_o3_1")])
+    watchlist.add([TaskRecord(id="video_starvideos_o3_2")])
+    before = path.read_bytes()
+    watchlist.close()
+    assert path.read_bytes() == before and watchlist.journal_path.exists()

@@ -91,6 +91,43 @@ def test_a_signal_ends_the_tui_and_gives_the_terminal_back(
     assert not _demo_folders(demo_tmp), "the demo's throw-away folder was left behind"
 
 
+def test_quitting_the_demo_after_a_download_removes_its_folder(
+    spawn: Spawn, demo_tmp: Path
+) -> None:
+    """`q` after the demo saved a video: the watchlist's last writes (its journal folded on
+    close, in the watchlist's own thread) must not land in the folder being removed."""
+    master, slave = pty.openpty()
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"}
+    env["TMPDIR"] = str(demo_tmp)
+    child = spawn(
+        [sys.executable, "-m", "starvideos_tui", "--demo"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+    )
+    os.close(slave)
+    try:
+        seen = b""
+        deadline = time.monotonic() + 30
+        while b"API ok" not in seen or b"completed" not in seen:
+            assert time.monotonic() < deadline, "the demo's first task did not complete"
+            seen += _read(master, time.monotonic() + 0.5)
+        os.write(master, b"d")  # the cursor starts on the first task, completed at once
+        while b"downloaded" not in seen:
+            assert time.monotonic() < deadline, "the download did not end"
+            seen += _read(master, time.monotonic() + 0.5)
+        os.write(master, b"q")
+        _read(master, time.monotonic() + 5)
+        code = child.wait(timeout=10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+        os.close(master)
+    assert code == 0
+    assert not _demo_folders(demo_tmp), "the demo's throw-away folder was left behind"
+
+
 # SGR parameters that set a colour: 30-37, 39 aside 90-97 (foreground), 40-47, 100-107
 # (background), and 38;5/48;5 (256 colours) or 38;2/48;2 (truecolour).
 SGR = re.compile(rb"\x1b\[([0-9;]*)m")

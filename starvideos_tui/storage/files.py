@@ -63,6 +63,7 @@ from starvideos_tui.storage.basefile import (
 log = logging.getLogger(__name__)
 
 LOCK_TIMEOUT = 30.0
+FOLD_LOCK_TIMEOUT = 1.0  # seconds the fold at a clean end waits for the lock: it is optional
 COMPACT_MIN_BYTES = 256 * 1024  # a journal smaller than this is never worth a rewrite
 COMPACT_RATIO = 0.5  # compact when the journal is larger than this share of the base
 
@@ -112,6 +113,9 @@ class WatchlistFiles:
         self.journal_path = Path(f"{self.path}.journal")
         self.compact_min_bytes = COMPACT_MIN_BYTES
         self.wrote = False  # whether this process committed an entry: it folds on close
+        # False for a watchlist thrown away when its process ends (the demo's): nothing is
+        # folded, so no write can land in a folder being removed.
+        self.fold_on_close = True
         self.loaded: tuple[Signature | None, Signature | None] | None = None
         self.thread_lock = threading.RLock()
         self._lock: FileLock | None = None  # made on the first write: reading needs none
@@ -238,8 +242,9 @@ class WatchlistFiles:
     # -- writing ------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def locked(self) -> Iterator[State]:
-        """The view brought up to date under the inter-process lock (re-entrant)."""
+    def locked(self, timeout: float = LOCK_TIMEOUT) -> Iterator[State]:
+        """The view brought up to date under the inter-process lock (re-entrant); waiting
+        for it at most `timeout` seconds."""
         # Refused before the lock file is made beside it (reading under the lock checks
         # again, on the descriptor it reads).
         for path, what in ((self.path, "watchlist"), (self.journal_path, "watchlist journal")):
@@ -261,11 +266,10 @@ class WatchlistFiles:
                 self._check_lock_file()
                 self._lock = FileLock(f"{self.path}.lock", timeout=LOCK_TIMEOUT)
             try:
-                self._lock.acquire()
+                self._lock.acquire(timeout=timeout)
             except Timeout:
                 raise WatchlistError(
-                    f"watchlist {self.path} is locked by another process for over "
-                    f"{LOCK_TIMEOUT:.0f} s"
+                    f"watchlist {self.path} is locked by another process for over {timeout:.0f} s"
                 ) from None
             except OSError as exc:
                 raise WatchlistError(f"cannot lock watchlist {self.path}: {exc.strerror}") from None
@@ -301,9 +305,10 @@ class WatchlistFiles:
         }
         if not self.wrote:  # a process that wrote folds at its clean end, closed or not
             self.wrote = True
-            if not _WROTE:
-                atexit.register(_fold_at_exit)
-            _WROTE.add(self.path)
+            if self.fold_on_close:
+                if not _WROTE:
+                    atexit.register(_fold_at_exit)
+                _WROTE.add(self.path)
         if state.base is None or state.schema < SCHEMA_VERSION:
             # No base yet, or one of schema 1 (which knows no journal): a whole base first,
             # so an older starvideos-tui refuses the file instead of missing the journal.
@@ -354,15 +359,17 @@ class WatchlistFiles:
     def fold(self) -> None:
         """On a clean close of a process that wrote: the journal folded into the base, so
         plain TinyDB (its JSONStorage) reads the whole state. A failure costs nothing but
-        the fold: the journal still holds every change, and is logged."""
-        if not self.wrote or not self.journal_path.exists():
+        the fold: the journal still holds every change, and is logged. The fold is never
+        worth a wait: another process holding the lock for more than a moment (a writer
+        suspended with Ctrl-Z) leaves it to the next clean end."""
+        if not (self.wrote and self.fold_on_close) or not self.journal_path.exists():
             return
         try:
-            with self.locked() as state:
+            with self.locked(timeout=FOLD_LOCK_TIMEOUT) as state:
                 if state.journal is not None:
                     up_to_date = self.loaded == self.signatures()
                     self.compact(state)
                     if up_to_date:
                         self.loaded = self.signatures()
-        except WatchlistError as exc:
+        except (WatchlistError, OSError) as exc:
             log.info("watchlist journal not folded on close: %s", exc)  # it is still whole

@@ -60,6 +60,7 @@ def _demo(
     folder = Path(tempfile.mkdtemp(prefix="starvideos-demo-"))
     settings = settings.demo_session(folder, sim.base_url)  # all of it thrown away on quit
     watchlist = settings.open_watchlist()
+    watchlist.files.fold_on_close = False  # thrown away on quit: nothing to fold into it
     now = time.time()
     records = [
         TaskRecord(
