@@ -46,7 +46,10 @@ from starvideos_tui.storage.store import WatchlistError
 SENDING_AT_ONCE = 4  # requests in flight to the API at most, in one run
 MAX_RETRY_AFTER = 300.0  # seconds: a longer Retry-After is waited in this many
 LEDGER_PATIENCE = 10.0  # seconds a single request waits for another run's sending to end
-ANSWER_PATIENCE = 10.0  # seconds a stopped run still waits for the answer of a sent request
+# Seconds a stopped run still waits for the answer of a request already sent: signals end
+# a command within a second or two (CONTRACT.md); past this the request stays "perhaps
+# sent" in the ledger, so a re-run never sends it twice.
+ANSWER_PATIENCE = 1.5
 
 
 def fingerprint(body: dict[str, Any]) -> str:
