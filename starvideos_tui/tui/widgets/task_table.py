@@ -19,7 +19,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -335,9 +335,13 @@ class TaskTable(ScrollView, can_focus=True):
         return self._order[top : top + max(0, self.size.height - HEADER) + 1]
 
     def _refresh_row(self, row: int) -> None:
+        """Repaint a row's line if it is on screen. `y` is the line in the widget's
+        visible region (as render_line gets it), so the region is given as is:
+        ScrollView.refresh_line takes a virtual line and subtracts the scroll itself,
+        which would take the scroll off twice and repaint the wrong line (or none)."""
         y = row - int(self.scroll_offset.y) + HEADER
         if HEADER <= y < self.size.height:
-            self.refresh_line(y)
+            self.refresh(Region(0, y, self.size.width, 1))
 
     # -- the cursor ----------------------------------------------------------------------
 
