@@ -16,6 +16,7 @@ LIST_JSON_KEYS = frozenset(
         "link_expires_at",
         "eta",
         "stalled",
+        "state",
     }
 )
 

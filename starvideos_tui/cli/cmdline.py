@@ -140,6 +140,13 @@ def _table_width() -> int | None:
     return shutil.get_terminal_size().columns
 
 
+def record_json(record: TaskRecord, times: RunTimes, now: float) -> dict[str, object]:
+    """A task as `list --json` (and `create --json`, `wait --json`) give it: the record's
+    public fields, its `eta` and `stalled`, and as `state` the word the TUI shows for it
+    (`status` stays the API's own)."""
+    return record.public_json() | times.fields(record, now) | {"state": status_word(record)}
+
+
 def print_records(
     records: list[TaskRecord], as_json: bool, history: Iterable[TaskRecord] | None = None
 ) -> None:
@@ -149,7 +156,7 @@ def print_records(
     if as_json:
         now = time.time()
         times = RunTimes.of(records if history is None else history)
-        out(json_array(r.public_json() | times.fields(r, now) for r in records))
+        out(json_array(record_json(r, times, now) for r in records))
     elif records:
         out(render_table(records, time.time(), _table_width()))
     else:

@@ -13,7 +13,14 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from starvideos_tui.cli import batch
-from starvideos_tui.cli.cmdline import json_array, out, print_records, say_plain, text_argument
+from starvideos_tui.cli.cmdline import (
+    json_array,
+    out,
+    print_records,
+    record_json,
+    say_plain,
+    text_argument,
+)
 from starvideos_tui.cli.progress import Progress
 from starvideos_tui.cli.watching import Watcher, alerter_of
 from starvideos_tui.core.errors import Failure, StarVideosError, UsageError
@@ -61,7 +68,7 @@ async def create(settings: Settings, args: argparse.Namespace) -> int:
                 raise
             if args.json:  # the id is in it; stdout stays one JSON document
                 history = await store.load()
-                facts = record.public_json() | RunTimes.of(history).fields(record, time.time())
+                facts = record_json(record, RunTimes.of(history), time.time())
                 json.dump(facts, sys.stdout, indent=2)
                 sys.stdout.write("\n")
             else:
