@@ -16,7 +16,6 @@ LIST_JSON_KEYS = frozenset(
         "link_expires_at",
         "eta",
         "stalled",
-        "state",
     }
 )
 

@@ -19,7 +19,7 @@ from starvideos_tui.simulator.video import sample_video
 
 PROG = "starvideos-tui"
 KEY = "sk-e2e-test-key-0000"
-REQUIRED_KEYS = LIST_JSON_KEYS
+REQUIRED_KEYS = LIST_JSON_KEYS | {"state"}  # state: the face's word, added by the CLI
 FAST = ("--interval", "0.5")
 SAMPLE = sample_video(3).data
 SUBCOMMANDS = ["add", "remove", "list", "refresh", "download", "create", "watch", "login", "sim"]
