@@ -98,3 +98,32 @@ def test_binary_that_starts_like_a_document_is_not_named_one(first: bytes) -> No
     body = first + bytes(range(128, 256)) * 20
     assert describe_bytes(body[:4096], len(body)) is None
     assert describe_bytes(first + b' "ok": 1}', 10) is not None
+
+
+async def test_a_cancelled_download_leaves_no_unretrieved_task_exception(tmp_path: Path) -> None:
+    """`watch` stopped by SIGTERM while a download was failing printed "Task exception was
+    never retrieved" with a traceback: the transfer's thread outcome must be taken."""
+    import asyncio
+    import gc
+    import socket
+
+    from starvideos_tui.video.download import fetch_to_file, target_path
+
+    with socket.socket() as sock:  # a port nobody listens on: every try fails at once
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    reported: list[dict[str, object]] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    url = f"http://127.0.0.1:{port}/v.mp4"
+    job = asyncio.ensure_future(fetch_to_file(url, target_path("video_starvideos_o3_1", folder)))
+    await asyncio.sleep(0.2)  # inside its retries
+    job.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await job
+    await asyncio.sleep(1.0)  # the thread ends on the cancel
+    gc.collect()
+    await asyncio.sleep(0)
+    assert [c.get("message") for c in reported] == []

@@ -353,17 +353,27 @@ async def fetch_to_file(
     """`fetch_to_file_sync` in a worker thread; cancelling the caller stops the transfer
     within a moment, with what arrived kept in the `.part`."""
     cancel = CancelToken()
-    try:
-        return await asyncio.shield(
-            asyncio.to_thread(
-                fetch_to_file_sync,
-                url,
-                final,
-                progress=progress,
-                cancel=cancel,
-                expected_duration=expected_duration,
-            )
+    transfer = asyncio.ensure_future(
+        asyncio.to_thread(
+            fetch_to_file_sync,
+            url,
+            final,
+            progress=progress,
+            cancel=cancel,
+            expected_duration=expected_duration,
         )
+    )
+    try:
+        return await asyncio.shield(transfer)
     except asyncio.CancelledError:
         cancel.set()
+        # The thread ends on its own a moment later, with Cancelled or what it was
+        # failing with: nobody waits for it, so its outcome is taken here, not reported
+        # as "Task exception was never retrieved" when the command ends.
+        transfer.add_done_callback(_outcome_taken)
         raise
+
+
+def _outcome_taken(transfer: asyncio.Future[SavedVideo]) -> None:
+    if not transfer.cancelled():
+        transfer.exception()
