@@ -10,9 +10,11 @@ import pty
 import re
 import select
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers_proc import Spawn
@@ -50,10 +52,9 @@ def _demo_folders(tmp: Path) -> set[str]:
     return {p.name for p in tmp.glob("starvideos-demo-*")}
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
-def test_a_signal_ends_the_tui_and_gives_the_terminal_back(
-    signum: int, spawn: Spawn, demo_tmp: Path
-) -> None:
+def _demo_in_a_pty(spawn: Spawn, demo_tmp: Path) -> tuple[subprocess.Popen[Any], int]:
+    """The demo TUI on a pseudo-terminal of 100x30, its folder made in `demo_tmp`; the
+    child and the terminal's master side to read and type on."""
     master, slave = pty.openpty()
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"}
     env["TMPDIR"] = str(demo_tmp)
@@ -65,6 +66,14 @@ def test_a_signal_ends_the_tui_and_gives_the_terminal_back(
         env=env,
     )
     os.close(slave)
+    return child, master
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_ends_the_tui_and_gives_the_terminal_back(
+    signum: int, spawn: Spawn, demo_tmp: Path
+) -> None:
+    child, master = _demo_in_a_pty(spawn, demo_tmp)
     try:
         seen = b""
         deadline = time.monotonic() + 30
@@ -96,17 +105,7 @@ def test_quitting_the_demo_after_a_download_removes_its_folder(
 ) -> None:
     """`q` after the demo saved a video: the watchlist's last writes (its journal folded on
     close, in the watchlist's own thread) must not land in the folder being removed."""
-    master, slave = pty.openpty()
-    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"}
-    env["TMPDIR"] = str(demo_tmp)
-    child = spawn(
-        [sys.executable, "-m", "starvideos_tui", "--demo"],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-    )
-    os.close(slave)
+    child, master = _demo_in_a_pty(spawn, demo_tmp)
     try:
         seen = b""
         deadline = time.monotonic() + 30
