@@ -197,7 +197,7 @@ def test_wait_with_stderr_a_pipe_says_what_it_waits_for_then_a_line_per_pass(
     done = home.run("--interval", "0.5", "wait", a, b)
     assert done.returncode == 0, done
     lines = done.stderr.splitlines()
-    assert lines[0] == "waiting for 2 tasks (2 new); polling every 0.5 s", done.stderr
+    assert lines[0] == "waiting for 2 tasks (2 unchecked); polling every 0.5 s", done.stderr
     # A line per pass: each asks one of them or both.
     assert 1 <= max(polls(sim, a), polls(sim, b)) <= len(lines) - 1 <= polls(sim, a) + polls(sim, b)
     assert "\x1b" not in done.stderr

@@ -607,11 +607,12 @@ def test_list_json_item_has_every_contract_key_with_the_record_values() -> None:
     json.dumps(item, allow_nan=False)
 
 
-def test_never_polled_task_shows_status_new_and_null_prompt_in_list_json() -> None:
+def test_never_polled_task_has_no_api_status_and_null_prompt_in_list_json() -> None:
     item = TaskRecord(id="a").public_json() | RunTimes().fields(TaskRecord(id="a"), 200.0)
     assert item.keys() >= CONTRACT_KEYS
     assert item["eta"] is None and item["stalled"] is False
-    assert item["status"] == "new"
+    assert item["status"] is None  # the API has said nothing yet; "new" was our own word
+    assert item["rating"] == 0 and item["rejected"] is False and item["archived"] is False
     assert item["prompt"] is None
     assert item["video_url"] is None
     json.dumps(item, allow_nan=False)

@@ -31,7 +31,7 @@ SAVING_TICK = 0.2  # seconds between rewrites of a download's line
 
 def waiting_line(m: Monitor, now: float, monotonic: float) -> str | None:
     """The tasks still running, how long they have been in their state, the next poll."""
-    waiting = [r for r in m.records.values() if not r.is_final]
+    waiting = [r for r in m.records.values() if r.needs_polling]
     if not waiting:
         return "saving the video" if m.downloads.busy else None
     wake = m.schedule.next_wakeup()
@@ -40,21 +40,21 @@ def waiting_line(m: Monitor, now: float, monotonic: float) -> str | None:
         record = waiting[0]
         since = record.history[-1][1] if record.history else record.added_at
         took = f" for {ago(now - since)}" if since else ""
-        return f"waiting: {record.id} {clean(record.status or 'new')}{took} · {poll}"
-    counts = Counter(clean(r.status or "new") for r in waiting)
+        return f"waiting: {record.id} {clean(record.status or 'unchecked')}{took} · {poll}"
+    counts = Counter(clean(r.status or "unchecked") for r in waiting)
     tally = ", ".join(f"{n} {word}" for word, n in counts.most_common())
     return f"waiting for {len(waiting)} tasks: {tally} · {poll}"
 
 
 def first_line(m: Monitor) -> str | None:
     """What a waiting command waits for, said as it starts."""
-    waiting = [r for r in m.records.values() if not r.is_final]
+    waiting = [r for r in m.records.values() if r.needs_polling]
     if not waiting:
         return None
     every = f"polling every {m.interval:g} s"
     if len(waiting) == 1:
-        return f"waiting for {waiting[0].id} ({clean(waiting[0].status or 'new')}); {every}"
-    counts = Counter(clean(r.status or "new") for r in waiting)
+        return f"waiting for {waiting[0].id} ({clean(waiting[0].status or 'unchecked')}); {every}"
+    counts = Counter(clean(r.status or "unchecked") for r in waiting)
     tally = ", ".join(f"{n} {word}" for word, n in counts.most_common())
     return f"waiting for {len(waiting)} tasks ({tally}); {every}"
 

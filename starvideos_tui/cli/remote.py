@@ -33,7 +33,7 @@ async def refresh(settings: Settings, args: argparse.Namespace) -> int:
 
     watchlist = settings.open_watchlist()
     records = watchlist.load()  # the only read: the monitor answers from these
-    pending = [r.id for r in records if not r.is_final]
+    pending = [r.id for r in records if r.needs_polling]
     ended = None
     if pending:
         async with (

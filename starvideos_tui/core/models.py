@@ -15,8 +15,8 @@ from enum import Enum
 from typing import Any
 
 from starvideos_tui.core import linkexpiry
+from starvideos_tui.core import recordfields as fields
 from starvideos_tui.core.errors import UsageError
-from starvideos_tui.core.values import finite_number
 
 TASK_ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
 MODEL_NAME = "starvideos_o3"
@@ -111,70 +111,19 @@ class HttpProblem:
     at: float | None = None
 
 
-# Checkers for the fields of a stored record, `(name, value) -> value`. The watchlist file
-# is untrusted too (hand edits, other versions): a wrong type is refused where the file is
-# read (TypeError/ValueError), not met later as a crash in `list` or the TUI.
-
-
-def _text(name: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{name!r} is not a text")
-    return value
-
-
-def _whole(name: str, value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name!r} is not a whole number")
-    return value
-
-
-def _number(name: str, value: Any) -> float:
-    return finite_number(value, repr(name))
-
-
-def _opt_text(name: str, value: Any) -> str | None:
-    return None if value is None else _text(name, value)
-
-
-def _opt_whole(name: str, value: Any) -> int | None:
-    return None if value is None else _whole(name, value)
-
-
-def _opt_number(name: str, value: Any) -> float | None:
-    return None if value is None else _number(name, value)
-
-
-def _opt_object(name: str, value: Any) -> dict[str, Any] | None:
-    if value is not None and not isinstance(value, dict):
-        raise TypeError(f"{name!r} is not an object")
-    return value
-
-
 def _task_id(name: str, value: Any) -> str:
-    return validate_task_id(_text(name, value))
-
-
-def _history(name: str, value: Any) -> tuple[tuple[str, float], ...]:
-    if not isinstance(value, (list, tuple)):
-        raise TypeError(f"{name!r} is not a list")
-    pairs = []
-    for item in value:
-        if not isinstance(item, (list, tuple)) or len(item) != 2:
-            raise TypeError(f"{name!r} has an item that is not a [status, time] pair")
-        # One string per status word, not one per record: 50,000 histories share four.
-        pairs.append((sys.intern(_text(name, item[0])), _number(name, item[1])))
-    return tuple(pairs)
+    return validate_task_id(fields.text(name, value))
 
 
 def _problem(name: str, value: Any) -> HttpProblem | None:
-    if _opt_object(name, value) is None:
+    if fields.opt_object(name, value) is None:
         return None
     return HttpProblem(  # keys it does not know (a newer version's) are ignored
-        kind=_text(f"{name}.kind", value.get("kind")),
-        message=_text(f"{name}.message", value.get("message")),
-        status_code=_opt_whole(f"{name}.status_code", value.get("status_code")),
-        body_excerpt=_opt_text(f"{name}.body_excerpt", value.get("body_excerpt")),
-        at=_opt_number(f"{name}.at", value.get("at")),
+        kind=fields.text(f"{name}.kind", value.get("kind")),
+        message=fields.text(f"{name}.message", value.get("message")),
+        status_code=fields.opt_whole(f"{name}.status_code", value.get("status_code")),
+        body_excerpt=fields.opt_text(f"{name}.body_excerpt", value.get("body_excerpt")),
+        at=fields.opt_number(f"{name}.at", value.get("at")),
     )
 
 
@@ -182,55 +131,42 @@ _WORDS = ("status", "model")
 
 _RECORD_FIELDS: dict[str, Callable[[str, Any], Any]] = {
     "id": _task_id,
-    "status": _text,
-    "created": _opt_whole,
-    "model": _opt_text,
-    "video_url": _opt_text,
-    "video_url_at": _opt_number,
-    "actual_duration": _opt_number,
-    "error": _opt_text,
-    "prompt": _opt_text,
-    "label": _opt_text,
-    "params": _opt_object,
-    "added_at": _opt_number,
-    "checked_at": _opt_number,
-    "updated_at": _opt_number,
-    "history": _history,
+    "status": fields.text,
+    "created": fields.opt_whole,
+    "model": fields.opt_text,
+    "video_url": fields.opt_text,
+    "video_url_at": fields.opt_number,
+    "actual_duration": fields.opt_number,
+    "error": fields.opt_text,
+    "prompt": fields.opt_text,
+    "label": fields.opt_text,
+    "params": fields.opt_object,
+    "added_at": fields.opt_number,
+    "checked_at": fields.opt_number,
+    "updated_at": fields.opt_number,
+    "history": fields.history,
     "last_problem": _problem,
-    "local_path": _opt_text,
-    "size": _opt_whole,
-    "sha256": _opt_text,
-    "download_error": _opt_text,
-    "media": _opt_object,
-    "link_expires_at": _opt_number,
+    "local_path": fields.opt_text,
+    "size": fields.opt_whole,
+    "sha256": fields.opt_text,
+    "download_error": fields.opt_text,
+    "media": fields.opt_object,
+    "link_expires_at": fields.opt_number,
+    "rating": fields.rating,
+    "rejected": fields.flag,
+    "archived": fields.flag,
+    "archived_at": fields.opt_number,
 }
 
 
-# Types taken without a checker call (None aside): most fields of most records, so that
-# reading 50,000 records costs little more than parsing them. A float must still be finite;
-# an int where a number is stored goes through its checker (a huge one is no time).
-_PLAIN: dict[str, tuple[type, ...]] = {
-    name: kinds
-    for name, kinds in (
-        ("status", (str,)),
-        ("created", (int,)),
-        ("model", (str,)),
-        ("video_url", (str,)),
-        ("video_url_at", (float,)),
-        ("actual_duration", (float,)),
-        ("error", (str,)),
-        ("prompt", (str,)),
-        ("label", (str,)),
-        ("added_at", (float,)),
-        ("checked_at", (float,)),
-        ("updated_at", (float,)),
-        ("local_path", (str,)),
-        ("size", (int,)),
-        ("sha256", (str,)),
-        ("download_error", (str,)),
-        ("link_expires_at", (float,)),
-    )
-}
+# Fields a stored record leaves out while they hold their default: 50,000 unrated tasks
+# make a base file no longer and no slower to read for them.
+_LEFT_OUT_AT_DEFAULT = (
+    ("rating", 0),
+    ("rejected", False),
+    ("archived", False),
+    ("archived_at", None),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +195,16 @@ class TaskRecord:
     download_error: str | None = None
     media: dict[str, Any] | None = None  # what the saved file decoded as (media.MediaFacts)
     link_expires_at: float | None = None  # when video_url dies, as the signed link says
+    rating: int = 0  # stars the user gave the take, 1 to MAX_RATING; 0 for none
+    rejected: bool = False  # the user set the take aside (its rating is kept)
+    archived: bool = False  # kept, never polled, out of the default view and of `list`
+    archived_at: float | None = None
+
+    @property
+    def needs_polling(self) -> bool:
+        """Not final and not archived: the API may still have something to say that we
+        want to hear."""
+        return not self.archived and not self.kind.is_final
 
     @property
     def link_deadline(self) -> float | None:
@@ -312,6 +258,9 @@ class TaskRecord:
         doc = {name: getattr(self, name) for name in self.__dataclass_fields__}
         doc["history"] = [list(item) for item in self.history]
         doc["last_problem"] = asdict(self.last_problem) if self.last_problem else None
+        for name, default in _LEFT_OUT_AT_DEFAULT:  # most tasks are never rated or archived
+            if doc[name] == default:
+                del doc[name]
         return doc
 
     @classmethod
@@ -321,7 +270,7 @@ class TaskRecord:
         Fields it does not know (written by a newer version) are ignored.
         """
         values: dict[str, Any] = {}
-        plain = _PLAIN
+        plain = fields.PLAIN
         for name, value in doc.items():
             kinds = plain.get(name)
             if kinds is not None and (
@@ -344,7 +293,7 @@ class TaskRecord:
         """The shape `list --json` promises (docs/contract.md), plus a few useful extras."""
         return {
             "id": self.id,
-            "status": self.status or TaskStatus.NEW.value,
+            "status": self.status or None,  # the API's own word: none before its first answer
             "created": self.created,
             "video_url": self.video_url,
             "actual_duration": self.actual_duration,
@@ -361,4 +310,7 @@ class TaskRecord:
             "download_error": self.download_error,
             "last_problem": asdict(self.last_problem) if self.last_problem else None,
             "history": [{"status": s, "at": t} for s, t in self.history],
+            "rating": self.rating,
+            "rejected": self.rejected,
+            "archived": self.archived,
         }

@@ -16,6 +16,7 @@ from starvideos_tui.core.textsafe import clean
 # What download.py's errors start with when the host sent something that is not the video.
 NOT_A_VIDEO_PREFIX = "the host sent"
 LINK_EXPIRED = "link expired"
+UNCHECKED = "unchecked"  # watched, and the API has not answered for it yet
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def status_look(record: TaskRecord, download: DownloadState | None = None) -> St
         return StatusLook("◐", "processing", "primary")
     if kind is TaskStatus.QUEUED:
         return StatusLook("○", "queued", "foreground")
-    return StatusLook("·", "new", "foreground-muted")
+    return StatusLook("·", UNCHECKED, "foreground-muted")
 
 
 def _save_problem(error: str) -> str:

@@ -1,22 +1,15 @@
 """The engine under both faces: records, the poll loop, other processes' changes, the
 download queue, auto-download and the give-up policy. No Textual here.
+A face makes a `Monitor` with a callback, calls `start()` and `run()`, and turns the events
+(events.py) into what it shows. The face decides how things look; the engine when.
 
-A face makes a `Monitor` with a callback, calls `start()` and then `run()`, and turns the
-events (events.py) into what it shows: the TUI into Messages, `watch`, `wait` and
-`create --wait` into lines. The face decides how things look; the engine decides when
-things happen, the same way for both.
-
-- Passes never overlap; the next is armed when the last ends (schedule.py decides when).
-- Each answer is shown the moment it lands (a request that hangs delays no other row) and
-  queued for the watchlist; the queue is written at most once per `flush_every` seconds
-  and at the end of every pass, as one transaction (writes.py; store.py keeps it
-  crash-safe).
-- A slow answer does not hold a pass open: the poller hands it on (poll.py) and the next
-  pass keeps its time; the answer is shown and written when it lands.
-- All watchlist I/O runs in its own thread (watchlist_io.py): the loop never waits on disk.
+- Passes never overlap; the next is armed when the last ends (schedule.py says when).
+- Each answer is shown the moment it lands and queued for the watchlist, written at most
+  once per `flush_every` seconds and at the end of every pass, as one transaction (writes.py).
+- A slow answer does not hold a pass open: the poller hands it on (poll.py).
+- Watchlist I/O runs in its own thread (watchlist_io.py); the loop never waits on disk.
 - An id the API answers 404 for `give_up_after` times in a row is no longer polled.
-- A new link that does not say when it dies is asked once (a HEAD, in a thread): the
-  host may say (linkexpiry.host_says; linkdeadlines.py).
+- A new link that does not say when it dies is asked once (a HEAD; linkdeadlines.py).
 """
 
 from __future__ import annotations
@@ -141,7 +134,7 @@ class Monitor:
             records = [r for r in records if r.id in self._only]
         self.records = {r.id: r for r in records}
         self.gave_up &= set(self.records)
-        self.schedule.sync(r.id for r in records if not r.is_final and r.id not in self.gave_up)
+        self.schedule.sync(r.id for r in records if r.needs_polling and r.id not in self.gave_up)
         self.emit(TasksChanged(dict(self.records), everything=True))
         self.poke()
 
@@ -161,6 +154,9 @@ class Monitor:
         }
         self.records.update(changed)
         if changed:
+            polled = {i for i, r in changed.items() if r.needs_polling} - self.gave_up
+            self.schedule.forget(changed.keys() - polled)  # archived here or elsewhere
+            self.schedule.track(polled)
             self.emit(TasksChanged(changed))
 
     def poke(self) -> None:
@@ -195,8 +191,12 @@ class Monitor:
         return outcome
 
     async def set_label(self, task_id: str, label: str | None) -> None:
+        await self.change([task_id], lambda r: replace(r, label=label))
+
+    async def change(self, ids: Iterable[str], change: Callable[[TaskRecord], TaskRecord]) -> None:
+        """The user's change (label, rating, reject, archive), written now in one go."""
         await self.flush()
-        self._merge(await self.store.update({task_id: lambda r: replace(r, label=label)}))
+        self._merge(await self.store.update(dict.fromkeys(ids, change)))
 
     async def create(self, request: CreateRequest, label: str | None = None) -> TaskRecord:
         """Submit a task (submit.py: a 429 waited out, the ledger kept) and watch it;
@@ -211,7 +211,7 @@ class Monitor:
 
     def poll_now(self, ids: Iterable[str]) -> None:
         """The user asked: poll these now (a Retry-After still holds), given-up ones too."""
-        ids = [i for i in ids if i in self.records and not self.records[i].is_final]
+        ids = [i for i in ids if i in self.records and self.records[i].needs_polling]
         revived = [i for i in ids if i in self.gave_up]
         self.gave_up.difference_update(revived)
         for task_id in revived:
@@ -314,7 +314,7 @@ class Monitor:
         if new.video_url and new.video_url != old.video_url and new.link_expires_at is None:
             self._ask_host(task_id, new.video_url)
         if new.status != old.status:
-            log.info("task %s: %s -> %s", task_id, old.status or "new", new.status)
+            log.info("task %s: %s -> %s", task_id, old.status or "unchecked", new.status)
             self.emit(StatusChanged(task_id, old.status, new.status))
             if new.kind is TaskStatus.COMPLETED and self.auto_download and not new.local_path:
                 self.downloads.start(task_id)

@@ -129,7 +129,7 @@ class TaskActions(App[None]):
             self._poll([record])
 
     def action_refresh_all(self) -> None:
-        self._poll([r for r in self.records.values() if not r.is_final])
+        self._poll([r for r in self.records.values() if r.needs_polling])
 
     def _poll(self, records: list[TaskRecord]) -> None:
         if self.monitor.poller is None:

@@ -12,7 +12,7 @@ from collections import Counter
 from rich.text import Text
 from textual.widgets import Static
 
-ORDER = ["new", "queued", "processing", "completed", "downloaded", "failed"]
+ORDER = ["unchecked", "queued", "processing", "completed", "downloaded", "failed"]
 URGENT = ("failed", "not a video", "save failed", "link expired", "unknown id", "retrying")
 SEPARATOR = " │ "
 
