@@ -88,7 +88,9 @@ def add_parsers(sub: argparse._SubParsersAction[Any]) -> None:
     """rate, reject and archive (remove's --finished is added by remove's parser)."""
     p = sub.add_parser("rate", help="rate tasks 1 to 5 (0 clears): rate ID... N")
     mark_task_ids(p.add_argument("ids", nargs="+", metavar="ID"))
-    p.add_argument("rating", metavar="N", type=_argument(_rating, "the rating N"))
+    p.add_argument(
+        "rating", metavar="N", type=_argument(_rating, "the rating N"), help="1 to 5; 0 clears"
+    )
     p = sub.add_parser("reject", help="set tasks aside (their rating is kept)")
     mark_task_ids(p.add_argument("ids", nargs="+", metavar="ID"))
     p.add_argument("--undo", action="store_true", help="no longer rejected")
