@@ -9,7 +9,8 @@ import argparse
 import time
 from collections.abc import Callable
 
-from starvideos_tui.cli.cmdline import out, print_records
+from starvideos_tui.cli import marking
+from starvideos_tui.cli.cmdline import out, print_records, say_plain
 from starvideos_tui.core.errors import Failure, StarVideosError, UsageError
 from starvideos_tui.core.logs import setup_logging
 from starvideos_tui.core.models import TaskRecord
@@ -34,8 +35,15 @@ def add_or_remove(settings: Settings, command: str, ids: list[str]) -> int:
     return 0
 
 
-def show_list(settings: Settings, *, as_json: bool) -> int:
-    print_records(settings.open_watchlist().load(), as_json)
+def show_list(settings: Settings, args: argparse.Namespace) -> int:
+    """`list`: the tasks its filters pick; `eta` and `stalled` from the whole history."""
+    picks = marking.selection_of(args)
+    records = settings.open_watchlist().load()
+    chosen = picks.select(records, time.time())
+    if chosen or args.json or not records:
+        print_records(chosen, args.json, history=records)
+    else:
+        say_plain(marking.none_matches(records, args.all))
     return 0
 
 

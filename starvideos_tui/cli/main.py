@@ -10,10 +10,11 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from starvideos_tui import __version__
+from starvideos_tui.cli import marking
 from starvideos_tui.cli.cmdline import ids_from, read_key
 from starvideos_tui.cli.completion import SHELLS, mark_path, mark_task_ids
 from starvideos_tui.core.console import PROG, say
@@ -150,10 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("add", help="watch task ids ('-' reads them from stdin)")
     p.add_argument("ids", nargs="+", metavar="ID")
-    p = sub.add_parser("remove", help="stop watching task ids")
-    mark_task_ids(p.add_argument("ids", nargs="+", metavar="ID"))
+    p = sub.add_parser("remove", help="stop watching task ids (or the finished ones)")
+    mark_task_ids(p.add_argument("ids", nargs="*", metavar="ID"))
+    marking.add_finished_flags(p, "remove")
     p = sub.add_parser("list", help="the watchlist, last known state (no network)")
     p.add_argument("--json", action="store_true", help="a JSON array")
+    marking.add_list_filters(p)
+    marking.add_parsers(sub)
     p = sub.add_parser("refresh", help="poll every unfinished task once, then list")
     p.add_argument("--json", action="store_true", help="a JSON array")
     p = sub.add_parser("download", help="save a completed task's video")
@@ -223,10 +227,18 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "completion":
         return commands.completion(args, build_parser)
     settings = _settings(args)
+    if args.command == "remove" and (args.finished or args.older_than is not None or not args.ids):
+        return marking.remove_finished(settings, args)
     if args.command in ("add", "remove"):
         return commands.add_or_remove(settings, args.command, ids_from(args.ids))
-    if args.command == "list":
-        return commands.show_list(settings, as_json=args.json)
+    marks: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+        "list": commands.show_list,
+        "rate": marking.rate,
+        "reject": marking.reject,
+        "archive": marking.archive,
+    }
+    if args.command in marks:
+        return marks[args.command](settings, args)
     import asyncio
 
     from starvideos_tui.cli import creating, remote, watching

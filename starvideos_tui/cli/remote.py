@@ -44,7 +44,7 @@ async def refresh(settings: Settings, args: argparse.Namespace) -> int:
             records = list(m.records.values())
             auth, paused = m.schedule.auth_blocked, m.schedule.is_paused()
             resume_in = m.schedule.paused_until - m.schedule.clock()
-    print_records(records, args.json)
+    print_records([r for r in records if not r.archived], args.json, history=records)
     if ended is None:
         return 0
     if auth:

@@ -196,9 +196,11 @@ def _seconds(text: str) -> float:
 
 
 async def watch(settings: Settings, args: argparse.Namespace) -> int:
-    ids = [r.id for r in settings.open_watchlist().load()]
+    records = settings.open_watchlist().load()
+    ids = [r.id for r in records if not r.archived]  # archived: never polled, not waited for
     if not ids:
-        raise Failure("the watchlist is empty: nothing to watch")
+        empty = "the watchlist is empty" if not records else "every watched task is archived"
+        raise Failure(f"{empty}: nothing to watch")
     watcher = Watcher(alerter=alerter_of(settings))
     async with (
         api_client(settings) as client,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os  # noqa: F401  (the store's tests patch store.os: the process-wide module)
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -177,5 +177,17 @@ class Watchlist:
                 updated[task_id] = new
             if docs:
                 with self.storage.scope(docs):
-                    self._tasks.update(lambda doc: doc.update(by_task[doc["id"]]), doc_ids=docs)
+                    self._tasks.update(lambda doc: _put(doc, by_task[doc["id"]]), doc_ids=docs)
         return updated
+
+
+_RECORD_KEYS = frozenset(TaskRecord.__dataclass_fields__)
+
+
+def _put(doc: MutableMapping[str, Any], new: Mapping[str, Any]) -> None:
+    """`doc` made `new`: a field `new` leaves out (a rating cleared, an archive undone:
+    to_doc leaves fields at their default out) leaves the stored document too; keys a
+    newer version wrote stay."""
+    for name in _RECORD_KEYS - new.keys():
+        doc.pop(name, None)
+    doc.update(new)
