@@ -156,11 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="a JSON array")
     p = sub.add_parser("refresh", help="poll every unfinished task once, then list")
     p.add_argument("--json", action="store_true", help="a JSON array")
-    p = sub.add_parser("download", help="save a completed task's video")
-    mark_task_ids(p.add_argument("id", metavar="ID"))
-    mark_path(
-        p.add_argument("--to", metavar="DIR", help="folder (default: --download-dir)"), folder=True
-    )
+    _download_parser(sub)
     p = sub.add_parser("create", help="submit a task (or a file of them) and watch it")
     p.add_argument("--prompt", help="what the video shows (required without --from)")
     p.add_argument("--duration", type=_positive_int, help="seconds, 3 to 15")
@@ -202,6 +198,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("shell", nargs="?", choices=SHELLS)
     p.add_argument("--task-ids", metavar="WORD", help=argparse.SUPPRESS)
     return parser
+
+
+def _download_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "download",
+        help="save a completed task's video (a saved one: linked or copied into --to DIR)",
+    )
+    mark_task_ids(p.add_argument("id", metavar="ID", nargs="?"))
+    p.add_argument(
+        "--all-unsaved",
+        action="store_true",
+        help="every completed task not saved yet whose link may still work",
+    )
+    mark_path(
+        p.add_argument("--to", metavar="DIR", help="folder (default: --download-dir)"), folder=True
+    )
 
 
 def _run(args: argparse.Namespace) -> int:
