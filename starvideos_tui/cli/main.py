@@ -14,6 +14,7 @@ from collections.abc import Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from starvideos_tui import __version__
+from starvideos_tui.cli import collecting
 from starvideos_tui.cli.cmdline import ids_from, read_key
 from starvideos_tui.cli.completion import SHELLS, mark_path, mark_task_ids
 from starvideos_tui.core.console import PROG, say
@@ -157,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("refresh", help="poll every unfinished task once, then list")
     p.add_argument("--json", action="store_true", help="a JSON array")
     _download_parser(sub)
+    collecting.add_parser(sub, mark_path)
     p = sub.add_parser("create", help="submit a task (or a file of them) and watch it")
     p.add_argument("--prompt", help="what the video shows (required without --from)")
     p.add_argument("--duration", type=_positive_int, help="seconds, 3 to 15")
@@ -239,6 +241,8 @@ def _run(args: argparse.Namespace) -> int:
         return commands.add_or_remove(settings, args.command, ids_from(args.ids))
     if args.command == "list":
         return commands.show_list(settings, as_json=args.json)
+    if args.command == "collect":
+        return collecting.run(settings, args)
     import asyncio
 
     from starvideos_tui.cli import creating, remote, watching

@@ -17,11 +17,14 @@ small file (a manifest) whole: a temp file renamed over the name.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import fcntl
 import hashlib
 import os
 import secrets
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -243,3 +246,32 @@ def read_small(folder: Path, name: str, limit: int) -> bytes | None:
             return os.pread(fd, limit + 1, 0)
         finally:
             os.close(fd)
+
+
+def holds(folder: Path, name: str, size: int, sha256: str) -> bool:
+    """Whether `folder/name` is a regular file of exactly these bytes (never through a
+    link)."""
+    if not folder.is_dir():
+        return False
+    with DownloadFolder(folder) as dest:
+        return dest.hash_file(name) == (size, sha256)
+
+
+def regular_file(folder: Path, name: str) -> bool:
+    """Whether `folder/name` is a regular file (a link is not)."""
+    try:
+        return stat.S_ISREG(os.lstat(folder / name).st_mode)
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def folder_locked(folder: Path) -> Iterator[None]:
+    """The folder held by this process alone (flock on the folder itself) while the block
+    runs: two collects into one folder take turns, so neither loses the other's manifest."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
