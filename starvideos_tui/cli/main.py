@@ -14,7 +14,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from starvideos_tui import __version__
-from starvideos_tui.cli import marking
+from starvideos_tui.cli import collecting, marking
 from starvideos_tui.cli.cmdline import ids_from, read_key
 from starvideos_tui.cli.completion import SHELLS, mark_path, mark_task_ids
 from starvideos_tui.core.console import PROG, say
@@ -160,11 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     marking.add_parsers(sub)
     p = sub.add_parser("refresh", help="poll every unfinished task once, then list")
     p.add_argument("--json", action="store_true", help="a JSON array")
-    p = sub.add_parser("download", help="save a completed task's video")
-    mark_task_ids(p.add_argument("id", metavar="ID"))
-    mark_path(
-        p.add_argument("--to", metavar="DIR", help="folder (default: --download-dir)"), folder=True
-    )
+    _download_parser(sub)
+    collecting.add_parser(sub, mark_path)
     p = sub.add_parser("create", help="submit a task (or a file of them) and watch it")
     p.add_argument("--prompt", help="what the video shows (required without --from)")
     p.add_argument("--duration", type=_positive_int, help="seconds, 3 to 15")
@@ -208,6 +205,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _download_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "download",
+        help="save a completed task's video (a saved one: linked or copied into --to DIR)",
+    )
+    mark_task_ids(p.add_argument("id", metavar="ID", nargs="?"))
+    p.add_argument(
+        "--all-unsaved",
+        action="store_true",
+        help="every completed task not saved yet whose link may still work",
+    )
+    mark_path(
+        p.add_argument("--to", metavar="DIR", help="folder (default: --download-dir)"), folder=True
+    )
+
+
 def _run(args: argparse.Namespace) -> int:
     from starvideos_tui.cli import commands
 
@@ -231,14 +244,15 @@ def _run(args: argparse.Namespace) -> int:
         return marking.remove_finished(settings, args)
     if args.command in ("add", "remove"):
         return commands.add_or_remove(settings, args.command, ids_from(args.ids))
-    marks: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    local: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
         "list": commands.show_list,
         "rate": marking.rate,
         "reject": marking.reject,
         "archive": marking.archive,
+        "collect": collecting.run,
     }
-    if args.command in marks:
-        return marks[args.command](settings, args)
+    if args.command in local:
+        return local[args.command](settings, args)
     import asyncio
 
     from starvideos_tui.cli import creating, remote, watching
