@@ -196,7 +196,8 @@ def test_all_unsaved_asks_only_for_tasks_whose_link_may_still_work(
     assert result.out_lines == [str(folder / f"{fresh}.mp4")]
     asked = [r.path for r in sim.requests[before:]]
     assert asked and all(fresh in path for path in asked), asked
-    assert not requests_for(sim, old)[1:], "a year-old link was asked for"
+    # Since `before`: the refresh may have asked the host (a HEAD) when the old link dies.
+    assert not [r for r in sim.requests[before:] if old in r.path], "a year-old link was asked for"
     summary = result.err_lines[-1]
     assert "saved 1" in summary and "skipped 1 whose link is certainly dead" in summary
     assert "skipped 1 rejected" in summary

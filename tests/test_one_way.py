@@ -44,7 +44,10 @@ def test_one_url_check_and_one_finite_number_reader() -> None:
     # answers.py reads a number sent as text, then asks core/values.py, as recordfields.py does
     assert where(r"isfinite\(number\)") == ["core/values.py"]
     text = sources()
-    assert "finite_number(" in text["api/answers.py"] and "finite_number(" in text["core/recordfields.py"]
+    assert (
+        "finite_number(" in text["api/answers.py"]
+        and "finite_number(" in text["core/recordfields.py"]
+    )
     assert (
         "http_url(" in text["video/videohost.py"]
         and "http_url(" in text["engine/setting_values.py"]
