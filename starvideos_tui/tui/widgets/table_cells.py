@@ -68,12 +68,6 @@ def rich_colour(value: str) -> str:
     return Color.parse(value).hex6
 
 
-def in_seconds(cell: Text) -> bool:
-    """An age like "42s" or "42s left": it changes every second."""
-    text = cell.plain.split(" ", 1)[0]
-    return text.endswith("s") and text[:-1].isdigit()
-
-
 def same_look(before: Text, after: Text) -> bool:
     """Text's own == ignores the base style, which carries a status's colour."""
     return before == after and before.style == after.style
