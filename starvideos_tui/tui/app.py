@@ -273,6 +273,7 @@ class StarVideosApp(TaskActions):
 
     def render_panel(self) -> None:
         panel = self.query_one(DetailPanel)
+        self._toasts_clear_of(panel)
         if not panel.has_class("-open"):
             return
         task_id = self.selected_id
@@ -280,6 +281,11 @@ class StarVideosApp(TaskActions):
         download = self.downloads.get(task_id) if task_id else None
         colours = self.query_one(TaskTable).colours
         panel.show_record(record, download, self.config.wall_clock(), colours)
+
+    @staticmethod
+    def _toasts_clear_of(panel: DetailPanel) -> None:
+        """Toasts go where the side panel is not (app.tcss, "-panel-open")."""
+        panel.screen.set_class(panel.has_class("-open"), "-panel-open")
 
     def _tick(self) -> None:
         """Once a second: the countdown to the next poll and links about to die (the
@@ -297,6 +303,7 @@ class StarVideosApp(TaskActions):
         panel = self.query_one(DetailPanel)
         if panel.has_class("-open"):
             panel.remove_class("-open")
+            self._toasts_clear_of(panel)
         else:
             self.open_panel()
 
@@ -311,6 +318,7 @@ class StarVideosApp(TaskActions):
         panel = self.query_one(DetailPanel)
         if panel.has_class("-open"):
             panel.remove_class("-open")
+            self._toasts_clear_of(panel)
         elif self.filter_text:
             self.filter_text = ""
             self.render_rows(changed=())  # now, in the frame that hides the box

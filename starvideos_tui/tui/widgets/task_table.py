@@ -371,9 +371,16 @@ class TaskTable(ScrollView, can_focus=True):
         self._move(self.cursor_row + step, announce=False)
 
     def action_page(self, direction: int) -> None:
-        self._move(
-            self.cursor_row + direction * max(1, self.size.height - HEADER - 1), announce=False
+        """A page at a time, as less and k9s do: the view scrolls a screen of rows and the
+        cursor moves as far, keeping its place on screen (the first PageDown no longer just
+        moves the cursor to the bottom of the page); at either end the cursor goes on to
+        the first or last row."""
+        rows = max(1, self.size.height - HEADER)
+        top = int(self.scroll_offset.y)
+        self.scroll_to(
+            y=max(0, min(top + direction * rows, self.max_scroll_y)), animate=False, immediate=True
         )
+        self._move(self.cursor_row + direction * rows, announce=False)
 
     def action_edge(self, end: int) -> None:
         self._move(len(self._order) - 1 if end else 0, announce=False)
