@@ -6,6 +6,7 @@ commands and its "Keys" entry (our keys screen, which esc closes)."""
 from __future__ import annotations
 
 from collections import Counter
+from functools import partial
 
 from conftest import FakeClock
 from helpers_tui import AppFactory, polled, running, table, until
@@ -101,9 +102,8 @@ async def test_toasts_are_clear_of_the_side_panel(
             await pilot.pause()
             await pilot.pause()
             rack = app.screen.get_child_by_type(ToastRack)
-            await until(
-                pilot, lambda r=rack: [t for t in r.query("Toast") if t.region.width], "the toast"
-            )
+            laid_out = partial(lambda r: [t for t in r.query("Toast") if t.region.width], rack)
+            await until(pilot, laid_out, "the toast")
             toasts = [t.region for t in rack.query("Toast")]
             panel = app.query_one(DetailPanel).region
             assert all(not panel.overlaps(region) for region in toasts), (size, panel, toasts)
