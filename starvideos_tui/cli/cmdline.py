@@ -12,7 +12,16 @@ from collections.abc import Iterable, Sequence
 
 from starvideos_tui.core.errors import UsageError
 from starvideos_tui.core.eta import RunTimes
-from starvideos_tui.core.formatting import ago, display_width, note, pad, shorten, video_length
+from starvideos_tui.core.formatting import (
+    ago,
+    display_width,
+    note,
+    pad,
+    seen,
+    short_id,
+    shorten,
+    video_length,
+)
 from starvideos_tui.core.models import TaskRecord, validate_task_id
 from starvideos_tui.core.vocabulary import status_word
 
@@ -115,9 +124,9 @@ def render_table(records: Iterable[TaskRecord], now: float, width: int | None = 
     lines = [header]
     for r in records:
         age = ago(now - r.created) if r.created else "-"
-        checked = ago(now - r.checked_at) if r.checked_at else "never"
+        checked = seen(r, now)
         line = (
-            f"{pad(shorten(r.id, 30), 30)}  {pad(shorten(status_word(r), 12), 12)} {age:>4} "
+            f"{pad(short_id(r.id, 30), 30)}  {pad(shorten(status_word(r), 12), 12)} {age:>4} "
             f"{video_length(r):>4} {checked:>7}  "
         )
         text = note(r)

@@ -15,13 +15,25 @@ def ago(seconds: float | None) -> str:
     if seconds is None:
         return "-"
     seconds = max(0.0, seconds)
-    if seconds < 60:
+    if seconds < 59.5:  # 59.6 s is "1m", never "60s"
         return f"{seconds:.0f}s"
+    if seconds < 60:
+        return "1m"
     if seconds < 3600:
         return f"{seconds // 60:.0f}m"
     if seconds < 86400:
         return f"{seconds // 3600:.0f}h"
     return f"{seconds // 86400:.0f}d"
+
+
+def seen(record: TaskRecord, now: float) -> str:
+    """When the API last answered for a task: its last good answer, or a 404 (the API
+    saying it has no such task is an answer too, so "never" is kept for none at all)."""
+    answered = record.checked_at
+    problem = record.last_problem
+    if problem is not None and problem.kind == "not_found" and problem.at is not None:
+        answered = max(answered or 0.0, problem.at)
+    return ago(now - answered) if answered else "never"
 
 
 LINK_WARNING = 600.0  # seconds left on a video link, unsaved, that make it urgent
@@ -95,12 +107,16 @@ def display_width(text: str) -> int:
     return sum(_cells(c) for c in text)
 
 
-def shorten(text: str, width: int) -> str:
-    """`text` cut to at most `width` terminal columns, with an ellipsis when cut."""
+def shorten(text: str, width: int, *, keep_end: bool = False) -> str:
+    """`text` cut to at most `width` terminal columns, with an ellipsis when cut: at its
+    end, or with `keep_end` at its front ("…/downloads/video_x.mp4", "…o3_1774836712345":
+    what tells a path or a task id from the next is its end)."""
     if len(text) <= width and text.isascii():
         return text
     if display_width(text) <= width:
         return text
+    if keep_end:
+        return "…" + shorten(text[::-1], width)[-2::-1] if width > 1 else "…"
     out, used = [], 0
     for char in text:
         cells = _cells(char)
@@ -109,6 +125,15 @@ def shorten(text: str, width: int) -> str:
         out.append(char)
         used += cells
     return "".join(out) + "…"
+
+
+ID_SHORT = 24  # "…starvideos_o3_1774836712345": an id in a toast or a status text
+
+
+def short_id(task_id: str, width: int = ID_SHORT) -> str:
+    """A task id in running text (toasts, the CLI's table): whole when it fits `width`,
+    else cut from the front, keeping its distinctive end."""
+    return shorten(task_id, width, keep_end=True)
 
 
 def pad(text: str, width: int) -> str:

@@ -13,15 +13,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Collection
-from typing import ClassVar
+from collections.abc import Callable, Collection, Iterable
+from typing import Any, ClassVar
 
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
+from textual.screen import Screen
 from textual.widgets import Footer, Input
 
 from starvideos_tui.core.burst import Burst
@@ -34,6 +35,7 @@ from starvideos_tui.engine.monitor import Monitor
 from starvideos_tui.engine.session import StarVideosClient, Watchlist
 from starvideos_tui.terminal.notify import Notifier
 from starvideos_tui.tui.bindings import APP_BINDINGS, rebound
+from starvideos_tui.tui.commands import AppCommands
 from starvideos_tui.tui.config import AppConfig
 from starvideos_tui.tui.escapes import to_terminal
 from starvideos_tui.tui.messages import EngineEvent
@@ -57,6 +59,7 @@ class StarVideosApp(TaskActions):
     CSS_PATH = "app.tcss"
     TITLE = "StarVideos"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    COMMANDS = App.COMMANDS | {AppCommands}  # ctrl+p: the monitor's own actions too
 
     # config.toml's [keys] rebinds them (bindings.py)
     BINDINGS: ClassVar[list[BindingType]] = [*APP_BINDINGS]
@@ -273,6 +276,7 @@ class StarVideosApp(TaskActions):
 
     def render_panel(self) -> None:
         panel = self.query_one(DetailPanel)
+        self._toasts_clear_of(panel)
         if not panel.has_class("-open"):
             return
         task_id = self.selected_id
@@ -280,6 +284,11 @@ class StarVideosApp(TaskActions):
         download = self.downloads.get(task_id) if task_id else None
         colours = self.query_one(TaskTable).colours
         panel.show_record(record, download, self.config.wall_clock(), colours)
+
+    @staticmethod
+    def _toasts_clear_of(panel: DetailPanel) -> None:
+        """Toasts go where the side panel is not (app.tcss, "-panel-open")."""
+        panel.screen.set_class(panel.has_class("-open"), "-panel-open")
 
     def _tick(self) -> None:
         """Once a second: the countdown to the next poll and links about to die (the
@@ -297,6 +306,7 @@ class StarVideosApp(TaskActions):
         panel = self.query_one(DetailPanel)
         if panel.has_class("-open"):
             panel.remove_class("-open")
+            self._toasts_clear_of(panel)
         else:
             self.open_panel()
 
@@ -311,6 +321,7 @@ class StarVideosApp(TaskActions):
         panel = self.query_one(DetailPanel)
         if panel.has_class("-open"):
             panel.remove_class("-open")
+            self._toasts_clear_of(panel)
         elif self.filter_text:
             self.filter_text = ""
             self.render_rows(changed=())  # now, in the frame that hides the box
@@ -345,9 +356,31 @@ class StarVideosApp(TaskActions):
         self.query_one(TaskTable).focus()
 
     def action_sort(self) -> None:
-        self.sort_mode = next_sort(self.sort_mode)
+        self.sort_by(next_sort(self.sort_mode))
+
+    def sort_by(self, mode: str) -> None:
+        self.sort_mode = mode
         self.notify(f"sorted by {self.sort_mode}")
         self.render_rows(changed=())
+
+    def filter_by(self, text: str) -> None:
+        """The filter set from the command palette: shown in its box, as if typed."""
+        box = self.query_one(FilterBox)
+        box.set_class(bool(text), "-open")
+        box.value = text  # Input.Changed renders the rows
+        if not text:
+            self.filter_text = ""
+            self.render_rows(changed=())
+        self.query_one(TaskTable).focus()
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's own, but "Keys" opens the monitor's keys screen (every key, esc
+        closes it, over the table) rather than Textual's help panel, which narrowed the
+        table and stayed open on esc."""
+        for command in super().get_system_commands(screen):
+            if command.title == "Keys":
+                command = SystemCommand("Keys", "Every key of the monitor", self.action_help)
+            yield command
 
     async def on_unmount(self) -> None:
         # Stop the engine (downloads keep their bytes) before closing the client it uses.

@@ -15,7 +15,7 @@ from textual.notifications import SeverityLevel
 
 from starvideos_tui.core.burst import Burst
 from starvideos_tui.core.eta import RunTimes
-from starvideos_tui.core.formatting import ago
+from starvideos_tui.core.formatting import ago, short_id, shorten
 from starvideos_tui.core.models import TaskRecord, TaskStatus
 from starvideos_tui.core.vocabulary import DownloadState
 from starvideos_tui.engine import alerts
@@ -32,6 +32,15 @@ def short_path(path: str) -> str:
     if home not in ("~", "/") and (path == home or path.startswith(home + os.sep)):
         return "~" + path[len(home) :]
     return path
+
+
+TOAST_TEXT = 36  # cells of text a toast holds on a line at 80 columns (half the screen)
+
+
+def toast_path(path: str) -> str:
+    """A path in a toast: ~ for home, and cut from its front to a line, so that it is
+    never split mid-name ("…/downloads/video_x.mp4")."""
+    return shorten(short_path(path), TOAST_TEXT, keep_end=True)
 
 
 class Face(Protocol):
@@ -145,13 +154,13 @@ class Presenter:
         demo = " (a demo: removed on quit)" if self.face.config.demo else ""
         if len(paths) == 1:  # the name and the folder on lines of their own: no word is cut
             folder, name = os.path.split(paths[0])
-            where = f"\nin {short_path(folder)}" if folder else ""
-            self.face.notify(f"saved {name}{where}{demo}", title="Downloaded")
+            where = f"\nin {toast_path(folder)}" if folder else ""
+            self.face.notify(f"saved {toast_path(name)}{where}{demo}", title="Downloaded")
             return
         folder = os.path.commonpath(paths) if all(paths) else ""
         if folder in paths:
             folder = os.path.dirname(folder)
-        where = f" to {short_path(folder)}" if folder else ""
+        where = f"\nto {toast_path(folder)}" if folder else ""
         self.face.notify(f"{len(paths)} videos saved{where}{demo}", title="Downloaded")
 
     def _recount(self, ids: list[str] | None) -> None:
@@ -166,7 +175,7 @@ class Presenter:
             return
         soonest = ago(min(deadline for _, deadline in dying) - now)
         if len(dying) == 1:  # several at once (a burst of completions) make one toast
-            message = f"the link of {dying[0][0]} dies in {soonest}, unsaved: d saves it"
+            message = f"the link of {short_id(dying[0][0])} dies in {soonest}, unsaved: d saves it"
         else:
             message = f"{len(dying)} video links die in {soonest} or so, unsaved: d saves each"
         self.face.notify(message, title="Link expiring", severity="warning", timeout=15)
@@ -186,10 +195,10 @@ class Presenter:
         done = [i for i, kind in finished if kind is TaskStatus.COMPLETED]
         failed = [i for i, kind in finished if kind is TaskStatus.FAILED]
         if len(done) == 1:
-            self.face.notify(f"{done[0]} completed", title="Video ready")
+            self.face.notify(f"{short_id(done[0])} completed", title="Video ready")
         elif done:
             self.face.notify(f"{len(done)} videos completed", title="Videos ready")
         if len(failed) == 1:
-            self.face.notify(f"{failed[0]} failed", title="Task failed", severity="error")
+            self.face.notify(f"{short_id(failed[0])} failed", title="Task failed", severity="error")
         elif failed:
             self.face.notify(f"{len(failed)} tasks failed", title="Failed", severity="error")

@@ -12,12 +12,14 @@ from textual import work
 from textual.app import App
 
 from starvideos_tui.core.errors import StarVideosError
+from starvideos_tui.core.formatting import short_id
 from starvideos_tui.core.models import TaskRecord, TaskStatus
 from starvideos_tui.core.schedule import PollSchedule
 from starvideos_tui.core.vocabulary import DownloadState, status_look
 from starvideos_tui.engine.monitor import Monitor
 from starvideos_tui.engine.session import StarVideosClient
 from starvideos_tui.tui.config import AppConfig
+from starvideos_tui.tui.presenter import toast_path
 from starvideos_tui.tui.screens.add_ids import AddIdsScreen
 from starvideos_tui.tui.screens.confirm import ConfirmScreen
 from starvideos_tui.tui.screens.label import LabelScreen
@@ -87,11 +89,11 @@ class TaskActions(App[None]):
             self.open_panel()
             return
         if record.local_path and record.id not in self.downloads:
-            self.notify(f"already saved: {record.local_path}")
+            self.notify(f"already saved:\n{toast_path(record.local_path)}")
             return
         if record.kind is not TaskStatus.COMPLETED:
             word = status_look(record).word
-            self.notify(f"{record.id} has no video yet ({word})", severity="warning")
+            self.notify(f"{short_id(record.id)} has no video yet ({word})", severity="warning")
             return
         self.monitor.downloads.start(record.id)
 
@@ -121,7 +123,7 @@ class TaskActions(App[None]):
         except StarVideosError as exc:
             self.notify(str(exc), severity="error")
             return
-        self.notify(f"removed {task_id}")
+        self.notify(f"removed {short_id(task_id)}")
 
     def action_refresh(self) -> None:
         record = self._selected_record()
@@ -138,13 +140,14 @@ class TaskActions(App[None]):
         final = [r for r in records if r.is_final]
         if len(records) == 1 and final:
             record = final[0]
-            self.notify(f"{record.id} is {record.status}: final tasks are not polled again")
+            said = f"{short_id(record.id)} is {record.status}: final tasks are not polled again"
+            self.notify(said)
             return
         self.monitor.poll_now(r.id for r in records)
         if self.schedule.is_paused():
             self.notify("Rate limited: the refresh waits for the API's Retry-After.")
         elif len(records) == 1:
-            self.notify(f"polling {records[0].id}")
+            self.notify(f"polling {short_id(records[0].id)}")
 
     def action_copy(self) -> None:
         record = self._selected_record()
@@ -173,7 +176,7 @@ class TaskActions(App[None]):
     def _created(self, task_id: str | None) -> None:
         if task_id is None:
             return
-        self.notify(f"submitted {task_id}", title="Task created")
+        self.notify(f"submitted {short_id(task_id)}", title="Task created")
         self.render_rows()
         table = self.query_one(TaskTable)
         if task_id in table.row_ids:

@@ -56,10 +56,11 @@ class StatusBar(Static):
         pieces += [(4, 5, t) for t in tallies if t not in urgent]
         pieces += [(5, 2, f"auto-dl {'on' if auto else 'off'}")]
         room = max(20, (self.size.width or 80) - 2)
-        kept: list[tuple[int, int, str]] = []
-        for piece in pieces:
-            if not kept or _width([*kept, piece]) <= room:
-                kept.append(piece)
+        kept = _fitting(pieces, room)
+        dropped = len(tallies) - sum(1 for _, place, _ in kept if place == 5)
+        if dropped:  # counts are never dropped silently: "+2 more" says so, in their room
+            kept = _fitting(pieces, room - len(f"{SEPARATOR}+{len(tallies)} more"))
+            dropped = len(tallies) - sum(1 for _, place, _ in kept if place == 5)
         text = Text(no_wrap=True, overflow="crop")
         text.append(state, style=f"bold {colour}".strip())
         for _, place, shown in sorted(kept, key=lambda k: k[1]):
@@ -67,13 +68,24 @@ class StatusBar(Static):
                 text.append(SEPARATOR + shown)
         kept_tallies = {shown for _, place, shown in kept if place == 5}
         counts = [t for t in tallies if t in kept_tallies]  # in the usual order
-        if counts:
-            text.append(SEPARATOR + " · ".join(counts))
+        more = [f"+{dropped} more"] if dropped else []
+        if counts or more:
+            text.append(SEPARATOR + " · ".join([*counts, *more]))
         elif not tallies:
             text.append(SEPARATOR + "no tasks")
         if text != self._shown:
             self._shown = text
             self.update(text, layout=False)  # always one line: no layout pass needed
+
+
+def _fitting(pieces: list[tuple[int, int, str]], room: int) -> list[tuple[int, int, str]]:
+    """The pieces kept in `room` cells, the most important first, each later one dropped
+    whole when it does not fit."""
+    kept: list[tuple[int, int, str]] = []
+    for piece in pieces:
+        if not kept or _width([*kept, piece]) <= room:
+            kept.append(piece)
+    return kept
 
 
 def _width(pieces: list[tuple[int, int, str]]) -> int:

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.color import Color
 
 from starvideos_tui.core.eta import Estimate
-from starvideos_tui.core.formatting import ago, due, link_left, shorten, video_length
+from starvideos_tui.core.formatting import ago, due, link_left, seen, shorten, video_length
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.core.textsafe import clean
 from starvideos_tui.core.vocabulary import DownloadState, status_look
@@ -52,11 +52,11 @@ def clock_cells(
         shown, urgency = due(estimate(record, now), now)
     colour = colours.get(urgency, "") if urgency else ""
     link = Text(shown, justify="right", style=f"bold {colour}".strip() if shown != "-" else "")
-    seen = ago(now - record.checked_at) if record.checked_at else "never"
+    last = seen(record, now)
     return (
         Text(ago(now - created) if created else "-", justify="right"),
         link,
-        Text(seen, justify="right"),
+        Text(last, justify="right"),
     )
 
 
@@ -66,12 +66,6 @@ def rich_colour(value: str) -> str:
     if value.startswith("ansi_"):  # "ansi_bright_green" -> "bright_green"; an alpha
         return value.split()[0].removeprefix("ansi_")  # ("ansi_default 60%") is dropped
     return Color.parse(value).hex6
-
-
-def in_seconds(cell: Text) -> bool:
-    """An age like "42s" or "42s left": it changes every second."""
-    text = cell.plain.split(" ", 1)[0]
-    return text.endswith("s") and text[:-1].isdigit()
 
 
 def same_look(before: Text, after: Text) -> bool:

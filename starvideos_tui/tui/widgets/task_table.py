@@ -31,14 +31,11 @@ from starvideos_tui.tui.bindings import TABLE_BINDINGS
 from starvideos_tui.tui.widgets.columns import COLUMNS, PAD, column_widths
 from starvideos_tui.tui.widgets.table_cells import (
     clock_cells,
-    in_seconds,
     rich_colour,
     row_cells,
     same_look,
 )
 
-TIMES_EVERY = 5  # seconds between updates of ages shown in seconds
-TIMES_EVERY_SLOW = 30  # ... and of ages shown in minutes, hours or days
 CELLS_KEPT = 2000  # rows' cells kept for rows not on screen (rows scrolled past)
 HEADER = 1  # lines above the first row
 NOT_DIM = Style(dim=False)  # the cursor row without 256 colours: its label undimmed
@@ -101,19 +98,15 @@ class TaskTable(ScrollView, can_focus=True):
         # A running task's expected finish (eta.py), as the app's history says.
         self.estimate: Callable[[TaskRecord, float], Estimate] | None = None
         self.clock: Callable[[], float] = time.time  # the app's wall clock
-        self.seconds_on_screen = True  # until the first refresh_times says otherwise
-        self._ticks = 0
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self._tick)
 
     def _tick(self) -> None:
-        """The clock's columns of the rows on screen, every TIMES_EVERY seconds while
-        any shows seconds, else every TIMES_EVERY_SLOW: nothing else changes with time."""
-        self._ticks += 1
-        every = TIMES_EVERY if self.seconds_on_screen else TIMES_EVERY_SLOW
-        if self._ticks % every == 0:
-            self.refresh_times(self.clock())
+        """Once a second, the clock's columns (age, due, seen) of the rows on screen,
+        wherever the table is scrolled: only rows whose words changed are repainted, so a
+        second costs the rows on screen (a few dozen), not the watchlist."""
+        self.refresh_times(self.clock())
 
     # -- what the app asks ---------------------------------------------------------------
 
@@ -226,19 +219,16 @@ class TaskTable(ScrollView, can_focus=True):
     def refresh_times(self, now: float) -> None:
         """Age, link age and last seen of the rows on screen, as the clock moves on."""
         self._now = now
-        seconds = False
         top = int(self.scroll_offset.y)
         for row, task_id in enumerate(self._visible_ids(), start=top):
             record, _ = self._shown[task_id]
             cells = self.get_row(task_id)
             age, link, seen = clock_cells(record, now, self.colours, self.estimate)
-            seconds = seconds or any(in_seconds(c) for c in (age, link, seen))
             fresh = (cells[0], cells[1], age, cells[3], link, seen)
             if any(not same_look(a, b) for a, b in zip(cells, fresh, strict=True)):
                 self._cells[task_id] = fresh
                 self._forget_strips(task_id)
                 self._refresh_row(row)
-        self.seconds_on_screen = seconds
 
     def use_theme(self, variables: Mapping[str, str]) -> dict[str, str]:
         """Take the theme's colours for the statuses (and redraw); returns them, as Rich
@@ -269,9 +259,25 @@ class TaskTable(ScrollView, can_focus=True):
 
     # -- drawing -------------------------------------------------------------------------
 
+    def _content_width(self) -> int:
+        """The cells a row has: the table's width less the scrollbar's, when it shows."""
+        return self.scrollable_content_region.width or self.size.width
+
     def _widths(self) -> list[int]:
         """Column widths (0: not shown) for the table's width now."""
-        return column_widths(self.scrollable_content_region.width or self.size.width)
+        return column_widths(self._content_width())
+
+    def _check_width(self) -> int:
+        """Rows are kept for one width of the rows' cells. That width changes with the
+        table's and also when the vertical scrollbar comes or goes (the side panel opened
+        below the table at 80x24 makes it shorter than its rows): rows kept from before
+        would then sit a column off the header, or lose their last cell under the bar."""
+        width = self._content_width()
+        if width != self._strips_width:
+            self._strips.clear()
+            self._cells.clear()  # the id may be shown whole or short
+            self._strips_width = width
+        return width
 
     def _line(self, cells: Sequence[Text], style: Style) -> Strip:
         segments: list[Segment] = []
@@ -291,7 +297,7 @@ class TaskTable(ScrollView, can_focus=True):
         return Strip(segments).apply_style(style)
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self._check_width()
         base = self.rich_style
         if y < HEADER:
             header = [
@@ -321,10 +327,7 @@ class TaskTable(ScrollView, can_focus=True):
         return strip
 
     def on_resize(self) -> None:
-        if self.size.width != self._strips_width:  # a new height (the filter box shown or
-            self._strips.clear()  # hidden) keeps every row as drawn
-            self._cells.clear()  # the id may be shown whole or short
-            self._strips_width = self.size.width
+        self._check_width()  # a new height alone (the filter box) keeps every row as drawn
         self.virtual_size = Size(self.size.width, len(self._order) + HEADER)
         # Shorter (the side panel opened below, the filter box shown): the selected row
         # stays on screen once the new height is laid out.
@@ -368,9 +371,16 @@ class TaskTable(ScrollView, can_focus=True):
         self._move(self.cursor_row + step, announce=False)
 
     def action_page(self, direction: int) -> None:
-        self._move(
-            self.cursor_row + direction * max(1, self.size.height - HEADER - 1), announce=False
+        """A page at a time, as less and k9s do: the view scrolls a screen of rows and the
+        cursor moves as far, keeping its place on screen (the first PageDown no longer just
+        moves the cursor to the bottom of the page); at either end the cursor goes on to
+        the first or last row."""
+        rows = max(1, self.size.height - HEADER)
+        top = int(self.scroll_offset.y)
+        self.scroll_to(
+            y=max(0, min(top + direction * rows, self.max_scroll_y)), animate=False, immediate=True
         )
+        self._move(self.cursor_row + direction * rows, announce=False)
 
     def action_edge(self, end: int) -> None:
         self._move(len(self._order) - 1 if end else 0, announce=False)
