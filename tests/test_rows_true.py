@@ -91,7 +91,9 @@ async def test_changes_drawn_where_the_table_is_scrolled(
     app = make_app([], interval=3600.0)
     async with running(app, size=SIZE) as pilot:
         await polled(pilot, app)
-        await until(pilot, lambda: table(app).row_count == total, "every row")
+        await until(
+            pilot, lambda: table(app).row_count == total, "every row", timeout=30.0
+        )  # 50,000 rows load slowly under a busy suite
         app.sort_mode = "added"
         app.render_rows()
         await select(pilot, app, other)  # the live rows at the bottom of the screen
