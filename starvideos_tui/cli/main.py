@@ -181,7 +181,20 @@ def build_parser() -> argparse.ArgumentParser:
         )
     )
     p.add_argument("--dry-run", action="store_true", help="with --from: check, print, send nothing")
-    sub.add_parser("watch", help="poll until every task is final, saving each video")
+    p = sub.add_parser(
+        "watch",
+        help="poll until every running task is final, saving each video (exit 1 if any "
+        "that ended during the run failed or was not saved)",
+        description="Sums up the watchlist's history in one line, then polls the running "
+        "tasks until each is final, saving each video as it completes; older videos never "
+        "saved follow, unless their link is certainly dead. Exit status: 0 when every task "
+        "that ended during the run was saved, 1 if any failed or was not saved.",
+    )
+    p.add_argument(
+        "--all-history",
+        action="store_true",
+        help="exit 1 if any watched task failed or has no saved video, old ones too",
+    )
     p = sub.add_parser(
         "wait",
         help="poll these tasks until each is final (exit 0 completed, 1 failed, 3 timed out)",
@@ -227,9 +240,8 @@ def _run(args: argparse.Namespace) -> int:
         return commands.add_or_remove(settings, args.command, ids_from(args.ids))
     if args.command == "list":
         return commands.show_list(settings, as_json=args.json)
-    import asyncio
-
     from starvideos_tui.cli import creating, remote, watching
+    from starvideos_tui.cli.running import run_command
 
     handler = {
         "refresh": remote.refresh,
@@ -238,7 +250,7 @@ def _run(args: argparse.Namespace) -> int:
         "watch": watching.watch,
         "wait": watching.wait,
     }[args.command]
-    return asyncio.run(_stopped_like_ctrl_c(handler(settings, args)))
+    return run_command(_stopped_like_ctrl_c(handler(settings, args)))
 
 
 def _settings(args: argparse.Namespace) -> Settings:

@@ -23,6 +23,7 @@ import email.utils
 import re
 import time
 from collections.abc import Mapping
+from typing import Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 # A deadline outside these bounds is a misreading, not a link's: 2000-01-01 .. 2200-01-01.
@@ -149,3 +150,40 @@ def _iso(text: str | None) -> float | None:
         digits = zone[1:].replace(":", "")
         seconds -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
     return seconds
+
+
+# The longest any link can be believed to live: api.md says it "expires a short while
+# after completion", and the longest a presigned link can be signed for is 7 days (S3
+# SigV4's and GCS V4's cap). A link received longer ago than this is dead.
+LONGEST_LINK_LIFE = 7 * 24 * 3600.0
+# A deadline is believed passed only this long after it, whatever the host's clock says.
+CLOCK_SKEW = 300.0
+
+
+class HeldLink(Protocol):
+    """What `certainly_dead` reads of a task's record (models.TaskRecord)."""
+
+    @property
+    def video_url(self) -> str | None: ...
+    @property
+    def video_url_at(self) -> float | None: ...
+    @property
+    def checked_at(self) -> float | None: ...
+    @property
+    def link_deadline(self) -> float | None: ...
+
+
+def certainly_dead(record: HeldLink, now: float) -> bool:
+    """True when the record's video link cannot work at wall-clock time `now`: past the
+    deadline it carries (signed, or said by its host) by more than CLOCK_SKEW, or received
+    more than LONGEST_LINK_LIFE ago. Nothing is asked of anyone: such a link is not tried,
+    and the API is not asked for a fresh one. False when there is no link, or when it may
+    still work."""
+    if not record.video_url:
+        return False
+    deadline = record.link_deadline
+    if deadline is not None and deadline + CLOCK_SKEW < now:
+        return True
+    # The link held arrived with an answer no later than the last one heard.
+    received = record.video_url_at if record.video_url_at is not None else record.checked_at
+    return received is not None and now - received > LONGEST_LINK_LIFE
