@@ -13,6 +13,7 @@ with the storage API.
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import signal
 import socket
@@ -30,8 +31,11 @@ from helpers_cli import FAST, SAMPLE, Cli
 from helpers_http import Reply, ScriptedHTTPServer, Seen
 from helpers_proc import Spawn
 
+from starvideos_tui.core.linkexpiry import CLOCK_SKEW, LONGEST_LINK_LIFE, certainly_dead
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.core.vocabulary import LINK_EXPIRED
+from starvideos_tui.engine.downloads import Slots
+from starvideos_tui.engine.history import read_history
 from starvideos_tui.simulator import Simulator
 from starvideos_tui.storage.store import Watchlist
 
@@ -353,3 +357,62 @@ def test_a_task_we_created_is_not_given_up_in_seconds(cli: Cli, sim: Simulator) 
     assert result.code == 3, str(result)  # still waiting when the timeout came
     assert "unknown id" not in result.out
     assert len([r for r in sim.requests if r.path.endswith(made)]) == 1
+
+
+# -- the parts, in process ------------------------------------------------------------------
+
+
+def test_certainly_dead_is_past_the_deadline_or_older_than_any_link_lives() -> None:
+    now = 1_800_000_000.0
+    signed = f"https://cdn.example.com/v.mp4?Expires={int(now - 3600)}&Signature=x"
+    link = TaskRecord("t", "completed", video_url=signed, video_url_at=now - 7200)
+    assert certainly_dead(link, now)
+    assert not certainly_dead(link, now - 3600 + CLOCK_SKEW - 1)  # within the clock's skew
+    plain = TaskRecord("t", "completed", video_url="https://cdn.example.com/v.mp4")
+    assert not certainly_dead(plain, now)  # nothing says when it dies, nor how old it is
+    assert certainly_dead(replace(plain, checked_at=now - LONGEST_LINK_LIFE - 1), now)
+    assert not certainly_dead(replace(plain, checked_at=now - LONGEST_LINK_LIFE + 60), now)
+    young = replace(plain, video_url_at=now - 60, checked_at=now - LONGEST_LINK_LIFE - 1)
+    assert not certainly_dead(young, now)  # received a minute ago
+    assert not certainly_dead(replace(link, video_url=None), now)  # no link at all
+
+
+async def test_a_later_download_waits_behind_every_other_and_takes_one_slot() -> None:
+    slots = Slots(2, 1)
+    order: list[str] = []
+    gate = asyncio.Event()
+
+    async def take(name: str, later: bool) -> None:
+        async with slots.held(later):
+            order.append(name)
+            await gate.wait()
+
+    tasks = [asyncio.create_task(take(f"old{i}", True)) for i in range(3)]
+    await asyncio.sleep(0)
+    assert order == ["old0"]  # one slot for history, one kept free
+    tasks.append(asyncio.create_task(take("new", False)))
+    await asyncio.sleep(0)
+    assert order == ["old0", "new"]
+    tasks.append(asyncio.create_task(take("newer", False)))
+    gate.set()
+    await asyncio.gather(*tasks)
+    assert order.index("newer") < order.index("old1")  # waiting history goes last
+
+
+def test_history_sums_up_in_one_line() -> None:
+    now = time.time()
+    records = [
+        TaskRecord("a", "completed", local_path="/a.mp4"),
+        TaskRecord("b", "failed"),
+        TaskRecord("c", "processing"),
+        TaskRecord("d", "completed", video_url="https://x/d", video_url_at=now - 60),
+        TaskRecord("e", "completed", video_url="https://x/e", video_url_at=now - YEAR),
+        TaskRecord("f", "completed", video_url="https://x/f", download_error=LINK_EXPIRED),
+        TaskRecord("g", "completed", local_path="/g.mp4", archived=True),
+    ]
+    history = read_history(records, now)
+    assert history.summary() == (
+        "7 tasks: 1 saved, 3 completed unsaved (2 links expired), 1 failed, 1 running, 1 archived"
+    )
+    assert (history.running, history.backlog, history.newly_dead) == (["c"], ["d"], ["e"])
+    assert read_history([TaskRecord("x")], now).summary() == "1 task: 1 running"
