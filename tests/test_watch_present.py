@@ -416,3 +416,27 @@ def test_history_sums_up_in_one_line() -> None:
     )
     assert (history.running, history.backlog, history.newly_dead) == (["c"], ["d"], ["e"])
     assert read_history([TaskRecord("x")], now).summary() == "1 task: 1 running"
+
+
+def test_a_stopped_watch_leaves_its_journal_unfolded_and_whole(
+    cli: Cli, sim: Simulator, spawn: Spawn, silent_host: str
+) -> None:
+    """Folding the journal into the base takes seconds at 50,000 tasks: a watch stopped by
+    SIGTERM leaves it for the next clean end, every change kept."""
+    make_history(cli.watchlist, "http://127.0.0.1:9", time.time(), later=0)
+    task_id = "video_starvideos_o3_1774836725"
+    body = {"id": task_id, "object": "video", "status": "completed", "video_url": silent_host}
+    sim.add_fixed(task_id, body)
+    cli.ok("add", task_id)
+    child, lines = watch(spawn, cli, *FAST, "watch")
+    lines.until(f"{task_id} new -> completed", 10)
+    time.sleep(0.5)
+    child.send_signal(signal.SIGTERM)
+    child.communicate(timeout=10)
+
+    assert child.returncode == 128 + signal.SIGTERM
+    assert Path(f"{cli.watchlist}.journal").exists()  # not folded
+    records = {r.id: r for r in Watchlist(cli.watchlist).load()}
+    assert records[task_id].status == "completed"
+    dead = [old_id(n) for n in range(SAVED + 1, SAVED + SIGNED_DEAD + AGED_DEAD + 1)]
+    assert all(records[i].download_error == LINK_EXPIRED for i in dead)

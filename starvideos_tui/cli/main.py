@@ -197,7 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p = sub.add_parser(
         "wait",
-        help="poll these tasks until each is final (exit 0 completed, 1 failed, 3 timed out)",
+        help="poll these tasks until each is final (exit 0 completed, 1 failed or unknown id, "
+        "3 timed out)",
     )
     mark_task_ids(p.add_argument("ids", nargs="+", metavar="ID"))
     p.add_argument("--timeout", metavar="SECONDS", help="give up after this long (exit 3)")

@@ -382,8 +382,9 @@ class Monitor:
         resort when its loop is stuck and the process is about to be ended."""
         self.writes.save_now()
 
-    async def close(self) -> None:
-        """Stop downloads (their bytes kept for a resume), write what is queued."""
+    async def close(self, *, fold: bool = True) -> None:
+        """Stop downloads (their bytes kept for a resume), write what is queued (`fold`:
+        False when the process is being stopped: watchlist_io.py)."""
         self.stop()
         if self.poller is not None:
             self.poller.cancel()
@@ -395,4 +396,4 @@ class Monitor:
         finally:
             # Every write was awaited by now (the flush runs after them, in one thread);
             # a read still running (a long watchlist being loaded) is not waited for.
-            self.store.close(wait=False)
+            self.store.close(wait=False, fold=fold)
