@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from helpers_cli import FAST, Cli, assert_fails, done_task, polls
 
-from starvideos_tui.core.linkexpiry import LINK_LIFE
+from starvideos_tui.core.linkexpiry import CLOCK_SKEW, LONGEST_LINK_LIFE
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.simulator import Simulator
 from starvideos_tui.storage.store import Watchlist
@@ -241,8 +241,8 @@ def test_a_link_older_than_any_link_lives_is_certainly_dead() -> None:
     url = "https://cdn.example.com/v.mp4?token=abc"  # says nothing of its deadline
     fresh = TaskRecord(id="t", status="completed", video_url=url, video_url_at=now - 60)
     assert not certainly_dead(fresh, now)
-    assert certainly_dead(dataclasses.replace(fresh, video_url_at=now - LINK_LIFE - 1), now)
-    assert certainly_dead(dataclasses.replace(fresh, link_expires_at=now - 1), now)
+    assert certainly_dead(dataclasses.replace(fresh, video_url_at=now - LONGEST_LINK_LIFE - 1), now)
+    assert certainly_dead(dataclasses.replace(fresh, link_expires_at=now - CLOCK_SKEW - 1), now)
     assert not certainly_dead(dataclasses.replace(fresh, video_url=None), now)
     # Received recently, though the task was added long ago: not dead.
     added_long_ago = dataclasses.replace(fresh, added_at=now - YEAR)

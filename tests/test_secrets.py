@@ -200,7 +200,7 @@ async def test_after_a_full_session_the_key_is_only_in_its_0600_key_file(
     session.run("refresh", "--json")
     saved = Path(session.run("download", done).splitlines()[-1])
     assert saved.is_file() and saved.parent == session.downloads.resolve()
-    session.run("watch", expect=1)  # the doomed task fails: exit 1, by contract
+    session.run("watch", "--all-history", expect=1)  # the doomed task failed: exit 1
     assert (session.downloads / f"{created}.mp4").is_file()
     session.run("list")
     session.run("list", "--json")

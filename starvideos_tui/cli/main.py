@@ -182,10 +182,24 @@ def build_parser() -> argparse.ArgumentParser:
         )
     )
     p.add_argument("--dry-run", action="store_true", help="with --from: check, print, send nothing")
-    sub.add_parser("watch", help="poll until every task is final, saving each video")
+    p = sub.add_parser(
+        "watch",
+        help="poll until every running task is final, saving each video (exit 1 if any "
+        "that ended during the run failed or was not saved)",
+        description="Sums up the watchlist's history in one line, then polls the running "
+        "tasks until each is final, saving each video as it completes; older videos never "
+        "saved follow, unless their link is certainly dead. Exit status: 0 when every task "
+        "that ended during the run was saved, 1 if any failed or was not saved.",
+    )
+    p.add_argument(
+        "--all-history",
+        action="store_true",
+        help="exit 1 if any watched task failed or has no saved video, old ones too",
+    )
     p = sub.add_parser(
         "wait",
-        help="poll these tasks until each is final (exit 0 completed, 1 failed, 3 timed out)",
+        help="poll these tasks until each is final (exit 0 completed, 1 failed or unknown id, "
+        "3 timed out)",
     )
     mark_task_ids(p.add_argument("ids", nargs="+", metavar="ID"))
     p.add_argument("--timeout", metavar="SECONDS", help="give up after this long (exit 3)")
@@ -253,9 +267,8 @@ def _run(args: argparse.Namespace) -> int:
     }
     if args.command in local:
         return local[args.command](settings, args)
-    import asyncio
-
     from starvideos_tui.cli import creating, remote, watching
+    from starvideos_tui.cli.running import run_command
 
     handler = {
         "refresh": remote.refresh,
@@ -264,7 +277,7 @@ def _run(args: argparse.Namespace) -> int:
         "watch": watching.watch,
         "wait": watching.wait,
     }[args.command]
-    return asyncio.run(_stopped_like_ctrl_c(handler(settings, args)))
+    return run_command(_stopped_like_ctrl_c(handler(settings, args)))
 
 
 def _settings(args: argparse.Namespace) -> Settings:

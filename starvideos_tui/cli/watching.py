@@ -8,7 +8,8 @@ import argparse
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from starvideos_tui.cli.cmdline import ids_from, out, print_records, say_plain
 from starvideos_tui.cli.progress import Progress
@@ -17,6 +18,7 @@ from starvideos_tui.core.errors import Failure, TimedOut, UsageError
 from starvideos_tui.core.formatting import ago
 from starvideos_tui.core.models import TaskRecord, TaskStatus
 from starvideos_tui.core.textsafe import clean
+from starvideos_tui.core.vocabulary import LINK_EXPIRED
 from starvideos_tui.engine import alerts
 from starvideos_tui.engine.events import (
     DownloadEnded,
@@ -27,6 +29,7 @@ from starvideos_tui.engine.events import (
     StatusChanged,
     Trouble,
 )
+from starvideos_tui.engine.history import read_history
 from starvideos_tui.engine.monitor import Monitor
 from starvideos_tui.engine.session import Watchlist, api_client, monitoring
 from starvideos_tui.engine.settings import Settings
@@ -50,6 +53,8 @@ class Watcher:
     ) -> None:
         self.saved: set[str] = set()  # saved, or completed when not downloading
         self.failed: dict[str, str] = {}  # id: why it has no video, for the last line
+        self.pending: set[str] = set()  # the tasks waited for that have not ended yet
+        self.backlog: set[str] = set()  # `watch`: older videos saved after the present's
         self.progress = progress  # what it is waiting for, on stderr
         self.download = download
         self.out = line
@@ -74,11 +79,14 @@ class Watcher:
         elif isinstance(event, PollFailed) and event.first:
             self.out(f"{event.task_id} poll failed: {clean(event.problem.message)}")
         elif isinstance(event, GaveUp):
-            self.give_up(event.task_id, f"{event.task_id} is unknown to the API; gave up")
+            self.give_up(event.task_id, f"unknown id {event.task_id}: the API does not know it")
         elif isinstance(event, DownloadEnded):
             if event.error is not None:
                 why = f"{event.task_id} completed but not saved: {clean(event.error)}"
-                self.give_up(event.task_id, why)
+                if event.task_id in self.backlog:
+                    self.out(why)  # history: told, not counted in the verdict
+                else:
+                    self.give_up(event.task_id, why)
             elif event.record is not None:
                 self.saved.add(event.task_id)
                 self.out(f"{event.task_id} saved {event.record.local_path}")
@@ -87,29 +95,35 @@ class Watcher:
 
     def _settle(self, m: Monitor) -> bool:
         """Start what is due (failed ones told, completed ones saved); True when every
-        watched task is settled or the key was refused."""
-        for record in m.records.values():
-            if record.id in self.saved or record.id in self.failed:
-                continue
-            if record.kind is TaskStatus.FAILED:
+        task waited for is settled (and every download ended) or the key was refused.
+        It looks at the tasks not settled yet alone: a long history costs nothing here."""
+        for task_id in list(self.pending):
+            record = m.records.get(task_id)
+            if record is None or task_id in self.saved or task_id in self.failed:
+                self.pending.discard(task_id)  # removed meanwhile, or settled
+            elif record.kind is TaskStatus.FAILED:
                 why = clean(record.error or "no reason given")
-                self.give_up(record.id, f"{record.id} failed: {why}")
+                self.give_up(task_id, f"{task_id} failed: {why}")
             elif record.kind is TaskStatus.COMPLETED:
                 if self.download:
-                    m.downloads.start(record.id)
+                    m.downloads.start(task_id)
                 else:
-                    self.saved.add(record.id)
+                    self.saved.add(task_id)
         if m.schedule.auth_blocked:
             return True
-        settled = self.saved | set(self.failed)
-        return all(i in settled for i in m.records) and not m.downloads.busy
+        return not self.pending and not m.downloads.busy
 
-    async def watch(self, m: Monitor, timeout: float | None = None) -> int:
-        """Poll until every watched task is final (each completed video saved, when
-        downloading). 0: all settled well. A task the API keeps answering 404 for is given
-        up (monitor.GIVE_UP_AFTER), so an unattended `watch` always ends. With `timeout`
-        (seconds), TimedOut when it runs out first, unless a task has failed by then."""
-        wanted = set(m.records)
+    async def watch(
+        self, m: Monitor, timeout: float | None = None, *, wanted: set[str] | None = None
+    ) -> int:
+        """Poll until every task `wanted` (default: every watched one) is final (each
+        completed video saved, when downloading). 0: all settled well. A task the API
+        keeps answering 404 for is given up (engine/unknownids.py), so an unattended
+        `watch` always ends. With `timeout` (seconds), TimedOut when it runs out first,
+        unless a task has failed by then."""
+        wanted = set(m.records) if wanted is None else set(wanted)
+        self.pending = set(wanted)
+        waited_for = bool(wanted)
         timed_out = False
         ticking = self.progress.ticking(m) if self.progress else contextlib.nullcontext()
         links = self.alerter.looking(m.downloads.states) if self.alerter else None
@@ -132,7 +146,7 @@ class Watcher:
             shown = _some(failed)
             without = "a saved video" if self.download else "a video"
             raise Failure(f"{len(failed)} of {len(wanted)} task(s) without {without}: {shown}")
-        if not wanted:
+        if waited_for and not wanted:
             raise Failure("every watched task was removed while watching")
         if timed_out:
             left = sorted(wanted - self.saved)
@@ -196,7 +210,10 @@ def _seconds(text: str) -> float:
 
 
 async def watch(settings: Settings, args: argparse.Namespace) -> int:
-    records = settings.open_watchlist().load()
+    """`watch`: one line for the history, then what changes during the run; the verdict
+    counts what ended during it (with --all-history, every watched task)."""
+    watchlist = settings.open_watchlist()
+    records = watchlist.load()
     ids = [r.id for r in records if not r.archived]  # archived: never polled, not waited for
     if not ids:
         empty = "the watchlist is empty" if not records else "every watched task is archived"
@@ -204,6 +221,41 @@ async def watch(settings: Settings, args: argparse.Namespace) -> int:
     watcher = Watcher(alerter=alerter_of(settings))
     async with (
         api_client(settings) as client,
-        monitoring(settings, client, watcher.heard, ids, auto_download=True) as m,
+        monitoring(
+            settings,
+            client,
+            watcher.heard,
+            ids,
+            auto_download=True,
+            watchlist=watchlist,
+            records=records,
+        ) as m,
     ):
-        return await watcher.watch(m)
+        history = read_history(m.records.values(), m.wall_clock())
+        del records
+        watcher.out(history.summary())
+        if history.newly_dead:  # marked once, in one write; never asked for
+            await m.change(history.newly_dead, _link_expired)
+        watcher.backlog.update(history.backlog)
+        for task_id in history.backlog:
+            m.downloads.start(task_id, later=True)
+        verdict = await watcher.watch(m, wanted=set(history.running))
+        if args.all_history:
+            _judge_all(m.records.values())
+        return verdict
+
+
+def _link_expired(record: TaskRecord) -> TaskRecord:
+    return replace(record, download_error=LINK_EXPIRED)
+
+
+def _judge_all(records: Iterable[TaskRecord]) -> None:
+    """`watch --all-history`: Failure when any watched task (archived ones aside) failed or
+    has no saved video, old ones too."""
+    shown = [r for r in records if not r.archived]
+    bad = sorted(r.id for r in shown if r.kind is TaskStatus.FAILED or not r.local_path)
+    if bad:
+        raise Failure(
+            f"{len(bad):,} of {len(shown):,} task(s) without a saved video, counting "
+            f"history: {_some(bad)}"
+        )

@@ -31,11 +31,6 @@ EARLIEST, LATEST = 946_684_800, 7_258_118_400
 _COMPACT = re.compile(r"(\d{8})T(\d{6})Z")
 _EXPIRY_DATE = re.compile(r'expiry-date="([^"]+)"', re.IGNORECASE)
 DEAD = frozenset({401, 403, 404, 410})  # a host's answers to a link that no longer works
-# The longest a link of this API can live: api.md gives no figure ("a TEMPORARY link: it
-# expires a short while after completion"), and a presigned link cannot be signed for
-# longer than 7 days on S3 (SigV4) or Google Cloud Storage (V4). A link received longer ago
-# than this is certainly dead, whatever it says or does not say of its deadline.
-LINK_LIFE = 7 * 24 * 3600.0
 _ISO = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?"
 )
@@ -60,38 +55,6 @@ def link_expires_at(url: str | None) -> float | None:
         if found is not None and EARLIEST <= found <= LATEST:
             return found
     return None
-
-
-class HeldLink(Protocol):
-    """What `certainly_dead` reads of a watched task (core.models.TaskRecord)."""
-
-    @property
-    def video_url(self) -> str | None: ...
-    @property
-    def video_url_at(self) -> float | None: ...
-    @property
-    def checked_at(self) -> float | None: ...
-    @property
-    def updated_at(self) -> float | None: ...
-    @property
-    def link_deadline(self) -> float | None: ...
-
-
-def certainly_dead(record: HeldLink, now: float) -> bool:
-    """Whether the task's video link certainly no longer works at `now`: past the deadline
-    it is signed with (or a host said), or received longer ago than LINK_LIFE. A task with
-    no link is not dead: a poll may still hand one out. Nothing is asked: downloading from
-    such a link, or retrying it, is a waste of the user's time and the host's."""
-    if not record.video_url:
-        return False
-    deadline = record.link_deadline
-    if deadline is not None and deadline <= now:
-        return True
-    # The link existed when it was received, so it was issued no later than that (a poll
-    # after it that changed nothing, or changed something else, came later still).
-    times = (record.video_url_at, record.checked_at, record.updated_at)
-    received = next((t for t in times if t is not None), None)
-    return received is not None and now - received > LINK_LIFE
 
 
 def host_says(status: int, headers: Mapping[str, str], now: float) -> float | None:
@@ -187,3 +150,40 @@ def _iso(text: str | None) -> float | None:
         digits = zone[1:].replace(":", "")
         seconds -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
     return seconds
+
+
+# The longest any link can be believed to live: api.md says it "expires a short while
+# after completion", and the longest a presigned link can be signed for is 7 days (S3
+# SigV4's and GCS V4's cap). A link received longer ago than this is dead.
+LONGEST_LINK_LIFE = 7 * 24 * 3600.0
+# A deadline is believed passed only this long after it, whatever the host's clock says.
+CLOCK_SKEW = 300.0
+
+
+class HeldLink(Protocol):
+    """What `certainly_dead` reads of a task's record (models.TaskRecord)."""
+
+    @property
+    def video_url(self) -> str | None: ...
+    @property
+    def video_url_at(self) -> float | None: ...
+    @property
+    def checked_at(self) -> float | None: ...
+    @property
+    def link_deadline(self) -> float | None: ...
+
+
+def certainly_dead(record: HeldLink, now: float) -> bool:
+    """True when the record's video link cannot work at wall-clock time `now`: past the
+    deadline it carries (signed, or said by its host) by more than CLOCK_SKEW, or received
+    more than LONGEST_LINK_LIFE ago. Nothing is asked of anyone: such a link is not tried,
+    and the API is not asked for a fresh one. False when there is no link, or when it may
+    still work."""
+    if not record.video_url:
+        return False
+    deadline = record.link_deadline
+    if deadline is not None and deadline + CLOCK_SKEW < now:
+        return True
+    # The link held arrived with an answer no later than the last one heard.
+    received = record.video_url_at if record.video_url_at is not None else record.checked_at
+    return received is not None and now - received > LONGEST_LINK_LIFE

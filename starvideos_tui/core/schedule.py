@@ -149,6 +149,11 @@ class PollSchedule:
         if task_id in self.next_due:
             self.next_due[task_id] = self.clock() + self._jittered(self.interval)
 
+    def ask_again_in(self, task_id: str, seconds: float) -> None:
+        """Due again `seconds` from now (engine/unknownids.py: a typed id's 404)."""
+        if task_id in self.next_due:
+            self.next_due[task_id] = self.clock() + seconds
+
     def on_auth_failed(self) -> None:
         self.auth_blocked = True
 

@@ -1,5 +1,9 @@
 """The engine's download queue: at most `slots` videos at once, the rest queued.
 
+What the user is waiting for goes first: a video queued as `later` (a watch's backlog:
+completed before the run, never saved) waits while any other waits, and takes at most
+LATER_SLOTS of the slots, so a task that completes now never queues behind history.
+
 Each download is `videos.save_task_video` (the same path as the CLI's `download`) in a
 task of its own; its transfer runs in a thread, whose progress reaches the loop through
 `call_soon_threadsafe` and is passed on a few times a second at most.
@@ -8,9 +12,10 @@ task of its own; its transfer runs in a thread, whose progress reaches the loop 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -31,6 +36,7 @@ from starvideos_tui.engine.watchlist_io import AsyncWatchlist
 log = logging.getLogger(__name__)
 
 DOWNLOAD_SLOTS = 2
+LATER_SLOTS = 1  # of them, at most this many for `later` videos: one is always for the new
 PROGRESS_EVERY = 0.2  # seconds between progress events of one download
 
 
@@ -49,22 +55,69 @@ class Owner(Protocol):
     def poke(self) -> None: ...
 
 
+class Slots:
+    """`total` slots handed out first come first served, `later` askers only when no other
+    waits and fewer than `later_cap` of them hold one."""
+
+    def __init__(self, total: int, later_cap: int) -> None:
+        self._free = total
+        self._later_cap = later_cap
+        self._later_held = 0
+        self._now: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._later: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    @contextlib.asynccontextmanager
+    async def held(self, later: bool) -> AsyncIterator[None]:
+        waiter = asyncio.get_running_loop().create_future()
+        (self._later if later else self._now).append(waiter)
+        self._hand_out()
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():  # handed a slot just now
+                self._release(later)
+            else:
+                (self._later if later else self._now).remove(waiter)
+            raise
+        try:
+            yield
+        finally:
+            self._release(later)
+
+    def _release(self, later: bool) -> None:
+        self._free += 1
+        self._later_held -= later
+        self._hand_out()
+
+    def _hand_out(self) -> None:
+        while self._free:
+            if self._now:
+                self._now.popleft().set_result(None)
+            elif self._later and self._later_held < self._later_cap:
+                self._later.popleft().set_result(None)
+                self._later_held += 1
+            else:
+                return
+            self._free -= 1
+
+
 class DownloadQueue:
     def __init__(self, monitor: Owner, folder: Path, slots: int = DOWNLOAD_SLOTS) -> None:
         self.monitor = monitor
         self.folder = folder
         self.states: dict[str, DownloadState] = {}
-        self._slots = asyncio.Semaphore(slots)
+        self._slots = Slots(slots, min(LATER_SLOTS, slots))
         self._tasks: set[asyncio.Task[None]] = set()
         self._shown: dict[str, float] = {}
 
-    def start(self, task_id: str) -> bool:
-        """Queue the video of `task_id`; False when it is already queued or running."""
+    def start(self, task_id: str, *, later: bool = False) -> bool:
+        """Queue the video of `task_id` (`later`: after every other); False when it is
+        already queued or running."""
         if task_id in self.states:
             return False
         self.states[task_id] = DownloadState("queued")
         self.monitor.emit(DownloadQueued(task_id))
-        task = asyncio.get_running_loop().create_task(self._run(task_id))
+        task = asyncio.get_running_loop().create_task(self._run(task_id, later))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return True
@@ -73,7 +126,7 @@ class DownloadQueue:
     def busy(self) -> bool:
         return bool(self.states)
 
-    async def _run(self, task_id: str) -> None:
+    async def _run(self, task_id: str, later: bool) -> None:
         monitor = self.monitor
         loop = asyncio.get_running_loop()
 
@@ -84,7 +137,7 @@ class DownloadQueue:
         error: str | None = None
         reused = False
         try:
-            async with self._slots:
+            async with self._slots.held(later):
                 self.states[task_id] = DownloadState("downloading")
                 if monitor.client is None:
                     raise StarVideosError("no API key: run starvideos-tui login")

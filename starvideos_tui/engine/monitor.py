@@ -8,7 +8,8 @@ A face makes a `Monitor` with a callback, calls `start()` and `run()`, and turns
   once per `flush_every` seconds and at the end of every pass, as one transaction (writes.py).
 - A slow answer does not hold a pass open: the poller hands it on (poll.py).
 - Watchlist I/O runs in its own thread (watchlist_io.py); the loop never waits on disk.
-- An id the API answers 404 for `give_up_after` times in a row is no longer polled.
+- An id the API answers 404 for `give_up_after` times in a row is no longer polled
+  (unknownids.py: a typed id's 404s are asked again within seconds).
 - A new link that does not say when it dies is asked once (a HEAD; linkdeadlines.py).
 """
 
@@ -18,7 +19,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -26,6 +26,7 @@ from pathlib import Path
 from starvideos_tui.api.client import StarVideosClient
 from starvideos_tui.api.create_request import CreateRequest
 from starvideos_tui.api.errors import ApiError
+from starvideos_tui.core.linkexpiry import certainly_dead
 from starvideos_tui.core.models import TaskRecord, TaskStatus
 from starvideos_tui.core.schedule import DEFAULT_INTERVAL, PollSchedule
 from starvideos_tui.engine.downloads import DownloadQueue
@@ -42,13 +43,13 @@ from starvideos_tui.engine.events import (
 from starvideos_tui.engine.linkdeadlines import DeadlineAsker
 from starvideos_tui.engine.poll import DEFAULT_CONCURRENCY, Answer, Poller, change_for
 from starvideos_tui.engine.submit import submit_one
+from starvideos_tui.engine.unknownids import GIVE_UP_AFTER, UnknownIds
 from starvideos_tui.engine.watchlist_io import AsyncWatchlist
 from starvideos_tui.engine.writes import FLUSH_EVERY, WriteQueue
 from starvideos_tui.storage.store import Watchlist, WatchlistError
 
 log = logging.getLogger(__name__)
 
-GIVE_UP_AFTER = 3  # 404s in a row before an id is no longer polled
 RELOAD_EVERY = 2.0  # seconds between looks for other processes' changes
 
 
@@ -87,9 +88,8 @@ class Monitor:
         self.gave_up: set[str] = set()
         self.api = ApiState("starting", "starting")
         self._only = set(only) if only is not None else None
-        self._give_up_after = give_up_after
         self._reload_every = reload_every
-        self._not_found: Counter[str] = Counter()
+        self.unknown = UnknownIds(self.schedule, give_up_after)
         self.writes = WriteQueue(
             self.store, written=self._written, trouble=self._trouble, every=flush_every
         )
@@ -215,17 +215,18 @@ class Monitor:
         revived = [i for i in ids if i in self.gave_up]
         self.gave_up.difference_update(revived)
         for task_id in revived:
-            self._not_found.pop(task_id, None)
+            self.unknown.forget(task_id)
         self.schedule.track(revived)
         self.schedule.poll_now(ids)
         self.poke()
 
     def set_auto_download(self, on: bool) -> None:
         self.auto_download = on
-        if on:
-            for record in self.records.values():
-                if record.kind is TaskStatus.COMPLETED and not record.local_path:
-                    self.downloads.start(record.id)
+        now = self.wall_clock()
+        for record in self.records.values() if on else ():  # a dead link is not tried
+            usable = not record.local_path and not certainly_dead(record, now)
+            if record.kind is TaskStatus.COMPLETED and usable:
+                self.downloads.start(record.id)
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -303,14 +304,11 @@ class Monitor:
             assert new.last_problem is not None
             first = old.last_problem is None or old.last_problem.message != answer.message
             self.emit(PollFailed(task_id, new.last_problem, first))
-            if answer.kind == "not_found":
-                self._not_found[task_id] += 1
-                if self._not_found[task_id] >= self._give_up_after:
-                    self.gave_up.add(task_id)
-                    self.schedule.forget([task_id])
-                    self.emit(GaveUp(task_id, "the API does not know this id"))
+            if answer.kind == "not_found" and self.unknown.not_found(old):
+                self.gave_up.add(task_id)
+                self.emit(GaveUp(task_id, "the API does not know this id"))
             return
-        self._not_found.pop(task_id, None)
+        self.unknown.forget(task_id)
         if new.video_url and new.video_url != old.video_url and new.link_expires_at is None:
             self._ask_host(task_id, new.video_url)
         if new.status != old.status:
@@ -384,8 +382,9 @@ class Monitor:
         resort when its loop is stuck and the process is about to be ended."""
         self.writes.save_now()
 
-    async def close(self) -> None:
-        """Stop downloads (their bytes kept for a resume), write what is queued."""
+    async def close(self, *, fold: bool = True) -> None:
+        """Stop downloads (their bytes kept for a resume), write what is queued (`fold`:
+        False when the process is being stopped: watchlist_io.py)."""
         self.stop()
         if self.poller is not None:
             self.poller.cancel()
@@ -397,4 +396,4 @@ class Monitor:
         finally:
             # Every write was awaited by now (the flush runs after them, in one thread);
             # a read still running (a long watchlist being loaded) is not waited for.
-            self.store.close(wait=False)
+            self.store.close(wait=False, fold=fold)

@@ -5,6 +5,7 @@ face imports the API client or the storage itself (pyproject.toml's contract).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Iterable
 
@@ -52,8 +53,12 @@ async def monitoring(
         auto_download=auto_download,
         only=only,
     )
+    stopped = False
     try:
         await monitor.start(records=records)
         yield monitor
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        stopped = True  # SIGTERM, SIGHUP, Ctrl-C: end at once, the journal left unfolded
+        raise
     finally:
-        await monitor.close()
+        await monitor.close(fold=not stopped)

@@ -18,6 +18,8 @@ from pathlib import Path
 from starvideos_tui.api.client import StarVideosClient
 from starvideos_tui.api.errors import ApiError
 from starvideos_tui.core.errors import StarVideosError
+from starvideos_tui.core.formatting import ago
+from starvideos_tui.core.linkexpiry import certainly_dead
 from starvideos_tui.core.models import TaskRecord, TaskStatus
 from starvideos_tui.core.vocabulary import LINK_EXPIRED
 from starvideos_tui.engine.watchlist_io import AsyncWatchlist
@@ -81,6 +83,12 @@ async def save_task_video(
         raise NotDownloadable(f"task {task_id} is not in the watchlist (add it first)")
     if saved := already_saved(record):
         return saved
+    if certainly_dead(record, now()):
+        # Past its deadline or older than any link lives: neither the host nor the API is
+        # asked, and no `.part` is made. Marked once; the error says it for the face.
+        if record.download_error != LINK_EXPIRED:
+            await watchlist.update({task_id: lambda r: replace(r, download_error=LINK_EXPIRED)})
+        raise DownloadError("expired", f"{LINK_EXPIRED} {dead_for(record, now())}; not tried")
     if record.kind is not TaskStatus.COMPLETED or not record.video_url:
         record = await _poll_into(client, watchlist, task_id, now)
     if record.kind is TaskStatus.FAILED:
@@ -111,6 +119,15 @@ async def save_task_video(
         }
     )
     return saved
+
+
+def dead_for(record: TaskRecord, now: float) -> str:
+    """How long ago a certainly dead link died, in words ("3d ago"), or how old it is."""
+    deadline = record.link_deadline
+    if deadline is not None and deadline < now:
+        return f"{ago(now - deadline)} ago"
+    received = record.video_url_at if record.video_url_at is not None else record.checked_at
+    return f"(received {ago(now - received)} ago)" if received is not None else ""
 
 
 async def _fetch_when_free(

@@ -54,10 +54,13 @@ class AsyncWatchlist:
     ) -> dict[str, TaskRecord]:
         return await self.run(self.sync.update, dict(changes))
 
-    def close(self, *, wait: bool = True) -> None:
+    def close(self, *, wait: bool = True, fold: bool = True) -> None:
         """No more calls. The watchlist is closed by the thread's last job: its journal
-        folded into the base, so plain TinyDB sees every task. `wait`: until the thread's
-        work is done (without, the interpreter's exit still waits for it)."""
+        folded into the base, so plain TinyDB sees every task (without `fold`, as when the
+        process is being stopped, it is left for the next clean end). `wait`: until the
+        thread's work is done (without, the interpreter's exit still waits for it)."""
+        if not fold:
+            self.sync.leave_journal()
         with contextlib.suppress(RuntimeError):  # closed before
             self._thread.submit(self.sync.close)  # the last job: after every write
         self._thread.shutdown(wait=wait)

@@ -55,6 +55,10 @@ class Watchlist:
         """The end of a clean run: the journal folded into the base if this process wrote."""
         self.db.close()
 
+    def leave_journal(self) -> None:
+        """The process is being stopped: its journal is not folded at the end (files.py)."""
+        self.files.leave_journal()
+
     # -- reading ------------------------------------------------------------------------
 
     def load(self) -> list[TaskRecord]:

@@ -32,8 +32,10 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
+from starvideos_tui.core.daemonthreads import DaemonThreads
 from starvideos_tui.core.mediafacts import human_size
 from starvideos_tui.core.models import validate_task_id
 from starvideos_tui.core.paths import why_mkdir_failed
@@ -99,6 +101,8 @@ MAX_ATTEMPTS = 4
 EXPIRED_STATUSES = (401, 403, 404, 410)
 PROGRESS_EVERY = 0.1  # seconds between progress reports, whatever the rate
 KEEP_EVERY = 1.0  # seconds after which what arrived goes to the `.part`, block full or not
+CANCEL_GRACE = 0.5  # seconds a cancelled transfer is given to put what arrived in the `.part`
+_TRANSFERS = DaemonThreads("video-transfer")
 
 Progress = Callable[[int, int | None], None]
 
@@ -350,27 +354,34 @@ async def fetch_to_file(
     progress: Progress | None = None,
     expected_duration: float | None = None,
 ) -> SavedVideo:
-    """`fetch_to_file_sync` in a worker thread; cancelling the caller stops the transfer
-    within a moment, with what arrived kept in the `.part`."""
+    """`fetch_to_file_sync` in a daemon thread of its own; cancelling the caller stops the
+    transfer within a moment, with what arrived kept in the `.part`. A thread that cannot
+    stop (in a DNS lookup, or a connect to a host that never answers) is not waited for
+    past CANCEL_GRACE: it ends with the process, holding nothing that a resume needs."""
     cancel = CancelToken()
-    transfer = asyncio.ensure_future(
-        asyncio.to_thread(
+    loop = asyncio.get_running_loop()
+    transfer = loop.run_in_executor(
+        _TRANSFERS,
+        partial(
             fetch_to_file_sync,
             url,
             final,
             progress=progress,
             cancel=cancel,
             expected_duration=expected_duration,
-        )
+        ),
     )
     try:
         return await asyncio.shield(transfer)
     except asyncio.CancelledError:
         cancel.set()
         # The thread ends on its own a moment later, with Cancelled or what it was
-        # failing with: nobody waits for it, so its outcome is taken here, not reported
-        # as "Task exception was never retrieved" when the command ends.
+        # failing with: its outcome is taken here, not reported as "Task exception was
+        # never retrieved" when the command ends.
         transfer.add_done_callback(_outcome_taken)
+        # A moment for the bytes that arrived to reach the `.part` (a read ends at once
+        # when its socket is shut down); a second cancel does not wait.
+        await asyncio.wait([transfer], timeout=CANCEL_GRACE)
         raise
 
 
