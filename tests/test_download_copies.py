@@ -151,7 +151,11 @@ def test_download_of_a_saved_file_gone_with_a_dead_link_says_so_without_asking(
     cli: Cli, sim: Simulator, tmp_path: Path
 ) -> None:
     task_id, saved = saved_task(cli, sim)
-    change_record(cli, task_id, lambda r: dataclasses.replace(r, link_expires_at=time.time() - 60))
+    change_record(
+        cli,
+        task_id,
+        lambda r: dataclasses.replace(r, link_expires_at=time.time() - CLOCK_SKEW - 60),
+    )
     saved.unlink()
     asked = len(sim.requests)
     result = cli.run("download", task_id, "--to", str(tmp_path / "picks"))
