@@ -171,7 +171,7 @@ async def test_videos_saved_together_make_one_toast_not_one_each(
         toasts = [n.message for n in app._notifications]  # Textual keeps the live toasts here
         saved = [m for m in toasts if "saved" in m]
         assert len(saved) == 1, toasts  # one toast for the burst, not one per video
-        assert saved[0].startswith("3 videos saved to ")
+        assert saved[0].startswith("3 videos saved\nto ")  # the folder on a line of its own
 
 
 async def test_a_signed_links_deadline_counts_down_and_warns_once_before_it_dies(
@@ -201,7 +201,7 @@ async def test_a_signed_links_deadline_counts_down_and_warns_once_before_it_dies
             clock.advance(30)
             await pilot.pause(1.2)
         assert len(warnings()) == 1, warnings()
-        assert done in warnings()[0] and "d saves it" in warnings()[0]
+        assert done[-16:] in warnings()[0] and "d saves it" in warnings()[0]  # id's end kept
         clock.advance(deadline - clock() + 1)
         assert link().plain == "expired"
 
