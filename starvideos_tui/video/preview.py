@@ -30,6 +30,10 @@ class PreviewError(Exception):
     """The file's frames cannot be read; the message says why, in a few words."""
 
 
+class NoFrames(PreviewError):
+    """The file is a container with no video frame in it (an empty track, or none)."""
+
+
 @dataclass(frozen=True)
 class Picture:
     """A frame as half-block cells: `rows[y][x]` is (top colour, bottom colour)."""
@@ -55,29 +59,48 @@ def cached_frames(video: Path, sha256: str, cache: Path) -> list[Path]:
     images = take_frames(video)
     cache.mkdir(parents=True, exist_ok=True)
     for image, path in zip(images, paths, strict=True):
-        fd, tmp = tempfile.mkstemp(prefix=".frame-", suffix=".png", dir=cache)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                image.save(handle, format="PNG")
-            os.replace(tmp, path)  # whole or not at all, for a reader in another process
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        _store(image, path)
     return paths
 
 
-def take_frames(video: Path) -> list[Image]:
-    """One frame at each of SPOTS, scaled to STORED_WIDTH (PIL images)."""
+def cached_frame(video: Path, sha256: str, cache: Path, index: int) -> tuple[Path, bool]:
+    """One frame of `video` (SPOTS[index]) in the same cache as `cached_frames`, decoding
+    only that one when it is not there (a contact sheet's thumbnail); with whether it
+    had to be decoded. PreviewError when the video cannot be decoded."""
+    path = frame_paths(cache, sha256)[index]
+    if path.exists():
+        return path, False
+    (image,) = take_frames(video, (SPOTS[index],))
+    cache.mkdir(parents=True, exist_ok=True)
+    _store(image, path)
+    return path, True
+
+
+def _store(image: Image, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".frame-", suffix=".png", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            image.save(handle, format="PNG")
+        os.replace(tmp, path)  # whole or not at all, for a reader in another process
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def take_frames(video: Path, spots: tuple[float, ...] = SPOTS) -> list[Image]:
+    """One frame at each of `spots`, scaled to STORED_WIDTH (PIL images)."""
     import av
 
     try:
         with av.open(str(video)) as container:
+            if not container.streams.video:
+                raise NoFrames("the file holds no video frames")
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             length = _length(container, stream)
             images = []
-            for spot in SPOTS:
+            for spot in spots:
                 target = spot * length
                 container.seek(
                     int(target / stream.time_base) if stream.time_base else 0,
@@ -90,7 +113,7 @@ def take_frames(video: Path) -> list[Image]:
                     if frame.time is None or frame.time >= target:
                         break
                 if frame is None:
-                    raise PreviewError("no frame could be decoded")
+                    raise NoFrames("no frame could be decoded")
                 images.append(_scaled(frame.to_image()))  # type: ignore[no-untyped-call]
             return images
     except PreviewError:
