@@ -83,10 +83,10 @@ def encode_video(path: Path, width: int, height: int, seconds: int, fps: int = 2
 
 
 def save_big_videos(watchlist: Watchlist, folder: Path, count: int) -> list[str]:
-    """`count` saved tasks of a 1280x720 video each (one encoded, each padded to a sha256
+    """`count` saved tasks of a 960x540 video each (one encoded, each padded to a sha256
     of its own: a decode each)."""
     folder.mkdir(parents=True, exist_ok=True)
-    encode_video(folder / "source.mp4", 1280, 720, 3)
+    encode_video(folder / "source.mp4", 960, 540, 2)
     source = (folder / "source.mp4").read_bytes()
     records = []
     for n in range(count):

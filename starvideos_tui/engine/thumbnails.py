@@ -17,11 +17,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
+from typing import Any
 
-from starvideos_tui.video.preview import NoFrames, Picture, PreviewError, cached_frame, picture
+from starvideos_tui.video.preview import (
+    NoFrames,
+    Picture,
+    PreviewError,
+    cached_thumbnail,
+    ppm_picture,
+)
 
 WORKERS = 2  # decodes at once: the sheet never takes more than two cores' worth
 THUMB_FRAME = 1  # which of preview.SPOTS a thumbnail shows (30 % in: past a fade-in)
+THUMB_WIDTH = 48  # pixels a thumbnail keeps in the cache: two a column of a cell
 HASH_BLOCK = 1 << 20
 
 
@@ -89,8 +97,12 @@ class Thumbnails:
             return len(self._wanted) + len(self._busy)
 
     def _work(self) -> None:
+        decodes = 0
         while True:
             with self._lock:
+                if not self._wanted and self.decodes != decodes:
+                    decodes = self.decodes
+                    _give_back_memory()  # a decode's buffers, once the screen is done
                 while not self._wanted and not self._closed:
                     self._lock.wait()
                 if self._closed:
@@ -101,12 +113,11 @@ class Thumbnails:
                 thumb = self.make(job)
             except Exception as exc:  # never a dead worker: the cell says what went wrong
                 thumb = Problem(f"no picture ({type(exc).__name__})")
+            if not self._closed:  # handed over while still busy: never wanted twice
+                self._done(job, thumb)
             with self._lock:
                 self._busy.discard(job)
                 self.made += 1
-                closed = self._closed
-            if not closed:
-                self._done(job, thumb)
 
     def make(self, job: Job) -> Thumb:
         """The thumbnail of `job` (in the calling thread)."""
@@ -130,17 +141,37 @@ class Thumbnails:
         if sha256 != job.sha256:
             return Problem("file replaced: sha256 differs")
         try:
-            frame, decoded = cached_frame(path, job.sha256, self.cache, THUMB_FRAME)
+            frame, decoded = cached_thumbnail(
+                path, job.sha256, self.cache, THUMB_FRAME, THUMB_WIDTH
+            )
             if decoded:
                 with self._lock:
                     self.decodes += 1
-            return picture(frame, job.columns, job.rows)
+            return ppm_picture(frame, job.columns, job.rows)
         except NoFrames:
             return Problem("no frames in the video")
         except PreviewError:
             return Problem("does not decode as a video")
         except OSError as exc:
             return Problem(f"no picture: {exc.strerror or exc}")
+
+
+def _give_back_memory() -> None:
+    """Decoding a 720p video leaves tens of megabytes free in each thread's malloc arena,
+    which glibc keeps; give them back to the system (elsewhere: nothing to do)."""
+    global _TRIM
+    if _TRIM is None:
+        try:
+            import ctypes
+
+            _TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _TRIM = False
+    if _TRIM:
+        _TRIM(0)
+
+
+_TRIM: Any = None
 
 
 def _sha256(path: Path) -> str:

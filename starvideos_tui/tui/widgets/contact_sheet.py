@@ -41,7 +41,8 @@ from starvideos_tui.tui.widgets.sheet_cells import (
     cell_lines,
 )
 
-THUMBS_KEPT = 1000  # thumbnails kept for cells not on screen (a few pages back and forth)
+THUMBS_KEPT = 240  # thumbnails kept for cells not on screen (a few pages back and forth)
+LINES_KEPT = 120  # cells kept drawn (their strips), the screen's and a few pages' more
 
 
 class ContactSheet(ScrollView, can_focus=True):
@@ -88,7 +89,7 @@ class ContactSheet(ScrollView, can_focus=True):
         super().__init__(**kw)  # type: ignore[arg-type]
         self._order: list[str] = []
         self._shown: dict[str, tuple[TaskRecord, DownloadState | None]] = {}
-        self._lines: dict[tuple[str, int], list[Strip]] = {}
+        self._lines: OrderedDict[tuple[str, int], list[Strip]] = OrderedDict()
         self._thumbs: OrderedDict[str, tuple[Job, Thumb]] = OrderedDict()
         self.cursor = 0
         self.colours: dict[str, str] = {}
@@ -96,6 +97,7 @@ class ContactSheet(ScrollView, can_focus=True):
         self.pictures = True  # False: NO_COLOR or --preview off, words only
         self.maker: Thumbnails | None = None
         self._asking = False
+        self._arriving: set[Job] = set()  # made in a thread, not handed to the loop yet
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def on_mount(self) -> None:
@@ -191,9 +193,10 @@ class ContactSheet(ScrollView, can_focus=True):
         return None, ""
 
     def _ask_soon(self) -> None:
+        """Once the screen is drawn (placeholders first, then decodes to compete with)."""
         if not self._asking:
             self._asking = True
-            self.call_later(self._ask)
+            self.call_after_refresh(self._ask)
 
     def _ask(self) -> None:
         """The thumbnails of the cells on screen not made yet, in reading order; those
@@ -208,17 +211,19 @@ class ContactSheet(ScrollView, can_focus=True):
             record, _ = self._shown[task_id]
             job = self._job(record)
             made = self._thumbs.get(task_id)
-            if record.sha256 and (made is None or made[0] != job):
+            if record.sha256 and (made is None or made[0] != job) and job not in self._arriving:
                 jobs.append(job)
         self.maker.want(jobs)
 
     def _made_in_thread(self, job: Job, thumb: Thumb) -> None:
         loop = self._loop
         if loop is not None:
+            self._arriving.add(job)  # not asked for again on its way
             with contextlib.suppress(RuntimeError):  # the app closed meanwhile
                 loop.call_soon_threadsafe(self._made, job, thumb)
 
     def _made(self, job: Job, thumb: Thumb) -> None:
+        self._arriving.discard(job)
         self._thumbs[job.task_id] = (job, thumb)
         self._thumbs.move_to_end(job.task_id)
         while len(self._thumbs) > THUMBS_KEPT:
@@ -255,13 +260,15 @@ class ContactSheet(ScrollView, can_focus=True):
         task_id = self._order[index]
         how = (2 if self.has_focus else 1) if index == self.cursor else 0
         lines = self._lines.get((task_id, how))
-        if lines is None:
+        if lines is not None:
+            self._lines.move_to_end((task_id, how))
+        else:
             record, download = self._shown[task_id]
             thumb, note = self._thumb(record)
             lines = cell_lines(record, download, thumb, self._look(how), note)
-            if len(self._lines) > 3 * THUMBS_KEPT:  # cells scrolled past long ago
-                self._lines.clear()
             self._lines[(task_id, how)] = lines
+            while len(self._lines) > LINES_KEPT:  # the cell drawn longest ago goes
+                self._lines.popitem(last=False)
         return lines
 
     def render_line(self, y: int) -> Strip:
