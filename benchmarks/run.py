@@ -572,6 +572,14 @@ def download_speeds(text: str) -> dict[str, float]:
 # -- the table --------------------------------------------------------------------------------
 
 
+def contact_sheet(bench: Bench) -> Iterator[Row]:
+    """#26's sheet figures (bench_sheet.py): 500 saved videos among 10,000 tasks."""
+    from bench_sheet import sheet_rows
+
+    for figure, ours, target, met in sheet_rows(bench.work, bench.env, bench.plan.runs):
+        yield Row(figure, ours, target=target, met="yes" if met else "**no**")
+
+
 def table(rows: list[Row]) -> str:
     lines = [
         "| figure | ours | baseline | ratio | target | met? |",
@@ -612,7 +620,8 @@ def main() -> int:
     parser.add_argument(
         "--only",
         metavar="NAMES",
-        help="a comma-separated subset: paint, polling, filter, pass, persist, list, download",
+        help="a comma-separated subset: paint, polling, filter, pass, persist, list, download, "
+        "sheet",
     )
     args = parser.parse_args()
     if args.runs is not None and args.runs < 1:
@@ -630,6 +639,7 @@ def main() -> int:
             ("persist", "persisting", lambda: persisting(bench)),
             ("list", "list start-up", lambda: list_startup(bench)),
             ("download", "download", lambda: download(bench, args.skip_download)),
+            ("sheet", "contact sheet (#26)", lambda: contact_sheet(bench)),
         ]
         if args.only:
             wanted = {name.strip() for name in args.only.split(",")}

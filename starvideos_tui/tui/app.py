@@ -41,9 +41,10 @@ from starvideos_tui.tui.escapes import to_terminal
 from starvideos_tui.tui.messages import EngineEvent
 from starvideos_tui.tui.presenter import Presenter
 from starvideos_tui.tui.screens.keys import KeysScreen, key_rows
-from starvideos_tui.tui.tasks import TaskActions
+from starvideos_tui.tui.sheet_actions import SheetActions, saved
 from starvideos_tui.tui.themes import ANSI_DARK, ANSI_LIGHT, theme_for
 from starvideos_tui.tui.view import Narrowing, next_sort, shown_as
+from starvideos_tui.tui.widgets.contact_sheet import ContactSheet
 from starvideos_tui.tui.widgets.detail_panel import DetailPanel
 from starvideos_tui.tui.widgets.filter_box import FilterBox
 from starvideos_tui.tui.widgets.status_bar import StatusBar
@@ -55,7 +56,7 @@ FIRST_SCREEN = 200  # tasks shown before the whole watchlist is read (a screen o
 FIRST_SCREEN_WAIT = 1.0  # seconds the rest waits, at most, for the first screen to be drawn
 
 
-class StarVideosApp(TaskActions):
+class StarVideosApp(SheetActions):
     CSS_PATH = "app.tcss"
     TITLE = "StarVideos"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
@@ -133,6 +134,7 @@ class StarVideosApp(TaskActions):
         yield FilterBox(placeholder="filter: id, label or status  (esc clears)", id="filter")
         with Horizontal(id="main"):
             yield TaskTable(id="tasks")
+            yield ContactSheet(id="sheet")
             yield DetailPanel(id="detail")
         yield Footer(compact=True, show_command_palette=False)  # ctrl+p still opens it
 
@@ -148,6 +150,9 @@ class StarVideosApp(TaskActions):
         panel.cache = self.config.frames_dir
         panel.graphics = None if self.no_color else self.config.graphics
         panel.estimate = self._estimate
+        sheet = self.query_one(ContactSheet)
+        sheet.cache = self.config.frames_dir
+        sheet.pictures = panel.preview != "off"
         if self.config.ending is not None:
             # SIGTERM, SIGHUP, a terminal gone (ending.py): leave as `q` does, so the
             # terminal is given back and downloads keep their bytes.
@@ -170,6 +175,7 @@ class StarVideosApp(TaskActions):
 
     def _apply_theme_colours(self) -> None:
         self.api_colours = self.query_one(TaskTable).use_theme(self.get_css_variables())
+        self.query_one(ContactSheet).use_colours(self.api_colours)
         self.render_rows()
 
     # -- what the engine says ---------------------------------------------------------
@@ -246,6 +252,9 @@ class StarVideosApp(TaskActions):
             known=self.records,
             changed=changed,
         )
+        sheet = self.sheet_shown()
+        if sheet is not None:
+            sheet.show(saved(rows), self.downloads)
         if table.row_count and not self._first_drawn.is_set():
             self.call_after_refresh(self._first_drawn.set)
         self.render_status()
@@ -259,6 +268,9 @@ class StarVideosApp(TaskActions):
         wake = self.schedule.next_wakeup() if self.monitor.poller else None
         next_poll = wake - self.config.monotonic() if wake is not None else None
         extra = shown_as(self.filter_text, self.sort_mode)
+        sheet = self.sheet_shown()
+        if sheet is not None:
+            extra = ", ".join(p for p in (f"sheet: {len(sheet.cell_ids)} saved", extra) if p)
         state, colour = (
             self.presenter.api_state,
             self.api_colours.get(self.presenter.api_colour, ""),
@@ -297,6 +309,7 @@ class StarVideosApp(TaskActions):
         self.presenter.check_links(self.config.wall_clock())
 
     @on(TaskTable.RowHighlighted)
+    @on(ContactSheet.CellHighlighted)
     def _row_highlighted(self) -> None:
         self.render_panel()
 
@@ -326,10 +339,10 @@ class StarVideosApp(TaskActions):
             self.filter_text = ""
             self.render_rows(changed=())  # now, in the frame that hides the box
             self.query_one(FilterBox).action_clear_filter()
-            self.query_one(TaskTable).focus()
+            self.main_view().focus()
 
     def action_help(self) -> None:
-        table_keys = [b for b in TaskTable.BINDINGS if isinstance(b, Binding)]
+        table_keys = [b for b in ContactSheet.BINDINGS if isinstance(b, Binding)]
         bindings = [*table_keys, *(b for b in self.BINDINGS if isinstance(b, Binding))]
         shown = rebound(bindings, self.config.keymap)  # the keys the user has, not ours
         self.push_screen(KeysScreen(key_rows(shown, self._keys_display)))
@@ -353,7 +366,7 @@ class StarVideosApp(TaskActions):
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
-        self.query_one(TaskTable).focus()
+        self.main_view().focus()
 
     def action_sort(self) -> None:
         self.sort_by(next_sort(self.sort_mode))

@@ -47,6 +47,14 @@ APP_BINDINGS = [
         tooltip="poll every unfinished task",
         id="refresh-all",
     ),
+    Binding(
+        "v",
+        "toggle_sheet",
+        "Sheet",
+        show=False,
+        tooltip="the table or a contact sheet of saved videos",
+        id="toggle-sheet",
+    ),
     Binding("c", "copy", "Copy URL", show=False, tooltip="video URL or id, via OSC 52", id="copy"),
     Binding("slash", "filter", "Filter", show=False, tooltip="by id, label or status", id="filter"),
     Binding("s", "sort", "Sort", show=False, tooltip="added, status, age, id", id="sort"),
@@ -77,6 +85,14 @@ TABLE_BINDINGS = [
     Binding("pagedown", "page(1)", "Page down", show=False),
     Binding("home,g", "edge(0)", "First", show=False),
     Binding("end,G", "edge(1)", "Last", show=False),
+]
+
+# The contact sheet's (widgets/contact_sheet.py): the table's, up and down a row of cells,
+# and left and right a cell.
+SHEET_BINDINGS = [
+    *TABLE_BINDINGS,
+    Binding("left", "step(-1)", "Left", show=False),
+    Binding("right", "step(1)", "Right", show=False),
 ]
 
 MODIFIERS = frozenset({"ctrl", "alt", "shift", "meta", "super", "hyper"})

@@ -24,6 +24,7 @@ from starvideos_tui.tui.screens.add_ids import AddIdsScreen
 from starvideos_tui.tui.screens.confirm import ConfirmScreen
 from starvideos_tui.tui.screens.label import LabelScreen
 from starvideos_tui.tui.screens.new_task import NewTaskScreen
+from starvideos_tui.tui.widgets.contact_sheet import ContactSheet
 from starvideos_tui.tui.widgets.detail_panel import DetailPanel
 from starvideos_tui.tui.widgets.task_table import TaskTable
 
@@ -70,7 +71,18 @@ class TaskActions(App[None]):
 
     @property
     def selected_id(self) -> str | None:
-        return self.query_one(TaskTable).selected_id
+        """The task the keys act on: the selected row, or cell of the contact sheet."""
+        return self.main_view().selected_id
+
+    def main_view(self) -> TaskTable | ContactSheet:
+        """The table, or the contact sheet when `v` shows it in the table's place."""
+        sheet = self.query_one(ContactSheet)
+        return sheet if sheet.display else self.query_one(TaskTable)
+
+    def chosen_ids(self) -> list[str]:
+        """The tasks a key acts on, in the view shown (the selected one)."""
+        task_id = self.selected_id
+        return [task_id] if task_id else []
 
     def _selected_record(self) -> TaskRecord | None:
         task_id = self.selected_id

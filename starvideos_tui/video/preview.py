@@ -30,6 +30,10 @@ class PreviewError(Exception):
     """The file's frames cannot be read; the message says why, in a few words."""
 
 
+class NoFrames(PreviewError):
+    """The file is a container with no video frame in it (an empty track, or none)."""
+
+
 @dataclass(frozen=True)
 class Picture:
     """A frame as half-block cells: `rows[y][x]` is (top colour, bottom colour)."""
@@ -55,29 +59,112 @@ def cached_frames(video: Path, sha256: str, cache: Path) -> list[Path]:
     images = take_frames(video)
     cache.mkdir(parents=True, exist_ok=True)
     for image, path in zip(images, paths, strict=True):
-        fd, tmp = tempfile.mkstemp(prefix=".frame-", suffix=".png", dir=cache)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                image.save(handle, format="PNG")
-            os.replace(tmp, path)  # whole or not at all, for a reader in another process
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        _store(image, path)
     return paths
 
 
-def take_frames(video: Path) -> list[Image]:
-    """One frame at each of SPOTS, scaled to STORED_WIDTH (PIL images)."""
+def cached_frame(
+    video: Path, sha256: str, cache: Path, index: int, *, threads: bool = True
+) -> tuple[Path, bool]:
+    """One frame of `video` (SPOTS[index]) in the same cache as `cached_frames`, decoding
+    only that one when it is not there (a contact sheet's thumbnail); with whether it
+    had to be decoded. PreviewError when the video cannot be decoded."""
+    path = frame_paths(cache, sha256)[index]
+    if path.exists():
+        return path, False
+    (image,) = take_frames(video, (SPOTS[index],), threads=threads)
+    cache.mkdir(parents=True, exist_ok=True)
+    _store(image, path)
+    return path, True
+
+
+def cached_thumbnail(
+    video: Path, sha256: str, cache: Path, index: int, width: int
+) -> tuple[Path, bool]:
+    """Frame `index` of `video` scaled down to `width` pixels, kept beside the frames
+    (named alike, by sha256 and width) as a PPM: a contact sheet reads a few kilobytes a
+    cell, and `ppm_picture` reads them without loading PIL. With whether the video had to
+    be decoded."""
+    path = cache / f"{sha256}-{index}-{width}.ppm"
+    if path.exists():
+        return path, False
+    # One thread a decode: the sheet runs two at once, each without a pool of its own
+    # (frame threads hold a frame each: megabytes at 720p).
+    frame, decoded = cached_frame(video, sha256, cache, index, threads=False)
+    from PIL import Image
+
+    with Image.open(frame) as opened:
+        small = opened.convert("RGB")
+    height = max(2, round(small.height * width / small.width))
+    _store(small.resize((width, height), Image.Resampling.BOX), path, "PPM")
+    return path, decoded
+
+
+def ppm_picture(path: Path, columns: int, max_rows: int) -> Picture:
+    """The PPM at `path` (a thumbnail) as `picture` makes it, in plain Python: each cell's
+    pixel the mean of the pixels it covers."""
+    data = path.read_bytes()
+    fields = data.split(maxsplit=4)
+    if len(fields) < 5 or fields[0] != b"P6" or fields[3] != b"255":
+        raise PreviewError("a cached thumbnail is damaged")
+    width, height, raw = int(fields[1]), int(fields[2]), fields[4]
+    if len(raw) < width * height * 3 or not (width and height):
+        raise PreviewError("a cached thumbnail is damaged")
+    columns = max(1, min(columns, width))
+    rows = max(1, min(max_rows, round(height * columns / width / 2)))
+    if rows == max_rows:
+        columns = max(1, min(columns, round(width * rows * 2 / height)))
+
+    def mean(x: int, y: int) -> RGB:
+        x0, x1 = x * width // columns, max(x * width // columns + 1, (x + 1) * width // columns)
+        y0, y1 = y * height // (rows * 2), (y + 1) * height // (rows * 2)
+        y1 = max(y0 + 1, y1)
+        total = [0, 0, 0]
+        for sy in range(y0, y1):
+            start = (sy * width + x0) * 3
+            for i in range(start, start + (x1 - x0) * 3, 3):
+                total[0] += raw[i]
+                total[1] += raw[i + 1]
+                total[2] += raw[i + 2]
+        n = (x1 - x0) * (y1 - y0)
+        return (total[0] // n, total[1] // n, total[2] // n)
+
+    return Picture(
+        tuple(
+            tuple((mean(x, 2 * y), mean(x, 2 * y + 1)) for x in range(columns)) for y in range(rows)
+        )
+    )
+
+
+def _store(image: Image, path: Path, kind: str = "PNG") -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".frame-", suffix=path.suffix, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            image.save(handle, format=kind)
+        os.replace(tmp, path)  # whole or not at all, for a reader in another process
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def take_frames(
+    video: Path, spots: tuple[float, ...] = SPOTS, *, threads: bool = True
+) -> list[Image]:
+    """One frame at each of `spots`, scaled to STORED_WIDTH (PIL images); `threads`: the
+    decoder's own threads too."""
     import av
 
     try:
         with av.open(str(video)) as container:
+            if not container.streams.video:
+                raise NoFrames("the file holds no video frames")
             stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
+            if threads:
+                stream.thread_type = "AUTO"
             length = _length(container, stream)
             images = []
-            for spot in SPOTS:
+            for spot in spots:
                 target = spot * length
                 container.seek(
                     int(target / stream.time_base) if stream.time_base else 0,
@@ -90,7 +177,7 @@ def take_frames(video: Path) -> list[Image]:
                     if frame.time is None or frame.time >= target:
                         break
                 if frame is None:
-                    raise PreviewError("no frame could be decoded")
+                    raise NoFrames("no frame could be decoded")
                 images.append(_scaled(frame.to_image()))  # type: ignore[no-untyped-call]
             return images
     except PreviewError:

@@ -15,8 +15,9 @@ MOVES = [
     ("↑ ↓  k j", "Move — one row"),
     ("PgUp PgDn", "Page — a screen up or down"),
     ("Home End  g G", "First, last row"),
+    ("← →", "On the sheet (v) — the cell before or after"),
 ]
-MOVE_ACTIONS = ("cursor(", "page(", "edge(")
+MOVE_ACTIONS = ("cursor(", "page(", "edge(", "step(")
 
 
 def key_rows(bindings: list[Binding], display: object) -> list[tuple[str, str]]:
