@@ -29,6 +29,7 @@ from starvideos_tui.core.errors import StarVideosError
 from starvideos_tui.core.eta import Estimate, RunTimes
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.core.schedule import PollSchedule
+from starvideos_tui.core.worklist import history_cutoff
 from starvideos_tui.engine import events as ev
 from starvideos_tui.engine.monitor import Monitor
 from starvideos_tui.engine.session import StarVideosClient, Watchlist
@@ -36,12 +37,13 @@ from starvideos_tui.terminal.notify import Notifier
 from starvideos_tui.tui.bindings import APP_BINDINGS, rebound
 from starvideos_tui.tui.config import AppConfig
 from starvideos_tui.tui.escapes import to_terminal
+from starvideos_tui.tui.marks import Marks
 from starvideos_tui.tui.messages import EngineEvent
+from starvideos_tui.tui.picks import PickActions
 from starvideos_tui.tui.presenter import Presenter
 from starvideos_tui.tui.screens.keys import KeysScreen, key_rows
-from starvideos_tui.tui.tasks import TaskActions
 from starvideos_tui.tui.themes import ANSI_DARK, ANSI_LIGHT, theme_for
-from starvideos_tui.tui.view import Narrowing, next_sort, shown_as
+from starvideos_tui.tui.view import Narrowing, Scope, empty_note, next_sort, shown_as
 from starvideos_tui.tui.widgets.detail_panel import DetailPanel
 from starvideos_tui.tui.widgets.filter_box import FilterBox
 from starvideos_tui.tui.widgets.status_bar import StatusBar
@@ -53,7 +55,7 @@ FIRST_SCREEN = 200  # tasks shown before the whole watchlist is read (a screen o
 FIRST_SCREEN_WAIT = 1.0  # seconds the rest waits, at most, for the first screen to be drawn
 
 
-class StarVideosApp(TaskActions):
+class StarVideosApp(PickActions):
     CSS_PATH = "app.tcss"
     TITLE = "StarVideos"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
@@ -93,7 +95,9 @@ class StarVideosApp(TaskActions):
             monotonic=config.monotonic,
         )
         self.watchlist = watchlist
-        self.sort_mode = "added"
+        self.sort_mode = "work"  # view.SORTS: what needs the user first
+        self.shows = "work"  # view.SHOWS: history and archived tasks hidden until H
+        self.marks = Marks()
         self.filter_text = ""
         self.api_colours: dict[str, str] = {}
         self.presenter = Presenter(self, config.api_note)
@@ -174,6 +178,8 @@ class StarVideosApp(TaskActions):
     def on_engine_event(self, message: EngineEvent) -> None:
         event = message.event
         if isinstance(event, ev.TasksChanged):
+            if event.removed and self.marks:  # x, or another process: marks go with them
+                self._marks_changed(self.marks.keep_only(self.records))
             if event.everything:
                 self._changed = None
             elif self._changed is not None:
@@ -190,8 +196,16 @@ class StarVideosApp(TaskActions):
 
     def visible_records(self) -> list[TaskRecord]:
         words = self.presenter.counts.words
+        scope = Scope(
+            self.shows, history_cutoff(self.config.wall_clock(), self.config.history_days)
+        )
         return self._view.visible(
-            self.records.values(), words, self.filter_text, self.sort_mode, self._records_version
+            self.records.values(),
+            words,
+            self.filter_text,
+            self.sort_mode,
+            self._records_version,
+            scope,
         )
 
     def in_thread(self, work: Callable[[], RunTimes], then: Callable[[RunTimes], None]) -> None:
@@ -243,6 +257,10 @@ class StarVideosApp(TaskActions):
             known=self.records,
             changed=changed,
         )
+        note = "" if rows else empty_note(self.filter_text, self.shows, len(self.records))
+        if note != table.empty_note:
+            table.empty_note = note
+            table.refresh()
         if table.row_count and not self._first_drawn.is_set():
             self.call_after_refresh(self._first_drawn.set)
         self.render_status()
@@ -255,7 +273,14 @@ class StarVideosApp(TaskActions):
             return
         wake = self.schedule.next_wakeup() if self.monitor.poller else None
         next_poll = wake - self.config.monotonic() if wake is not None else None
-        extra = shown_as(self.filter_text, self.sort_mode)
+        extra = shown_as(
+            self.filter_text,
+            self.sort_mode,
+            shown=self.query_one(TaskTable).row_count,
+            total=len(self.records),
+            shows=self.shows,
+            marked=len(self.marks),
+        )
         state, colour = (
             self.presenter.api_state,
             self.api_colours.get(self.presenter.api_colour, ""),
@@ -307,10 +332,13 @@ class StarVideosApp(TaskActions):
             self.notify("p steps through the picture of a saved video, in its panel (enter)")
 
     def action_close(self) -> None:
-        """esc: close the panel; with no panel open, clear the filter (as the README says)."""
+        """esc: close the panel; with no panel open, unmark the marked rows, or else clear
+        the filter (as the README says)."""
         panel = self.query_one(DetailPanel)
         if panel.has_class("-open"):
             panel.remove_class("-open")
+        elif self.clear_marks():
+            pass
         elif self.filter_text:
             self.filter_text = ""
             self.render_rows(changed=())  # now, in the frame that hides the box

@@ -24,6 +24,7 @@ def key_rows(bindings: list[Binding], display: object) -> list[tuple[str, str]]:
     keys as three rows after the first binding (enter)."""
     rows: list[tuple[str, str]] = []
     seen: set[str] = set()
+    row_of: dict[str, int] = {}  # several keys of one description: one row ("1 2 3  Rate")
     for binding in bindings:
         if binding.action.startswith(MOVE_ACTIONS):
             if not any(row in rows for row in MOVES):
@@ -32,10 +33,16 @@ def key_rows(bindings: list[Binding], display: object) -> list[tuple[str, str]]:
         if binding.action in seen or not binding.description:
             continue
         seen.add(binding.action)
+        keys = display(binding)  # type: ignore[operator]
         what = binding.description
+        if what in row_of:
+            at = row_of[what]
+            rows[at] = (f"{rows[at][0]} {keys}", rows[at][1])
+            continue
+        row_of[what] = len(rows)
         if binding.tooltip:
             what = f"{what} — {binding.tooltip}"
-        rows.append((display(binding), what))  # type: ignore[operator]
+        rows.append((keys, what))
     return rows
 
 

@@ -12,6 +12,7 @@ from textual.color import Color
 from starvideos_tui.core.eta import Estimate
 from starvideos_tui.core.formatting import ago, due, link_left, shorten, video_length
 from starvideos_tui.core.models import TaskRecord
+from starvideos_tui.core.recordfields import MAX_RATING
 from starvideos_tui.core.textsafe import clean
 from starvideos_tui.core.vocabulary import DownloadState, status_look
 from starvideos_tui.tui.widgets.columns import LABEL_MIN, short_id
@@ -26,9 +27,11 @@ def row_cells(
     colours: Mapping[str, str],
     estimate: Estimator | None,
     task_width: int,
+    rating_width: int = 5,
 ) -> tuple[Text, ...]:
-    """Status, task, age, length, due, seen: `colours` are the theme's (rich_colour),
-    `estimate` a running task's expected finish (eta.py), `task_width` the task column's."""
+    """Status, task, age, length, due, seen, rating: `colours` are the theme's
+    (rich_colour), `estimate` a running task's expected finish (eta.py), `task_width` and
+    `rating_width` the widths of those columns."""
     look = status_look(record, download)
     colour = colours.get(look.colour, "")
     status = Text(f"{look.glyph} {look.word}", style=f"bold {colour}".strip())
@@ -38,7 +41,20 @@ def row_cells(
     if label and task_width - len(shown) - 2 >= LABEL_MIN:
         task.append(f"  {shorten(clean(label), 120)}", style="dim")
     age, link, seen = clock_cells(record, now, colours, estimate)
-    return (status, task, age, Text(video_length(record), justify="right"), link, seen)
+    length = Text(video_length(record), justify="right")
+    return (status, task, age, length, link, seen, rating_cell(record, rating_width, colours))
+
+
+def rating_cell(record: TaskRecord, width: int, colours: Mapping[str, str]) -> Text:
+    """ "★★★★☆" (or "4★" in a short column), "✗ rej" (or "rej") for a rejected take, ""
+    unrated: the glyphs and the word tell it without colour."""
+    if record.rejected:
+        return Text("✗ rej" if width >= 5 else "rej", colours.get("error", ""), justify="right")
+    if not record.rating:
+        return Text("")
+    stars = record.rating
+    shown = "★" * stars + "☆" * (MAX_RATING - stars) if width >= MAX_RATING else f"{stars}★"
+    return Text(shown, colours.get("warning", ""), justify="right")
 
 
 def clock_cells(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -42,6 +42,8 @@ TIMES_EVERY_SLOW = 30  # ... and of ages shown in minutes, hours or days
 CELLS_KEPT = 2000  # rows' cells kept for rows not on screen (rows scrolled past)
 HEADER = 1  # lines above the first row
 NOT_DIM = Style(dim=False)  # the cursor row without 256 colours: its label undimmed
+MARK = "▌"  # before a marked row (m, shift+arrows): a glyph, readable without colour
+MARKED = 3  # a marked row's strips are kept under how it is drawn + MARKED
 
 
 class TaskTable(ScrollView, can_focus=True):
@@ -103,6 +105,8 @@ class TaskTable(ScrollView, can_focus=True):
         self.clock: Callable[[], float] = time.time  # the app's wall clock
         self.seconds_on_screen = True  # until the first refresh_times says otherwise
         self._ticks = 0
+        self.marks: Collection[str] = frozenset()  # marked rows, drawn with MARK (marks.py)
+        self.empty_note = ""  # said where the rows would be when none are shown
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self._tick)
@@ -220,8 +224,14 @@ class TaskTable(ScrollView, can_focus=True):
         return default
 
     def _forget_strips(self, task_id: str) -> None:
-        for how in (0, 1, 2):
+        for how in (0, 1, 2, MARKED, MARKED + 1, MARKED + 2):
             self._strips.pop((task_id, how), None)
+
+    def redraw_rows(self, ids: Iterable[str]) -> None:
+        """Draw these tasks' rows again (their marks changed)."""
+        for task_id in ids:
+            self._forget_strips(task_id)
+            self._refresh_row(self._row_of(task_id))
 
     def refresh_times(self, now: float) -> None:
         """Age, link age and last seen of the rows on screen, as the clock moves on."""
@@ -233,7 +243,7 @@ class TaskTable(ScrollView, can_focus=True):
             cells = self.get_row(task_id)
             age, link, seen = clock_cells(record, now, self.colours, self.estimate)
             seconds = seconds or any(in_seconds(c) for c in (age, link, seen))
-            fresh = (cells[0], cells[1], age, cells[3], link, seen)
+            fresh = (cells[0], cells[1], age, cells[3], link, seen, *cells[6:])
             if any(not same_look(a, b) for a, b in zip(cells, fresh, strict=True)):
                 self._cells[task_id] = fresh
                 self._forget_strips(task_id)
@@ -265,7 +275,8 @@ class TaskTable(ScrollView, can_focus=True):
     def cells_for(
         self, record: TaskRecord, download: DownloadState | None, now: float
     ) -> tuple[Text, ...]:
-        return row_cells(record, download, now, self.colours, self.estimate, self._widths()[1])
+        widths = self._widths()
+        return row_cells(record, download, now, self.colours, self.estimate, widths[1], widths[-1])
 
     # -- drawing -------------------------------------------------------------------------
 
@@ -273,7 +284,7 @@ class TaskTable(ScrollView, can_focus=True):
         """Column widths (0: not shown) for the table's width now."""
         return column_widths(self.scrollable_content_region.width or self.size.width)
 
-    def _line(self, cells: Sequence[Text], style: Style) -> Strip:
+    def _line(self, cells: Sequence[Text], style: Style, marked: bool = False) -> Strip:
         segments: list[Segment] = []
         console = self.app.console
         for cell, width in zip(cells, self._widths(), strict=True):
@@ -283,7 +294,11 @@ class TaskTable(ScrollView, can_focus=True):
             text.truncate(width, overflow="ellipsis")
             gap = " " * (width - text.cell_len)
             text = Text(gap) + text if cell.justify == "right" else text + gap
-            segments.append(Segment(" " * PAD))
+            if marked and not segments:  # before the row's first cell: a glyph, not colour
+                accent = self.colours.get("accent") or None
+                segments.append(Segment(MARK + " " * (PAD - 1), Style(bold=True, color=accent)))
+            else:
+                segments.append(Segment(" " * PAD))
             # Text.render leaves the base style (a status's colour) to its caller.
             base = console.get_style(text.style) if text.style else None
             segments.extend(Segment.apply_style(text.render(console), base))
@@ -302,13 +317,18 @@ class TaskTable(ScrollView, can_focus=True):
             return self._line(header, base + style).crop_extend(0, width, base + style)
         row = int(self.scroll_offset.y) + y - HEADER
         if row >= len(self._order):
+            if row == 0 and self.empty_note:  # nothing shown: say why, and how to see more
+                note = Text(" " * PAD + self.empty_note, style="italic")
+                note.truncate(width, overflow="ellipsis")
+                return Strip(note.render(self.app.console)).crop_extend(0, width, base)
             return Strip.blank(width, base)
         task_id = self._order[row]
         cursor = row == self.cursor_row
-        key = (task_id, (2 if self.has_focus else 1) if cursor else 0)
+        marked = task_id in self.marks
+        key = (task_id, ((2 if self.has_focus else 1) if cursor else 0) + MARKED * marked)
         strip = self._strips.get(key)
         if strip is None:
-            strip = self._line(self.get_row(task_id), base)
+            strip = self._line(self.get_row(task_id), base, marked)
             if cursor:  # the cursor's colours over the cells' own, readable in 16 colours
                 style = base + self.get_component_rich_style("task-table--cursor")
                 if self.app.native_ansi_color or self.app.no_color:
