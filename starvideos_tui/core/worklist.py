@@ -49,6 +49,8 @@ def work_group(record: TaskRecord, cutoff: float, word: str = "") -> int:
     """The record's group in the work order (RUNNING ... OLDER)."""
     if word in SAVING_WORDS:
         return UNSAVED
+    if record.archived:
+        return OLDER
     kind = record.kind
     if kind is TaskStatus.PROCESSING:
         return RUNNING
@@ -127,7 +129,9 @@ class WorkFacts:
 def _facts(record: TaskRecord) -> Facts:
     done = finished_at(record)
     kind = record.kind
-    if kind is TaskStatus.PROCESSING:
+    if record.archived:  # shown only when asked for, with the rest
+        base = OLDER
+    elif kind is TaskStatus.PROCESSING:
         base = RUNNING
     elif not kind.is_final:
         base = WAITING
