@@ -166,16 +166,27 @@ class Watchlist:
         with self._transaction() as state:
             docs: dict[int, dict[str, Any]] = {}
             by_task: dict[str, dict[str, Any]] = {}  # by the id the stored document has
+            dropped: dict[str, set[str]] = {}  # fields back at their default: left out
             for task_id, change in changes.items():
                 doc_id = state.by_id.get(task_id)
                 if doc_id is None:
                     continue
-                new = change(state.records[doc_id])
-                if new != state.records[doc_id]:
+                old = state.records[doc_id]
+                new = change(old)
+                if new != old:
                     docs[doc_id] = new.to_doc()
                     by_task[task_id] = docs[doc_id]
+                    dropped[task_id] = old.to_doc().keys() - docs[doc_id].keys()
                 updated[task_id] = new
+
+            def apply(doc: dict[str, Any]) -> None:
+                # A rating cleared, an unarchive: the new doc leaves the field out, so
+                # it goes from the stored one too (fields a newer version wrote stay).
+                doc.update(by_task[doc["id"]])
+                for name in dropped[doc["id"]]:
+                    doc.pop(name, None)
+
             if docs:
                 with self.storage.scope(docs):
-                    self._tasks.update(lambda doc: doc.update(by_task[doc["id"]]), doc_ids=docs)
+                    self._tasks.update(apply, doc_ids=docs)
         return updated
