@@ -9,6 +9,7 @@ from helpers_history import year_of_history
 from helpers_tui import AppFactory, row_ids, running, screen_text, table, until
 from textual.pilot import Pilot
 
+from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.engine.session import Watchlist
 from starvideos_tui.tui.app import StarVideosApp
 from starvideos_tui.tui.marks import Marks
@@ -123,7 +124,7 @@ async def test_x_on_marked_rows_asks_once_and_removes_them_all(
         await pilot.press("m", "m", "m")
         await pilot.press("x")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
-        assert "3 tasks" in app.screen.question
+        assert isinstance(app.screen, ConfirmScreen) and "3 tasks" in app.screen.question
         await pilot.press("y")
         await until(pilot, lambda: len(row_ids(app)) == 5, "removed rows")
         assert not set(rows[:3]) & {r.id for r in Watchlist(watchlist.path).load()}
@@ -142,7 +143,7 @@ async def test_l_and_the_rating_keys_act_on_every_marked_row(
         await pilot.press("m", "m")
         await pilot.press("4")
 
-        def stored() -> dict[str, object]:
+        def stored() -> dict[str, TaskRecord]:
             return {r.id: r for r in Watchlist(watchlist.path).load()}
 
         await until(pilot, lambda: all(stored()[i].rating == 4 for i in rows[:2]), "ratings")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os  # noqa: F401  (the store's tests patch store.os: the process-wide module)
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -179,7 +179,7 @@ class Watchlist:
                     dropped[task_id] = old.to_doc().keys() - docs[doc_id].keys()
                 updated[task_id] = new
 
-            def apply(doc: dict[str, Any]) -> None:
+            def apply(doc: MutableMapping[str, Any]) -> None:
                 # A rating cleared, an unarchive: the new doc leaves the field out, so
                 # it goes from the stored one too (fields a newer version wrote stay).
                 doc.update(by_task[doc["id"]])
