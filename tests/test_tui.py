@@ -125,8 +125,7 @@ async def test_at_80_columns_a_row_shows_its_label_beside_the_ids_distinctive_en
     async with running(app, (80, 24)) as pilot:
         await polled(pilot, app)
         row = next(line for line in screen_text(app).splitlines() if "○ queued" in line)
-        # (the rating column takes 5 cells of the 80: the label is cut, not dropped)
-        assert f"…{task_id.rsplit('_', 1)[1]}  fox in the" in row
+        assert f"…{task_id.rsplit('_', 1)[1]}  fox in the snow" in row
     wide = make_app([])
     async with running(wide, (120, 24)) as pilot:  # room enough: the whole id
         await pilot.pause()

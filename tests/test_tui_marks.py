@@ -16,7 +16,7 @@ from starvideos_tui.tui.marks import Marks
 from starvideos_tui.tui.screens.confirm import ConfirmScreen
 from starvideos_tui.tui.screens.label import LabelScreen
 from starvideos_tui.tui.widgets.status_bar import StatusBar
-from starvideos_tui.tui.widgets.task_table import MARK
+from starvideos_tui.tui.widgets.table_cells import MARK
 
 SIZE = (120, 40)
 

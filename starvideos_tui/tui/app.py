@@ -257,6 +257,9 @@ class StarVideosApp(PickActions):
             known=self.records,
             changed=changed,
         )
+        if table.rating_column != self.presenter.counts.any_picked:  # the first rating
+            table.rating_column = self.presenter.counts.any_picked
+            table.forget_looks()
         note = "" if rows else empty_note(self.filter_text, self.shows, len(self.records))
         if note != table.empty_note:
             table.empty_note = note

@@ -27,7 +27,7 @@ PICK_BINDINGS = [
         "toggle_history",
         "History",
         show=False,
-        tooltip="show finished tasks older than history_days, then archived ones too",
+        tooltip="show old finished tasks, then archived ones too",
         id="history",
     ),
     Binding(
@@ -35,7 +35,7 @@ PICK_BINDINGS = [
         "archive",
         "Archive",
         show=False,
-        tooltip="archive the selected or marked tasks (on archived ones: unarchive)",
+        tooltip="hide and stop polling (again: unarchive)",
         id="archive",
     ),
     *(
@@ -44,7 +44,7 @@ PICK_BINDINGS = [
             f"rate({n})",
             "Rate",
             show=False,
-            tooltip="1-5 stars to the selected or marked tasks, 0 clears",
+            tooltip="1-5 stars, 0 clears",
             id=f"rate-{n}",
         )
         for n in (1, 2, 3, 4, 5, 0)
@@ -53,14 +53,14 @@ PICK_BINDINGS = [
         "X", "reject", "Reject", show=False, tooltip="reject the take, or take it back", id="reject"
     ),
     Binding(
-        "m", "mark", "Mark", show=False, tooltip="mark or unmark a row for d, x, l, A, X", id="mark"
+        "m", "mark", "Mark", show=False, tooltip="mark a row: d x l A X 0-5 act on all", id="mark"
     ),
     Binding(
         "shift+down",
         "mark_range(1)",
         "Mark range",
         show=False,
-        tooltip="mark rows from here down or up",
+        tooltip="mark from here down or up",
         id="mark-down",
     ),
     Binding(
@@ -68,7 +68,7 @@ PICK_BINDINGS = [
         "mark_range(-1)",
         "Mark range",
         show=False,
-        tooltip="mark rows from here down or up",
+        tooltip="mark from here down or up",
         id="mark-up",
     ),
 ]

@@ -188,6 +188,12 @@ class StatusCounts:
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
         self._words: dict[str, str] = {}
+        self._picked: set[str] = set()  # the tasks rated or rejected
+
+    @property
+    def any_picked(self) -> bool:
+        """Some task is rated or rejected: the table shows a column for it."""
+        return bool(self._picked)
 
     @property
     def words(self) -> Mapping[str, str]:
@@ -204,14 +210,18 @@ class StatusCounts:
         if ids is None:
             self._words.clear()
             self.counts.clear()
+            self._picked.clear()
             ids = list(records)
         for task_id in ids:
             old = self._words.pop(task_id, None)
             if old is not None:
                 self.counts[old] -= 1
+            self._picked.discard(task_id)
             record = records.get(task_id)
             if record is None:
                 continue
+            if record.rating or record.rejected:
+                self._picked.add(task_id)
             word = status_look(record, downloads.get(task_id)).word
             word = word.split(" ")[0] if word.startswith("download") else word
             self._words[task_id] = word

@@ -17,6 +17,7 @@ MOVES = [
     ("Home End  g G", "First, last row"),
 ]
 MOVE_ACTIONS = ("cursor(", "page(", "edge(")
+FRAME = 4  # lines around the keys: the border, and a line of room
 
 
 def key_rows(bindings: list[Binding], display: object) -> list[tuple[str, str]]:
@@ -59,10 +60,23 @@ class KeysScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         table = Table.grid(padding=(0, 2))
-        table.add_column(justify="right", style="bold")
-        table.add_column()
-        for key, what in self.rows:
-            table.add_row(key, what)
+        rows = self.rows
+        if len(rows) + FRAME > self.app.size.height:
+            # Short of lines (80x24): two columns of keys, each with its name alone.
+            half = (len(rows) + 1) // 2
+            names = [(key, what.split(" — ")[0]) for key, what in rows]
+            left, right = names[:half], names[half:]
+            for _ in range(2):
+                table.add_column(justify="right", style="bold")
+                table.add_column()
+            for at, (key, what) in enumerate(left):
+                more = right[at] if at < len(right) else ("", "")
+                table.add_row(key, what, *more)
+        else:
+            table.add_column(justify="right", style="bold")
+            table.add_column()
+            for key, what in rows:
+                table.add_row(key, what)
         with VerticalScroll(id="dialog", classes="keys") as dialog:
             dialog.border_title = "Keys"
             dialog.border_subtitle = "esc closes"

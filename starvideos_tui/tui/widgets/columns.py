@@ -26,14 +26,16 @@ RATING_MIN = 3  # "4★", "rej": the rating column short, before any column give
 GIVE_WAY = ("checked", "rating", "link", "length", "age")  # least needed first
 
 
-def column_widths(width: int) -> list[int]:
+def column_widths(width: int, rating: bool = True) -> list[int]:
     """Each column's width in COLUMNS' order (0: not shown) at `width` cells. The task
     column, which names the task, takes what the others leave; where that is less than
     TASK_ROOMY the rating column gets short, then the others give way, least needed
     first, then the status shrinks to its glyph (the colour and the panel still tell),
-    and under ID_MIN cells the id has it all.
+    and under ID_MIN cells the id has it all. `rating`: any task is rated or rejected.
     """
     shown = {key: w for key, _, w in COLUMNS}
+    if not rating:  # no task is rated or rejected: no column for it
+        del shown["rating"]
 
     def left_for_task() -> int:
         others = sum(w + 2 * PAD for key, w in shown.items() if key != "task")

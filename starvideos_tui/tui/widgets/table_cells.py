@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from rich.console import Console
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.color import Color
+from textual.strip import Strip
 
 from starvideos_tui.core.eta import Estimate
 from starvideos_tui.core.formatting import ago, due, link_left, shorten, video_length
@@ -15,9 +19,10 @@ from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.core.recordfields import MAX_RATING
 from starvideos_tui.core.textsafe import clean
 from starvideos_tui.core.vocabulary import DownloadState, status_look
-from starvideos_tui.tui.widgets.columns import LABEL_MIN, short_id
+from starvideos_tui.tui.widgets.columns import LABEL_MIN, PAD, short_id
 
 Estimator = Callable[[TaskRecord, float], Estimate]
+MARK = "▌"  # before a marked row (m, shift+arrows): a glyph, readable without colour
 
 
 def row_cells(
@@ -93,3 +98,15 @@ def in_seconds(cell: Text) -> bool:
 def same_look(before: Text, after: Text) -> bool:
     """Text's own == ignores the base style, which carries a status's colour."""
     return before == after and before.style == after.style
+
+
+def lead(marked: bool, accent: str) -> Segment:
+    """The padding before a cell; before a marked row's first cell, the MARK."""
+    if marked:
+        return Segment(MARK + " " * (PAD - 1), Style(bold=True, color=accent or None))
+    return Segment(" " * PAD)
+
+
+def note_line(note: str, console: Console) -> Strip:
+    """A line said where the rows would be (none is shown): why, and how to see more."""
+    return Strip(Text(" " * PAD + note, style="italic").render(console))

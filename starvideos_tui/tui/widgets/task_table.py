@@ -32,6 +32,8 @@ from starvideos_tui.tui.widgets.columns import COLUMNS, PAD, column_widths
 from starvideos_tui.tui.widgets.table_cells import (
     clock_cells,
     in_seconds,
+    lead,
+    note_line,
     rich_colour,
     row_cells,
     same_look,
@@ -42,7 +44,6 @@ TIMES_EVERY_SLOW = 30  # ... and of ages shown in minutes, hours or days
 CELLS_KEPT = 2000  # rows' cells kept for rows not on screen (rows scrolled past)
 HEADER = 1  # lines above the first row
 NOT_DIM = Style(dim=False)  # the cursor row without 256 colours: its label undimmed
-MARK = "▌"  # before a marked row (m, shift+arrows): a glyph, readable without colour
 MARKED = 3  # a marked row's strips are kept under how it is drawn + MARKED
 
 
@@ -107,6 +108,7 @@ class TaskTable(ScrollView, can_focus=True):
         self._ticks = 0
         self.marks: Collection[str] = frozenset()  # marked rows, drawn with MARK (marks.py)
         self.empty_note = ""  # said where the rows would be when none are shown
+        self.rating_column = False  # any task rated or rejected (the app says)
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self._tick)
@@ -282,7 +284,8 @@ class TaskTable(ScrollView, can_focus=True):
 
     def _widths(self) -> list[int]:
         """Column widths (0: not shown) for the table's width now."""
-        return column_widths(self.scrollable_content_region.width or self.size.width)
+        width = self.scrollable_content_region.width or self.size.width
+        return column_widths(width, self.rating_column)
 
     def _line(self, cells: Sequence[Text], style: Style, marked: bool = False) -> Strip:
         segments: list[Segment] = []
@@ -294,11 +297,7 @@ class TaskTable(ScrollView, can_focus=True):
             text.truncate(width, overflow="ellipsis")
             gap = " " * (width - text.cell_len)
             text = Text(gap) + text if cell.justify == "right" else text + gap
-            if marked and not segments:  # before the row's first cell: a glyph, not colour
-                accent = self.colours.get("accent") or None
-                segments.append(Segment(MARK + " " * (PAD - 1), Style(bold=True, color=accent)))
-            else:
-                segments.append(Segment(" " * PAD))
+            segments.append(lead(marked and not segments, self.colours.get("accent", "")))
             # Text.render leaves the base style (a status's colour) to its caller.
             base = console.get_style(text.style) if text.style else None
             segments.extend(Segment.apply_style(text.render(console), base))
@@ -318,9 +317,7 @@ class TaskTable(ScrollView, can_focus=True):
         row = int(self.scroll_offset.y) + y - HEADER
         if row >= len(self._order):
             if row == 0 and self.empty_note:  # nothing shown: say why, and how to see more
-                note = Text(" " * PAD + self.empty_note, style="italic")
-                note.truncate(width, overflow="ellipsis")
-                return Strip(note.render(self.app.console)).crop_extend(0, width, base)
+                return note_line(self.empty_note, self.app.console).crop_extend(0, width, base)
             return Strip.blank(width, base)
         task_id = self._order[row]
         cursor = row == self.cursor_row
