@@ -194,3 +194,33 @@ def test_a_change_to_a_few_of_50000_records_reads_only_those_again() -> None:
     remade = [i for i, f in view._facts._facts.items() if facts[i] is not f]
     assert len(remade) == 3
     assert [r.id for r in again] == [r.id for r in first]
+
+
+def test_a_cleared_or_new_filter_looks_through_the_kept_view_not_the_whole_history() -> None:
+    """At 50,000 tasks, esc (or another word typed afresh) costs one pass in order over
+    the view kept sorted, not a sort of every record."""
+    now = 2_000_000_000.0
+    records = [
+        TaskRecord(
+            id=f"video_starvideos_o3_{BASE + i}",
+            status=("completed", "processing", "failed", "queued")[i % 4],
+            created=int(now - i * 60),
+            label=("fox", "lake")[i % 2] + f" take {i}",
+        )
+        for i in range(5000)
+    ]
+
+    class Counted(list[TaskRecord]):
+        passes = 0
+
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            Counted.passes += 1
+            return super().__iter__()
+
+    counted = Counted(records)
+    scope = Scope("work", history_cutoff(now, 7))
+    view = Narrowing()
+    for typed in ("", "fox", "fox take 1", "", "lake", "rating:0 lake", ""):
+        shown = view.visible(counted, {}, typed, "work", 1, scope)
+        assert shown == visible(records, {}, typed, "work", scope), typed
+    assert Counted.passes == 1

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.core.query import Query, parse_query
+from starvideos_tui.core.recordfields import MAX_RATING
 from starvideos_tui.core.vocabulary import DownloadState, status_look
-from starvideos_tui.core.worklist import WorkFacts, started_at
+from starvideos_tui.core.worklist import GROUP_SPAN, SAVING_WORDS, WorkFacts, started_at
 
 SORTS = ("work", "added", "status", "age", "id", "rating")
 STATUS_ORDER = {"failed": 0, "processing": 1, "queued": 2, "new": 3, "completed": 4}
@@ -68,10 +69,15 @@ def _matching(
         if query.empty:
             return list(records)
         return [r for r in records if matches(r, words.get(r.id, ""))]
-    kept = [r for r in records if not r.archived]
-    if shows == "work":
-        keeps = facts.keeps
-        kept = [r for r in kept if keeps(r, cutoff, words.get(r.id, ""))]
+    if shows == "work":  # not archived, and not history (WorkFacts.keeps, inlined)
+        of, saving = facts.of, SAVING_WORDS
+        kept = [
+            r
+            for r in records
+            if not r.archived and (of(r)[1] >= cutoff or words.get(r.id) in saving)
+        ]
+    else:
+        kept = [r for r in records if not r.archived]
     if query.empty:
         return kept
     return [r for r in kept if matches(r, words.get(r.id, ""))]
@@ -87,28 +93,38 @@ def _sorted(
     if sort_mode == "work":
         cutoff, key = scope.cutoff, facts.key
         shown.sort(key=lambda r: key(r, cutoff, words.get(r.id, "")))
-    elif sort_mode == "status":  # the newest first within each status
-        recent, order = facts.recency, STATUS_ORDER
-        shown.sort(key=lambda r: (order.get(r.status or "new", 5), -recent(r)))
+    elif sort_mode == "status":  # the newest first within each status (one number each)
+        recent = facts.recency
+        shown.sort(key=lambda r: _status_rank(r) * GROUP_SPAN - recent(r))
     elif sort_mode == "age":
         shown.sort(key=lambda r: -started_at(r))
     elif sort_mode == "id":
         shown.sort(key=lambda r: r.id)
     elif sort_mode == "rating":  # the best first, rejected ones last, then the newest
-        recent = facts.recency
-        shown.sort(key=lambda r: (r.rejected, -r.rating, -recent(r)))
+        recent, top = facts.recency, MAX_RATING + 1
+        shown.sort(key=lambda r: (top * r.rejected + top - r.rating) * GROUP_SPAN - recent(r))
     return shown
 
 
+def _status_rank(record: TaskRecord) -> int:
+    """STATUS_ORDER's place: the word as the API sends it, else (rarely) as read."""
+    rank = STATUS_ORDER.get(record.status or "new")
+    return rank if rank is not None else STATUS_ORDER.get(record.kind.value, 5)
+
+
 class Narrowing:
-    """`visible` that remembers its last answer. A filter typed a letter at a time looks
-    only among the rows the shorter filter left (whatever matches "fox t" matches "fox"),
-    so each keystroke costs the rows still shown, not the whole history. `version` must
-    change whenever the records or their words do; the answer is then made afresh."""
+    """`visible` that remembers its answers. A filter typed a letter at a time looks only
+    among the rows the shorter filter left (whatever matches "fox t" matches "fox"), so
+    each keystroke costs the rows still shown, not the whole history; the whole view,
+    sorted, is kept too (`_whole`), so that clearing the filter or typing another costs a
+    pass in order and no sort. `version` must change whenever the records or their words
+    do; the answers are then made afresh (the whole view only when it is asked for)."""
 
     def __init__(self) -> None:
         self._last: tuple[Query, str, Scope, object] | None = None
         self._shown: list[TaskRecord] = []
+        self._whole_key: tuple[str, Scope, object] | None = None
+        self._whole: list[TaskRecord] = []
         self._facts = WorkFacts()
 
     def visible(
@@ -121,18 +137,25 @@ class Narrowing:
         scope: Scope = EVERYTHING,
     ) -> list[TaskRecord]:
         query = parse_query(filter_text)
-        last = self._last
-        if last is not None and last[1:] == (sort_mode, scope, version) and query.narrows(last[0]):
-            if query == last[0]:
-                shown = self._shown
-            else:
-                shown = [r for r in self._shown if query.matches(r, words.get(r.id, ""))]
+        last, now = self._last, (sort_mode, scope, version)
+        if last is not None and last[1:] == now and query.narrows(last[0]):
+            # A letter more: among what the shorter filter left (the same: as it was).
+            source, again = self._shown, query == last[0]
+        elif self._whole_key == now:
+            source, again = self._whole, query.empty  # sorted: a filter is a pass in order
         else:
             facts = self._facts
-            shown = _sorted(
+            # The whole view is made (and kept) when it is asked for; a filter's matches
+            # alone are sorted otherwise, not the whole history for a few rows.
+            source = _sorted(
                 _matching(records, words, query, scope, facts), sort_mode, words, scope, facts
             )
-        self._last, self._shown = (query, sort_mode, scope, version), shown
+            again = True
+            if query.empty:
+                self._whole_key, self._whole = now, source
+        matches = query.matches
+        shown = source if again else [r for r in source if matches(r, words.get(r.id, ""))]
+        self._last, self._shown = (query, *now), shown
         return list(shown)
 
 
