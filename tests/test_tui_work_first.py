@@ -104,7 +104,7 @@ async def test_a_filter_says_how_many_match_and_an_empty_result_says_how_to_clea
         assert f"0 of {made.total}" in status_line(app)
         screen = screen_text(app)
         assert "Nothing matches 'take 100zzz'" in screen
-        assert "esc clears the filter" in screen and "H shows history" in screen
+        assert "esc clears the filter · H shows history" in screen
 
         await pilot.press("enter", "escape")
         await shown(pilot, app, 8, "the filter cleared")

@@ -260,7 +260,8 @@ class StarVideosApp(PickActions):
         if table.rating_column != self.presenter.counts.any_picked:  # the first rating
             table.rating_column = self.presenter.counts.any_picked
             table.forget_looks()
-        note = "" if rows else empty_note(self.filter_text, self.shows, len(self.records))
+        history = self.key_for("history", "H")
+        note = "" if rows else empty_note(self.filter_text, self.shows, len(self.records), history)
         if note != table.empty_note:
             table.empty_note = note
             table.refresh()

@@ -155,8 +155,8 @@ class PickActions(TaskActions):
 
         if archive:
             said = (
-                f"archived {tasks(len(ids))}: kept, never polled, hidden "
-                f"(undo: {history} until archived tasks show, then {key} on them)"
+                f"archived {tasks(len(ids))}: kept, not polled, hidden · to undo: "
+                f"{history} {history} shows archived tasks, {key} unarchives"
             )
         else:
             said = f"unarchived {tasks(len(ids))} ({key} archives again)"

@@ -185,12 +185,12 @@ def shown_as(
     return " · ".join(parts)
 
 
-def empty_note(filter_text: str, shows: str, total: int) -> str:
+def empty_note(filter_text: str, shows: str, total: int, key: str = "H") -> str:
     """What the table says where no row is shown, and how to see rows again ("" when
-    there is no task at all: the status line says so)."""
+    there is no task at all: the status line says so). `key`: the history key."""
     if not total:
         return ""
-    more = " · H shows history and archived tasks" if shows != "archived" else ""
+    more = f" · {key} shows history" if shows != "archived" else ""
     if filter_text:
         return f"Nothing matches {filter_text!r} · esc clears the filter{more}"
     return f"Nothing needs you: all {total:,} tasks are history or archived{more}"
