@@ -26,7 +26,7 @@ RATING_MIN = 3  # "4★", "rej": the rating column short, before any column give
 GIVE_WAY = ("checked", "rating", "link", "length", "age")  # least needed first
 
 
-def column_widths(width: int, rating: bool = True) -> list[int]:
+def column_widths(width: int, rating: bool = False) -> list[int]:
     """Each column's width in COLUMNS' order (0: not shown) at `width` cells. The task
     column, which names the task, takes what the others leave; where that is less than
     TASK_ROOMY the rating column gets short, then the others give way, least needed
