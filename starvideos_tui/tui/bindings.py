@@ -118,7 +118,14 @@ APP_BINDINGS = [
         tooltip="next frame of a saved video",
         id="next-frame",
     ),
-    Binding("escape", "close", "Close panel", show=False, id="close"),
+    Binding(
+        "escape",
+        "close",
+        "Close panel",
+        show=False,
+        tooltip="else unmark the marked rows, else clear the filter",
+        id="close",
+    ),
     *PICK_BINDINGS,
 ]
 
