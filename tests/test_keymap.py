@@ -37,7 +37,8 @@ def keymap_from(table: dict[str, object]) -> dict[str, str]:
 
 def app_with(tmp_path: Path, keymap: dict[str, str]) -> StarVideosApp:
     watchlist = Watchlist(tmp_path / "watchlist.json")
-    watchlist.add([TaskRecord(id=TASK, status="completed", added_at=1.0)])
+    # Finished now, not in 1970: a task finished over history_days ago is hidden (H).
+    watchlist.add([TaskRecord(id=TASK, status="completed", added_at=time.time())])
     config = AppConfig(
         download_dir=tmp_path / "videos", bell=False, api_note="no API key", keymap=keymap
     )
@@ -78,9 +79,9 @@ async def test_a_rebound_key_works_the_old_one_no_longer_does_and_keys_shows_the
         await until(pilot, lambda: app.selected_id == TASK, "the first row")
         await pilot.press("s")  # the old key: nothing
         await pilot.pause()
-        assert app.sort_mode == "added"
+        assert app.sort_mode == "work"
         await pilot.press("o")
-        await until(pilot, lambda: app.sort_mode != "added", "o to sort")
+        await until(pilot, lambda: app.sort_mode != "work", "o to sort")
 
         active = {key: b.binding.id for key, b in app.active_bindings.items()}
         assert active.get("f1") == "help"  # what the footer draws from

@@ -89,6 +89,7 @@ async def test_changes_drawn_where_the_table_is_scrolled(
     after = total - len(live) - before
     watchlist.add([*history(before, now - YEAR, "a"), *live, *history(after, now - 50, "b")])
     app = make_app([], interval=3600.0)
+    app.shows = "archived"  # every task: the year of history too (H, twice)
     async with running(app, size=SIZE) as pilot:
         await polled(pilot, app)
         await until(

@@ -50,7 +50,8 @@ async def test_every_watched_task_gets_a_row_with_its_status_in_words(
     async with running(app) as pilot:
         await polled(pilot, app)
 
-        assert row_ids(app) == [queued, processing, completed, failed, UNKNOWN_ID]
+        # The work first: running, then waiting (the unknown id too), unsaved, finished.
+        assert row_ids(app) == [processing, queued, UNKNOWN_ID, completed, failed]
         assert status_of(app, queued) == "○ queued"
         assert status_of(app, processing) == "◐ processing"
         assert status_of(app, completed) == "● completed"
@@ -71,6 +72,7 @@ async def test_a_running_task_updates_its_row_in_place_and_the_cursor_stays_on_i
     app = make_app([first, moving, last], interval=0.5)
 
     async with running(app) as pilot:
+        app.sort_mode = "added"  # in place: the work order would move the row up and down
         await polled(pilot, app)
         await select(pilot, app, moving)
         assert status_of(app, moving) == "○ queued"
@@ -256,7 +258,7 @@ async def test_slash_filter_narrows_the_rows_and_escape_brings_them_all_back(
 
         await pilot.press("escape")
         await pilot.pause()
-        assert row_ids(app) == [queued, failed, completed]
+        assert row_ids(app) == [queued, completed, failed]  # the work first
         assert not app.query_one(FilterBox).has_class("-open")
         assert table(app).has_focus  # the keys work on the table again
 
@@ -279,7 +281,12 @@ async def test_s_cycles_the_sort_order_and_the_status_bar_names_it(
 
     async with running(app) as pilot:
         await polled(pilot, app)
+        assert row_ids(app) == [processing, queued, UNKNOWN_ID, completed, failed]  # work
+
+        await pilot.press("s")
+        assert app.sort_mode == "added"
         assert row_ids(app) == added_order
+        assert "sort: added" in str(app.query_one(StatusBar).render())
 
         await pilot.press("s")
         assert app.sort_mode == "status"
@@ -294,8 +301,10 @@ async def test_s_cycles_the_sort_order_and_the_status_bar_names_it(
         assert row_ids(app) == sorted(added_order)
 
         await pilot.press("s")
-        assert app.sort_mode == "added"
-        assert row_ids(app) == added_order
+        assert app.sort_mode == "rating"
+        await pilot.press("s")
+        assert app.sort_mode == "work"
+        assert row_ids(app) == [processing, queued, UNKNOWN_ID, completed, failed]
         assert "sort:" not in str(app.query_one(StatusBar).render())
 
 

@@ -159,8 +159,9 @@ async def test_ids_added_by_another_process_appear_in_the_running_app(
         Watchlist(watchlist.path).add([TaskRecord(id=later, added_at=clock())])
 
         await until(pilot, lambda: later in row_ids(app), "the row of the new id", timeout=5)
-        assert row_ids(app) == [first, later]
+        assert set(row_ids(app)) == {first, later}
         await until(pilot, lambda: status_of(app, later) == "◐ processing", "its first poll")
+        assert row_ids(app) == [later, first]  # running, then queued: the work first
 
 
 async def test_a_refused_api_key_says_bad_key_and_the_app_keeps_running(

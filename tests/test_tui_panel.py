@@ -319,7 +319,7 @@ async def test_a_running_tasks_expected_finish_and_its_stall_show_in_the_row_and
             return table(app).get_row(slow)[4]
 
         assert due().plain in ("~9m", "~10m"), due().plain
-        await pilot.press("G", "enter")
+        await pilot.press("g", "enter")  # the running task: on top (the work first)
         await until(pilot, lambda: "expected" in screen_text(app), "the panel's expected line")
         assert "(in ~10m; 8 past" in screen_text(app)
         clock.advance(1000)  # 1,000 s: past 1.5 x the 600 s that 95 % took
@@ -380,6 +380,7 @@ async def test_a_terminal_that_draws_pictures_gets_the_frame_in_its_own_pixels(
     app.config.graphics = Graphics(protocol, 10, 20)
     async with running(app, (100, 30)) as pilot:
         await until(pilot, lambda: len(row_ids(app)) == 2, "the rows")
+        await select(pilot, app, task_id)  # below the queued one: the work first
         await pilot.press("enter")
         graphic = app.query_one(TerminalPicture)
         await until(pilot, lambda: bool(graphic.picture), "the picture")
@@ -396,5 +397,5 @@ async def test_a_terminal_that_draws_pictures_gets_the_frame_in_its_own_pixels(
         await until(pilot, lambda: "frame 2 of 5" in preview_text(app), "the next frame")
         # The same room (kitty places its new data in the same place; Sixel is the data).
         assert graphic.rows == first[1] and (graphic.picture != first[0]) == (protocol == "sixel")
-        await pilot.press("down")  # a task without a video: no picture left behind
+        await pilot.press("up")  # a task without a video: no picture left behind
         await until(pilot, lambda: not graphic.picture and not graphic.display, "no picture")

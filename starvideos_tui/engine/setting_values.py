@@ -104,6 +104,26 @@ def read_config_file(path: Path | None = None) -> dict[str, Any]:
     return data
 
 
+MAX_HISTORY_DAYS = 36_500.0  # a century: "never history" without an infinity
+
+
+def check_history_days(value: Any) -> float:
+    """config.toml's history_days (or STARVIDEOS_HISTORY_DAYS): the TUI hides tasks that
+    finished more than this many days ago until its history key shows them."""
+    refused = SettingsError(
+        f"history_days must be a number of days above 0 (e.g. 7 or 0.5), got {str(value)[:40]!r}"
+    )
+    if isinstance(value, bool):
+        raise refused
+    try:
+        days = float(value)
+    except (TypeError, ValueError):
+        raise refused from None
+    if not 0 < days <= MAX_HISTORY_DAYS:  # NaN too
+        raise refused
+    return days
+
+
 THEMES = ("auto", "dark", "light")
 
 

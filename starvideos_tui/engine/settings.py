@@ -22,12 +22,14 @@ from typing import Any
 from starvideos_tui.core import paths
 from starvideos_tui.core.models import DEFAULT_BASE_URL, ApiKey
 from starvideos_tui.core.schedule import DEFAULT_INTERVAL
+from starvideos_tui.core.worklist import DEFAULT_HISTORY_DAYS
 from starvideos_tui.engine.apikey import KeyFileError, key_problem, load_api_key, store_api_key
 from starvideos_tui.engine.setting_values import (
     CONFIG_LIMIT,
     MAX_INTERVAL,
     SettingsError,
     check_base_url,
+    check_history_days,
     check_interval,
     check_theme,
     is_loopback_url,
@@ -85,6 +87,8 @@ class Settings:
     # The environment the settings were read from: the key and the terminal's own facts
     # (TMUX, NO_COLOR, TERM) are read from it, never from os.environ again.
     keymap: tuple[tuple[str, str], ...]  # config.toml's [keys]: (binding id, keys)
+    # The TUI's history: tasks finished more than this many days ago (config history_days)
+    history_days: float
     environ: Mapping[str, str] = field(repr=False)
 
     @property
@@ -195,6 +199,9 @@ def resolve(
         raise SettingsError(f"STARVIDEOS_PREVIEW must be auto, blocks or off, got {preview!r}")
     theme = check_theme(pick("theme", "STARVIDEOS_THEME", DEFAULT_THEME, flags=flags, env=environ))
     bell = parse_bool(environ.get("STARVIDEOS_BELL", "1"), "STARVIDEOS_BELL")
+    history_days = check_history_days(
+        pick("history_days", "STARVIDEOS_HISTORY_DAYS", DEFAULT_HISTORY_DAYS)
+    )
     return Settings(
         db=db,
         base_url=base_url,
@@ -210,6 +217,7 @@ def resolve(
         demo=demo,
         given=frozenset(given),
         keymap=keys_table(config.get("keys")),
+        history_days=history_days,
         environ=environ,
     )
 

@@ -174,8 +174,9 @@ class Watchlist:
                 doc_id = state.by_id.get(task_id)
                 if doc_id is None:
                     continue
-                new = change(state.records[doc_id])
-                if new != state.records[doc_id]:
+                old = state.records[doc_id]
+                new = change(old)
+                if new != old:
                     docs[doc_id] = new.to_doc()
                     by_task[task_id] = docs[doc_id]
                 updated[task_id] = new

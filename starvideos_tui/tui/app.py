@@ -13,37 +13,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Collection, Iterable
-from typing import Any, ClassVar
+from collections.abc import Callable, Collection
+from typing import ClassVar
 
 from textual import on, work
-from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding, BindingType
+from textual.app import App, ComposeResult
+from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
-from textual.screen import Screen
-from textual.widgets import Footer, Input
+from textual.widgets import Footer
 
 from starvideos_tui.core.burst import Burst
 from starvideos_tui.core.errors import StarVideosError
 from starvideos_tui.core.eta import Estimate, RunTimes
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.core.schedule import PollSchedule
+from starvideos_tui.core.worklist import history_cutoff
 from starvideos_tui.engine import events as ev
 from starvideos_tui.engine.monitor import Monitor
 from starvideos_tui.engine.session import StarVideosClient, Watchlist
 from starvideos_tui.terminal.notify import Notifier
-from starvideos_tui.tui.bindings import APP_BINDINGS, rebound
+from starvideos_tui.tui.bindings import APP_BINDINGS
 from starvideos_tui.tui.commands import AppCommands
 from starvideos_tui.tui.config import AppConfig
 from starvideos_tui.tui.escapes import to_terminal
+from starvideos_tui.tui.marks import Marks
 from starvideos_tui.tui.messages import EngineEvent
 from starvideos_tui.tui.presenter import Presenter
-from starvideos_tui.tui.screens.keys import KeysScreen, key_rows
-from starvideos_tui.tui.sheet_actions import SheetActions, saved
+from starvideos_tui.tui.sheet_actions import saved
 from starvideos_tui.tui.themes import ANSI_DARK, ANSI_LIGHT, theme_for
-from starvideos_tui.tui.view import Narrowing, next_sort, shown_as
+from starvideos_tui.tui.view import Narrowing, Scope, empty_note, shown_as
+from starvideos_tui.tui.view_actions import ViewActions
 from starvideos_tui.tui.widgets.contact_sheet import ContactSheet
 from starvideos_tui.tui.widgets.detail_panel import DetailPanel
 from starvideos_tui.tui.widgets.filter_box import FilterBox
@@ -56,7 +57,7 @@ FIRST_SCREEN = 200  # tasks shown before the whole watchlist is read (a screen o
 FIRST_SCREEN_WAIT = 1.0  # seconds the rest waits, at most, for the first screen to be drawn
 
 
-class StarVideosApp(SheetActions):
+class StarVideosApp(ViewActions):
     CSS_PATH = "app.tcss"
     TITLE = "StarVideos"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
@@ -97,7 +98,9 @@ class StarVideosApp(SheetActions):
             monotonic=config.monotonic,
         )
         self.watchlist = watchlist
-        self.sort_mode = "added"
+        self.sort_mode = "work"  # view.SORTS: what needs the user first
+        self.shows = "work"  # view.SHOWS: history and archived tasks hidden until H
+        self.marks = Marks()
         self.filter_text = ""
         self.api_colours: dict[str, str] = {}
         self.presenter = Presenter(self, config.api_note)
@@ -183,6 +186,8 @@ class StarVideosApp(SheetActions):
     def on_engine_event(self, message: EngineEvent) -> None:
         event = message.event
         if isinstance(event, ev.TasksChanged):
+            if event.removed and self.marks:  # x, or another process: marks go with them
+                self._marks_changed(self.marks.keep_only(self.records))
             if event.everything:
                 self._changed = None
             elif self._changed is not None:
@@ -199,8 +204,16 @@ class StarVideosApp(SheetActions):
 
     def visible_records(self) -> list[TaskRecord]:
         words = self.presenter.counts.words
+        scope = Scope(
+            self.shows, history_cutoff(self.config.wall_clock(), self.config.history_days)
+        )
         return self._view.visible(
-            self.records.values(), words, self.filter_text, self.sort_mode, self._records_version
+            self.records.values(),
+            words,
+            self.filter_text,
+            self.sort_mode,
+            self._records_version,
+            scope,
         )
 
     def in_thread(self, work: Callable[[], RunTimes], then: Callable[[RunTimes], None]) -> None:
@@ -255,6 +268,14 @@ class StarVideosApp(SheetActions):
         sheet = self.sheet_shown()
         if sheet is not None:
             sheet.show(saved(rows), self.downloads)
+        if table.rating_column != self.presenter.counts.any_picked:  # the first rating
+            table.rating_column = self.presenter.counts.any_picked
+            table.forget_looks()
+        history = self.key_for("history", "H")
+        note = "" if rows else empty_note(self.filter_text, self.shows, len(self.records), history)
+        if note != table.empty_note:
+            table.empty_note = note
+            table.refresh()
         if table.row_count and not self._first_drawn.is_set():
             self.call_after_refresh(self._first_drawn.set)
         self.render_status()
@@ -267,7 +288,14 @@ class StarVideosApp(SheetActions):
             return
         wake = self.schedule.next_wakeup() if self.monitor.poller else None
         next_poll = wake - self.config.monotonic() if wake is not None else None
-        extra = shown_as(self.filter_text, self.sort_mode)
+        extra = shown_as(
+            self.filter_text,
+            self.sort_mode,
+            shown=self.query_one(TaskTable).row_count,
+            total=len(self.records),
+            shows=self.shows,
+            marked=len(self.marks),
+        )
         sheet = self.sheet_shown()
         if sheet is not None:
             extra = ", ".join(p for p in (f"sheet: {len(sheet.cell_ids)} saved", extra) if p)
@@ -297,11 +325,6 @@ class StarVideosApp(SheetActions):
         colours = self.query_one(TaskTable).colours
         panel.show_record(record, download, self.config.wall_clock(), colours)
 
-    @staticmethod
-    def _toasts_clear_of(panel: DetailPanel) -> None:
-        """Toasts go where the side panel is not (app.tcss, "-panel-open")."""
-        panel.screen.set_class(panel.has_class("-open"), "-panel-open")
-
     def _tick(self) -> None:
         """Once a second: the countdown to the next poll and links about to die (the
         table ages its own rows)."""
@@ -312,88 +335,6 @@ class StarVideosApp(SheetActions):
     @on(ContactSheet.CellHighlighted)
     def _row_highlighted(self) -> None:
         self.render_panel()
-
-    # -- actions -------------------------------------------------------------------------
-
-    def action_toggle_panel(self) -> None:
-        panel = self.query_one(DetailPanel)
-        if panel.has_class("-open"):
-            panel.remove_class("-open")
-            self._toasts_clear_of(panel)
-        else:
-            self.open_panel()
-
-    def action_next_frame(self) -> None:
-        """p: with the panel open on a saved task, its picture steps across the video."""
-        panel = self.query_one(DetailPanel)
-        if not panel.has_class("-open") or not panel.next_frame():
-            self.notify("p steps through the picture of a saved video, in its panel (enter)")
-
-    def action_close(self) -> None:
-        """esc: close the panel; with no panel open, clear the filter (as the README says)."""
-        panel = self.query_one(DetailPanel)
-        if panel.has_class("-open"):
-            panel.remove_class("-open")
-            self._toasts_clear_of(panel)
-        elif self.filter_text:
-            self.filter_text = ""
-            self.render_rows(changed=())  # now, in the frame that hides the box
-            self.query_one(FilterBox).action_clear_filter()
-            self.main_view().focus()
-
-    def action_help(self) -> None:
-        table_keys = [b for b in ContactSheet.BINDINGS if isinstance(b, Binding)]
-        bindings = [*table_keys, *(b for b in self.BINDINGS if isinstance(b, Binding))]
-        shown = rebound(bindings, self.config.keymap)  # the keys the user has, not ours
-        self.push_screen(KeysScreen(key_rows(shown, self._keys_display)))
-
-    def _keys_display(self, binding: Binding) -> str:
-        """ "q,ctrl+q" as "q ^q": each key as the footer writes it."""
-        keys = binding.key.split(",")
-        if len(keys) == 1:
-            return self.get_key_display(binding)
-        return " ".join(self.get_key_display(binding.with_key(k.strip())) for k in keys)
-
-    def action_filter(self) -> None:
-        box = self.query_one(FilterBox)
-        box.add_class("-open")
-        box.focus()
-
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.filter_text = event.value.strip()
-        self.render_rows(changed=())  # only the filter changed: no row is compared
-
-    @on(Input.Submitted, "#filter")
-    def _filter_done(self) -> None:
-        self.main_view().focus()
-
-    def action_sort(self) -> None:
-        self.sort_by(next_sort(self.sort_mode))
-
-    def sort_by(self, mode: str) -> None:
-        self.sort_mode = mode
-        self.notify(f"sorted by {self.sort_mode}")
-        self.render_rows(changed=())
-
-    def filter_by(self, text: str) -> None:
-        """The filter set from the command palette: shown in its box, as if typed."""
-        box = self.query_one(FilterBox)
-        box.set_class(bool(text), "-open")
-        box.value = text  # Input.Changed renders the rows
-        if not text:
-            self.filter_text = ""
-            self.render_rows(changed=())
-        self.query_one(TaskTable).focus()
-
-    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        """Textual's own, but "Keys" opens the monitor's keys screen (every key, esc
-        closes it, over the table) rather than Textual's help panel, which narrowed the
-        table and stayed open on esc."""
-        for command in super().get_system_commands(screen):
-            if command.title == "Keys":
-                command = SystemCommand("Keys", "Every key of the monitor", self.action_help)
-            yield command
 
     async def on_unmount(self) -> None:
         # Stop the engine (downloads keep their bytes) before closing the client it uses.

@@ -19,6 +19,60 @@ from textual.keys import KEY_NAME_REPLACEMENTS, Keys, key_to_character
 
 from starvideos_tui.engine.settings import SettingsError
 
+# The keys of the work view, ratings and marks (picks.py). Several keys of one description
+# make one row of the `?` screen ("1 2 3 4 5 0  Rate").
+PICK_BINDINGS = [
+    Binding(
+        "H",
+        "toggle_history",
+        "History",
+        show=False,
+        tooltip="show old finished tasks, then archived ones too",
+        id="history",
+    ),
+    Binding(
+        "A",
+        "archive",
+        "Archive",
+        show=False,
+        tooltip="hide and stop polling (again: unarchive)",
+        id="archive",
+    ),
+    *(
+        Binding(
+            str(n),
+            f"rate({n})",
+            "Rate",
+            show=False,
+            tooltip="1-5 stars, 0 clears",
+            id=f"rate-{n}",
+        )
+        for n in (1, 2, 3, 4, 5, 0)
+    ),
+    Binding(
+        "X", "reject", "Reject", show=False, tooltip="reject the take, or take it back", id="reject"
+    ),
+    Binding(
+        "m", "mark", "Mark", show=False, tooltip="mark a row: d x l A X 0-5 act on all", id="mark"
+    ),
+    Binding(
+        "shift+down",
+        "mark_range(1)",
+        "Mark range",
+        show=False,
+        tooltip="mark from here down or up",
+        id="mark-down",
+    ),
+    Binding(
+        "shift+up",
+        "mark_range(-1)",
+        "Mark range",
+        show=False,
+        tooltip="mark from here down or up",
+        id="mark-up",
+    ),
+]
+
 # Footer order: what a newcomer needs first, and how to see the rest (`?`) and leave
 # (`q`) before what a narrow footer can lose (60 columns keep all; 45 keep ? and q).
 APP_BINDINGS = [
@@ -57,7 +111,9 @@ APP_BINDINGS = [
     ),
     Binding("c", "copy", "Copy URL", show=False, tooltip="video URL or id, via OSC 52", id="copy"),
     Binding("slash", "filter", "Filter", show=False, tooltip="by id, label or status", id="filter"),
-    Binding("s", "sort", "Sort", show=False, tooltip="added, status, age, id", id="sort"),
+    Binding(
+        "s", "sort", "Sort", show=False, tooltip="work, added, status, age, id, rating", id="sort"
+    ),
     Binding("l", "edit_label", "Label", show=False, tooltip="label the selected task", id="label"),
     Binding(
         "t", "toggle_auto", "Auto-download", show=False, tooltip="on or off", id="auto-download"
@@ -70,7 +126,15 @@ APP_BINDINGS = [
         tooltip="next frame of a saved video",
         id="next-frame",
     ),
-    Binding("escape", "close", "Close panel", show=False, id="close"),
+    Binding(
+        "escape",
+        "close",
+        "Close panel",
+        show=False,
+        tooltip="else unmark the marked rows, else clear the filter",
+        id="close",
+    ),
+    *PICK_BINDINGS,
 ]
 
 # The table's keys (widgets/task_table.py). Only enter has an id: the moving keys are the

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from starvideos_tui.core.schedule import DEFAULT_INTERVAL
+from starvideos_tui.core.worklist import DEFAULT_HISTORY_DAYS
 from starvideos_tui.terminal.graphics import Graphics
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ class AppConfig:
     api_note: str | None = None  # e.g. "no API key": shown instead of polling
     wall_clock: Callable[[], float] = time.time
     monotonic: Callable[[], float] = time.monotonic
+    history_days: float = DEFAULT_HISTORY_DAYS  # finished longer ago: history (hidden)
     keymap: dict[str, str] = field(default_factory=dict)  # config.toml's [keys], checked
     extra_cleanup: list[Callable[[], None]] = field(default_factory=list)
     ending: Ending | None = None  # SIGTERM, SIGHUP, a terminal gone (launch installs it)

@@ -188,6 +188,7 @@ def _run(
         graphics=pictures,
         light=light,
         keymap=keymap,
+        history_days=settings.history_days,
     )
     app = StarVideosApp(watchlist=watchlist, client=client, config=config)
     ending.rescue(app.monitor.save_now, first=True)

@@ -1,15 +1,44 @@
-"""Which records the table shows, in which order: list operations, no Textual."""
+"""Which records the table shows, in which order: list operations, no Textual.
+
+The default order is "work" (core/worklist.py): running, then queued, then unsaved
+videos, then what finished recently, then the rest. What the view holds is `Scope`'s: the
+work alone (history and archived tasks hidden), or history too, or archived tasks too.
+The filter is core/query.py's (words, `rating:4+`, `rejected`).
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from starvideos_tui.core.models import TaskRecord
+from starvideos_tui.core.query import Query, parse_query
+from starvideos_tui.core.recordfields import MAX_RATING
 from starvideos_tui.core.vocabulary import DownloadState, status_look
+from starvideos_tui.core.worklist import GROUP_SPAN, SAVING_WORDS, WorkFacts, started_at
 
-SORTS = ("added", "status", "age", "id")
+SORTS = ("work", "added", "status", "age", "id", "rating")
 STATUS_ORDER = {"failed": 0, "processing": 1, "queued": 2, "new": 3, "completed": 4}
+SHOWS = ("work", "history", "archived")  # what the history key cycles through
+SHOWN_AS = {"work": "", "history": "+history", "archived": "+history +archived"}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which tasks the view may hold: `shows` "work" (no history, no archived tasks),
+    "history" (no archived tasks) or "archived" (every task); history is what finished
+    before `cutoff` (Unix seconds)."""
+
+    shows: str = "archived"
+    cutoff: float = 0.0
+
+    @property
+    def everything(self) -> bool:
+        return self.shows == "archived"
+
+
+EVERYTHING = Scope()
 
 
 def visible(
@@ -17,45 +46,86 @@ def visible(
     words: Mapping[str, str],
     filter_text: str,
     sort_mode: str,
+    scope: Scope = EVERYTHING,
 ) -> list[TaskRecord]:
-    """The records matching `filter_text` (in the id, label, prompt or the status word
-    `words` holds for each), sorted by `sort_mode`."""
-    return _sorted(_matching(records, words, filter_text.lower()), sort_mode)
+    """The records in `scope` matching `filter_text` (in the id, label, prompt or the
+    status word `words` holds for each, and its rating terms), sorted by `sort_mode`."""
+    query = parse_query(filter_text)
+    facts = WorkFacts()
+    return _sorted(_matching(records, words, query, scope, facts), sort_mode, words, scope, facts)
 
 
 def _matching(
-    records: Iterable[TaskRecord], words: Mapping[str, str], needle: str
+    records: Iterable[TaskRecord],
+    words: Mapping[str, str],
+    query: Query,
+    scope: Scope,
+    facts: WorkFacts,
 ) -> list[TaskRecord]:
-    if not needle:
-        return list(records)
-    return [
-        r
-        for r in records
-        if needle in r.id.lower()
-        or needle in (r.label or r.prompt or "").lower()
-        or needle in words.get(r.id, "")
-    ]
+    """One pass over the records, at the cost of a dict lookup each when nothing narrows
+    (the facts of a record are made once per change of it: WorkFacts)."""
+    shows, cutoff, matches = scope.shows, scope.cutoff, query.matches
+    if shows == "archived":
+        if query.empty:
+            return list(records)
+        return [r for r in records if matches(r, words.get(r.id, ""))]
+    if shows == "work":  # not archived, and not history (WorkFacts.keeps, inlined)
+        of, saving = facts.of, SAVING_WORDS
+        kept = [
+            r
+            for r in records
+            if not r.archived and (of(r)[1] >= cutoff or words.get(r.id) in saving)
+        ]
+    else:
+        kept = [r for r in records if not r.archived]
+    if query.empty:
+        return kept
+    return [r for r in kept if matches(r, words.get(r.id, ""))]
 
 
-def _sorted(shown: list[TaskRecord], sort_mode: str) -> list[TaskRecord]:
-    if sort_mode == "status":
-        shown.sort(key=lambda r: STATUS_ORDER.get(r.kind.value, 5))
+def _sorted(
+    shown: list[TaskRecord],
+    sort_mode: str,
+    words: Mapping[str, str],
+    scope: Scope,
+    facts: WorkFacts,
+) -> list[TaskRecord]:
+    if sort_mode == "work":
+        cutoff, key = scope.cutoff, facts.key
+        shown.sort(key=lambda r: key(r, cutoff, words.get(r.id, "")))
+    elif sort_mode == "status":  # the newest first within each status (one number each)
+        recent = facts.recency
+        shown.sort(key=lambda r: _status_rank(r) * GROUP_SPAN - recent(r))
     elif sort_mode == "age":
-        shown.sort(key=lambda r: -(r.created or r.added_at or 0))
+        shown.sort(key=lambda r: -started_at(r))
     elif sort_mode == "id":
         shown.sort(key=lambda r: r.id)
+    elif sort_mode == "rating":  # the best first, rejected ones last, then the newest
+        recent, top = facts.recency, MAX_RATING + 1
+        shown.sort(key=lambda r: (top * r.rejected + top - r.rating) * GROUP_SPAN - recent(r))
     return shown
 
 
+def _status_rank(record: TaskRecord) -> int:
+    """STATUS_ORDER's place: the word as the API sends it, else (rarely) as read."""
+    rank = STATUS_ORDER.get(record.status or "new")
+    return rank if rank is not None else STATUS_ORDER.get(record.kind.value, 5)
+
+
 class Narrowing:
-    """`visible` that remembers its last answer. A filter typed a letter at a time looks
-    only among the rows the shorter filter left (whatever matches "fox t" matches "fox"),
-    so each keystroke costs the rows still shown, not the whole history. `version` must
-    change whenever the records or their words do; the answer is then made afresh."""
+    """`visible` that remembers its answers. A filter typed a letter at a time looks only
+    among the rows the shorter filter left (whatever matches "fox t" matches "fox"), so
+    each keystroke costs the rows still shown, not the whole history; the whole view,
+    sorted, is kept too (`_whole`), so that clearing the filter or typing another costs a
+    pass in order and no sort. `version` must change whenever the records or their words
+    do; the answers are then made afresh (the whole view only when it is asked for)."""
 
     def __init__(self) -> None:
-        self._last: tuple[str, str, object] | None = None  # (needle, sort, version)
+        self._last: tuple[Query, str, Scope, object] | None = None
         self._shown: list[TaskRecord] = []
+        self._whole_key: tuple[str, Scope, object] | None = None
+        self._whole: list[TaskRecord] = []
+        self._facts = WorkFacts()
 
     def visible(
         self,
@@ -64,27 +134,74 @@ class Narrowing:
         filter_text: str,
         sort_mode: str,
         version: object,
+        scope: Scope = EVERYTHING,
     ) -> list[TaskRecord]:
-        needle = filter_text.lower()
-        last = self._last
-        if last is not None and last[1:] == (sort_mode, version) and last[0] in needle:
-            shown = _matching(self._shown, words, needle) if needle != last[0] else self._shown
+        query = parse_query(filter_text)
+        last, now = self._last, (sort_mode, scope, version)
+        if last is not None and last[1:] == now and query.narrows(last[0]):
+            # A letter more: among what the shorter filter left (the same: as it was).
+            source, again = self._shown, query == last[0]
+        elif self._whole_key == now:
+            source, again = self._whole, query.empty  # sorted: a filter is a pass in order
         else:
-            shown = _sorted(_matching(records, words, needle), sort_mode)
-        self._last, self._shown = (needle, sort_mode, version), shown
+            facts = self._facts
+            # The whole view is made (and kept) when it is asked for; a filter's matches
+            # alone are sorted otherwise, not the whole history for a few rows.
+            source = _sorted(
+                _matching(records, words, query, scope, facts), sort_mode, words, scope, facts
+            )
+            again = True
+            if query.empty:
+                self._whole_key, self._whole = now, source
+        matches = query.matches
+        shown = source if again else [r for r in source if matches(r, words.get(r.id, ""))]
+        self._last, self._shown = (query, *now), shown
         return list(shown)
 
 
-def shown_as(filter_text: str, sort_mode: str) -> str:
-    """What the status line says of the view: "filter: fail, sort: status"."""
-    parts = [f"filter: {filter_text}"] if filter_text else []
+def shown_as(
+    filter_text: str,
+    sort_mode: str,
+    *,
+    shown: int | None = None,
+    total: int | None = None,
+    shows: str = "work",
+    marked: int = 0,
+) -> str:
+    """What the status line says of the view: "12 of 50,000 · 3 marked · filter: fail ·
+    sort: status · +history". The count is said only while the view leaves tasks out."""
+    parts = []
+    if shown is not None and total is not None and shown < total:
+        parts.append(f"{shown:,} of {total:,}")
+    if marked:
+        parts.append(f"{marked:,} marked")
+    if filter_text:
+        problem = parse_query(filter_text).problem
+        parts.append(f"filter: {filter_text}" + (f" ({problem})" if problem else ""))
     if sort_mode != SORTS[0]:
         parts.append(f"sort: {sort_mode}")
-    return ", ".join(parts)
+    if SHOWN_AS.get(shows):
+        parts.append(SHOWN_AS[shows])
+    return " · ".join(parts)
+
+
+def empty_note(filter_text: str, shows: str, total: int, key: str = "H") -> str:
+    """What the table says where no row is shown, and how to see rows again ("" when
+    there is no task at all: the status line says so). `key`: the history key."""
+    if not total:
+        return ""
+    more = f" · {key} shows history" if shows != "archived" else ""
+    if filter_text:
+        return f"Nothing matches {filter_text!r} · esc clears the filter{more}"
+    return f"Nothing needs you: all {total:,} tasks are history or archived{more}"
 
 
 def next_sort(mode: str) -> str:
     return SORTS[(SORTS.index(mode) + 1) % len(SORTS)]
+
+
+def next_shows(shows: str) -> str:
+    return SHOWS[(SHOWS.index(shows) + 1) % len(SHOWS)]
 
 
 class StatusCounts:
@@ -94,6 +211,12 @@ class StatusCounts:
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
         self._words: dict[str, str] = {}
+        self._picked: set[str] = set()  # the tasks rated or rejected
+
+    @property
+    def any_picked(self) -> bool:
+        """Some task is rated or rejected: the table shows a column for it."""
+        return bool(self._picked)
 
     @property
     def words(self) -> Mapping[str, str]:
@@ -110,14 +233,18 @@ class StatusCounts:
         if ids is None:
             self._words.clear()
             self.counts.clear()
+            self._picked.clear()
             ids = list(records)
         for task_id in ids:
             old = self._words.pop(task_id, None)
             if old is not None:
                 self.counts[old] -= 1
+            self._picked.discard(task_id)
             record = records.get(task_id)
             if record is None:
                 continue
+            if record.rating or record.rejected:
+                self._picked.add(task_id)
             word = status_look(record, downloads.get(task_id)).word
             word = word.split(" ")[0] if word.startswith("download") else word
             self._words[task_id] = word

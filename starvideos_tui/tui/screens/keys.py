@@ -18,6 +18,7 @@ MOVES = [
     ("← →", "On the sheet (v) — the cell before or after"),
 ]
 MOVE_ACTIONS = ("cursor(", "page(", "edge(", "step(")
+FRAME = 4  # lines around the keys: the border, and a line of room
 
 
 def key_rows(bindings: list[Binding], display: object) -> list[tuple[str, str]]:
@@ -25,6 +26,7 @@ def key_rows(bindings: list[Binding], display: object) -> list[tuple[str, str]]:
     keys as three rows after the first binding (enter)."""
     rows: list[tuple[str, str]] = []
     seen: set[str] = set()
+    row_of: dict[str, int] = {}  # several keys of one description: one row ("1 2 3  Rate")
     for binding in bindings:
         if binding.action.startswith(MOVE_ACTIONS):
             if not any(row in rows for row in MOVES):
@@ -33,10 +35,16 @@ def key_rows(bindings: list[Binding], display: object) -> list[tuple[str, str]]:
         if binding.action in seen or not binding.description:
             continue
         seen.add(binding.action)
+        keys = display(binding)  # type: ignore[operator]
         what = binding.description
+        if what in row_of:
+            at = row_of[what]
+            rows[at] = (f"{rows[at][0]} {keys}", rows[at][1])
+            continue
+        row_of[what] = len(rows)
         if binding.tooltip:
             what = f"{what} — {binding.tooltip}"
-        rows.append((display(binding), what))  # type: ignore[operator]
+        rows.append((keys, what))
     return rows
 
 
@@ -53,10 +61,23 @@ class KeysScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         table = Table.grid(padding=(0, 2))
-        table.add_column(justify="right", style="bold")
-        table.add_column()
-        for key, what in self.rows:
-            table.add_row(key, what)
+        rows = self.rows
+        if len(rows) + FRAME > self.app.size.height:
+            # Short of lines (80x24): two columns of keys, each with its name alone.
+            half = (len(rows) + 1) // 2
+            names = [(key, what.split(" — ")[0]) for key, what in rows]
+            left, right = names[:half], names[half:]
+            for _ in range(2):
+                table.add_column(justify="right", style="bold")
+                table.add_column()
+            for at, (key, what) in enumerate(left):
+                more = right[at] if at < len(right) else ("", "")
+                table.add_row(key, what, *more)
+        else:
+            table.add_column(justify="right", style="bold")
+            table.add_column()
+            for key, what in rows:
+                table.add_row(key, what)
         with VerticalScroll(id="dialog", classes="keys") as dialog:
             dialog.border_title = "Keys"
             dialog.border_subtitle = "esc closes"

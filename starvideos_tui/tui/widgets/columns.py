@@ -12,6 +12,8 @@ COLUMNS = (
     # says when it dies) or "5m old".
     ("link", "Due", 8),
     ("checked", "Seen", 5),
+    # The user's stars, "★★★★☆" (or "4★" where room is short), or "✗ rej" for a reject.
+    ("rating", "★", 5),
 )
 PAD = 1  # cells of padding on each side of a column
 
@@ -20,21 +22,27 @@ LABEL_MIN = 4  # cells of a label worth showing at all
 TASK_ROOMY = 24  # the task column's width below which other columns give way
 ID_MIN = 12  # "…" and an id's distinctive end: the task column never has less
 STATUS_MIN = 1  # the status's glyph: what the status column keeps before it goes
-GIVE_WAY = ("checked", "link", "length", "age")  # least needed first
+RATING_MIN = 3  # "4★", "rej": the rating column short, before any column gives way
+GIVE_WAY = ("checked", "rating", "link", "length", "age")  # least needed first
 
 
-def column_widths(width: int) -> list[int]:
+def column_widths(width: int, rating: bool = False) -> list[int]:
     """Each column's width in COLUMNS' order (0: not shown) at `width` cells. The task
     column, which names the task, takes what the others leave; where that is less than
-    TASK_ROOMY the others give way, least needed first, then the status shrinks to its
-    glyph (the colour and the panel still tell), and under ID_MIN cells the id has it all.
+    TASK_ROOMY the rating column gets short, then the others give way, least needed
+    first, then the status shrinks to its glyph (the colour and the panel still tell),
+    and under ID_MIN cells the id has it all. `rating`: any task is rated or rejected.
     """
     shown = {key: w for key, _, w in COLUMNS}
+    if not rating:  # no task is rated or rejected: no column for it
+        del shown["rating"]
 
     def left_for_task() -> int:
         others = sum(w + 2 * PAD for key, w in shown.items() if key != "task")
         return width - others - 2 * PAD
 
+    if left_for_task() < TASK_ROOMY:
+        shown["rating"] = RATING_MIN
     for key in GIVE_WAY:
         if left_for_task() >= TASK_ROOMY:
             break

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -28,9 +28,11 @@ from starvideos_tui.core.eta import Estimate
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.core.vocabulary import DownloadState
 from starvideos_tui.tui.bindings import TABLE_BINDINGS
-from starvideos_tui.tui.widgets.columns import COLUMNS, PAD, column_widths
+from starvideos_tui.tui.widgets.columns import COLUMNS, column_widths
 from starvideos_tui.tui.widgets.table_cells import (
+    cells_strip,
     clock_cells,
+    note_line,
     rich_colour,
     row_cells,
     same_look,
@@ -39,6 +41,7 @@ from starvideos_tui.tui.widgets.table_cells import (
 CELLS_KEPT = 2000  # rows' cells kept for rows not on screen (rows scrolled past)
 HEADER = 1  # lines above the first row
 NOT_DIM = Style(dim=False)  # the cursor row without 256 colours: its label undimmed
+MARKED = 3  # a marked row's strips are kept under how it is drawn + MARKED
 
 
 class TaskTable(ScrollView, can_focus=True):
@@ -98,6 +101,9 @@ class TaskTable(ScrollView, can_focus=True):
         # A running task's expected finish (eta.py), as the app's history says.
         self.estimate: Callable[[TaskRecord, float], Estimate] | None = None
         self.clock: Callable[[], float] = time.time  # the app's wall clock
+        self.marks: Collection[str] = frozenset()  # marked rows, drawn with MARK (marks.py)
+        self.empty_note = ""  # said where the rows would be when none are shown
+        self.rating_column = False  # any task rated or rejected (the app says)
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self._tick)
@@ -213,8 +219,14 @@ class TaskTable(ScrollView, can_focus=True):
         return default
 
     def _forget_strips(self, task_id: str) -> None:
-        for how in (0, 1, 2):
+        for how in (0, 1, 2, MARKED, MARKED + 1, MARKED + 2):
             self._strips.pop((task_id, how), None)
+
+    def redraw_rows(self, ids: Iterable[str]) -> None:
+        """Draw these tasks' rows again (their marks changed)."""
+        for task_id in ids:
+            self._forget_strips(task_id)
+            self._refresh_row(self._row_of(task_id))
 
     def refresh_times(self, now: float) -> None:
         """Age, link age and last seen of the rows on screen, as the clock moves on."""
@@ -224,7 +236,7 @@ class TaskTable(ScrollView, can_focus=True):
             record, _ = self._shown[task_id]
             cells = self.get_row(task_id)
             age, link, seen = clock_cells(record, now, self.colours, self.estimate)
-            fresh = (cells[0], cells[1], age, cells[3], link, seen)
+            fresh = (cells[0], cells[1], age, cells[3], link, seen, *cells[6:])
             if any(not same_look(a, b) for a, b in zip(cells, fresh, strict=True)):
                 self._cells[task_id] = fresh
                 self._forget_strips(task_id)
@@ -255,7 +267,8 @@ class TaskTable(ScrollView, can_focus=True):
     def cells_for(
         self, record: TaskRecord, download: DownloadState | None, now: float
     ) -> tuple[Text, ...]:
-        return row_cells(record, download, now, self.colours, self.estimate, self._widths()[1])
+        widths = self._widths()
+        return row_cells(record, download, now, self.colours, self.estimate, widths[1], widths[-1])
 
     # -- drawing -------------------------------------------------------------------------
 
@@ -265,7 +278,7 @@ class TaskTable(ScrollView, can_focus=True):
 
     def _widths(self) -> list[int]:
         """Column widths (0: not shown) for the table's width now."""
-        return column_widths(self._content_width())
+        return column_widths(self._content_width(), self.rating_column)
 
     def _check_width(self) -> int:
         """Rows are kept for one width of the rows' cells. That width changes with the
@@ -279,22 +292,9 @@ class TaskTable(ScrollView, can_focus=True):
             self._strips_width = width
         return width
 
-    def _line(self, cells: Sequence[Text], style: Style) -> Strip:
-        segments: list[Segment] = []
-        console = self.app.console
-        for cell, width in zip(cells, self._widths(), strict=True):
-            if not width:
-                continue  # a column that gave way to the task's id
-            text = cell.copy()
-            text.truncate(width, overflow="ellipsis")
-            gap = " " * (width - text.cell_len)
-            text = Text(gap) + text if cell.justify == "right" else text + gap
-            segments.append(Segment(" " * PAD))
-            # Text.render leaves the base style (a status's colour) to its caller.
-            base = console.get_style(text.style) if text.style else None
-            segments.extend(Segment.apply_style(text.render(console), base))
-            segments.append(Segment(" " * PAD))
-        return Strip(segments).apply_style(style)
+    def _line(self, cells: Sequence[Text], style: Style, marked: bool = False) -> Strip:
+        accent = self.colours.get("accent", "")
+        return cells_strip(cells, self._widths(), self.app.console, accent, marked, style)
 
     def render_line(self, y: int) -> Strip:
         width = self._check_width()
@@ -308,13 +308,16 @@ class TaskTable(ScrollView, can_focus=True):
             return self._line(header, base + style).crop_extend(0, width, base + style)
         row = int(self.scroll_offset.y) + y - HEADER
         if row >= len(self._order):
+            if row == 0 and self.empty_note:  # nothing shown: say why, and how to see more
+                return note_line(self.empty_note, self.app.console).crop_extend(0, width, base)
             return Strip.blank(width, base)
         task_id = self._order[row]
         cursor = row == self.cursor_row
-        key = (task_id, (2 if self.has_focus else 1) if cursor else 0)
+        marked = task_id in self.marks
+        key = (task_id, ((2 if self.has_focus else 1) if cursor else 0) + MARKED * marked)
         strip = self._strips.get(key)
         if strip is None:
-            strip = self._line(self.get_row(task_id), base)
+            strip = self._line(self.get_row(task_id), base, marked)
             if cursor:  # the cursor's colours over the cells' own, readable in 16 colours
                 style = base + self.get_component_rich_style("task-table--cursor")
                 if self.app.native_ansi_color or self.app.no_color:
