@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Callable, Collection
 from typing import ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -33,6 +34,7 @@ from starvideos_tui.engine import events as ev
 from starvideos_tui.engine.monitor import Monitor
 from starvideos_tui.engine.session import StarVideosClient, Watchlist
 from starvideos_tui.terminal.notify import Notifier
+from starvideos_tui.terminal.tmux import Pane
 from starvideos_tui.tui.bindings import APP_BINDINGS, rebound
 from starvideos_tui.tui.config import AppConfig
 from starvideos_tui.tui.escapes import to_terminal
@@ -44,6 +46,7 @@ from starvideos_tui.tui.themes import ANSI_DARK, ANSI_LIGHT, theme_for
 from starvideos_tui.tui.view import Narrowing, next_sort, shown_as
 from starvideos_tui.tui.widgets.detail_panel import DetailPanel
 from starvideos_tui.tui.widgets.filter_box import FilterBox
+from starvideos_tui.tui.widgets.picture import redraw_all
 from starvideos_tui.tui.widgets.status_bar import StatusBar
 from starvideos_tui.tui.widgets.task_table import TaskTable
 
@@ -144,6 +147,11 @@ class StarVideosApp(TaskActions):
         panel.preview = "off" if self.no_color else self.config.preview  # NO_COLOR: words only
         panel.cache = self.config.frames_dir
         panel.graphics = None if self.no_color else self.config.graphics
+        if panel.graphics is not None and panel.graphics.tmux:
+            panel.pane = Pane(os.environ)
+            panel.pane.update()
+        if self.config.picture_hint and not self.no_color:
+            self.notify(self.config.picture_hint, timeout=12)  # once, at start
         panel.estimate = self._estimate
         if self.config.ending is not None:
             # SIGTERM, SIGHUP, a terminal gone (ending.py): leave as `q` does, so the
@@ -305,6 +313,34 @@ class StarVideosApp(TaskActions):
         panel = self.query_one(DetailPanel)
         if not panel.has_class("-open") or not panel.next_frame():
             self.notify("p steps through the picture of a saved video, in its panel (enter)")
+
+    def action_play(self) -> None:
+        """space: with the panel open on a saved task, play its video there, or pause it."""
+        panel = self.query_one(DetailPanel)
+        if not panel.has_class("-open") or not panel.play():
+            self.notify("space plays a saved video in its panel (enter); terminals play no sound")
+
+    def action_seek(self, seconds: float) -> None:
+        """←/→: while a video plays (or is paused) in the panel, a second back or on."""
+        self.query_one(DetailPanel).seek(float(seconds))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "seek":  # the arrows are left to others unless a video plays
+            panel = self.query_one(DetailPanel)
+            return panel.playback is not None and panel.playback.active
+        return True
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._pictures_lost()
+
+    def on_app_focus(self, event: events.AppFocus) -> None:
+        self._pictures_lost()  # tmux repainted the pane (a window switch, an attach)
+
+    def _pictures_lost(self) -> None:
+        panel = self.query_one(DetailPanel)
+        if panel.pane is not None:
+            panel.pane.update()
+        self.call_after_refresh(redraw_all, self)
 
     def action_close(self) -> None:
         """esc: close the panel; with no panel open, clear the filter (as the README says)."""

@@ -17,6 +17,7 @@ MOVES = [
     ("Home End  g G", "First, last row"),
 ]
 MOVE_ACTIONS = ("cursor(", "page(", "edge(")
+PLAY_ROW = "Play — a saved video in its panel; pause; a second back, on (no sound)"
 
 
 def key_rows(bindings: list[Binding], display: object) -> list[tuple[str, str]]:
@@ -24,7 +25,15 @@ def key_rows(bindings: list[Binding], display: object) -> list[tuple[str, str]]:
     keys as three rows after the first binding (enter)."""
     rows: list[tuple[str, str]] = []
     seen: set[str] = set()
+    # The seeking arrows share the play key's row (they act only while a video plays).
+    seeks = [display(b) for b in bindings if b.action.startswith("seek(")]  # type: ignore[operator]
     for binding in bindings:
+        if binding.action.startswith("seek("):
+            continue
+        if binding.action == "play" and binding.description:
+            rows.append((" ".join([display(binding), *seeks]), PLAY_ROW))  # type: ignore[operator]
+            seen.add(binding.action)
+            continue
         if binding.action.startswith(MOVE_ACTIONS):
             if not any(row in rows for row in MOVES):
                 rows.extend(MOVES)
