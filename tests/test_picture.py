@@ -110,7 +110,8 @@ async def test_sixel_pictures_and_half_blocks_and_text_instead() -> None:
         assert three.size.height == 1
         two.clear()
         await pilot.pause()
-        assert two.drawing is None and two.size.height == 0
+        assert not two.drawing
+        assert two.size.height == 0
 
 
 def test_half_blocks_keep_the_colours_top_and_bottom() -> None:
