@@ -76,17 +76,25 @@ class Pane:
     env: Mapping[str, str]
     top: int = 0
     left: int = 0
+    seen: bool = True  # the pane is on a terminal now (its window active, a client attached)
 
-    def update(self) -> None:
-        asked = "#{pane_top} #{pane_left} #{status} #{status-position}"
+    def update(self) -> bool:
+        """Ask tmux again; True when the pane has just come back into sight (a switch back
+        to its window, an attach): tmux repainted it, and pictures sent past it are gone."""
+        asked = "#{pane_top} #{pane_left} #{status} #{status-position} "
+        asked += "#{window_active} #{session_attached}"
         said = _tmux(self.env, "display", "-p", asked)
         if not said:
-            return
+            return False
         with contextlib.suppress(ValueError):
-            top, left, status, where = [*said.split(), "", "", ""][:4]
+            top, left, status, where, active, attached = [*said.split(), "", "", ""][:6]
+            seen = active == "1" and attached not in ("", "0")
+            back, self.seen = seen and not self.seen, seen
             lines = int(status) if status.isdigit() else (1 if status == "on" else 0)
             self.top = int(top) + (lines if where == "top" else 0)
             self.left = int(left)
+            return back
+        return False
 
     def wrap(self, x: int, y: int, picture: str) -> str:
         """`picture` (an escape drawing at the cursor) drawn at the pane's cell (x, y),

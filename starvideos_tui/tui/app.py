@@ -294,6 +294,7 @@ class StarVideosApp(TaskActions):
         table ages its own rows)."""
         self.render_status()
         self.presenter.check_links(self.config.wall_clock())
+        self._watch_pane()
 
     @on(TaskTable.RowHighlighted)
     def _row_highlighted(self) -> None:
@@ -339,8 +340,22 @@ class StarVideosApp(TaskActions):
     def _pictures_lost(self) -> None:
         panel = self.query_one(DetailPanel)
         if panel.pane is not None:
-            panel.pane.update()
+            self.run_worker(panel.pane.update, thread=True, group="tmux-pane", exit_on_error=False)
         self.call_after_refresh(redraw_all, self)
+
+    def _watch_pane(self) -> None:
+        """Inside tmux, with pictures sent past it: once a second, has the pane come back
+        into sight (tmux sends no focus-in without `focus-events on`)? Asked in a thread."""
+        pane = self.query_one(DetailPanel).pane
+        if pane is None:
+            return
+
+        def ask() -> None:
+            if pane.update():
+                with contextlib.suppress(RuntimeError):  # the app closed meanwhile
+                    self.call_from_thread(redraw_all, self)
+
+        self.run_worker(ask, thread=True, group="tmux-pane", exclusive=True, exit_on_error=False)
 
     def action_close(self) -> None:
         """esc: close the panel; with no panel open, clear the filter (as the README says)."""

@@ -199,6 +199,8 @@ class Picture(Widget):
 
     def show(self, drawing: Drawing | None, text: str = "") -> None:
         """Show `drawing` (made by `make`), or the line `text` when it is None."""
+        if self._over(drawing):
+            return
         if drawing is not None and drawing.send:
             for chunk in drawing.send:
                 to_terminal(self.app, chunk)
@@ -209,6 +211,37 @@ class Picture(Widget):
             self._forget()
         self.drawing, self.text = drawing, text
         self.refresh(layout=True)
+
+    def _over(self, drawing: Drawing | None) -> bool:
+        """A picture in pixels the same size as the one on screen (a video's next frame):
+        drawn straight over it, its blank cells not written again (which would flash the
+        terminal's background between frames and double the bytes). False when it is not
+        in sight whole, or not in pixels: then it is drawn as the screen is."""
+        old = self.drawing
+        if (
+            drawing is None
+            or old is None
+            or drawing.kind not in ("sixel", "kitty")
+            or (old.kind, old.columns, old.rows) != (drawing.kind, drawing.columns, drawing.rows)
+            or (drawing.kind == "kitty" and not self._kitty_placed)
+        ):
+            return False
+        try:
+            where = self.screen.find_widget(self)
+        except (NoScreen, NoWidget, NoMatches):
+            return False
+        if where.visible_region != where.region or not self.screen.is_active:
+            return False
+        x, y = where.region.x, where.region.y
+        if self.graphics is not None and self.graphics.tmux and self.pane is not None:
+            escape = self.pane.wrap(x, y, drawing.escape)
+        else:
+            escape = f"\x1b7{Control.move_to(x, y).segment.text}{drawing.escape}\x1b8"
+        written = to_terminal(self.app, "".join(drawing.send) + escape)
+        if written:
+            self.drawing = drawing
+            self.shown_pixels += 1
+        return written
 
     def clear(self) -> None:
         """No picture and no text; a kitty image is taken off the screen now."""

@@ -19,7 +19,7 @@ from rich.text import Text
 from starvideos_tui.engine.playback import SEEK_STEP, Frame, Player, clock_text
 from starvideos_tui.tui.widgets.picture import Drawing, Picture
 
-PLAYING, PAUSED = "▶", "⏸"
+PLAYING, PAUSED = "▶", "‖"  # (⏸ is missing from many terminal fonts)
 
 
 class PanelPlayback:
