@@ -10,7 +10,9 @@ so the keys stay instant however slow the terminal is.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +20,8 @@ from rich.text import Text
 
 from starvideos_tui.engine.playback import SEEK_STEP, Frame, Player, clock_text
 from starvideos_tui.tui.widgets.picture import Drawing, Picture
+
+log = logging.getLogger(__name__)
 
 PLAYING, PAUSED = "▶", "‖"  # (⏸ is missing from many terminal fonts)
 
@@ -38,6 +42,7 @@ class PanelPlayback:
         self.player: Player | None = None
         self.task_id: str | None = None
         self.drawn = 0  # frames put on the screen
+        self._started = 0.0
         self.replaced = 0  # frames made but replaced before the screen took them
         self._slot: tuple[Drawing, Frame] | None = None
         self._lock = threading.Lock()
@@ -52,6 +57,8 @@ class PanelPlayback:
         self._loop = asyncio.get_running_loop()
         self.task_id = task_id
         self.room = self._room()
+        self.drawn = self.replaced = 0
+        self._started = time.monotonic()
         self.player = Player(path, self._size, self._deliver, self._failed)
         self.caption(Text("starting…", style="dim"))
         self.player.start()
@@ -68,6 +75,17 @@ class PanelPlayback:
     def stop(self) -> None:
         if self.player is not None:
             self.player.stop()
+            seconds = time.monotonic() - self._started
+            log.info(
+                "playback of %s ended: %d frames drawn in %.1f s (%.1f a second), "
+                "%d dropped late by the decoder, %d replaced before the screen took them",
+                self.task_id,
+                self.drawn,
+                seconds,
+                self.drawn / max(seconds, 1e-6),
+                self.player.dropped,
+                self.replaced,
+            )
         self.player, self.task_id, self._slot = None, None, None
 
     def resized(self) -> None:
