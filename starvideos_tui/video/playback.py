@@ -146,11 +146,12 @@ class Player:
             self.length = float(container.duration) / 1_000_000
         rate = float(stream.average_rate or stream.guessed_rate or self.max_fps)
         self.fps = min(rate, self.max_fps)
-        step = 1.0 / self.fps
+        step, half_frame = 1.0 / self.fps, 0.5 / rate
+        slot = 0.0  # the video time of the next moment a frame is shown (a grid of `step`)
         frames: Any = iter(())
         pending = None  # a frame taken from the decoder but not yet shown
         anchor: tuple[float, float] | None = None  # (clock, video time) playing began
-        last_shown = -1.0
+        last_shown = 0.0
         while True:
             with self._wake:
                 paused = False
@@ -170,15 +171,17 @@ class Player:
                     self._at_end()
                     continue
                 self._show(frame, playing)
-                last_shown = self.position
+                last_shown, slot = self.position, self.position + step
                 continue
             frame, pending = (pending, None) if pending is not None else (next(frames, None), None)
             if frame is None:
                 self._at_end()
                 continue
             when = float(frame.time) if frame.time is not None else last_shown + step
-            if last_shown <= when < last_shown + step * 0.9:
-                continue  # above the rate shown: skipped unconverted
+            if when + half_frame < slot:
+                continue  # above the rate shown: skipped unconverted (25 fps shown at 15)
+            while slot <= when + half_frame:
+                slot += step
             if anchor is None:
                 anchor = (self.clock(), when)
             late = self.clock() - (anchor[0] + when - anchor[1])
