@@ -20,8 +20,11 @@ from pathlib import Path
 
 import pytest
 from helpers_proc import Spawn, Tmux
+from helpers_tui import AppFactory, row_ids, running, until
 from PIL import Image
 
+from starvideos_tui.simulator import Simulator
+from starvideos_tui.storage.store import Watchlist
 from starvideos_tui.terminal.graphics import Graphics, reading
 from starvideos_tui.terminal.placeholders import (
     DIACRITICS,
@@ -239,3 +242,70 @@ def repr_graphics(graphics: Graphics) -> str:
     from starvideos_tui.terminal.graphics import Answers
 
     return repr(Answers(graphics=graphics))
+
+
+# -- the hint, and pictures drawn again when tmux repainted the pane --------------------
+
+
+def test_inside_tmux_without_passthrough_nothing_is_asked_and_a_hint_says_how() -> None:
+    from starvideos_tui.terminal.graphics import ask
+    from starvideos_tui.terminal.tmux import HINT_PASSTHROUGH
+
+    env = {"TMUX": "/nonexistent/tmux-0/default,1,0", "TERM": "tmux-256color"}
+    read_end, write_end = os.pipe()  # were anything asked, it would be written here
+    try:
+        said = ask(env, read_end, write_end, pictures=True, background=False)
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    assert said.graphics is None and said.hint == HINT_PASSTHROUGH
+    assert "set -g allow-passthrough on" in said.hint
+
+
+async def test_the_hint_is_shown_once_and_pictures_are_drawn_again_on_focus_in(
+    simulator: Simulator, make_app: AppFactory, watchlist: Watchlist, tmp_path: Path
+) -> None:
+    from textual import events
+
+    from starvideos_tui.terminal.tmux import HINT_PASSTHROUGH
+    from starvideos_tui.tui.widgets.picture import Picture
+
+    task_id = await _saved_task(simulator, watchlist, tmp_path)
+    app = make_app([task_id])
+    app.config.frames_dir = tmp_path / "frames"
+    app.config.graphics = Graphics("sixel", 10, 20)
+    app.config.picture_hint = HINT_PASSTHROUGH
+    async with running(app, (100, 30)) as pilot:
+        await until(pilot, lambda: row_ids(app) == [task_id], "the row")
+        hints = [n for n in app._notifications if "allow-passthrough" in n.message]
+        assert len(hints) == 1
+        await pilot.press("enter")
+        picture = app.query_one(Picture)
+        await until(pilot, lambda: picture.shown_pixels > 0, "the picture drawn")
+        before = picture.shown_pixels
+        app.post_message(events.AppFocus())  # tmux: back to this window (focus-events on)
+        await until(pilot, lambda: picture.shown_pixels > before, "drawn again")
+        before = picture.shown_pixels
+        await pilot.resize_terminal(110, 32)  # an attach from another terminal, a resize
+        await until(pilot, lambda: picture.shown_pixels > before, "drawn again on resize")
+
+
+async def _saved_task(simulator: Simulator, watchlist: Watchlist, folder: Path) -> str:
+    import hashlib
+
+    from starvideos_tui.core.models import TaskRecord
+    from starvideos_tui.simulator.video import sample_video
+
+    data = sample_video(3).data
+    task_id = simulator.seed_task("saved", queued=0, processing=0)
+    video = folder / f"{task_id}.mp4"
+    video.write_bytes(data)
+    record = TaskRecord(
+        id=task_id,
+        status="completed",
+        local_path=str(video),
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+    )
+    watchlist.add([record])
+    return task_id

@@ -160,6 +160,10 @@ class DetailPanel(VerticalScroll):
     def on_hide(self) -> None:
         self.stop_playing()  # the panel closed
 
+    def on_unmount(self) -> None:
+        if self.playback is not None:
+            self.playback.stop()  # the app ends: its thread too
+
     def on_resize(self) -> None:
         if self.playback is not None:
             self.playback.resized()

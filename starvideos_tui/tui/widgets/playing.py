@@ -10,6 +10,7 @@ so the keys stay instant however slow the terminal is.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -112,11 +113,14 @@ class PanelPlayback:
             if waiting:
                 self.replaced += 1
                 return  # the loop has not taken the last one yet: it takes this one
-        self._loop.call_soon_threadsafe(self._take)
+            loop = self._loop
+        with contextlib.suppress(RuntimeError):  # the app has closed meanwhile
+            loop.call_soon_threadsafe(self._take)
 
     def _failed(self, reason: str) -> None:
         if self._loop is not None and reason:
-            self._loop.call_soon_threadsafe(self._show_failure, self.player, reason)
+            with contextlib.suppress(RuntimeError):  # the app has closed meanwhile
+                self._loop.call_soon_threadsafe(self._show_failure, self.player, reason)
 
     # -- the loop ---------------------------------------------------------------------
 
