@@ -13,11 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import Callable, Collection
 from typing import ClassVar
 
-from textual import events, on, work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -34,19 +33,17 @@ from starvideos_tui.engine import events as ev
 from starvideos_tui.engine.monitor import Monitor
 from starvideos_tui.engine.session import StarVideosClient, Watchlist
 from starvideos_tui.terminal.notify import Notifier
-from starvideos_tui.terminal.tmux import Pane
 from starvideos_tui.tui.bindings import APP_BINDINGS, rebound
 from starvideos_tui.tui.config import AppConfig
 from starvideos_tui.tui.escapes import to_terminal
 from starvideos_tui.tui.messages import EngineEvent
+from starvideos_tui.tui.picture_keys import PictureActions
 from starvideos_tui.tui.presenter import Presenter
 from starvideos_tui.tui.screens.keys import KeysScreen, key_rows
-from starvideos_tui.tui.tasks import TaskActions
 from starvideos_tui.tui.themes import ANSI_DARK, ANSI_LIGHT, theme_for
 from starvideos_tui.tui.view import Narrowing, next_sort, shown_as
 from starvideos_tui.tui.widgets.detail_panel import DetailPanel
 from starvideos_tui.tui.widgets.filter_box import FilterBox
-from starvideos_tui.tui.widgets.picture import redraw_all
 from starvideos_tui.tui.widgets.status_bar import StatusBar
 from starvideos_tui.tui.widgets.task_table import TaskTable
 
@@ -56,7 +53,7 @@ FIRST_SCREEN = 200  # tasks shown before the whole watchlist is read (a screen o
 FIRST_SCREEN_WAIT = 1.0  # seconds the rest waits, at most, for the first screen to be drawn
 
 
-class StarVideosApp(TaskActions):
+class StarVideosApp(PictureActions):
     CSS_PATH = "app.tcss"
     TITLE = "StarVideos"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
@@ -147,11 +144,7 @@ class StarVideosApp(TaskActions):
         panel.preview = "off" if self.no_color else self.config.preview  # NO_COLOR: words only
         panel.cache = self.config.frames_dir
         panel.graphics = None if self.no_color else self.config.graphics
-        if panel.graphics is not None and panel.graphics.tmux:
-            panel.pane = Pane(os.environ)
-            panel.pane.update()
-        if self.config.picture_hint and not self.no_color:
-            self.notify(self.config.picture_hint, timeout=12)  # once, at start
+        self.setup_pictures(panel)
         panel.estimate = self._estimate
         if self.config.ending is not None:
             # SIGTERM, SIGHUP, a terminal gone (ending.py): leave as `q` does, so the
@@ -294,7 +287,7 @@ class StarVideosApp(TaskActions):
         table ages its own rows)."""
         self.render_status()
         self.presenter.check_links(self.config.wall_clock())
-        self._watch_pane()
+        self.watch_pane()
 
     @on(TaskTable.RowHighlighted)
     def _row_highlighted(self) -> None:
@@ -314,48 +307,6 @@ class StarVideosApp(TaskActions):
         panel = self.query_one(DetailPanel)
         if not panel.has_class("-open") or not panel.next_frame():
             self.notify("p steps through the picture of a saved video, in its panel (enter)")
-
-    def action_play(self) -> None:
-        """space: with the panel open on a saved task, play its video there, or pause it."""
-        panel = self.query_one(DetailPanel)
-        if not panel.has_class("-open") or not panel.play():
-            self.notify("space plays a saved video in its panel (enter); terminals play no sound")
-
-    def action_seek(self, seconds: float) -> None:
-        """←/→: while a video plays (or is paused) in the panel, a second back or on."""
-        self.query_one(DetailPanel).seek(float(seconds))
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "seek":  # the arrows are left to others unless a video plays
-            panel = self.query_one(DetailPanel)
-            return panel.playback is not None and panel.playback.active
-        return True
-
-    def on_resize(self, event: events.Resize) -> None:
-        self._pictures_lost()
-
-    def on_app_focus(self, event: events.AppFocus) -> None:
-        self._pictures_lost()  # tmux repainted the pane (a window switch, an attach)
-
-    def _pictures_lost(self) -> None:
-        panel = self.query_one(DetailPanel)
-        if panel.pane is not None:
-            self.run_worker(panel.pane.update, thread=True, group="tmux-pane", exit_on_error=False)
-        self.call_after_refresh(redraw_all, self)
-
-    def _watch_pane(self) -> None:
-        """Inside tmux, with pictures sent past it: once a second, has the pane come back
-        into sight (tmux sends no focus-in without `focus-events on`)? Asked in a thread."""
-        pane = self.query_one(DetailPanel).pane
-        if pane is None:
-            return
-
-        def ask() -> None:
-            if pane.update():
-                with contextlib.suppress(RuntimeError):  # the app closed meanwhile
-                    self.call_from_thread(redraw_all, self)
-
-        self.run_worker(ask, thread=True, group="tmux-pane", exclusive=True, exit_on_error=False)
 
     def action_close(self) -> None:
         """esc: close the panel; with no panel open, clear the filter (as the README says)."""
