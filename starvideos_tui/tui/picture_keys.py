@@ -15,11 +15,15 @@ from starvideos_tui.tui.widgets.picture import redraw_all
 
 
 class PictureActions(TaskActions):
+    # Inside tmux with pictures in pixels: where this pane is on the terminal outside,
+    # for every Picture (`Picture(app.config.graphics, app.picture_pane)`).
+    picture_pane: Pane | None = None
+
     def setup_pictures(self, panel: DetailPanel) -> None:
         """Inside tmux with pictures in pixels: where the pane is; and the hint, once."""
         if panel.graphics is not None and panel.graphics.tmux:
-            panel.pane = Pane(os.environ)
-            panel.pane.update()
+            self.picture_pane = panel.pane = Pane(os.environ)
+            self.picture_pane.update()
         if self.config.picture_hint and not self.no_color:
             self.notify(self.config.picture_hint, timeout=12)  # once, at start
 
@@ -46,15 +50,15 @@ class PictureActions(TaskActions):
         self._pictures_lost()  # tmux repainted the pane (a window switch, an attach)
 
     def _pictures_lost(self) -> None:
-        panel = self.query_one(DetailPanel)
-        if panel.pane is not None:
-            self.run_worker(panel.pane.update, thread=True, group="tmux-pane", exit_on_error=False)
+        pane = self.picture_pane
+        if pane is not None:
+            self.run_worker(pane.update, thread=True, group="tmux-pane", exit_on_error=False)
         self.call_after_refresh(redraw_all, self)
 
     def watch_pane(self) -> None:
         """Inside tmux, with pictures sent past it: once a second, has the pane come back
         into sight (tmux sends no focus-in without `focus-events on`)? Asked in a thread."""
-        pane = self.query_one(DetailPanel).pane
+        pane = self.picture_pane
         if pane is None:
             return
 

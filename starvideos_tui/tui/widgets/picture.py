@@ -16,7 +16,7 @@ taken off the screen.
 
 Use:
 
-    picture = Picture(graphics)                 # graphics: Graphics | None (half-blocks)
+    picture = Picture(app.config.graphics, app.picture_pane)  # None, None: half-blocks
     picture.set_image(image, columns=40, rows=12)  # draws now, on the loop
     picture.set_image(None, "no picture: the file is gone")  # a line of text instead
     picture.clear()                             # nothing
