@@ -561,6 +561,8 @@ def test_the_background_is_asked_in_the_same_round_trip_as_the_pictures() -> Non
 
 
 def test_inside_tmux_the_background_is_asked_but_no_picture() -> None:
+    from starvideos_tui.terminal.tmux import HINT_PASSTHROUGH
+
     slave, master, asked = _fake_terminal(WHITE)
     try:
         env = {"TERM": "tmux-256color", "TMUX": "/tmp/tmux-0/default,1,0"}
@@ -568,7 +570,8 @@ def test_inside_tmux_the_background_is_asked_but_no_picture() -> None:
     finally:
         os.close(slave)
         os.close(master)
-    assert said == graphics.Answers(None, light=True)
+    # No tmux answers for this pane: passthrough is off, so no picture (and the hint).
+    assert said == graphics.Answers(None, light=True, hint=HINT_PASSTHROUGH)
     assert b"\x1b_G" not in asked[0] and b"\x1b]11;?" in asked[0]
 
 

@@ -17,6 +17,7 @@ from starvideos_tui.simulator.video import sample_video
 from starvideos_tui.storage.store import Watchlist
 from starvideos_tui.tui.app import StarVideosApp
 from starvideos_tui.tui.widgets.detail_panel import DetailPanel
+from starvideos_tui.tui.widgets.picture import Picture
 from starvideos_tui.tui.widgets.task_table import TaskTable
 
 if TYPE_CHECKING:
@@ -232,6 +233,12 @@ def preview_text(app: StarVideosApp) -> str:
     return str(app.query_one("#detail-preview", Static).render())
 
 
+def picture_text(app: StarVideosApp) -> str:
+    """The half-blocks the panel's picture draws."""
+    drawing = app.query_one(Picture).drawing
+    return "\n".join(line.text for line in drawing.lines) if drawing else ""
+
+
 async def test_the_panel_of_a_saved_task_shows_a_picture_that_p_steps_through(
     simulator: Simulator, make_app: AppFactory, watchlist: Watchlist, tmp_path: Path
 ) -> None:
@@ -242,11 +249,11 @@ async def test_the_panel_of_a_saved_task_shows_a_picture_that_p_steps_through(
         await until(pilot, lambda: row_ids(app) == [task_id], "the row")
         await pilot.press("enter")
         await until(pilot, lambda: "frame 1 of 5" in preview_text(app), "the picture")
-        assert preview_text(app).count("▀") > 100  # half-blocks: a picture, not a word
-        first = app.query_one("#detail-preview", Static).render()
+        assert picture_text(app).count("▀") > 100  # half-blocks: a picture, not a word
+        first = app.query_one(Picture).drawing
         await pilot.press("p")
         await until(pilot, lambda: "frame 2 of 5" in preview_text(app), "the next frame")
-        assert app.query_one("#detail-preview", Static).render() != first
+        assert app.query_one(Picture).drawing != first
         assert sorted(p.name[-9:] for p in (tmp_path / "frames").iterdir()) == [
             f"{i}-480.png" for i in range(5)
         ]
@@ -371,7 +378,6 @@ async def test_a_terminal_that_draws_pictures_gets_the_frame_in_its_own_pixels(
     from textual.geometry import Region
 
     from starvideos_tui.terminal.graphics import Graphics
-    from starvideos_tui.tui.widgets.terminal_picture import TerminalPicture
 
     task_id = await _saved_task(simulator, watchlist, tmp_path, sample_video(3).data)
     other = simulator.seed_task("not saved", queued=600)
@@ -382,20 +388,22 @@ async def test_a_terminal_that_draws_pictures_gets_the_frame_in_its_own_pixels(
         await until(pilot, lambda: len(row_ids(app)) == 2, "the rows")
         await select(pilot, app, task_id)  # below the queued one: the work first
         await pilot.press("enter")
-        graphic = app.query_one(TerminalPicture)
-        await until(pilot, lambda: bool(graphic.picture), "the picture")
+        graphic = app.query_one(Picture)
+        await until(pilot, lambda: graphic.drawing is not None, "the picture")
         await until(pilot, lambda: graphic.size.height > 0, "the picture's place on screen")
-        assert graphic.picture.startswith(start) and graphic.rows > 2
+        assert graphic.drawing is not None and graphic.drawing.rows > 2
+        assert graphic.drawing.kind == protocol
         assert "frame 1 of 5" in preview_text(app) and "▀" not in preview_text(app)
         lines = graphic.render_lines(Region(0, 0, graphic.size.width, graphic.size.height))
         drawn = "".join(segment.text for segment in lines[-1])
         region = graphic.region
         assert f"\x1b[{region.y + 1};{region.x + 1}H{start}" in drawn  # at its top-left
         assert lines[-1].cell_length == graphic.size.width  # the escape takes no cell
-        first = (graphic.picture, graphic.rows)
+        first = graphic.drawing
         await pilot.press("p")
         await until(pilot, lambda: "frame 2 of 5" in preview_text(app), "the next frame")
         # The same room (kitty places its new data in the same place; Sixel is the data).
-        assert graphic.rows == first[1] and (graphic.picture != first[0]) == (protocol == "sixel")
+        assert graphic.drawing.rows == first.rows
+        assert (graphic.drawing.escape != first.escape) == (protocol == "sixel")
         await pilot.press("up")  # a task without a video: no picture left behind
-        await until(pilot, lambda: not graphic.picture and not graphic.display, "no picture")
+        await until(pilot, lambda: graphic.drawing is None and not graphic.display, "no picture")

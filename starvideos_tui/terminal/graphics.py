@@ -6,13 +6,15 @@ A terminal is asked before the screen opens (`ask`), in one round trip: kitty's 
 query and the primary device attributes (DA1, whose `4` says Sixel), with the cell size in
 pixels from the tty (or asked with `CSI 16 t`), and its background colour (OSC 11), which
 chooses a light or a dark theme. Every terminal answers DA1, and answers in order, so the
-wait ends as soon as it does. Inside tmux (or screen) no picture is asked for and
-half-blocks are drawn: a multiplexer repaints its panes from its own copy of the screen,
-in which such a picture does not exist, so it would vanish or smear on the first switch of
-window. The background is asked there too: tmux 3.4 and later answer with what is behind
-the pane (its own `window-style`, else the outer terminal's colour as of the last attach),
-which is what the text must read on; tmux 3.3 and screen do not answer, and the theme
-stays dark.
+wait ends as soon as it does. Inside tmux with `allow-passthrough` on, the questions go
+through its passthrough to the terminal outside (tmux.py), with XTVERSION: a Sixel
+terminal's pictures go the same way, and a kitty's as Unicode placeholders
+(placeholders.py) when it is 0.28 or later; otherwise, and inside screen, half-blocks are
+drawn (with a hint saying how to have pictures): a multiplexer repaints its panes from its
+own copy of the screen, in which a picture sent past it does not exist. The background
+is asked there too: tmux 3.4 and later answer with what is behind the pane (its own
+`window-style`, else the outer terminal's colour as of the last attach), which is what
+the text must read on; tmux 3.3 and screen do not answer, and the theme stays dark.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from starvideos_tui.terminal import tmux
+from starvideos_tui.terminal.placeholders import version_at_least
+
 if TYPE_CHECKING:
     from PIL.Image import Image
 
@@ -34,6 +39,7 @@ ESC, ST = "\x1b", "\x1b\\"
 KITTY_QUERY = f"{ESC}_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA{ST}"
 ASK_CELL = f"{ESC}[16t"  # the cell size in pixels: CSI 6 ; height ; width t
 ASK_DA1 = f"{ESC}[c"
+ASK_VERSION = f"{ESC}[>q"  # XTVERSION: DCS > | name(version) ST
 ASK_BACKGROUND = f"{ESC}]11;?{ST}"
 LIGHT_ABOVE = 50.0  # the CIE lightness (L*, 0-100) above which a background is light
 PROBE_TIMEOUT = 1.0  # seconds: a terminal that answers nothing at all is not waited on longer
@@ -42,6 +48,7 @@ SIXEL_COLOURS = 255
 
 _DA1 = re.compile(r"\x1b\[\?([0-9;]*)c")
 _KITTY_OK = re.compile(r"\x1b_Gi=31;OK\x1b\\")
+_VERSION = re.compile(r"\x1bP>\|([^\x1b]*)\x1b\\")
 _CELL = re.compile(r"\x1b\[6;(\d+);(\d+)t")
 # rgb:R/G/B, 1 to 4 hex digits a channel (rgba: adds an alpha), ended by ST or BEL
 _HEX = "([0-9a-fA-F]{1,4})"
@@ -59,6 +66,8 @@ class Graphics:
     protocol: str
     cell_width: int
     cell_height: int
+    tmux: bool = False  # sent through tmux's passthrough, placed in outer coordinates
+    placeholders: bool = False  # kitty: drawn as Unicode placeholder cells (placeholders.py)
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,7 @@ class Answers:
 
     graphics: Graphics | None = None
     light: bool | None = None  # its background is light (None: it did not say)
+    hint: str = ""  # how to have pictures where there are none (inside tmux), said once
 
 
 def probe(env: Mapping[str, str], fd_in: int, fd_out: int) -> Graphics | None:
@@ -84,22 +94,34 @@ def ask(
     import termios
 
     term = env.get("TERM", "")
-    if env.get("TMUX") or env.get("STY") or term.startswith(("screen", "tmux")):
+    in_tmux, hint = tmux.inside(env), ""
+    if in_tmux and pictures and not tmux.passthrough_on(env):
+        pictures, hint = False, tmux.HINT_PASSTHROUGH
+    elif (env.get("STY") or term.startswith(("screen", "tmux"))) and not in_tmux:
         pictures = False
     if not (pictures or background):
-        return Answers()
+        return Answers(hint=hint)
     try:
         if not (os.isatty(fd_in) and os.isatty(fd_out)):
             return Answers()
         cell = _cell_from_tty(fd_out) if pictures else None
-        question = (KITTY_QUERY + ("" if cell else ASK_CELL)) if pictures else ""
-        question += ASK_BACKGROUND if background else ""
-        said = _ask(fd_in, fd_out, question + ASK_DA1)
+        if pictures and in_tmux:  # asked of the terminal outside, DA1 last to end the wait
+            asked = [KITTY_QUERY, ASK_VERSION, *([] if cell else [ASK_CELL]), ASK_DA1]
+            question = "".join(tmux.passthrough(q) for q in asked)
+            question += ASK_BACKGROUND if background else ""
+        else:
+            question = (KITTY_QUERY + ("" if cell else ASK_CELL)) if pictures else ""
+            question += (ASK_BACKGROUND if background else "") + ASK_DA1
+        said = _ask(fd_in, fd_out, question)
     except (OSError, termios.error):  # a terminal gone meanwhile
         return Answers()
+    found = reading(said, cell, tmux=in_tmux) if pictures else None
+    if pictures and in_tmux and found is None and _KITTY_OK.search(said):
+        hint = tmux.HINT_OLD_KITTY
     return Answers(
-        graphics=reading(said, cell) if pictures else None,
+        graphics=found,
         light=background_is_light(said) if background else None,
+        hint=hint,
     )
 
 
@@ -124,19 +146,25 @@ def lightness(red: float, green: float, blue: float) -> float:
     return 116 * y ** (1 / 3) - 16 if y > 216 / 24389 else y * 24389 / 27
 
 
-def reading(said: str, cell: tuple[int, int] | None) -> Graphics | None:
+def reading(said: str, cell: tuple[int, int] | None, *, tmux: bool = False) -> Graphics | None:
     """The terminal's answers (`said`) read: kitty first, then Sixel; None without a way
-    to draw or to know how many pixels a cell holds."""
+    to draw or to know how many pixels a cell holds. Inside tmux (`tmux`) a kitty draws
+    only as placeholders, so only one of 0.28 or later (its XTVERSION says) is taken."""
     if cell is None and (found := _CELL.search(said)):
         height, width = int(found.group(1)), int(found.group(2))
         cell = (width, height) if width and height else None
     if cell is None:
         return None
     if _KITTY_OK.search(said):
-        return Graphics("kitty", *cell)
+        if not tmux:
+            return Graphics("kitty", *cell)
+        version = _VERSION.search(said)
+        if version and version_at_least(version.group(1)):
+            return Graphics("kitty", *cell, tmux=True, placeholders=True)
+        return None
     da1 = _DA1.search(said)
     if da1 and "4" in da1.group(1).split(";"):
-        return Graphics("sixel", *cell)
+        return Graphics("sixel", *cell, tmux=tmux)
     return None
 
 
@@ -253,10 +281,10 @@ def kitty_send(png: bytes, ident: int) -> str:
     return "".join(out)
 
 
-def kitty_place(ident: int, columns: int, rows: int) -> str:
-    """Show image `ident` at the cursor over `columns` x `rows` cells (its one placement:
-    placed again, it moves), the cursor left where it was."""
-    return f"{ESC}_Ga=p,i={ident},p=1,c={columns},r={rows},C=1,q=2{ST}"
+def kitty_place(ident: int, columns: int, rows: int, placement: int = 1) -> str:
+    """Show image `ident` at the cursor over `columns` x `rows` cells as its placement
+    `placement` (placed again, it moves), the cursor left where it was."""
+    return f"{ESC}_Ga=p,i={ident},p={placement},c={columns},r={rows},C=1,q=2{ST}"
 
 
 def kitty_hide(ident: int) -> str:

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from typing import TextIO
 
 from starvideos_tui.core.errors import UsageError
+from starvideos_tui.terminal.tmux import passthrough
 
 MODES = ("auto", "osc777", "osc9", "osc99", "bell", "off")
 ESC, ST, BEL = "\x1b", "\x1b\\", "\x07"
@@ -77,11 +78,6 @@ def sequence(way: str, title: str, body: str, *, tmux: bool, ident: int = 1) -> 
     else:
         return ""
     return passthrough(seq) if tmux else seq
-
-
-def passthrough(seq: str) -> str:
-    """`seq` wrapped for tmux to hand to the terminal outside it: each ESC doubled."""
-    return f"{ESC}Ptmux;{seq.replace(ESC, ESC + ESC)}{ST}"
 
 
 class Terminal:

@@ -40,6 +40,7 @@ from starvideos_tui.tui.config import AppConfig
 from starvideos_tui.tui.escapes import to_terminal
 from starvideos_tui.tui.marks import Marks
 from starvideos_tui.tui.messages import EngineEvent
+from starvideos_tui.tui.picture_keys import PictureActions
 from starvideos_tui.tui.presenter import Presenter
 from starvideos_tui.tui.sheet_actions import saved
 from starvideos_tui.tui.themes import ANSI_DARK, ANSI_LIGHT, theme_for
@@ -57,7 +58,7 @@ FIRST_SCREEN = 200  # tasks shown before the whole watchlist is read (a screen o
 FIRST_SCREEN_WAIT = 1.0  # seconds the rest waits, at most, for the first screen to be drawn
 
 
-class StarVideosApp(ViewActions):
+class StarVideosApp(PictureActions, ViewActions):
     CSS_PATH = "app.tcss"
     TITLE = "StarVideos"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
@@ -152,6 +153,7 @@ class StarVideosApp(ViewActions):
         panel.preview = "off" if self.no_color else self.config.preview  # NO_COLOR: words only
         panel.cache = self.config.frames_dir
         panel.graphics = None if self.no_color else self.config.graphics
+        self.setup_pictures(panel)
         panel.estimate = self._estimate
         sheet = self.query_one(ContactSheet)
         sheet.cache = self.config.frames_dir
@@ -330,6 +332,7 @@ class StarVideosApp(ViewActions):
         table ages its own rows)."""
         self.render_status()
         self.presenter.check_links(self.config.wall_clock())
+        self.watch_pane()
 
     @on(TaskTable.RowHighlighted)
     @on(ContactSheet.CellHighlighted)

@@ -127,6 +127,18 @@ APP_BINDINGS = [
         id="next-frame",
     ),
     Binding(
+        "space",
+        "play",
+        "Play",
+        show=False,
+        tooltip="play or pause a saved video in its panel (no sound: terminals play none)",
+        id="play",
+    ),
+    Binding("left", "seek(-1)", "Back 1 s", show=False, tooltip="while playing", id="seek-back"),
+    Binding(
+        "right", "seek(1)", "Forward 1 s", show=False, tooltip="while playing", id="seek-forward"
+    ),
+    Binding(
         "escape",
         "close",
         "Close panel",

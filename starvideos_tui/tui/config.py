@@ -30,6 +30,7 @@ class AppConfig:
     light: bool = False  # a light theme: --theme light, or auto on a light background
     preview: str = "blocks"  # pictures of saved videos: "auto", "blocks" or "off"
     graphics: Graphics | None = None  # what the terminal draws itself (graphics.probe)
+    picture_hint: str = ""  # how to have pictures (inside tmux), said once at start
     frames_dir: Path | None = None  # where those pictures' frames are kept (None: none)
     api_note: str | None = None  # e.g. "no API key": shown instead of polling
     wall_clock: Callable[[], float] = time.time

@@ -160,6 +160,7 @@ def _run(
     colour = "NO_COLOR" not in env
     pictures: graphics.Graphics | None = None
     light = settings.theme == "light"
+    hint = ""
     if ending.code is None:
         # Asked now: once the screen is open, Textual reads every answer of the terminal.
         said = graphics.ask(
@@ -169,7 +170,7 @@ def _run(
             pictures=colour and settings.preview == "auto",
             background=colour and settings.theme == "auto",
         )
-        pictures = said.graphics
+        pictures, hint = said.graphics, said.hint if settings.preview == "auto" else ""
         light = light or (settings.theme == "auto" and bool(said.light))
     config = AppConfig(
         download_dir=settings.download_dir,
@@ -186,6 +187,7 @@ def _run(
         tmux=bool(env.get("TMUX")),
         ansi=plain_terminal(env),
         graphics=pictures,
+        picture_hint=hint,
         light=light,
         keymap=keymap,
         history_days=settings.history_days,

@@ -19,6 +19,7 @@ MOVES = [
 ]
 MOVE_ACTIONS = ("cursor(", "page(", "edge(", "step(")
 FRAME = 4  # lines around the keys: the border, and a line of room
+PLAY_ROW = "Play (no sound)"
 
 
 def key_rows(bindings: list[Binding], display: object) -> list[tuple[str, str]]:
@@ -27,7 +28,15 @@ def key_rows(bindings: list[Binding], display: object) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     seen: set[str] = set()
     row_of: dict[str, int] = {}  # several keys of one description: one row ("1 2 3  Rate")
+    # The seeking arrows share the play key's row (they act only while a video plays).
+    seeks = [display(b) for b in bindings if b.action.startswith("seek(")]  # type: ignore[operator]
     for binding in bindings:
+        if binding.action.startswith("seek("):
+            continue
+        if binding.action == "play" and binding.description:
+            rows.append((" ".join([display(binding), *seeks]), PLAY_ROW))  # type: ignore[operator]
+            seen.add(binding.action)
+            continue
         if binding.action.startswith(MOVE_ACTIONS):
             if not any(row in rows for row in MOVES):
                 rows.extend(MOVES)

@@ -350,7 +350,12 @@ class ContactSheet(ScrollView, can_focus=True):
         self._move(self.cursor + step * self.columns, announce=False)
 
     def action_step(self, step: int) -> None:
-        """Left and right: the cell beside (the row before's last, the next row's first)."""
+        """Left and right: the cell beside (the row before's last, the next row's first);
+        while a video plays in the side panel, they seek it, as they do from the table."""
+        seek = getattr(self.app, "action_seek", None)
+        if seek is not None and self.app.check_action("seek", (step,)):
+            seek(step)
+            return
         self._move(self.cursor + step, announce=False)
 
     def action_page(self, direction: int) -> None:

@@ -8,8 +8,6 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 
-from rich.color import Color as RichColor
-from rich.style import Style
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
@@ -20,16 +18,11 @@ from starvideos_tui.core.mediafacts import human_size
 from starvideos_tui.core.models import TaskRecord, TaskStatus
 from starvideos_tui.core.textsafe import clean
 from starvideos_tui.core.vocabulary import DownloadState, status_look
-from starvideos_tui.engine.frames import (
-    SPOTS,
-    UPPER_HALF,
-    Picture,
-    PreviewError,
-    cached_frames,
-    picture,
-)
-from starvideos_tui.terminal.graphics import Graphics, cells, fitted, kitty_place, kitty_send, sixel
-from starvideos_tui.tui.widgets.terminal_picture import KITTY_ID, TerminalPicture
+from starvideos_tui.engine.frames import SPOTS, PreviewError, cached_frames
+from starvideos_tui.terminal.graphics import Graphics
+from starvideos_tui.terminal.tmux import Pane
+from starvideos_tui.tui.widgets.picture import Drawing, Picture
+from starvideos_tui.tui.widgets.playing import PanelPlayback
 
 
 def _when(stamp: float | None) -> str:
@@ -133,41 +126,6 @@ def _expected(
         field("expected", said, "")
 
 
-Drawn = tuple[str, int, int, str, str]  # TerminalPicture.show's: protocol, size, escapes
-
-
-def _drawn(frame: Path, graphics: Graphics, columns: int, max_rows: int) -> Drawn:
-    """The frame at `frame` as the terminal's own picture (in a thread: Sixel takes a few
-    tens of milliseconds to encode)."""
-    import io
-
-    from PIL import Image
-
-    with Image.open(frame) as opened:
-        image = fitted(opened, graphics, columns, max_rows)
-    width, height = cells(image, graphics)
-    if graphics.protocol == "kitty":
-        png = io.BytesIO()
-        image.save(png, format="PNG")
-        send = kitty_send(png.getvalue(), KITTY_ID)
-        return "kitty", width, height, kitty_place(KITTY_ID, width, height), send
-    return "sixel", width, height, sixel(image), ""
-
-
-def picture_text(picture: Picture) -> Text:
-    """Half-block cells as text: the upper pixel the foreground, the lower the background."""
-    out = Text(no_wrap=True, overflow="crop")
-    for y, row in enumerate(picture.rows):
-        if y:
-            out.append("\n")
-        for top, bottom in row:
-            out.append(
-                UPPER_HALF,
-                Style(color=RichColor.from_rgb(*top), bgcolor=RichColor.from_rgb(*bottom)),
-            )
-    return out
-
-
 class DetailPanel(VerticalScroll):
     """Shows one task; hidden until opened. A saved task's picture is taken in a thread
     (the table never waits for it) and `next_frame` steps through the filmstrip."""
@@ -175,7 +133,7 @@ class DetailPanel(VerticalScroll):
     DEFAULT_CSS = """
     DetailPanel > Static { width: 1fr; }
     DetailPanel > #detail-preview { height: auto; margin-bottom: 1; }
-    DetailPanel > #detail-graphic { display: none; }
+    DetailPanel > #detail-picture { display: none; }
     """
     MAX_PICTURE_ROWS = 12
 
@@ -183,6 +141,7 @@ class DetailPanel(VerticalScroll):
         super().__init__(**kw)  # type: ignore[arg-type]
         self.preview = "blocks"  # or "off" (NO_COLOR, --preview off)
         self.graphics: Graphics | None = None  # the terminal draws pictures itself (probed)
+        self.pane: Pane | None = None  # inside tmux: where the pane is on the outer terminal
         self.cache: Path | None = None  # where frames are kept; None: no pictures
         # A running task's expected finish (eta.py), as the app's history says.
         self.estimate: Callable[[TaskRecord, float], Estimate] | None = None
@@ -192,9 +151,50 @@ class DetailPanel(VerticalScroll):
         )
         self._shown: tuple[str, str, int, int, int] | None = None
         self._record: TaskRecord | None = None
+        self.playback: PanelPlayback | None = None
+
+    def on_mount(self) -> None:
+        caption = self.query_one("#detail-preview", Static)
+        self.playback = PanelPlayback(self.picture, caption.update, self.picture_room)
+
+    def on_hide(self) -> None:
+        self.stop_playing()  # the panel closed
+
+    def on_unmount(self) -> None:
+        if self.playback is not None:
+            self.playback.stop()  # the app ends: its thread too
+
+    def on_resize(self) -> None:
+        if self.playback is not None:
+            self.playback.resized()
+
+    def play(self) -> bool:
+        """`space`: play the selected saved video in the picture, or pause it; False when
+        there is none to play (no saved task, no pictures)."""
+        record, playback = self._record, self.playback
+        if playback is None or record is None or self._wanted is None or not record.local_path:
+            return False
+        if playback.task_id == record.id:
+            playback.toggle()
+        else:
+            playback.start(record.id, Path(record.local_path))
+        return True
+
+    def seek(self, seconds: float) -> bool:
+        """`←`/`→` while a video plays or is paused: False when none is."""
+        if self.playback is None or not self.playback.active:
+            return False
+        self.playback.seek(seconds)
+        return True
+
+    def stop_playing(self) -> None:
+        if self.playback is not None and self.playback.active:
+            self.playback.stop()
+            self._shown = self._wanted = None  # the still picture comes back
+            self.call_later(self._ask_picture, self._record)
 
     def compose(self):  # type: ignore[no-untyped-def]
-        yield TerminalPicture(id="detail-graphic")
+        yield Picture(id="detail-picture")
         yield Static(id="detail-preview", markup=False)
         yield Static(id="detail-body", markup=False)
 
@@ -202,6 +202,7 @@ class DetailPanel(VerticalScroll):
         """`p`: the next frame of the filmstrip; False when there is no picture to step."""
         if self._wanted is None:
             return False
+        self.stop_playing()
         self.frame = (self.frame + 1) % len(SPOTS)
         self._ask_picture(self._record)
         return True
@@ -211,19 +212,18 @@ class DetailPanel(VerticalScroll):
             self.call_after_refresh(partial(self._ask_picture, record, laid_out=True))
             return
         box = self.query_one("#detail-preview", Static)
-        graphic = self.query_one(TerminalPicture)
+        graphic = self.picture
+        graphic.graphics, graphic.pane = self.graphics, self.pane
         saved = record is not None and record.local_path and record.sha256
         if self.preview == "off" or self.cache is None or not saved or record is None:
             self._wanted = None
             box.display = False
-            if graphic.picture:
-                graphic.clear()
+            graphic.clear()
             graphic.display = False
             return
         box.display = True
-        graphic.display = self.graphics is not None
-        width = max(8, (self.scrollable_content_region.width or 40) - 1)
-        rows = max(4, min(self.MAX_PICTURE_ROWS, (self.size.height or 24) // 2))
+        graphic.display = True
+        width, rows = self.picture_room()
         wanted = (record.local_path or "", record.sha256 or "", self.frame, width, rows)
         if wanted in (self._wanted, self._shown):
             return
@@ -236,40 +236,42 @@ class DetailPanel(VerticalScroll):
             exit_on_error=False,
         )
 
+    @property
+    def picture(self) -> Picture:
+        return self.query_one("#detail-picture", Picture)
+
+    def picture_room(self) -> tuple[int, int]:
+        """The columns and rows the picture may take."""
+        width = max(8, (self.scrollable_content_region.width or 40) - 1)
+        rows = max(4, min(self.MAX_PICTURE_ROWS, (self.size.height or 24) // 2))
+        return width, rows
+
     def _take_picture(self, wanted: tuple[str, str, int, int, int], cache: Path) -> None:
         """In a thread: frames decoded (or read from the cache) and scaled, as half-blocks
         or as the terminal's own picture; then shown."""
+        from PIL import Image
+
         path, sha256, frame, width, rows = wanted
-        drawn: Drawn | None = None
-        caption = Text(f"frame {frame + 1} of {len(SPOTS)} · p: next", style="dim")
+        drawing: Drawing | None = None
+        caption = Text(f"frame {frame + 1} of {len(SPOTS)} · p: next · space: play", style="dim")
         try:
             frames = cached_frames(Path(path), sha256, cache)
-            if self.graphics is not None:
-                drawn = _drawn(frames[frame], self.graphics, width, rows)
-                shown = caption
-            else:
-                shown = picture_text(picture(frames[frame], width, rows))
-                shown.append("\n")
-                shown.append_text(caption)
+            with Image.open(frames[frame]) as opened:
+                drawing = self.picture.make(opened.convert("RGB"), width, rows)
         except PreviewError as exc:
-            shown = Text(f"no picture: {exc}", style="dim")
+            caption = Text(f"no picture: {exc}", style="dim")
         except OSError as exc:
-            shown = Text(f"no picture: {exc.strerror or exc}", style="dim")
-        self.app.call_from_thread(self._show_picture, wanted, shown, drawn)
+            caption = Text(f"no picture: {exc.strerror or exc}", style="dim")
+        self.app.call_from_thread(self._show_picture, wanted, caption, drawing)
 
     def _show_picture(
-        self, wanted: tuple[str, str, int, int, int], shown: Text, drawn: Drawn | None
+        self, wanted: tuple[str, str, int, int, int], caption: Text, drawing: Drawing | None
     ) -> None:
-        if wanted != self._wanted:
-            return  # another task (or frame) was asked for meanwhile
+        if wanted != self._wanted or (self.playback is not None and self.playback.active):
+            return  # another task (or frame) was asked for meanwhile, or a video plays
         self._shown = wanted
-        graphic = self.query_one(TerminalPicture)
-        if drawn is None:
-            if graphic.picture:
-                graphic.clear()
-        else:
-            graphic.show(*drawn)
-        self.query_one("#detail-preview", Static).update(shown)
+        self.picture.show(drawing)
+        self.query_one("#detail-preview", Static).update(caption)
 
     def show_record(
         self,
@@ -282,7 +284,12 @@ class DetailPanel(VerticalScroll):
         if record is None or self._record is None or record.id != self._record.id:
             self.frame = 0  # another task: its filmstrip starts at its first frame
         self._record = record
-        self._ask_picture(record)
+        playback = self.playback
+        if playback is not None and playback.active and playback.task_id != (record and record.id):
+            playback.stop()  # the selection moved: the still picture of the new one
+            self._shown = self._wanted = None
+        if self.playback is None or not self.playback.active:
+            self._ask_picture(record)
         if record is None:
             body.update(Text("No task selected. Press a to add task ids."))
         else:
