@@ -8,7 +8,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from starvideos_tui.core.errors import UsageError
 from starvideos_tui.core.eta import RunTimes
@@ -17,6 +17,7 @@ from starvideos_tui.core.models import TaskRecord, validate_task_id
 from starvideos_tui.core.vocabulary import status_word
 
 MAX_STDIN_IDS = 16_000_000  # characters of ids read from stdin (`add -`): 500,000 ids
+EMPTY = "the watchlist is empty: add task ids with 'starvideos-tui add ID'"
 MAX_KEY = 4_000  # characters of a key read by `login`: a key is one short line
 
 
@@ -111,8 +112,12 @@ def json_array(items: Iterable[object]) -> str:
 def render_table(records: Iterable[TaskRecord], now: float, width: int | None = 80) -> str:
     """The watchlist as a table; the NOTE column takes what `width` leaves (at least 16
     columns), or is never cut when `width` is None (output that is not a terminal)."""
-    header = f"{'ID':<30}  {'STATUS':<12} {'AGE':>4} {'LEN':>4} {'CHECKED':>7}  NOTE"
-    lines = [header]
+    return "\n".join(table_lines(records, now, width))
+
+
+def table_lines(records: Iterable[TaskRecord], now: float, width: int | None) -> Iterator[str]:
+    """render_table's lines, one at a time: its header, then a line per record."""
+    yield f"{'ID':<30}  {'STATUS':<12} {'AGE':>4} {'LEN':>4} {'CHECKED':>7}  NOTE"
     for r in records:
         age = ago(now - r.created) if r.created else "-"
         checked = ago(now - r.checked_at) if r.checked_at else "never"
@@ -123,8 +128,7 @@ def render_table(records: Iterable[TaskRecord], now: float, width: int | None = 
         text = note(r)
         if width is not None:
             text = shorten(text, max(16, width - display_width(line)))
-        lines.append(line + text)
-    return "\n".join(lines)
+        yield line + text
 
 
 def _table_width() -> int | None:
@@ -148,11 +152,22 @@ def record_json(record: TaskRecord, times: RunTimes, now: float) -> dict[str, ob
 
 
 def print_records(
-    records: list[TaskRecord], as_json: bool, history: Iterable[TaskRecord] | None = None
+    records: Iterable[TaskRecord], as_json: bool, history: Iterable[TaskRecord] | None = None
 ) -> None:
     """The records as a table or as JSON; `eta` and `stalled` in the JSON come from the
     run times of `history` (default: the records themselves; the whole watchlist when
-    only some are printed)."""
+    only some are printed). `records` that are not a list (a stream read from the
+    watchlist) are printed as they come, the same text (cli/streamout.py)."""
+    if not isinstance(records, list) and history is None:
+        from starvideos_tui.cli import streamout
+
+        now = time.time()
+        if as_json:
+            streamout.json_stream(records, lambda r, times: record_json(r, times, now))
+        elif not streamout.table_stream(table_lines(records, now, _table_width())):
+            print(EMPTY, file=sys.stderr)
+        return
+    records = list(records)
     if as_json:
         now = time.time()
         times = RunTimes.of(records if history is None else history)
@@ -160,4 +175,4 @@ def print_records(
     elif records:
         out(render_table(records, time.time(), _table_width()))
     else:
-        print("the watchlist is empty: add task ids with 'starvideos-tui add ID'", file=sys.stderr)
+        print(EMPTY, file=sys.stderr)

@@ -35,7 +35,7 @@ def add_or_remove(settings: Settings, command: str, ids: list[str]) -> int:
 
 
 def show_list(settings: Settings, *, as_json: bool) -> int:
-    print_records(settings.open_watchlist().load(), as_json)
+    print_records(settings.open_watchlist().stream(), as_json)  # printed as it is read
     return 0
 
 
