@@ -165,7 +165,14 @@ def year_record(i: int, kind: str, now: float) -> TaskRecord:
         local_path=f"/home/user/Videos/starvideos/{task_id}.mp4",
         size=3_145_728 + i,
         sha256=_hex(i, "video"),
-        media={"codec": "h264", "width": 1920, "height": 1080, "duration": 5.0, "fps": 24.0},
+        media={
+            "container": "mov,mp4,m4a,3gp,3g2,mj2",
+            "codec": "h264",
+            "width": 1920,
+            "height": 1080,
+            "fps": 24.0,
+            "duration": 5.041667 if i % 4 else 10.041667,
+        },
     )
 
 

@@ -242,3 +242,20 @@ def test_loads_reads_what_json_reads(raw: bytes) -> None:
     if not raw.startswith(b"\xef\xbb\xbf"):  # json refuses a BOM in a str, not in bytes
         text = raw.decode("utf-8", "surrogatepass")
         assert same(textsafe.loads(raw), textsafe.loads(text))
+
+
+def test_records_that_share_memory_keep_their_values_and_types() -> None:
+    """Equal media facts are one dict, equal times one float: each value stays as stored."""
+    docs = [
+        {"id": "a", "media": {"width": 1920, "fps": 24.0}, "checked_at": 5.5, "updated_at": 5.5},
+        {"id": "b", "media": {"width": 1920.0, "fps": 24.0}, "checked_at": 5.5, "updated_at": 5},
+        {"id": "c", "media": {"width": 1920, "fps": 24.0}, "video_url_at": 5.5},
+        {"id": "d", "media": {"tracks": [1, 2]}, "checked_at": 1.0, "video_url_at": 1.0},
+    ]
+    records = [TaskRecord.from_doc(doc) for doc in docs]
+    for doc, got in zip(docs, records, strict=True):
+        again = got.to_doc()
+        for name, value in doc.items():
+            assert again[name] == value and repr(again[name]) == repr(value), name
+    assert records[0].media is records[2].media and records[1].media is not records[0].media
+    assert type(records[1].updated_at) is int
