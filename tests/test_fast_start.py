@@ -258,3 +258,15 @@ def test_records_that_share_memory_keep_their_values_and_types() -> None:
         for name, value in doc.items():
             assert again[name] == value and repr(again[name]) == repr(value), name
     assert records[0].media is records[2].media and records[1].media is not records[0].media
+
+
+def test_recent_of_an_empty_table_or_file(tmp_path: Path) -> None:
+    path = tmp_path / "w.json"
+    watchlist = Watchlist(path)
+    watchlist.add([task(1, "processing", NOW)])
+    watchlist.remove([task(1, "processing", NOW).id])
+    watchlist.close()
+    assert Watchlist(path).recent(SINCE) == []
+    path.write_bytes(b"")
+    assert Watchlist(path).recent(SINCE) is None  # not our layout: `load` says why
+    assert Watchlist(tmp_path / "none.json").recent(SINCE) is None
