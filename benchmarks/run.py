@@ -30,11 +30,13 @@ from _fixtures import (
     write_completed_watchlist,
     write_history_watchlist,
     write_unfinished_watchlist,
+    write_year_watchlist,
 )
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 PROBES = HERE / "_probes.py"
+OUTSIDE = HERE / "_outside.py"
 DOWNLOAD_SCRIPT = HERE / "bench_download.py"
 DOWNLOAD_RESULTS = HERE / "results-download.txt"
 
@@ -69,6 +71,9 @@ class Plan:
     history_size: int  # finished tasks behind the few running ones (figure 3c)
     history_running: int
     view_size: int  # rows filtered and sorted (figure 9)
+    outside_sizes: tuple[int, ...]  # a year of history, measured from outside (1d, 6b, 8c)
+    outside_runs: int
+    outside_rss_after: float  # seconds from the command to the RSS read
 
 
 def plan_for(quick: bool, runs: int | None) -> Plan:
@@ -90,6 +95,9 @@ def plan_for(quick: bool, runs: int | None) -> Plan:
             history_size=2000,
             history_running=20,
             view_size=1000,
+            outside_sizes=(1000, 10_000),
+            outside_runs=runs or 2,
+            outside_rss_after=10.0,
         )
     return Plan(
         runs=runs or 3,
@@ -108,6 +116,9 @@ def plan_for(quick: bool, runs: int | None) -> Plan:
         history_size=20_000,
         history_running=20,
         view_size=50_000,
+        outside_sizes=(1000, 10_000, 50_000),
+        outside_runs=runs or 5,
+        outside_rss_after=30.0,
     )
 
 
@@ -138,6 +149,24 @@ class Bench:
             tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
             raise ProbeFailed(f"{name} exited {done.returncode}: {tail[0][:200]}")
         return json.loads(result.read_text())
+
+    def outside(self, *args: object, timeout: float = 300) -> dict[str, Any]:
+        """One whole-process measurement by _outside.py (a fresh process: tmux, list...)."""
+        command = [sys.executable, str(OUTSIDE), *map(str, args)]
+        done = subprocess.run(
+            command, env=self.env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+        if done.returncode != 0:
+            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise ProbeFailed(f"{args[0]} exited {done.returncode}: {tail[0][:200]}")
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    def year(self, size: int) -> Path:
+        """A year of history of `size` tasks (issue 25's mix), written once."""
+        path = self.work / f"year-{size}" / "watchlist.json"
+        if not path.exists():
+            write_year_watchlist(path, size)
+        return path
 
     def watchlist(self, size: int) -> Path:
         """A watchlist of `size` completed tasks, written once; callers copy it to change it."""
@@ -501,6 +530,63 @@ def list_startup(bench: Bench) -> Iterator[Row]:
     )
 
 
+def outside(bench: Bench) -> Iterator[Row]:
+    """Issue 25's whole-process figures on a year of history (31,563 saved, 12,552 unsaved,
+    5,865 failed, 20 running, in proportion at each size), measured from outside: the TUI
+    in a private tmux server at 120x40 from the command to a row on the pane; its RSS and
+    watch's some seconds on; list and list --json as processes (wall time, peak RSS)."""
+    plan = bench.plan
+    sizes = plan.outside_sizes
+    first: dict[int, list[float]] = {size: [] for size in sizes}
+    for i in range(plan.outside_runs):  # sizes alternate, so drift hits them alike
+        for size in sizes if i % 2 == 0 else tuple(reversed(sizes)):
+            first[size].append(bench.outside("tui", "--db", bench.year(size))["first_rows_s"])
+    small, large = min(sizes), max(sizes)
+    for size in sizes:
+        ratio = paired_ratio(first[size], first[small])
+        yield Row(
+            f"1d. from the command to the first rows, TUI at 120x40 in tmux, "
+            f"{size_name(size)} tasks of a year's history ({plan.outside_runs} runs; "
+            f"ratio to {size_name(small)})",
+            seconds(median(first[size])),
+            f"{size_name(small)}: {seconds(median(first[small]))}",
+            f"{ratio:.2f}×",
+            "≤ 1.3×; < 0.8 s" if size == large else "—",
+            ("yes" if ratio <= 1.3 and median(first[size]) < 0.8 else "**no**")
+            if size == large
+            else "—",
+        )
+    db = bench.year(large)
+    after = plan.outside_rss_after
+    tui = bench.outside("tui", "--db", db, "--rss-after", after)["rss_mb"]
+    watching = bench.outside("watch", "--db", db, "--rss-after", after)["rss_mb"]
+    yield Row(
+        f"8c. RSS {after:g} s after the command, {size_name(large)} tasks of a year: the TUI; "
+        "watch",
+        f"{tui:.0f} MB; watch {watching:.0f} MB",
+        target="< 150 MB (TUI)",
+        met="yes" if tui < 150 else "**no**",
+    )
+    for as_json in (True, False):
+        runs = [
+            bench.outside("list", "--db", db, *(["--json"] if as_json else []))
+            for _ in range(plan.outside_runs)
+        ]
+        wall = median([r["wall_s"] for r in runs])
+        cpu = median([r["cpu_s"] for r in runs])
+        peak = median([r["peak_rss_mb"] for r in runs])
+        name = "list --json" if as_json else "list"
+        target = "< 1.2 s; < 100 MB" if as_json else "—"
+        met = ("yes" if wall < 1.2 and peak < 100 else "**no**") if as_json else "—"
+        yield Row(
+            f"6{'b' if as_json else 'c'}. `{name} > /dev/null`, {size_name(large)} tasks of a "
+            f"year ({plan.outside_runs} runs): wall time (CPU time); peak RSS",
+            f"{seconds(wall)} ({seconds(cpu)}); {peak:.0f} MB",
+            target=target,
+            met=met,
+        )
+
+
 def download(bench: Bench, skip: bool) -> Iterator[Row]:
     plan = bench.plan
     figure = f"7. download {plan.download_mib} MiB over loopback nginx (throughput vs curl)"
@@ -620,8 +706,8 @@ def main() -> int:
     parser.add_argument(
         "--only",
         metavar="NAMES",
-        help="a comma-separated subset: paint, polling, filter, pass, persist, list, download, "
-        "sheet",
+        help="a comma-separated subset: paint, polling, filter, pass, persist, list, outside, "
+        "download, sheet",
     )
     args = parser.parse_args()
     if args.runs is not None and args.runs < 1:
@@ -638,6 +724,7 @@ def main() -> int:
             ("pass", "polling pass", lambda: polling_pass(bench)),
             ("persist", "persisting", lambda: persisting(bench)),
             ("list", "list start-up", lambda: list_startup(bench)),
+            ("outside", "whole processes, a year of history", lambda: outside(bench)),
             ("download", "download", lambda: download(bench, args.skip_download)),
             ("sheet", "contact sheet (#26)", lambda: contact_sheet(bench)),
         ]

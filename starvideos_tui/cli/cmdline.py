@@ -8,7 +8,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from starvideos_tui.core.errors import UsageError
 from starvideos_tui.core.eta import RunTimes
@@ -26,6 +26,7 @@ from starvideos_tui.core.models import TaskRecord, validate_task_id
 from starvideos_tui.core.vocabulary import status_word
 
 MAX_STDIN_IDS = 16_000_000  # characters of ids read from stdin (`add -`): 500,000 ids
+EMPTY = "the watchlist is empty: add task ids with 'starvideos-tui add ID'"
 MAX_KEY = 4_000  # characters of a key read by `login`: a key is one short line
 
 
@@ -120,8 +121,12 @@ def json_array(items: Iterable[object]) -> str:
 def render_table(records: Iterable[TaskRecord], now: float, width: int | None = 80) -> str:
     """The watchlist as a table; the NOTE column takes what `width` leaves (at least 16
     columns), or is never cut when `width` is None (output that is not a terminal)."""
-    header = f"{'ID':<30}  {'STATUS':<12} {'AGE':>4} {'LEN':>4} {'CHECKED':>7}  NOTE"
-    lines = [header]
+    return "\n".join(table_lines(records, now, width))
+
+
+def table_lines(records: Iterable[TaskRecord], now: float, width: int | None) -> Iterator[str]:
+    """render_table's lines, one at a time: its header, then a line per record."""
+    yield f"{'ID':<30}  {'STATUS':<12} {'AGE':>4} {'LEN':>4} {'CHECKED':>7}  NOTE"
     for r in records:
         age = ago(now - r.created) if r.created else "-"
         checked = seen(r, now)
@@ -132,8 +137,7 @@ def render_table(records: Iterable[TaskRecord], now: float, width: int | None = 
         text = note(r)
         if width is not None:
             text = shorten(text, max(16, width - display_width(line)))
-        lines.append(line + text)
-    return "\n".join(lines)
+        yield line + text
 
 
 def _table_width() -> int | None:
@@ -157,11 +161,39 @@ def record_json(record: TaskRecord, times: RunTimes, now: float) -> dict[str, ob
 
 
 def print_records(
-    records: list[TaskRecord], as_json: bool, history: Iterable[TaskRecord] | None = None
-) -> None:
+    records: Iterable[TaskRecord],
+    as_json: bool,
+    history: Iterable[TaskRecord] | None = None,
+    shown: Callable[[TaskRecord], bool] | None = None,
+) -> bool:
     """The records as a table or as JSON; `eta` and `stalled` in the JSON come from the
     run times of `history` (default: the records themselves; the whole watchlist when
-    only some are printed)."""
+    only some are printed). `records` that are not a list (a stream read from the
+    watchlist) are printed as they come, the same text (cli/streamout.py), those only
+    that `shown` takes (every one read counts in the run times). Whether a task was
+    printed; an empty table of an empty watchlist says so on stderr."""
+    if not isinstance(records, list) and history is None:
+        from starvideos_tui.cli import streamout
+
+        now = time.time()
+        if as_json:
+            return streamout.json_stream(
+                records, lambda r, times: record_json(r, times, now), shown
+            )
+        seen = False
+
+        def picked() -> Iterator[TaskRecord]:
+            nonlocal seen
+            for record in records:
+                seen = True
+                if shown is None or shown(record):
+                    yield record
+
+        printed = streamout.table_stream(table_lines(picked(), now, _table_width()))
+        if not seen:
+            print(EMPTY, file=sys.stderr)
+        return printed
+    records = list(records)
     if as_json:
         now = time.time()
         times = RunTimes.of(records if history is None else history)
@@ -169,4 +201,5 @@ def print_records(
     elif records:
         out(render_table(records, time.time(), _table_width()))
     else:
-        print("the watchlist is empty: add task ids with 'starvideos-tui add ID'", file=sys.stderr)
+        print(EMPTY, file=sys.stderr)
+    return bool(records)

@@ -36,14 +36,21 @@ def add_or_remove(settings: Settings, command: str, ids: list[str]) -> int:
 
 
 def show_list(settings: Settings, args: argparse.Namespace) -> int:
-    """`list`: the tasks its filters pick; `eta` and `stalled` from the whole history."""
+    """`list`: the tasks its filters pick, printed as the watchlist is read (neither every
+    record nor the whole output in memory); `eta` and `stalled` from the whole history."""
     picks = marking.selection_of(args)
-    records = settings.open_watchlist().load()
-    chosen = picks.select(records, time.time())
-    if chosen or args.json or not records:
-        print_records(chosen, args.json, history=records)
-    else:
-        say_plain(marking.none_matches(records, args.all))
+    now = time.time()
+    total = archived = 0
+
+    def shown(record: TaskRecord) -> bool:
+        nonlocal total, archived
+        total += 1
+        archived += record.archived
+        return picks.matches(record, now)
+
+    printed = print_records(settings.open_watchlist().stream(), args.json, shown=shown)
+    if not printed and not args.json and total:
+        say_plain(marking.none_matches(total, 0 if args.all else archived))
     return 0
 
 

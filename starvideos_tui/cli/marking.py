@@ -266,8 +266,8 @@ def selection_of(args: argparse.Namespace) -> selection.Selection:
     )
 
 
-def none_matches(records: list[TaskRecord], with_archived: bool) -> str:
-    """What `list` says on stderr when its filters leave nothing of a watchlist."""
-    hidden = 0 if with_archived else sum(r.archived for r in records)
+def none_matches(total: int, hidden: int) -> str:
+    """What `list` says on stderr when its filters leave nothing of a watchlist of `total`
+    tasks, `hidden` of them archived and not asked for."""
     more = f"; {hidden} archived, shown with --all" if hidden else ""
-    return f"no task matches ({len(records)} watched{more})"
+    return f"no task matches ({total} watched{more})"

@@ -112,10 +112,16 @@ class RunTimes:
         if record.id in self._seen:
             return
         took = run_time(record)
-        if took is None:
+        if took is not None:
+            self.add_run(record.id, group_of(record), took)
+
+    def add_run(self, task_id: str, group: Group, took: float) -> None:
+        """Count a run already measured (`run_time`, `group_of`): a caller that reads the
+        records as a stream keeps these, not the records."""
+        if task_id in self._seen:
             return
-        self._seen.add(record.id)
-        self._groups.setdefault(group_of(record), _Runs()).add(took)
+        self._seen.add(task_id)
+        self._groups.setdefault(group, _Runs()).add(took)
         self._all.add(took)
 
     def estimate(self, record: TaskRecord, now: float) -> Estimate:

@@ -62,6 +62,13 @@ def rating(name: str, value: Any) -> int:
 
 
 def history(name: str, value: Any) -> tuple[tuple[str, float], ...]:
+    if type(value) is list and all(
+        type(item) is list and len(item) == 2 and type(item[0]) is str and type(item[1]) is float
+        for item in value
+    ):  # as the watchlist stores it: [[word, time], ...]; finite if their sum is
+        total = sum(item[1] for item in value)
+        if total - total == 0:
+            return tuple([(sys.intern(word), at) for word, at in value])
     if not isinstance(value, (list, tuple)):
         raise TypeError(f"{name!r} is not a list")
     pairs = []

@@ -18,6 +18,11 @@ import re
 import unicodedata
 from typing import Any
 
+try:
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - a dependency; json alone reads the same values
+    _orjson = None  # type: ignore[assignment]
+
 # C0 (tab and newline aside), DEL, C1, lone surrogates, and what draws nothing or reorders
 # what is drawn: soft hyphen, combining grapheme joiner, Arabic letter mark, Hangul fillers,
 # Khmer inherent vowels, Mongolian selectors and vowel separator, zero-width space and
@@ -98,6 +103,10 @@ def excerpt(text: str, limit: int = 300) -> str:
 # -- valid text -------------------------------------------------------------------------
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# 19 digits in a row (an integer orjson would make a float of, or a text's digits: both
+# are left to json), found by bytes.find on the bytes with every digit made a "0".
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_RUN = b"0" * 19
 # Where a lone surrogate can come from in JSON: a \uD800-\uDFFF escape, or (json.loads
 # reads bytes with "surrogatepass") the three bytes UTF-8 would make of one.
 _SURROGATE_IN_BYTES = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
@@ -136,7 +145,22 @@ def valid_json(value: Any) -> Any:
 def loads(raw: bytes | str) -> Any:
     """json.loads, with every text made `valid`. The walk over the value is made only when
     the raw JSON holds something that could be a surrogate: reading a long watchlist costs
-    what json.loads does."""
+    what json.loads does.
+
+    Bytes are read by orjson first (twice as fast): what it takes, it reads as json does,
+    and it refuses all that could differ (a lone surrogate, NaN, 1e400, a BOM, bytes
+    that are not UTF-8), which json then reads. Only an integer of 19 digits or more
+    (orjson makes a float of one past 64 bits) is never given to it, nor any 19 digits in
+    a row."""
+    if (
+        _orjson is not None
+        and type(raw) is bytes
+        and raw.translate(_DIGITS_AS_ZERO).find(_LONG_RUN) < 0
+    ):
+        try:
+            return _orjson.loads(raw)
+        except _orjson.JSONDecodeError:
+            pass
     value = json.loads(raw)
     if isinstance(raw, bytes):
         maybe = (b"\\u" in raw or b"\xed" in raw) and bool(_SURROGATE_IN_BYTES.search(raw))

@@ -107,21 +107,21 @@ class Monitor:
         shown: Callable[[], Awaitable[None]] | None = None,
         *,
         records: list[TaskRecord] | None = None,
+        since: float | None = None,
     ) -> None:
         """Read the watchlist (a damaged one raises WatchlistError) and schedule its tasks.
 
-        With `first_screen`, that many tasks are shown first, from the head of the file,
-        before the whole history is read and checked: a long watchlist is on screen at
-        once. `shown` is awaited after that, before the rest is read (a face waits there
-        for the first screen to be drawn: reading 50,000 records in a thread would compete
-        with the drawing for the interpreter). Nothing is polled or written until the
-        whole file has been checked. `records`: the whole watchlist as the face has just
-        read it (not read again)."""
+        With `first_screen`, a first screen is shown before the whole history is read and
+        checked: that many tasks from the head of the file, or with `since` (the view hides
+        tasks finished before it) every other task, found by a scan parsing only those.
+        `shown` is awaited after that (the face waits for the first screen to be drawn).
+        Nothing is polled or written until the whole file has been checked. `records`:
+        the whole watchlist as the face has just read it (not read again)."""
         if records is not None:
             self._show_all(records)
             return
         if first_screen:
-            first = await self.store.run(self.store.sync.peek, first_screen)
+            first = await self.store.first_screen(first_screen, since)
             if first:
                 self.records = {r.id: r for r in first if self._only is None or r.id in self._only}
                 self.emit(TasksChanged(dict(self.records), everything=True))

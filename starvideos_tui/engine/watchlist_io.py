@@ -37,6 +37,13 @@ class AsyncWatchlist:
     async def load(self) -> list[TaskRecord]:
         return await self.run(self.sync.load)
 
+    async def first_screen(self, count: int, since: float | None) -> list[TaskRecord] | None:
+        """`count` tasks from the head of the file, or (`since`) every task but those
+        finished before `since`: a first screen, read before the whole history."""
+        if since is None:
+            return await self.run(self.sync.peek, count)
+        return await self.run(self.sync.recent, since)
+
     async def get(self, task_id: str) -> TaskRecord | None:
         return await self.run(self.sync.get, task_id)
 

@@ -85,7 +85,7 @@ def _read_lines(path: Path, handle: BinaryIO) -> Base | None:
         return None
     if not isinstance(tables, dict) or tables.keys() != {META}:
         return None
-    base = Base(meta=_checked_meta(path, tables[META]))
+    base = Base(meta=check_meta(path, tables[META]))
     more, seen = True, False  # whether a document may follow (after a comma); any did
     for line in handle:
         if line == b"}}":  # with no newline after it: the end of the file
@@ -122,14 +122,14 @@ def parse_base(path: Path, raw: bytes) -> Base:
     tasks = data.get(TASKS, {})
     if not isinstance(meta, dict) or not isinstance(tasks, dict):
         raise damaged(path, "its tables are not JSON objects")
-    base = Base(meta=_checked_meta(path, meta))
+    base = Base(meta=check_meta(path, meta))
     for key, doc in tasks.items():
         _check_document(path, base, key, doc)
     base.records = dict(sorted(base.records.items()))
     return base
 
 
-def _checked_meta(path: Path, meta: Any) -> dict[str, Any]:
+def check_meta(path: Path, meta: Any) -> dict[str, Any]:
     if not isinstance(meta, dict):
         raise damaged(path, "its tables are not JSON objects")
     for key, doc in meta.items():

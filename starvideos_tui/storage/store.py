@@ -28,7 +28,7 @@ from tinydb.table import Document
 
 from starvideos_tui.core import localfile
 from starvideos_tui.core.models import TaskRecord, validate_task_id
-from starvideos_tui.storage import journal
+from starvideos_tui.storage import firstscreen, journal, streaming
 from starvideos_tui.storage.basefile import SCHEMA_VERSION, TASKS, WatchlistError, peek_base
 from starvideos_tui.storage.files import COMPACT_MIN_BYTES, State
 from starvideos_tui.storage.tinystorage import WatchlistStorage
@@ -103,6 +103,28 @@ class Watchlist:
                     with contextlib.suppress(TypeError, ValueError, AttributeError):
                         shown[int(key)] = TaskRecord.from_doc(doc)
         return [r for _, r in sorted(shown.items())]
+
+    def stream(self) -> Iterator[TaskRecord]:
+        """Every watched task in the order added, as `load` gives them, read a document at
+        a time (`list` prints each as it comes: a year of history is never in memory at
+        once). A document damaged in the middle raises WatchlistError when it is reached."""
+        return streaming.records(self.path, self.journal_path, self.load)
+
+    def recent(self, since: float) -> list[TaskRecord] | None:
+        """For a first screen that hides history: every task but those that finished
+        before `since` and did not change after, read without parsing those (a year of
+        history costs a scan of its lines). None for a file not in our layout: `load` it.
+        Nothing is written on their strength: `load` reads and checks everything."""
+        with self.files.thread_lock:
+            return firstscreen.recent(self.path, self.journal_path, since)
+
+    def check_quickly(self) -> None:
+        """Refuse (WatchlistError) a base cut short, or of a newer schema, from its head
+        and its end alone; a base not in our layout is read and checked whole. For a face
+        that must refuse a damaged file before its screen opens; `load` checks every
+        document after (a document damaged in the middle is found then)."""
+        if not firstscreen.check_ends(self.path):
+            self.load()
 
     def get(self, task_id: str) -> TaskRecord | None:
         """One watched task as the files hold it now, or None."""

@@ -33,6 +33,7 @@ from starvideos_tui.core.worklist import history_cutoff
 from starvideos_tui.engine import events as ev
 from starvideos_tui.engine.monitor import Monitor
 from starvideos_tui.engine.session import StarVideosClient, Watchlist
+from starvideos_tui.engine.watchlists import WatchlistError
 from starvideos_tui.terminal.notify import Notifier
 from starvideos_tui.tui.bindings import APP_BINDINGS
 from starvideos_tui.tui.commands import AppCommands
@@ -109,6 +110,7 @@ class StarVideosApp(PictureActions, ViewActions):
         self._alerts: Burst[tuple[str, str]] = Burst(self.set_timer, self._send_alerts)
         self._render_pending = False
         self._first_drawn = asyncio.Event()
+        self.fatal: str | None = None  # why the app ended at once (a damaged watchlist)
         self._view = Narrowing()
         self._records_version = 0
         self._changed: set[str] | None = set()  # tasks named by events since the last render
@@ -169,10 +171,28 @@ class StarVideosApp(PictureActions, ViewActions):
     @work(group="engine", exit_on_error=False)
     async def run_engine(self) -> None:
         try:
-            await self.monitor.start(first_screen=FIRST_SCREEN, shown=self._first_screen_drawn)
+            await self.monitor.start(
+                first_screen=FIRST_SCREEN,
+                shown=self._first_screen_drawn,
+                since=self.first_screen_since(),
+            )
+        except WatchlistError as exc:
+            # Found by the whole read after the first screen (launch checked the file's
+            # ends): the screen is left, and the same one line is said as before it.
+            self.fatal = str(exc)
+            self.exit(return_code=1)
+            return
         except StarVideosError as exc:
             self.notify(str(exc), severity="error", timeout=30)
         await self.monitor.run()
+
+    def first_screen_since(self) -> float | None:
+        """When the view at start hides the tasks finished before some time (history
+        hidden), that time: the first screen is then read without them. None: the view
+        starts with the whole history in the order added, whose head is the first screen."""
+        if self.shows != "work":
+            return None
+        return history_cutoff(self.config.wall_clock(), self.config.history_days)
 
     async def _first_screen_drawn(self) -> None:
         with contextlib.suppress(TimeoutError):

@@ -119,8 +119,8 @@ def _isatty(fd: int) -> bool:
 def launch(settings: Settings) -> int:
     """Run the TUI until the user quits, or a signal or a lost terminal ends it (exit
     128 + the signal's number). `settings` are the run's, resolved once (their errors were
-    raised already); the real watchlist is read whole before the terminal is checked, and
-    all of it before any screen."""
+    raised already); the real watchlist's head and end are checked before the terminal,
+    and all of it after the first screen."""
     watchlist: Watchlist | None = None
     key: ApiKey | None = None
     keymap = check_keymap(settings.keymap, rebindable(), kept=TABLE_BINDINGS)
@@ -128,7 +128,10 @@ def launch(settings: Settings) -> int:
         check_network_settings()
         key = settings.api_key()
         watchlist = settings.open_watchlist()
-        watchlist.load()  # a damaged file is reported before the screen opens
+        # A file cut short or of a newer schema is reported before the screen opens (its
+        # head and end are enough); a document damaged inside is found by the whole read
+        # after the first screen, which then ends the app with the same line.
+        watchlist.check_quickly()
     check_terminal()
     ending = Ending().install()
     try:
@@ -205,6 +208,9 @@ def _run(
     else:
         for cleanup in config.extra_cleanup:
             cleanup()
+    if app.fatal is not None:
+        say(app.fatal)
+        return 1
     if ending.code is not None:
         if not terminal_gone(ending.fds):
             with contextlib.suppress(OSError, ValueError):

@@ -1,0 +1,196 @@
+"""A first screen without reading the whole history: the tasks that can be on top of a
+view that hides history, found by a scan of the base file's lines, parsing only those.
+
+A year of history is 50,000 documents, a line each (basefile.encode_base), written by us in
+the record's field order: `{"id":"…","status":"…",…,"checked_at":…,"updated_at":…,…}`. A
+line whose status is final and whose `checked_at` and `updated_at` (each named once in
+the line: a task id or a number holds no quote, and inside a JSON text every quote is
+escaped, so the names cannot be faked by a prompt) are both before `since` is a task
+that finished before `since` and has not changed since: history. It is skipped unparsed.
+Every other line is parsed and checked as `load` does. Nothing here is trusted for a
+write, and nothing is a verdict on the skipped lines: `load` reads and checks them all
+after the first screen; this only decides which rows can be drawn first.
+
+`check_ends` is what a face can check before it opens a screen, at no cost: the meta
+table (a newer schema is refused) and the file's end (a file cut short anywhere).
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from starvideos_tui.core import localfile, textsafe
+from starvideos_tui.core.models import TaskRecord
+from starvideos_tui.storage import journal
+from starvideos_tui.storage.basefile import META, WatchlistError, check_meta, damaged
+
+# A line of a final task as encode_base writes it: its doc id, id and final status.
+_FINAL = re.compile(
+    rb'"(?:0|[1-9][0-9]*)":\{"id":"[A-Za-z0-9_.:-]{1,200}","status":"(?:completed|failed)",'
+)
+_DOC = re.compile(rb'"(0|[1-9][0-9]*)":\{')
+_CHECKED = b'"checked_at":'
+_TIMES = re.compile(rb',"checked_at":([-+.0-9eE]{1,30}),"updated_at":([-+.0-9eE]{1,30}),"history":')
+
+
+def is_history(record: TaskRecord, since: float) -> bool:
+    """Finished, and nothing about it changed (nor was it checked) since `since`."""
+    return (
+        record.is_final
+        and record.checked_at is not None
+        and record.updated_at is not None
+        and record.checked_at < since
+        and record.updated_at < since
+    )
+
+
+def _meta(path: Path, raw: Any) -> tuple[dict[str, Any], int, int] | None:
+    """The meta table of a base in our layout and where its documents' lines start and
+    end in `raw`; None for any other layout."""
+    first = raw.find(b"\n")
+    start = first + len(b'\n"tasks":{\n')
+    if first < 0 or raw[first:start] != b'\n"tasks":{\n' or raw[-3:] != b"\n}}":
+        return None
+    head = raw[:first]
+    if not (head.startswith(b'{"meta":') and head.endswith(b",")):
+        return None
+    try:
+        tables = textsafe.loads(head[:-1] + b"}")
+    except ValueError:
+        return None
+    if not isinstance(tables, dict) or tables.keys() != {META}:
+        return None
+    return check_meta(path, tables[META]), start, len(raw) - 3
+
+
+def check_ends(path: Path) -> bool:
+    """Whether the base at `path` begins and ends as our layout does, its meta table
+    checked (WatchlistError for a newer schema): its head and its last bytes only, so a
+    file cut short anywhere is caught at no cost. False: read it whole to know."""
+    try:
+        with localfile.open_binary(path) as handle:
+            head = handle.readline()
+            tasks = handle.readline()
+            size = os.fstat(handle.fileno()).st_size
+            handle.seek(max(0, size - 3))
+            tail = handle.read()
+    except FileNotFoundError:
+        return True  # no watchlist yet: nothing to refuse
+    except OSError:
+        return False
+    if tasks != b'"tasks":{\n' or not tail.endswith(b"\n}}"):
+        return False
+    if not (head.startswith(b'{"meta":') and head.endswith(b",\n")):
+        return False
+    try:
+        tables = textsafe.loads(head[:-2] + b"}")
+    except ValueError:
+        return False
+    if not isinstance(tables, dict) or tables.keys() != {META}:
+        return False
+    check_meta(path, tables[META])
+    return True
+
+
+def recent(path: Path, journal_path: Path, since: float) -> list[TaskRecord] | None:
+    """Every task of the watchlist but those that are history before `since`, in the
+    order they were added; None when the base is not in our layout (read it whole).
+
+    The file is mapped, not read, and scanned by positions: no object is made for a line
+    that is skipped (50,000 lines of a kilobyte made and freed would leave the process's
+    heap that much larger for good)."""
+    try:
+        with localfile.open_binary(path) as handle:
+            try:
+                raw = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            except ValueError:  # an empty file cannot be mapped (nor is it our layout)
+                return None
+            with raw:
+                return _scan(path, journal_path, raw, since)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise WatchlistError(f"cannot read watchlist {path}: {exc.strerror}") from None
+
+
+def _scan(path: Path, journal_path: Path, raw: Any, since: float) -> list[TaskRecord] | None:
+    found = _meta(path, raw)
+    if found is None:
+        return None
+    meta, at, end = found
+    info: Any = next(iter(meta.values()), {})
+    seq = info.get("journal", 0) if isinstance(info, dict) else 0
+    shown: dict[int, TaskRecord] = {}
+    final, times, checked, find = _FINAL.match, _TIMES.match, _CHECKED, raw.find
+    if at == end + 1:  # an empty table: its blank line
+        at = end
+    while at < end:
+        stop = find(b"\n", at, end)
+        last = stop < 0
+        if last:
+            stop = end
+        if final(raw, at, stop) is not None:  # a finished task: when did it last change?
+            name = find(checked, at, stop)
+            found_times = times(raw, name - 1, stop) if name > 0 else None
+            if (
+                found_times is not None
+                and find(checked, found_times.end(), stop) < 0  # once: not nested
+                and float(found_times[1]) < since
+                and float(found_times[2]) < since
+            ):
+                at = stop + 1
+                continue
+        line = raw[at:stop]
+        at = stop + 1
+        match = _DOC.match(line)
+        if match is None or not line.endswith(b"}" if last else b"},"):
+            return None  # not framed as ours: read it whole
+        key = match.group(1).decode()
+        body = line[match.end() - 1 : None if last else -1]
+        try:
+            doc = textsafe.loads(body)
+            if not isinstance(doc, dict):
+                raise TypeError("not a document")
+            record = TaskRecord.from_doc(doc)
+        except (TypeError, ValueError) as exc:
+            why = f"task entry {key[:20]!r} has the wrong shape: {str(exc)[:80]}"
+            raise damaged(path, why) from None
+        if not is_history(record, since):
+            shown[int(key)] = record
+    _apply_journal(journal_path, seq, since, shown)
+    return [record for _, record in sorted(shown.items())]
+
+
+def _apply_journal(path: Path, seq: Any, since: float, shown: dict[int, TaskRecord]) -> None:
+    try:
+        with localfile.open_binary(path) as handle:
+            tail = journal.read_entries(handle.read())
+    except FileNotFoundError:
+        return
+    except (OSError, journal.JournalDamaged) as exc:
+        raise damaged(path, str(exc)) from None
+    for entry in tail.entries:
+        if isinstance(seq, int) and entry["seq"] <= seq:
+            continue
+        dels, puts = entry.get("del", []), entry.get("put", {})
+        if not isinstance(dels, list) or not isinstance(puts, dict):
+            raise damaged(path, f"entry {entry['seq']} has the wrong shape")
+        for key in dels:
+            if isinstance(key, str) and key.isdigit():
+                shown.pop(int(key), None)
+        for key, doc in puts.items():
+            try:
+                record = TaskRecord.from_doc(doc)
+            except (TypeError, ValueError, AttributeError) as exc:
+                why = f"entry {entry['seq']} has the wrong shape: {str(exc)[:80]}"
+                raise damaged(path, why) from None
+            if not (isinstance(key, str) and key.isdigit()):
+                raise damaged(path, f"entry {entry['seq']} has a bad document")
+            if is_history(record, since):
+                shown.pop(int(key), None)
+            else:
+                shown[int(key)] = record
