@@ -113,7 +113,7 @@ def test_the_rating_column_fits_80_columns_in_its_short_form() -> None:
     assert column_widths(80, rating=True)[-1] == 3  # 4★, and every other column still shown
     assert all(column_widths(80, rating=True))
     assert column_widths(60, rating=True)[-1] == 0  # gives way before the Due column
-    assert column_widths(80) == [17, 30, 4, 4, 8, 5, 0]  # nothing rated: no column
+    assert column_widths(80) == [18, 29, 4, 4, 8, 5, 0]  # nothing rated: no column
 
 
 # -- the keys, in the app ------------------------------------------------------------------

@@ -358,9 +358,9 @@ def test_a_tmux_session_killed_under_the_tui_ends_it_within_two_seconds(
 
 def test_the_task_column_keeps_room_for_an_id_and_the_others_give_way_in_order() -> None:
     # (the last: the rating column, shown once a task is rated: test_rating_filter.py)
-    assert column_widths(80) == [17, 30, 4, 4, 8, 5, 0]  # as before: nothing given up
-    assert column_widths(67)[1:] == [24, 4, 4, 8, 0, 0]  # "Seen" first
-    assert column_widths(66)[1:] == [33, 4, 4, 0, 0, 0]  # then "Due"
+    assert column_widths(80) == [18, 29, 4, 4, 8, 5, 0]  # as before: nothing given up
+    assert column_widths(68)[1:] == [24, 4, 4, 8, 0, 0]  # "Seen" first
+    assert column_widths(67)[1:] == [33, 4, 4, 0, 0, 0]  # then "Due"
     for width in range(14, 200):
         widths = column_widths(width)
         assert widths[1] >= min(ID_MIN, width - 2), (width, widths)

@@ -45,6 +45,7 @@ from starvideos_tui.tui.picture_keys import PictureActions
 from starvideos_tui.tui.presenter import Presenter
 from starvideos_tui.tui.sheet_actions import saved
 from starvideos_tui.tui.themes import ANSI_DARK, ANSI_LIGHT, theme_for
+from starvideos_tui.tui.toasts import one_line, over_dialog
 from starvideos_tui.tui.view import Narrowing, Scope, empty_note, shown_as
 from starvideos_tui.tui.view_actions import ViewActions
 from starvideos_tui.tui.widgets.contact_sheet import ContactSheet
@@ -132,7 +133,11 @@ class StarVideosApp(PictureActions, ViewActions):
         timeout: float | None = None,
         markup: bool = False,
     ) -> None:
-        """Toasts carry ids, paths and API text: plain text unless a caller says otherwise."""
+        """Toasts carry ids, paths and API text: plain text unless a caller says otherwise.
+        Over a dialog, one line in its margin, the newest alone (toasts.py)."""
+        if over_dialog(self):  # the newest replaces the one before
+            message, title = one_line(title, message), ""
+            self.call_later(self.clear_notifications)  # queued, as notify is
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def compose(self) -> ComposeResult:

@@ -155,9 +155,10 @@ class NewTaskScreen(ModalScreen[str | None]):
             self.action_cancel()
 
     def action_submit(self) -> None:
-        request, problems = self.build()
-        if request is None:
-            self.notify("; ".join(problems), severity="warning", markup=False)
+        request, _ = self.build()
+        if request is None:  # the problems line says why (_check): no toast over the form
+            self._check()
+            self.app.bell()
             return
         self.query_one("#submit", Button).disabled = True
         self.send(request)

@@ -4,7 +4,7 @@ to fit (no Textual here: pure arithmetic on cells)."""
 from __future__ import annotations
 
 COLUMNS = (
-    ("status", "Status", 17),
+    ("status", "Status", 18),  # "↓ downloading 100%": the longest state, whole
     ("task", "Task", 40),
     ("age", "Age", 4),
     ("length", "Len", 4),

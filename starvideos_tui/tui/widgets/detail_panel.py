@@ -13,7 +13,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from starvideos_tui.core.eta import Estimate
-from starvideos_tui.core.formatting import ago, link_left, media_summary
+from starvideos_tui.core.formatting import ago, link_left, media_summary, shorten
 from starvideos_tui.core.mediafacts import human_size
 from starvideos_tui.core.models import TaskRecord, TaskStatus
 from starvideos_tui.core.textsafe import clean
@@ -40,15 +40,18 @@ def describe(
     now: float | None = None,
     colours: Mapping[str, str] | None = None,
     estimate: Estimate | None = None,
+    width: int | None = None,
 ) -> Text:
     """The record as plain Text: nothing from the API can be read as markup. `colours`
-    are the theme's (the table's), so the status and the error read as in the row."""
+    are the theme's (the table's), so the status and the error read as in the row. The id
+    heading it is cut from its front to `width` cells (the panel's), never wrapped: what
+    tells one id from the next is its end (the filter still finds it whole)."""
     now = time.time() if now is None else now
     colours = colours or {}
     look = status_look(record, download)
     out = Text()
     out.append(f"{look.glyph} {look.word}\n", style=f"bold {colours.get(look.colour, '')}".strip())
-    out.append(f"{record.id}\n\n")
+    out.append(f"{shorten(record.id, width, keep_end=True) if width else record.id}\n\n")
 
     def field(name: str, value: object, style: str = "") -> None:
         if value is None or value == "":
@@ -294,4 +297,5 @@ class DetailPanel(VerticalScroll):
             body.update(Text("No task selected. Press a to add task ids."))
         else:
             estimate = self.estimate(record, now) if self.estimate is not None else None
-            body.update(describe(record, download, now, colours, estimate))
+            width = body.content_region.width or None  # 0 before the first layout
+            body.update(describe(record, download, now, colours, estimate, width))
