@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.storage.store import Watchlist
@@ -68,7 +69,7 @@ def write_unfinished_watchlist(path: Path, ids: list[str]) -> Path:
 
 
 @contextmanager
-def simulator_process(tasks: int, *, queued_seconds: float = 0.0) -> Iterator[dict]:
+def simulator_process(tasks: int, *, queued_seconds: float = 0.0) -> Iterator[dict[str, Any]]:
     """A simulator in a child process holding `tasks` unfinished tasks.
 
     Yields {"base_url": ..., "ids": [...]}; the child serves until its stdin closes.
