@@ -37,6 +37,7 @@ import pytest
 import pytest_timeout
 from helpers_cli import Cli
 from helpers_http import Respond, ScriptedHTTPServer, serve_tls
+from helpers_inproc import SameProcessCli
 from helpers_proc import Backstop, Spawn, Tmux, child_environment, end, end_all, start
 
 from starvideos_tui.api.client import StarVideosClient
@@ -135,6 +136,16 @@ def sim(start_sim: Callable[..., Simulator]) -> Simulator:
 def cli(tmp_path: Path, sim: Simulator) -> Cli:
     """The CLI run as a child process against `sim`, with its own home (helpers_cli.Cli)."""
     return Cli(tmp_path, sim.base_url)
+
+
+@pytest.fixture
+def same_process_cli(
+    tmp_path: Path, sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> SameProcessCli:
+    """`cli`'s face, each command run in the test's own process (no interpreter start):
+    for what a child process itself proves nothing about. A module whose tests all qualify
+    makes it its `cli` (helpers_inproc.SameProcessCli)."""
+    return SameProcessCli(tmp_path, sim.base_url, capsys)
 
 
 # -- the TUI on the simulator ---------------------------------------------------------------
