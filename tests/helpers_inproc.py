@@ -56,6 +56,10 @@ class InCli:
         self.runs.append(result)
         return result
 
+    def in_a_child(self, *args: str, **kw: Any) -> Run:
+        """`Cli.run`: this one run a real child process (another process's lock, ...)."""
+        return Cli.run(self, *args, **kw)
+
     def ok(self, *args: str) -> Run:
         result = self.run(*args)
         assert result.code == 0, str(result)
@@ -199,3 +203,7 @@ class SameProcessCli(Cli):
         result = Run(tuple(args), code, out, err)
         self.runs.append(result)
         return result
+
+    def in_a_child(self, *args: str, **kw: Any) -> Run:
+        """`Cli.run`: this one run a real child process (another process's lock, ...)."""
+        return Cli.run(self, *args, **kw)
