@@ -56,10 +56,6 @@ class InCli:
         self.runs.append(result)
         return result
 
-    def in_a_child(self, *args: str, **kw: Any) -> Run:
-        """`Cli.run`: this one run a real child process (another process's lock, ...)."""
-        return Cli.run(self, *args, **kw)
-
     def ok(self, *args: str) -> Run:
         result = self.run(*args)
         assert result.code == 0, str(result)
