@@ -27,6 +27,7 @@ import contextlib
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -146,6 +147,17 @@ def same_process_cli(
     for what a child process itself proves nothing about. A module whose tests all qualify
     makes it its `cli` (helpers_inproc.SameProcessCli)."""
     return SameProcessCli(tmp_path, sim.base_url, capsys)
+
+
+@pytest.fixture
+def other_fs(tmp_path: Path) -> Iterator[Path]:
+    """An empty folder on another file system than tmp_path (a tmpfs: a copy there cannot
+    be a hard link), or the test is skipped."""
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("no tmpfs on another file system here")
+    with tempfile.TemporaryDirectory(dir=shm, prefix="svtui-") as folder:
+        yield Path(folder)
 
 
 # -- the TUI on the simulator ---------------------------------------------------------------
