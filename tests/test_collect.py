@@ -1,5 +1,5 @@
 """`collect DIR` from the outside (CONTRACT.md; #26 item 5): real saved videos in a real
-watchlist, the CLI in a child process.
+watchlist, the CLI in the test's process as a child would run it (helpers_inproc).
 
 Picks are hard-linked under readable names (copied onto another file system), never over
 anything or through a planted link, never a rejected take; a re-run adds only what is new
@@ -23,6 +23,12 @@ from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.engine.collect import SLUG_MAX, file_name, slug
 from starvideos_tui.storage.store import Watchlist
 from starvideos_tui.video.media import check_video
+
+
+@pytest.fixture
+def cli(same_process_cli: Cli) -> Cli:
+    return same_process_cli
+
 
 MANIFEST_COLUMNS = {"id", "prompt", "label", "rating", "length", "width", "height", "codec"}
 MANIFEST_COLUMNS |= {"fps", "duration", "sha256", "source", "file"}
