@@ -28,7 +28,7 @@ from helpers_cli import KEY, Cli, Run
 
 from starvideos_tui.cli import main as cli_main
 from starvideos_tui.core.models import TaskRecord
-from starvideos_tui.engine.watchlists import Watchlist
+from starvideos_tui.storage.store import Watchlist
 
 _SIGNALS = (signal.SIGTERM, signal.SIGHUP)  # cli.main sets handlers for them
 
