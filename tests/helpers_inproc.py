@@ -18,6 +18,8 @@ import logging
 import os
 import signal
 import sys
+import threading
+import time
 import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -28,6 +30,7 @@ from helpers_cli import KEY, Cli, Run
 
 from starvideos_tui.cli import main as cli_main
 from starvideos_tui.core.models import TaskRecord
+from starvideos_tui.storage import files as storage_files
 from starvideos_tui.storage.store import Watchlist
 
 _SIGNALS = (signal.SIGTERM, signal.SIGHUP)  # cli.main sets handlers for them
@@ -135,7 +138,10 @@ def _exit_code(exc: SystemExit) -> int:
 
 def run_main(args: Sequence[str]) -> int:
     """`cli.main(args)` with what the interpreter would add around it in a child: the exit
-    status of a SystemExit, and a traceback and status 1 for an exception that escapes."""
+    status of a SystemExit, a traceback and status 1 for an exception that escapes, and
+    the wait at exit for every non-daemon thread the command left running (a watchlist's
+    last fold of its journal, closed with wait=False: the process would not end before)."""
+    before = set(threading.enumerate())
     try:
         return cli_main.main(list(args))
     except SystemExit as exc:
@@ -143,6 +149,14 @@ def run_main(args: Sequence[str]) -> int:
     except Exception:
         traceback.print_exc()
         return 1
+    finally:
+        deadline = time.monotonic() + 30
+        for thread in set(threading.enumerate()) - before:
+            if not thread.daemon:
+                thread.join(max(0.0, deadline - time.monotonic()))
+        # And the interpreter's exit folds the journal of every watchlist it wrote.
+        storage_files._fold_at_exit()
+        storage_files._WROTE.clear()
 
 
 @contextlib.contextmanager
