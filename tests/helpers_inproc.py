@@ -171,14 +171,37 @@ def as_a_child(env: dict[str, str], cwd: Path, stdin: str) -> Iterator[None]:
     os.environ.update(env)
     os.chdir(cwd)
     sys.stdin = io.TextIOWrapper(io.BytesIO(stdin.encode()), encoding="utf-8")
+    # The simulator serving the run lives in this process, not in the child's: none of
+    # its log lines go to the command's log file.
+    simulator_log = logging.getLogger("starvideos_tui.simulator")
+    simulator_propagates = simulator_log.propagate
+    simulator_log.propagate = False
     try:
         with _kept_as_found():
             yield
     finally:
+        simulator_log.propagate = simulator_propagates
         sys.stdin = saved_stdin
         os.chdir(saved_cwd)
         os.environ.clear()
         os.environ.update(saved_env)
+
+
+def run_in_process(
+    capsys: pytest.CaptureFixture[str],
+    args: Sequence[str],
+    *,
+    env: dict[str, str],
+    cwd: Path,
+    stdin: str = "",
+) -> Run:
+    """`starvideos-tui ARGS` run in this process as a child with exactly `env`, in `cwd`,
+    with `stdin` piped in would run: its exit status, stdout and stderr."""
+    capsys.readouterr()
+    with as_a_child(env, cwd, stdin):
+        code = run_main(args)
+    out, err = capsys.readouterr()
+    return Run(tuple(args), code, out, err)
 
 
 class SameProcessCli(Cli):
@@ -206,11 +229,7 @@ class SameProcessCli(Cli):
         full_env = {**self.env, **(env or {})}
         for name in drop:
             full_env.pop(name, None)
-        self.capsys.readouterr()
-        with as_a_child(full_env, self.cwd, input or ""):
-            code = run_main(args)
-        out, err = self.capsys.readouterr()
-        result = Run(tuple(args), code, out, err)
+        result = run_in_process(self.capsys, args, env=full_env, cwd=self.cwd, stdin=input or "")
         self.runs.append(result)
         return result
 
