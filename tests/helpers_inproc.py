@@ -226,9 +226,7 @@ class SameProcessCli(Cli):
             return super().run(
                 *args, input=input, env=env, drop=drop, command=command, timeout=timeout
             )
-        full_env = {**self.env, **(env or {})}
-        for name in drop:
-            full_env.pop(name, None)
+        full_env = self.environment(env, drop)
         result = run_in_process(self.capsys, args, env=full_env, cwd=self.cwd, stdin=input or "")
         self.runs.append(result)
         return result
