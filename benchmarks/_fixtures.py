@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.storage.store import Watchlist
@@ -70,7 +71,7 @@ def write_unfinished_watchlist(path: Path, ids: list[str]) -> Path:
 
 
 @contextmanager
-def simulator_process(tasks: int, *, queued_seconds: float = 0.0) -> Iterator[dict]:
+def simulator_process(tasks: int, *, queued_seconds: float = 0.0) -> Iterator[dict[str, Any]]:
     """A simulator in a child process holding `tasks` unfinished tasks.
 
     Yields {"base_url": ..., "ids": [...]}; the child serves until its stdin closes.
@@ -125,7 +126,7 @@ def year_record(i: int, kind: str, now: float) -> TaskRecord:
     done = created + 95
     prompt = (PROMPT + f"{i}").ljust(200, ".")
     history: tuple[tuple[str, float], ...] = (("queued", created), ("processing", created + 8))
-    base: dict = {
+    base: dict[str, Any] = {
         "id": task_id,
         "created": int(created),
         "model": "starvideos_o3",

@@ -118,7 +118,8 @@ def bare_app(db: Path) -> Any:
 
 def our_app(db: Path, client: Any = None, interval: float = 30.0) -> Any:
     from starvideos_tui.storage.store import Watchlist
-    from starvideos_tui.tui.app import AppConfig, StarVideosApp
+    from starvideos_tui.tui.app import StarVideosApp
+    from starvideos_tui.tui.config import AppConfig
 
     download_dir = Path(tempfile.mkdtemp(prefix="bench-dl-"))
     return StarVideosApp(
@@ -134,7 +135,8 @@ def row_count(app: Any) -> int:
     from starvideos_tui.tui.widgets.task_table import TaskTable
 
     tables = app.query(TaskTable)
-    return tables.first().row_count if tables else app.query_one(DataTable).row_count
+    count: int = tables.first().row_count if tables else app.query_one(DataTable).row_count
+    return count
 
 
 SCREEN_ROWS = 30  # what a terminal of the benchmark's size shows
@@ -301,13 +303,13 @@ async def poll_pass(args: argparse.Namespace) -> dict[str, Any]:
 
         answered = 0
         queue = list(reversed(ids))
-        async with httpx.AsyncClient(headers={"Authorization": "Bearer k"}) as client:
+        async with httpx.AsyncClient(headers={"Authorization": "Bearer k"}) as http:
 
             async def worker() -> None:
                 nonlocal answered
                 while queue:
                     task_id = queue.pop()
-                    response = await client.get(f"{args.base_url}/v1/result/{task_id}")
+                    response = await http.get(f"{args.base_url}/v1/result/{task_id}")
                     if response.status_code == 200 and response.json()["id"] == task_id:
                         answered += 1
 
@@ -319,12 +321,12 @@ async def poll_pass(args: argparse.Namespace) -> dict[str, Any]:
 
         answered = 0
         limit = asyncio.Semaphore(args.concurrency)
-        async with httpx.AsyncClient(headers={"Authorization": "Bearer k"}) as client:
+        async with httpx.AsyncClient(headers={"Authorization": "Bearer k"}) as http:
 
             async def get(task_id: str) -> None:
                 nonlocal answered
                 async with limit:
-                    response = await client.get(f"{args.base_url}/v1/result/{task_id}")
+                    response = await http.get(f"{args.base_url}/v1/result/{task_id}")
                     if response.status_code == 200 and response.json()["id"] == task_id:
                         answered += 1
 

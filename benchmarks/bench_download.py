@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -399,8 +400,8 @@ def main(argv: list[str] | None = None) -> int:
                         runners.append(
                             (
                                 tool,
-                                lambda t=tool, m=mode: run_ours(
-                                    url, out / "ours.mp4", size, sha256, t, m
+                                functools.partial(
+                                    run_ours, url, out / "ours.mp4", size, sha256, tool, mode
                                 ),
                             )
                         )

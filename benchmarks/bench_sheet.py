@@ -65,7 +65,8 @@ def _encode(path: Path, width: int, height: int, seconds: int, seed: int) -> Non
             draw = ImageDraw.Draw(image)
             x = (n * 9) % width
             draw.ellipse([x, height // 3, x + height // 4, height // 3 + height // 4], "yellow")
-            for packet in stream.encode(av.VideoFrame.from_image(image)):
+            frame = av.VideoFrame.from_image(image)  # type: ignore[no-untyped-call]
+            for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode(None):
             container.mux(packet)
@@ -125,7 +126,7 @@ def write_watchlist(path: Path, videos: list[dict[str, Any]]) -> Path:
                 actual_duration=float(video["s"]) if video else 5.0,
                 prompt=f"take {n} of a red fox at dawn",
                 rating=n % 6,
-                **saved,  # type: ignore[arg-type]
+                **saved,
             )
         )
     Watchlist(path).add(records)

@@ -148,7 +148,8 @@ class Bench:
         if done.returncode != 0 or not result.exists():
             tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
             raise ProbeFailed(f"{name} exited {done.returncode}: {tail[0][:200]}")
-        return json.loads(result.read_text())
+        answer: dict[str, Any] = json.loads(result.read_text())
+        return answer
 
     def outside(self, *args: object, timeout: float = 300) -> dict[str, Any]:
         """One whole-process measurement by _outside.py (a fresh process: tmux, list...)."""
@@ -159,7 +160,8 @@ class Bench:
         if done.returncode != 0:
             tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
             raise ProbeFailed(f"{args[0]} exited {done.returncode}: {tail[0][:200]}")
-        return json.loads(done.stdout.strip().splitlines()[-1])
+        answer: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        return answer
 
     def year(self, size: int) -> Path:
         """A year of history of `size` tasks (issue 25's mix), written once."""
@@ -207,7 +209,11 @@ def seconds(value: float) -> str:
 
 
 def ratio_row(
-    figure: str, ours: list[float], base: list[float], limit: float | None, unit=seconds
+    figure: str,
+    ours: list[float],
+    base: list[float],
+    limit: float | None,
+    unit: Callable[[float], str] = seconds,
 ) -> Row:
     ratio = paired_ratio(ours, base)
     return Row(
@@ -252,7 +258,8 @@ def first_paint_idle_memory(bench: Bench) -> Iterator[Row]:
                 bare_rss_by_size.setdefault(size, []).append(result["peak_rss_mb"])
             if idle:
                 at_idle[impl].append(result)
-            return result["paint_s"]
+            paint_s: float = result["paint_s"]
+            return paint_s
 
         ours, base = bench.pairs(measure, plan.paint_runs)
         paint_by_size[size] = ours
@@ -300,8 +307,8 @@ def first_paint_idle_memory(bench: Bench) -> Iterator[Row]:
         target="< 200 MB",
         met="yes" if rss < 200 else "**no**",
     )
-    growth = ", ".join(f"{size_name(n)}: {median(mb):.0f} MB" for n, mb in rss_by_size.items())
-    yield Row("8b. peak RSS of ours by size, after first paint (information)", growth)
+    by_size = ", ".join(f"{size_name(n)}: {median(mb):.0f} MB" for n, mb in rss_by_size.items())
+    yield Row("8b. peak RSS of ours by size, after first paint (information)", by_size)
 
 
 def polling_cpu(bench: Bench) -> Iterator[Row]:
@@ -402,7 +409,8 @@ def polling_pass(bench: Bench) -> Iterator[Row]:
             result = bench.probe("poll-pass", "--impl", impl, "--db", db, *common)
             if result["answered"] != plan.pass_tasks:
                 raise ProbeFailed(f"{impl}: {result['answered']} of {plan.pass_tasks} answered")
-            return result["pass_s"]
+            pass_s: float = result["pass_s"]
+            return pass_s
 
         ours, base = bench.pairs(measure)
         # A stricter reference: 8 workers draining one list need no task per request.

@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import logging
 import os
-import random
 import sys
 import tempfile
 import time
@@ -22,97 +21,51 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from starvideos_tui.api.client import StarVideosClient
 from starvideos_tui.core.models import TaskRecord
-from starvideos_tui.core.schedule import PollSchedule
 from starvideos_tui.core.vocabulary import DownloadState
 from starvideos_tui.simulator import SimConfig, Simulator
-from starvideos_tui.storage.store import Watchlist
 from starvideos_tui.tui.app import StarVideosApp
-from starvideos_tui.tui.config import AppConfig
-from starvideos_tui.tui.widgets.task_table import TaskTable
 
 ROOT = Path(__file__).resolve().parent.parent
-FROZEN = 1_768_469_400.0  # 2026-01-15 09:30:00 UTC
+# The scene the snapshot tests picture (tests/snapshot_apps/scene.py): its clock, ids,
+# record builders and canned answers; the README's pictures add to them.
+sys.path.insert(0, str(ROOT / "tests"))
+from snapshot_apps.scene import (  # noqa: E402
+    COMPLETED,
+    DOWNLOADED,
+    FROZEN,
+    PROCESSING,
+    QUEUED,
+    FrozenClock,
+    ago,
+    canned_answers,
+    done,
+    failed,
+    running,
+    select,
+    until,
+)
+from snapshot_apps.scene import build_app as build_scene_app  # noqa: E402
+
 SIZE = (100, 30)
 NARROW = (80, 24)
-CDN = "https://cdn.starvideos.example/v"
+LINK_LIFE = 300  # the links die 5 minutes on: the README shows the warning
 
-DOWNLOADED = "video_starvideos_o3_4821730011"
 DOWNLOADING = "video_starvideos_o3_4821730012"
-COMPLETED = "video_starvideos_o3_4821730013"
-PROCESSING = "video_starvideos_o3_4821730014"
-QUEUED = "video_starvideos_o3_4821730015"
 FAILED = "video_starvideos_o3_4821730016"
 RETRYING = "video_starvideos_o3_4821730017"
 UNKNOWN = "video_starvideos_o3_0000000000"
 DOWNLOADED_SHA = "5f1c0a4e9b7d3c2a8e6f4d1b0c9a7e5d3b1f8c6a4e2d0b9f7c5a3e1d8b6f4c2a"
 
-FAILURE = (
-    "Reference image resolution is too low: the first image is 320x240, "
-    "at least 720x720 is required."
-)
-
-
-class FrozenClock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def ago(seconds: float) -> float:
-    return FROZEN - seconds
-
-
-def link(task_id: str) -> str:
-    return f"{CDN}/{task_id}.mp4?token=demo&expires={int(FROZEN) + 300}"
-
 
 def watchlist_records() -> list[TaskRecord]:
     """One task in each state the table can show, added over the last few hours."""
-
-    def done(
-        task_id: str, label: str, minutes: float, took: float = 85, **extra: Any
-    ) -> TaskRecord:
-        created = ago(minutes * 60)
-        finished = created + took
-        return TaskRecord(
-            id=task_id,
-            status="completed",
-            created=int(created),
-            model="starvideos_o3",
-            video_url=link(task_id),
-            video_url_at=finished,
-            actual_duration=5.0,
-            label=label,
-            added_at=created,
-            checked_at=finished,
-            updated_at=finished,
-            history=(("queued", created), ("processing", created + 12), ("completed", finished)),
-            **extra,
-        )
-
-    def running(task_id: str, status: str, label: str, minutes: float) -> TaskRecord:
-        created = ago(minutes * 60)
-        return TaskRecord(
-            id=task_id,
-            status=status,
-            created=int(created),
-            model="starvideos_o3",
-            label=label,
-            added_at=created,
-            checked_at=ago(30),
-            updated_at=created,
-            history=((status, created),),
-        )
-
     return [
         done(
             DOWNLOADED,
             "Aerial shot of a lighthouse at dawn, slow push-in",
             190,
+            life=LINK_LIFE,
             local_path=f"/home/ana/Videos/starvideos/{DOWNLOADED}.mp4",
             size=2_938_112,
             sha256=DOWNLOADED_SHA,
@@ -124,51 +77,26 @@ def watchlist_records() -> list[TaskRecord]:
                 f"Lighthouse at dawn, take {n}",
                 26 * 60 - 15 * n,
                 took=300 + 20 * n,
+                life=LINK_LIFE,
                 local_path=f"/home/ana/Videos/starvideos/video_starvideos_o3_48216{n:05d}.mp4",
             )
             for n in range(1, 7)
         ),
-        done(DOWNLOADING, "A red fox trotting through fresh snow, tracking shot", 7),
-        done(COMPLETED, "Timelapse of clouds rolling over mountain peaks", 4),
+        done(
+            DOWNLOADING, "A red fox trotting through fresh snow, tracking shot", 7, life=LINK_LIFE
+        ),
+        done(COMPLETED, "Timelapse of clouds rolling over mountain peaks", 4, life=LINK_LIFE),
         running(PROCESSING, "processing", "Neon city street in the rain at night", 3),
         running(QUEUED, "queued", "Paper boats racing down a gutter stream, macro lens", 1),
-        TaskRecord(
-            id=FAILED,
-            status="failed",
-            created=int(ago(45 * 60)),
-            model="starvideos_o3",
-            error=FAILURE,
-            label="Close-up of a hummingbird at a feeder",
-            added_at=ago(45 * 60),
-            checked_at=ago(40 * 60),
-            updated_at=ago(40 * 60),
-            history=(
-                ("queued", ago(45 * 60)),
-                ("processing", ago(44 * 60)),
-                ("failed", ago(40 * 60)),
-            ),
-        ),
+        failed(),
         running(RETRYING, "processing", "Origami crane unfolding itself, stop motion", 12),
         TaskRecord(id=UNKNOWN, label="an id the API does not know", added_at=ago(20 * 60)),
     ]
 
 
-def canned_answers(sim: Simulator) -> None:
+def all_canned_answers(sim: Simulator) -> None:
     """What the simulator says when the app polls the unfinished tasks at start."""
-    for record in watchlist_records():
-        if record.id in (PROCESSING, QUEUED):
-            sim.add_fixed(
-                record.id,
-                {
-                    "id": record.id,
-                    "object": "video",
-                    "created": record.created,
-                    "model": "starvideos_o3",
-                    "status": record.status,
-                    "video_url": None,
-                    "error": None,
-                },
-            )
+    canned_answers(sim, watchlist_records())
     sim.add_fixed(
         RETRYING,
         {"error": {"message": "upstream render farm unavailable", "type": "server_error"}},
@@ -192,39 +120,21 @@ def cache_frames(folder: Path) -> Path:
     return frames
 
 
-def build_app(
-    sim: Simulator, folder: Path, clock: FrozenClock, ansi: bool = False
-) -> StarVideosApp:
-    watchlist = Watchlist(folder / "watchlist.json")
-    if not watchlist.path.exists():
-        watchlist.add(watchlist_records())
-    config = AppConfig(
-        download_dir=folder / "videos",
-        bell=False,
-        wall_clock=clock,
-        monotonic=clock,
-        ansi=ansi,
+def build_app(sim: Simulator, folder: Path, ansi: bool = False) -> StarVideosApp:
+    """The scene's app over this watchlist, its pictures in truecolour, the preview on."""
+    terminal = "truecolour-ansi" if ansi else "truecolour"
+    return build_scene_app(
+        sim,
+        folder,
+        terminal,
+        book=watchlist_records(),
+        preview="blocks",
         frames_dir=folder / "frames",
     )
-    schedule = PollSchedule(interval=config.interval, clock=clock, rng=random.Random(1))
-    app = StarVideosApp(
-        watchlist=watchlist,
-        client=StarVideosClient(sim.base_url, "sk-screenshots"),
-        config=config,
-        schedule=schedule,
-    )
-    assert app.monitor.poller is not None
-    # One request at a time: the schedule's random draws then come in a fixed order.
-    app.monitor.poller.concurrency = 1
-    return app
 
 
 async def settle(app: StarVideosApp, pilot: Any, ready: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 10
-    while not ready():
-        if time.monotonic() > deadline:
-            raise RuntimeError("the app did not reach the state to picture")
-        await pilot.pause(0.05)
+    await until(pilot, ready, "the state to picture")
     app.clear_notifications()
     app.render_rows()
     await pilot.pause()
@@ -259,15 +169,9 @@ async def leave(app: StarVideosApp, pilot: Any) -> None:
         await pilot.pause(0.05)
 
 
-async def select(app: StarVideosApp, pilot: Any, task_id: str) -> None:
-    table = app.query_one(TaskTable)
-    table.move_cursor(row=table.row_ids.index(task_id), animate=False)
-    await pilot.pause()
-
-
 async def export(out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
-    clock = FrozenClock(FROZEN)
+    clock = FrozenClock()
     written: list[Path] = []
 
     def save(app: StarVideosApp, name: str) -> None:
@@ -280,8 +184,8 @@ async def export(out: Path) -> list[Path]:
         cache_frames(Path(tmp))
         sim = Simulator(SimConfig(seed=1), clock=clock).start()
         try:
-            canned_answers(sim)
-            app = build_app(sim, Path(tmp), clock)
+            all_canned_answers(sim)
+            app = build_app(sim, Path(tmp))
             async with app.run_test(size=SIZE) as pilot:
                 await settle(app, pilot, first_poll_done(app))
                 # A download in progress, as the engine would hold it mid-transfer.
@@ -290,16 +194,16 @@ async def export(out: Path) -> list[Path]:
                 await settle(app, pilot, lambda: DOWNLOADING in app.downloads)
                 save(app, "watchlist.svg")
 
-                await select(app, pilot, FAILED)
+                await select(pilot, FAILED)
                 await pilot.press("d")  # on a failed task: the panel opens on the error
                 await settle(app, pilot, lambda: True)
                 save(app, "failure-panel.svg")
 
-                await select(app, pilot, DOWNLOADING)
+                await select(pilot, DOWNLOADING)
                 await settle(app, pilot, lambda: True)
                 save(app, "download.svg")
 
-                await select(app, pilot, DOWNLOADED)  # the panel stays open: its picture
+                await select(pilot, DOWNLOADED)  # the panel stays open: its picture
                 await settle(app, pilot, lambda: "frame 1 of 5" in preview_shown(app))
                 save(app, "preview.svg")
 
@@ -310,20 +214,20 @@ async def export(out: Path) -> list[Path]:
                 await pilot.press("escape")
                 await leave(app, pilot)
 
-            app = build_app(sim, Path(tmp), clock)
+            app = build_app(sim, Path(tmp))
             async with app.run_test(size=NARROW) as pilot:
                 await settle(app, pilot, first_poll_done(app))
-                await select(app, pilot, FAILED)
+                await select(pilot, FAILED)
                 await pilot.press("enter")
                 await settle(app, pilot, lambda: True)
                 save(app, "narrow-80x24.svg")
                 await leave(app, pilot)
 
             # A 16-colour terminal (TERM=xterm): the terminal's own palette.
-            app = build_app(sim, Path(tmp), clock, ansi=True)
+            app = build_app(sim, Path(tmp), ansi=True)
             async with app.run_test(size=NARROW) as pilot:
                 await settle(app, pilot, first_poll_done(app))
-                await select(app, pilot, PROCESSING)
+                await select(pilot, PROCESSING)
                 await settle(app, pilot, lambda: True)
                 save(app, "16-colours-80x24.svg")
                 await leave(app, pilot)
@@ -331,10 +235,10 @@ async def export(out: Path) -> list[Path]:
             # NO_COLOR: no colour at all; the words, glyphs and reverse video tell.
             os.environ["NO_COLOR"] = "1"
             try:
-                app = build_app(sim, Path(tmp), clock, ansi=True)
+                app = build_app(sim, Path(tmp), ansi=True)
                 async with app.run_test(size=NARROW) as pilot:
                     await settle(app, pilot, first_poll_done(app))
-                    await select(app, pilot, PROCESSING)
+                    await select(pilot, PROCESSING)
                     await settle(app, pilot, lambda: True)
                     save(app, "no-color-80x24.svg")
                     await leave(app, pilot)

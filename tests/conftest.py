@@ -27,6 +27,7 @@ import contextlib
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -37,6 +38,7 @@ import pytest
 import pytest_timeout
 from helpers_cli import Cli
 from helpers_http import Respond, ScriptedHTTPServer, serve_tls
+from helpers_inproc import SameProcessCli
 from helpers_proc import Backstop, Spawn, Tmux, child_environment, end, end_all, start
 
 from starvideos_tui.api.client import StarVideosClient
@@ -135,6 +137,27 @@ def sim(start_sim: Callable[..., Simulator]) -> Simulator:
 def cli(tmp_path: Path, sim: Simulator) -> Cli:
     """The CLI run as a child process against `sim`, with its own home (helpers_cli.Cli)."""
     return Cli(tmp_path, sim.base_url)
+
+
+@pytest.fixture
+def same_process_cli(
+    tmp_path: Path, sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> SameProcessCli:
+    """`cli`'s face, each command run in the test's own process (no interpreter start):
+    for what a child process itself proves nothing about. A module whose tests all qualify
+    makes it its `cli` (helpers_inproc.SameProcessCli)."""
+    return SameProcessCli(tmp_path, sim.base_url, capsys)
+
+
+@pytest.fixture
+def other_fs(tmp_path: Path) -> Iterator[Path]:
+    """An empty folder on another file system than tmp_path (a tmpfs: a copy there cannot
+    be a hard link), or the test is skipped."""
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("no tmpfs on another file system here")
+    with tempfile.TemporaryDirectory(dir=shm, prefix="svtui-") as folder:
+        yield Path(folder)
 
 
 # -- the TUI on the simulator ---------------------------------------------------------------

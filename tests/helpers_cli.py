@@ -88,9 +88,7 @@ class Cli:
         command: list[str] | None = None,
         timeout: float = 30,
     ) -> Run:
-        full_env = {**self.env, **(env or {})}
-        for name in drop:
-            full_env.pop(name, None)
+        full_env = self.environment(env, drop)
         proc = subprocess.run(
             [*(command or [sys.executable, "-m", "starvideos_tui"]), *args],
             input=input if input is not None else "",
@@ -103,6 +101,13 @@ class Cli:
         result = Run(tuple(args), proc.returncode, proc.stdout, proc.stderr)
         self.runs.append(result)
         return result
+
+    def environment(self, env: dict[str, str] | None, drop: tuple[str, ...]) -> dict[str, str]:
+        """A run's environment: this CLI's, `env` over it, the `drop` names left out."""
+        full_env = {**self.env, **(env or {})}
+        for name in drop:
+            full_env.pop(name, None)
+        return full_env
 
     def ok(self, *args: str, **kw: Any) -> Run:
         result = self.run(*args, **kw)

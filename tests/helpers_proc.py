@@ -24,6 +24,8 @@ import ctypes
 import faulthandler
 import itertools
 import os
+import pty
+import select
 import shutil
 import signal
 import subprocess
@@ -156,6 +158,42 @@ def child_environment(home: Path) -> dict[str, str]:
     env["STARVIDEOS_HOME"] = str(home)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     return env
+
+
+def read_until(fd: int, until: float) -> bytes:
+    """What `fd` gives until the monotonic time `until`, or until it ends (a pty's master
+    side reads EIO once the child's side is closed)."""
+    out = b""
+    while time.monotonic() < until:
+        if not select.select([fd], [], [], 0.05)[0]:
+            continue
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the other side closed
+            break
+        if not chunk:
+            break
+        out += chunk
+    return out
+
+
+def demo_in_a_pty(
+    spawn: Spawn, env: dict[str, str], *flags: str
+) -> tuple[subprocess.Popen[Any], int]:
+    """`starvideos-tui FLAGS --demo` with stdin, stdout and stderr on a new pseudo-terminal,
+    in `env`; the child and the terminal's master side, to read and type on."""
+    master, slave = pty.openpty()
+    try:
+        child = spawn(
+            [sys.executable, "-m", "starvideos_tui", *flags, "--demo"],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+        )
+    finally:
+        os.close(slave)
+    return child, master
 
 
 # -- what is still running ----------------------------------------------------------------

@@ -116,6 +116,16 @@ async def polled(pilot: Pilot[None], app: StarVideosApp) -> None:
     await pilot.pause()
 
 
+@asynccontextmanager
+async def polled_app(
+    app: StarVideosApp, size: tuple[int, int] = SIZE
+) -> AsyncIterator[Pilot[None]]:
+    """`running(app)`, once its first polling pass has answered every watched task."""
+    async with running(app, size) as pilot:
+        await polled(pilot, app)
+        yield pilot
+
+
 async def select(pilot: Pilot[None], app: StarVideosApp, task_id: str) -> None:
     table(app).move_cursor(row=row_ids(app).index(task_id))
     await pilot.pause()

@@ -1,5 +1,6 @@
 """The command line from the outside: `create`, `create --wait` and `create --from`
-(real subprocesses, a real simulator; see test_cli_e2e.py)."""
+(a real simulator; each command in the test's process as a child would run it, see
+test_cli_e2e.py; a terminal, a signal, another process's lock: real child processes)."""
 
 from __future__ import annotations
 
@@ -25,9 +26,16 @@ from helpers_cli import (
     posts,
     without_waiting,
 )
+from helpers_inproc import SameProcessCli
 from helpers_proc import Spawn
 
 from starvideos_tui.simulator import Simulator
+
+
+@pytest.fixture
+def cli(same_process_cli: SameProcessCli) -> SameProcessCli:
+    return same_process_cli
+
 
 # -- create -------------------------------------------------------------------------------
 
@@ -350,13 +358,13 @@ def test_create_from_dry_run_shows_a_hostile_prompt_without_escapes(
 
 
 def test_create_from_while_another_run_sends_to_the_same_watchlist_sends_nothing(
-    cli: Cli, sim: Simulator, tmp_path: Path
+    cli: SameProcessCli, sim: Simulator, tmp_path: Path
 ) -> None:
     from starvideos_tui.cli.batch import Sending
 
     batch = write_jsonl(tmp_path / "batch.jsonl", 2)
     with Sending(cli.watchlist):  # another run, in the middle of its sending
-        result = cli.run("create", "--from", str(batch))
+        result = cli.in_a_child("create", "--from", str(batch))
     assert_fails(result, 1, "another 'create --from'")
     assert not sim.requests
     cli.ok("create", "--from", str(batch))

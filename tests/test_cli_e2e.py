@@ -1,11 +1,13 @@
-"""The command line from the outside (CONTRACT.md): real subprocesses, a real simulator.
+"""The command line from the outside (CONTRACT.md): its words, a real simulator.
 
-Every test runs `python -m starvideos_tui ...` (or the `starvideos-tui` console script) as a
-child process against a Simulator listening on loopback in this process, with
-STARVIDEOS_HOME pointing every user folder at a temporary directory and no other
-STARVIDEOS_* variable inherited (helpers_cli.Cli). What is checked is what a user or a
+Every test runs the command line's `main` as a child would run it (the child's
+environment, working folder and stdin: helpers_inproc.SameProcessCli; the installed
+`starvideos-tui` console script as a real child process) against a Simulator listening on
+loopback in this process, with STARVIDEOS_HOME pointing every user folder at a temporary
+directory and no other STARVIDEOS_* variable inherited. What is checked is what a user or a
 script sees: stdout, stderr (one line for an error, never a traceback), the exit code, and
-which files were (not) written.
+which files were (not) written. What only a process shows (signals, crashes, terminals,
+start-up) is in test_cli_hostile.py, test_tui_signals.py and test_harness.py.
 
 Here: help and entry points, add and remove, list and refresh, download. The other
 commands are in test_cli_create.py, test_cli_watch.py, test_cli_settings.py and
@@ -39,6 +41,12 @@ from helpers_cli import (  # noqa: F401
 )
 
 from starvideos_tui.simulator import Simulator
+
+
+@pytest.fixture
+def cli(same_process_cli: Cli) -> Cli:
+    return same_process_cli
+
 
 # -- help and entry points ----------------------------------------------------------------
 

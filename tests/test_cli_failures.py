@@ -1,5 +1,6 @@
 """The command line from the outside when the world fails: a wrong key, an unreachable or
-malformed API, server errors, rate limits, a damaged watchlist (see test_cli_e2e.py)."""
+malformed API, server errors, rate limits, a damaged watchlist (each command in the test's
+process as a child would run it: see test_cli_e2e.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,12 @@ from helpers_cli import (
 )
 
 from starvideos_tui.simulator import Simulator
+
+
+@pytest.fixture
+def cli(same_process_cli: Cli) -> Cli:
+    return same_process_cli
+
 
 # -- failures of the world ----------------------------------------------------------------
 

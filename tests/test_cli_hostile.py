@@ -1,5 +1,7 @@
-"""The CLI in a hostile world, as a user runs it: child processes, a real simulator for the
-API, scripted hosts on loopback for the video, signals, odd environments."""
+"""The CLI in a hostile world, as a user runs it: a real simulator for the API, scripted
+hosts on loopback for the video; signals, two processes at once, odd environments and
+terminal encodings in child processes, the rest in the test's process as a child would
+run it (helpers_inproc.SameProcessCli)."""
 
 from __future__ import annotations
 
@@ -17,10 +19,17 @@ from typing import Any
 import pytest
 from helpers_cli import Cli, Run
 from helpers_http import Reply, ScriptedHTTPServer, Seen, ranged
+from helpers_inproc import SameProcessCli
 from helpers_media import padded_video
 from helpers_proc import Spawn
 
 from starvideos_tui.simulator import Simulator
+
+
+@pytest.fixture
+def cli(same_process_cli: SameProcessCli) -> SameProcessCli:
+    return same_process_cli
+
 
 TASK = "video_starvideos_o3_9990001111"
 VIDEO = padded_video(400_000)
@@ -269,18 +278,18 @@ def test_a_user_without_a_home_gets_one_clear_line_or_a_working_command(
 
 
 def test_an_ascii_only_terminal_gets_question_marks_not_a_traceback(
-    cli: Cli,
+    cli: SameProcessCli,
     sim: Simulator,
 ) -> None:
     task_id = sim.seed_task("猫 on a skateboard… ✓", queued=0, processing=100)
     ascii_env = {"PYTHONIOENCODING": "ascii", "LC_ALL": "C", "PYTHONUTF8": "0"}
-    cli.ok("create", "--prompt", "猫 on a skateboard… ✓", env=ascii_env)
-    cli.ok("add", task_id, env=ascii_env)
-
-    for args in (("list",), ("refresh",), ("list", "--json")):
-        run = cli.run(*args, env=ascii_env)
+    # The interpreter's own streams are the point: each run a child.
+    child = cli.in_a_child
+    created = ("create", "--prompt", "猫 on a skateboard… ✓")
+    for args in (created, ("add", task_id), ("list",), ("refresh",), ("list", "--json")):
+        run = child(*args, env=ascii_env)
         assert run.code == 0 and "Traceback" not in run.err, str(run)
-    assert "?" in cli.run("list", env=ascii_env).out
+    assert "?" in child("list", env=ascii_env).out
 
 
 # -- API quirks through the CLI ----------------------------------------------------------

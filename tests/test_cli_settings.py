@@ -1,5 +1,7 @@
 """The command line from the outside: login and the key, settings (flags, environment,
-config.toml), mistyped flags, the `sim` command (real subprocesses; see test_cli_e2e.py)."""
+config.toml), mistyped flags, the `sim` command (each command in the test's process as a
+child would run it, see test_cli_e2e.py; what would serve or open a screen if its refusal
+broke, and the `sim` that serves, in real child processes)."""
 
 from __future__ import annotations
 
@@ -26,9 +28,16 @@ from helpers_cli import (
     done_task,
     polls,
 )
+from helpers_inproc import SameProcessCli
 from helpers_proc import Spawn, child_environment
 
 from starvideos_tui.simulator import Simulator
+
+
+@pytest.fixture
+def cli(same_process_cli: SameProcessCli) -> SameProcessCli:
+    return same_process_cli
+
 
 # -- login and the key --------------------------------------------------------------------
 
@@ -190,10 +199,10 @@ def test_bad_auto_download_value_is_bad_input(cli: Cli) -> None:
 # -- the simulator command ----------------------------------------------------------------
 
 
-def test_sim_on_a_busy_port_fails_cleanly(cli: Cli, sim: Simulator) -> None:
+def test_sim_on_a_busy_port_fails_cleanly(cli: SameProcessCli, sim: Simulator) -> None:
     busy = urlsplit(sim.base_url).port
     assert busy is not None
-    assert_fails(cli.run("sim", "--port", str(busy), timeout=15), 1, str(busy))
+    assert_fails(cli.in_a_child("sim", "--port", str(busy), timeout=15), 1, str(busy))
 
 
 def test_sim_command_announces_its_address_and_serves_at_once(tmp_path: Path, spawn: Spawn) -> None:
@@ -247,8 +256,10 @@ def test_a_mistyped_flag_is_named_as_unknown(cli: Cli, args: tuple[str, ...], sa
     assert said in result.err and "Traceback" not in result.err
 
 
-def test_a_preview_setting_that_is_not_a_mode_is_refused_before_the_screen(cli: Cli) -> None:
-    result = cli.run("--demo", env={"STARVIDEOS_PREVIEW": "sixel-please"}, timeout=20)
+def test_a_preview_setting_that_is_not_a_mode_is_refused_before_the_screen(
+    cli: SameProcessCli,
+) -> None:
+    result = cli.in_a_child("--demo", env={"STARVIDEOS_PREVIEW": "sixel-please"}, timeout=20)
     assert_fails(result, 2, "STARVIDEOS_PREVIEW", "auto, blocks or off")
-    result = cli.run("--preview", "kitty", "--demo", timeout=20)
+    result = cli.in_a_child("--preview", "kitty", "--demo", timeout=20)
     assert result.code == 2 and "--preview" in result.err

@@ -1,5 +1,5 @@
-"""The command line from the outside: `watch` and `wait` (real subprocesses, a real
-simulator; see test_cli_e2e.py)."""
+"""The command line from the outside: `watch` and `wait` (each command in the test's
+process as a child would run it, a real simulator; see test_cli_e2e.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,12 @@ from helpers_cli import (
 )
 
 from starvideos_tui.simulator import Simulator
+
+
+@pytest.fixture
+def cli(same_process_cli: Cli) -> Cli:
+    return same_process_cli
+
 
 # -- watch --------------------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 """`collect DIR` from the outside (CONTRACT.md; #26 item 5): real saved videos in a real
-watchlist, the CLI in a child process.
+watchlist, the CLI in the test's process as a child would run it (helpers_inproc).
 
 Picks are hard-linked under readable names (copied onto another file system), never over
 anything or through a planted link, never a rejected take; a re-run adds only what is new
@@ -12,9 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,6 +23,12 @@ from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.engine.collect import SLUG_MAX, file_name, slug
 from starvideos_tui.storage.store import Watchlist
 from starvideos_tui.video.media import check_video
+
+
+@pytest.fixture
+def cli(same_process_cli: Cli) -> Cli:
+    return same_process_cli
+
 
 MANIFEST_COLUMNS = {"id", "prompt", "label", "rating", "length", "width", "height", "codec"}
 MANIFEST_COLUMNS |= {"fps", "duration", "sha256", "source", "file"}
@@ -75,15 +79,6 @@ class Takes:
 @pytest.fixture
 def takes(cli: Cli, tmp_path: Path) -> Takes:
     return Takes(cli, tmp_path / "downloads")
-
-
-@pytest.fixture
-def other_fs(tmp_path: Path) -> Iterator[Path]:
-    shm = Path("/dev/shm")
-    if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
-        pytest.skip("no tmpfs on another file system here")
-    with tempfile.TemporaryDirectory(dir=shm, prefix="svtui-collect-") as folder:
-        yield Path(folder) / "picks"
 
 
 def manifest(folder: Path) -> tuple[list[dict[str, object]], list[dict[str, str]]]:
@@ -159,12 +154,13 @@ def test_collect_onto_another_file_system_copies_and_checks(
     cli: Cli, takes: Takes, other_fs: Path
 ) -> None:
     take = takes.save("far away", rating=3)
-    result = cli.ok("collect", str(other_fs))
-    placed = other_fs / file_name(take)
+    picks = other_fs / "picks"  # made by collect
+    result = cli.ok("collect", str(picks))
+    placed = picks / file_name(take)
     assert f"collected (copied) {take.id}: {placed}" in result.out_lines
     assert hashlib.sha256(placed.read_bytes()).hexdigest() == take.sha256
     assert placed.stat().st_ino != Path(take.local_path or "").stat().st_ino
-    assert sorted(p.name for p in other_fs.iterdir()) == sorted(
+    assert sorted(p.name for p in picks.iterdir()) == sorted(
         [placed.name, "manifest.jsonl", "manifest.csv"]
     )
 

@@ -1,5 +1,6 @@
 """`download ID --to DIR` of a task already saved elsewhere, and `download --all-unsaved`,
-from the outside (CONTRACT.md; #25 item 5 and 7): real subprocesses on a real simulator.
+from the outside (CONTRACT.md; #25 item 5 and 7): each command as a child would run it, in
+the test's process (helpers_inproc.SameProcessCli), on a real simulator.
 
 A saved task's file is hard-linked into DIR (the same inode) on the same file system and
 copied (checked) onto another one (/dev/shm is a tmpfs); nothing there is overwritten or
@@ -12,9 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,6 +26,11 @@ from starvideos_tui.simulator import Simulator
 from starvideos_tui.storage.store import Watchlist
 
 YEAR = 365 * 24 * 3600.0
+
+
+@pytest.fixture
+def cli(same_process_cli: Cli) -> Cli:
+    return same_process_cli
 
 
 def sha256_of(path: Path) -> str:
@@ -50,16 +55,6 @@ def change_record(cli: Cli, task_id: str, change: Callable[[TaskRecord], TaskRec
 
 def requests_for(sim: Simulator, task_id: str) -> list[str]:
     return [r.path for r in sim.requests if task_id in r.path]
-
-
-@pytest.fixture
-def other_fs(tmp_path: Path) -> Iterator[Path]:
-    """A folder on another file system than tmp_path (a tmpfs), or the test is skipped."""
-    shm = Path("/dev/shm")
-    if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
-        pytest.skip("no tmpfs on another file system here")
-    with tempfile.TemporaryDirectory(dir=shm, prefix="svtui-copies-") as folder:
-        yield Path(folder)
 
 
 def test_download_to_another_folder_hard_links_the_saved_video_without_a_request(

@@ -1,29 +1,30 @@
-"""`watch`, end to end in a subprocess against the simulator: every video saved unattended."""
+"""`watch`, end to end against the simulator (in the test's process as a child would run
+it, helpers_inproc): every video saved unattended."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers_cli import Run
 from helpers_download import (
     KEY,
     files_in,
 )
+from helpers_inproc import run_in_process
 from helpers_proc import child_environment
 
 from starvideos_tui.simulator import SimConfig, Simulator
 from starvideos_tui.simulator.video import sample_video
 
-# -- `watch`, end to end in a subprocess ----------------------------------------------------
+# -- `watch`, end to end -----------------------------------------------------------------
 
 
 @pytest.fixture
 def live_simulator() -> Iterator[Simulator]:
-    """The simulator on the real clock, for a subprocess that polls it."""
+    """The simulator on the real clock, for a command that polls it."""
     sim = Simulator(SimConfig(port=0, seed=11)).start()
     try:
         yield sim
@@ -32,23 +33,16 @@ def live_simulator() -> Iterator[Simulator]:
 
 
 def run_cli(
-    sim: Simulator, home: Path, *args: str, key: str = KEY
-) -> subprocess.CompletedProcess[str]:
+    capsys: pytest.CaptureFixture[str], sim: Simulator, home: Path, *args: str, key: str = KEY
+) -> Run:
+    """The command in the test's process as a child would run it (helpers_inproc)."""
     env = child_environment(home)
     env.update(
         STARVIDEOS_BASE_URL=sim.base_url,
         STARVIDEOS_API_KEY=key,
         NO_COLOR="1",
     )
-    return subprocess.run(
-        [sys.executable, "-m", "starvideos_tui", *args],
-        env=env,
-        cwd=home,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    return run_in_process(capsys, args, env=env, cwd=home)
 
 
 def transitions_of(stdout: str, task_id: str) -> list[str]:
@@ -57,7 +51,10 @@ def transitions_of(stdout: str, task_id: str) -> list[str]:
 
 @pytest.mark.parametrize("with_failure", [True, False], ids=["one-fails", "all-complete"])
 def test_watch_saves_every_video_unattended_and_exits_by_outcome(
-    live_simulator: Simulator, tmp_path: Path, with_failure: bool
+    live_simulator: Simulator,
+    tmp_path: Path,
+    with_failure: bool,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     sim = live_simulator
     good = [
@@ -68,23 +65,23 @@ def test_watch_saves_every_video_unattended_and_exits_by_outcome(
     ids = good + (bad if with_failure else [])
     home, folder = tmp_path / "home", tmp_path / "saved"
     home.mkdir()
-    added = run_cli(sim, home, "add", *ids)
-    assert added.returncode == 0, added.stderr
+    added = run_cli(capsys, sim, home, "add", *ids)
+    assert added.code == 0, added.err
 
-    result = run_cli(sim, home, "--interval", "0.5", "--download-dir", str(folder), "watch")
+    result = run_cli(capsys, sim, home, "--interval", "0.5", "--download-dir", str(folder), "watch")
 
-    assert result.returncode == (1 if with_failure else 0), result.stdout + result.stderr
-    assert "Traceback" not in result.stderr
-    lines = result.stdout.splitlines()
+    assert result.code == (1 if with_failure else 0), result.out + result.err
+    assert "Traceback" not in result.err
+    lines = result.out.splitlines()
     for task_id in good:
-        steps = transitions_of(result.stdout, task_id)
-        assert steps and steps[-1].endswith("-> completed"), result.stdout
+        steps = transitions_of(result.out, task_id)
+        assert steps and steps[-1].endswith("-> completed"), result.out
         assert len(steps) == len(set(steps))  # one line per transition, never repeated
         assert lines.count(f"{task_id} saved {folder.resolve() / f'{task_id}.mp4'}") == 1
         assert (folder / f"{task_id}.mp4").read_bytes() == sample_video().data
     if with_failure:
         (failed,) = bad
-        steps = transitions_of(result.stdout, failed)
+        steps = transitions_of(result.out, failed)
         assert steps and steps[-1].endswith("-> failed") and len(steps) == len(set(steps))
         assert sum(line.startswith(f"{failed} failed: ") for line in lines) == 1
         assert not (folder / f"{failed}.mp4").exists()
@@ -92,14 +89,14 @@ def test_watch_saves_every_video_unattended_and_exits_by_outcome(
     video = [r for r in sim.requests if r.path.startswith("/videos/")]
     assert len(video) == len(good)
     assert all("authorization" not in r.headers for r in video)
-    listed = json.loads(run_cli(sim, home, "list", "--json").stdout)
+    listed = json.loads(run_cli(capsys, sim, home, "list", "--json").out)
     by_id = {item["id"]: item for item in listed}
     for task_id in good:
         assert by_id[task_id]["status"] == "completed"
 
 
 def test_watch_with_a_short_api_key_still_saves_the_videos(
-    live_simulator: Simulator, tmp_path: Path
+    live_simulator: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Regression: the client once masked the key in the body before parsing it, so with
     STARVIDEOS_API_KEY=k the link's 'token=' became 'to***en=' and every save got a 403."""
@@ -107,18 +104,18 @@ def test_watch_with_a_short_api_key_still_saves_the_videos(
     task_id = sim.seed_task("a heron takes off", queued=0.2, processing=0.4)
     home, folder = tmp_path / "home", tmp_path / "saved"
     home.mkdir()
-    assert run_cli(sim, home, "add", task_id, key="k").returncode == 0
+    assert run_cli(capsys, sim, home, "add", task_id, key="k").code == 0
 
     result = run_cli(
-        sim, home, "--interval", "0.5", "--download-dir", str(folder), "watch", key="k"
+        capsys, sim, home, "--interval", "0.5", "--download-dir", str(folder), "watch", key="k"
     )
 
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.code == 0, result.out + result.err
     assert (folder / f"{task_id}.mp4").read_bytes() == sample_video().data
 
 
 def test_watch_survives_a_video_url_with_a_bad_port(
-    live_simulator: Simulator, tmp_path: Path
+    live_simulator: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sim = live_simulator
     good = sim.seed_task("a heron takes off", queued=0.2, processing=0.4)
@@ -134,11 +131,11 @@ def test_watch_survives_a_video_url_with_a_bad_port(
     )
     home, folder = tmp_path / "home", tmp_path / "saved"
     home.mkdir()
-    assert run_cli(sim, home, "add", broken, good).returncode == 0
+    assert run_cli(capsys, sim, home, "add", broken, good).code == 0
 
-    result = run_cli(sim, home, "--interval", "0.5", "--download-dir", str(folder), "watch")
+    result = run_cli(capsys, sim, home, "--interval", "0.5", "--download-dir", str(folder), "watch")
 
-    assert "Traceback" not in result.stderr
-    assert result.returncode == 1
-    assert f"{broken} completed but not saved: " in result.stdout
+    assert "Traceback" not in result.err
+    assert result.code == 1
+    assert f"{broken} completed but not saved: " in result.out
     assert (folder / f"{good}.mp4").read_bytes() == sample_video().data

@@ -2,25 +2,22 @@
 them: what they wait for said at once on a plain stderr, a line per poll (progress.py), and
 desktop notifications with the TUI's rules sent to the controlling terminal only
 (alerts.py, notify.Terminal). Every child runs in its own session and is killed with its
-process group whatever happens."""
+process group whatever happens (conftest's spawn)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pty
 import re
 import select
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-from helpers_proc import child_environment
+from helpers_proc import Spawn, child_environment
 
 from starvideos_tui.simulator import Simulator
 
@@ -45,6 +42,37 @@ class Home:
     def command(self, *words: str) -> list[str]:
         return [sys.executable, "-m", "starvideos_tui", *words]
 
+    def start(self, spawn: Spawn, *words: str, **popen: Any) -> subprocess.Popen[bytes]:
+        """`starvideos-tui WORDS` as a child in this home; a stream not given is closed."""
+        closed = {name: subprocess.DEVNULL for name in ("stdin", "stdout", "stderr")}
+        child: subprocess.Popen[bytes] = spawn(
+            self.command(*words), env=self.env, cwd=self.path, **(closed | popen)
+        )
+        return child
+
+    def piped(self, spawn: Spawn, *words: str) -> tuple[subprocess.Popen[bytes], dict[int, str]]:
+        """The child with stdout and stderr pipes, and those pipes' names by fd."""
+        child = self.start(spawn, *words, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert child.stdout is not None and child.stderr is not None
+        return child, {child.stdout.fileno(): "out", child.stderr.fileno(): "err"}
+
+    def on_a_terminal(
+        self, spawn: Spawn, *words: str, streams: tuple[str, ...] = ("stdin", "stdout", "stderr")
+    ) -> tuple[subprocess.Popen[bytes], list[tuple[float, str, bytes]]]:
+        """The child with `streams` on a new pty (no controlling one: a session of its
+        own), and all the pty showed until it exited."""
+        master, slave = pty.openpty()
+        try:
+            child = self.start(spawn, *words, **dict.fromkeys(streams, slave))
+            os.close(slave)
+            slave = -1
+            got = read_until_exit(child, {master: "tty"}, 40)
+        finally:
+            os.close(master)
+            if slave >= 0:
+                os.close(slave)
+        return child, got
+
     def run(self, *words: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             self.command(*words),
@@ -55,24 +83,6 @@ class Home:
             timeout=30,
             start_new_session=True,
         )
-
-
-@pytest.fixture
-def children() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
-    """Popen in a new session; every process group started is killed at the end."""
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start(command: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
-        child = subprocess.Popen(command, start_new_session=True, **kwargs)
-        started.append(child)
-        return child
-
-    yield start
-    for child in started:
-        if child.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(child.pid, signal.SIGKILL)
-        child.wait(timeout=10)
 
 
 def read_until_exit(
@@ -131,20 +141,12 @@ def polls(sim: Simulator, task_id: str) -> int:
 def test_create_wait_with_stderr_a_pipe_says_at_once_what_it_waits_for_then_a_line_per_poll(
     tmp_path: Path,
     start_sim: Callable[..., Simulator],
-    children: Callable[..., subprocess.Popen[bytes]],
+    spawn: Spawn,
 ) -> None:
     sim = start_sim(queued_seconds=1.5, processing_seconds=1.5)
     home = Home(tmp_path, sim)
-    child = children(
-        home.command("--interval", "1", "create", "--prompt", "a cat", "--wait"),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=home.env,
-        cwd=tmp_path,
-    )
-    assert child.stdout is not None and child.stderr is not None
-    got = read_until_exit(child, {child.stdout.fileno(): "out", child.stderr.fileno(): "err"}, 40)
+    child, fds = home.piped(spawn, "--interval", "1", "create", "--prompt", "a cat", "--wait")
+    got = read_until_exit(child, fds, 40)
     assert child.wait(timeout=10) == 0, got
     out, err = lines_of(got, "out"), lines_of(got, "err")
     made, task_id = out[0]
@@ -163,21 +165,14 @@ def test_create_wait_with_stderr_a_pipe_says_at_once_what_it_waits_for_then_a_li
 def test_create_wait_with_a_long_interval_speaks_well_before_the_second_poll(
     tmp_path: Path,
     start_sim: Callable[..., Simulator],
-    children: Callable[..., subprocess.Popen[bytes]],
+    spawn: Spawn,
 ) -> None:
     """At the default-like 30 s, a log shows the wait within a second, not at a change."""
     sim = start_sim(queued_seconds=600, processing_seconds=600)
     home = Home(tmp_path, sim)
-    child = children(
-        home.command("--interval", "30", "create", "--prompt", "a slow cat", "--wait"),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=home.env,
-        cwd=tmp_path,
-    )
-    assert child.stdout is not None and child.stderr is not None
-    got = read_for(child, {child.stdout.fileno(): "out", child.stderr.fileno(): "err"}, 3.0)
+    words = ("--interval", "30", "create", "--prompt", "a slow cat", "--wait")
+    child, fds = home.piped(spawn, *words)
+    got = read_for(child, fds, 3.0)
     (made, task_id), *_ = lines_of(got, "out")
     (first_at, first), (_, second) = lines_of(got, "err")
     assert first_at - made < 2.0
@@ -209,30 +204,14 @@ def test_wait_with_stderr_a_pipe_says_what_it_waits_for_then_a_line_per_pass(
 def test_watch_notify_osc777_on_a_terminal_sends_one_coalesced_notification(
     tmp_path: Path,
     start_sim: Callable[..., Simulator],
-    children: Callable[..., subprocess.Popen[bytes]],
+    spawn: Spawn,
 ) -> None:
     sim = start_sim()
     home = Home(tmp_path, sim)
     good = sim.seed_task("a cat", queued=0, processing=0)
     bad = sim.seed_task("a dog", queued=0, processing=0, fail=True, error="Too dark.")
     assert home.run("add", good, bad).returncode == 0
-    master, slave = pty.openpty()
-    try:
-        child = children(
-            home.command("--notify", "osc777", "--interval", "0.5", "watch"),
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            env=home.env,
-            cwd=tmp_path,
-        )
-        os.close(slave)
-        slave = -1
-        got = read_until_exit(child, {master: "tty"}, 40)
-    finally:
-        os.close(master)
-        if slave >= 0:
-            os.close(slave)
+    child, got = home.on_a_terminal(spawn, "--notify", "osc777", "--interval", "0.5", "watch")
     assert child.wait(timeout=10) == 1  # one failed
     terminal = b"".join(data for _, _, data in got)
     assert f"{good} saved".encode() in terminal, terminal
@@ -248,7 +227,7 @@ def test_watch_notify_osc777_on_a_terminal_sends_one_coalesced_notification(
 def test_wait_notify_auto_in_tmux_under_kitty_strips_the_apis_text_and_wraps_it(
     tmp_path: Path,
     start_sim: Callable[..., Simulator],
-    children: Callable[..., subprocess.Popen[bytes]],
+    spawn: Spawn,
 ) -> None:
     """STARVIDEOS_NOTIFY=auto picks kitty's OSC 99 from KITTY_WINDOW_ID, wraps it for tmux,
     and the API's error, with its own escapes, cannot end the sequence or start one."""
@@ -257,23 +236,7 @@ def test_wait_notify_auto_in_tmux_under_kitty_strips_the_apis_text_and_wraps_it(
     hostile = "Too dark.\x1b]52;c;cm0gLXJmIH4=\x07\x1b\\\x9c then\nmore"
     bad = sim.seed_task("a dog", queued=0, processing=0, fail=True, error=hostile)
     home.env.update(STARVIDEOS_NOTIFY="auto", KITTY_WINDOW_ID="3", TMUX="/tmp/tmux-1/x,1,0")
-    master, slave = pty.openpty()
-    try:
-        child = children(
-            home.command("--interval", "0.5", "wait", bad),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=slave,
-            env=home.env,
-            cwd=tmp_path,
-        )
-        os.close(slave)
-        slave = -1
-        got = read_until_exit(child, {master: "tty"}, 40)
-    finally:
-        os.close(master)
-        if slave >= 0:
-            os.close(slave)
+    child, got = home.on_a_terminal(spawn, "--interval", "0.5", "wait", bad, streams=("stderr",))
     assert child.wait(timeout=10) == 1
     terminal = b"".join(data for _, _, data in got)
     start = b"\x1bPtmux;\x1b\x1b]99;i=1:d=0;Task failed\x1b\x1b\\\x1b\x1b]99;i=1:d=1:p=body;"
@@ -286,7 +249,7 @@ def test_wait_notify_auto_in_tmux_under_kitty_strips_the_apis_text_and_wraps_it(
 def test_watch_notify_with_stderr_a_file_writes_to_the_controlling_terminal_only(
     tmp_path: Path,
     start_sim: Callable[..., Simulator],
-    children: Callable[..., subprocess.Popen[bytes]],
+    spawn: Spawn,
 ) -> None:
     """`watch 2>log` from a shell: the escapes go to /dev/tty, the log stays plain."""
     sim = start_sim()
@@ -304,7 +267,7 @@ def test_watch_notify_with_stderr_a_file_writes_to_the_controlling_terminal_only
     watch = home.command("--notify", "osc777", "--interval", "0.5", "watch")
     try:
         with log.open("wb") as err_file, out.open("wb") as out_file:
-            child = children(
+            child = spawn(
                 [sys.executable, "-c", launcher, name, *watch[1:]],
                 stdin=subprocess.DEVNULL,
                 stdout=out_file,
@@ -327,7 +290,7 @@ def test_watch_notify_with_stderr_a_file_writes_to_the_controlling_terminal_only
 def test_watch_notify_with_no_terminal_at_all_writes_no_escape_anywhere(
     tmp_path: Path,
     start_sim: Callable[..., Simulator],
-    children: Callable[..., subprocess.Popen[bytes]],
+    spawn: Spawn,
 ) -> None:
     """A cron job: stderr a file, no controlling terminal. The notifications have nowhere
     to go, and none lands in the log or the output."""
@@ -338,13 +301,15 @@ def test_watch_notify_with_no_terminal_at_all_writes_no_escape_anywhere(
     assert home.run("add", good, bad).returncode == 0
     log, out = tmp_path / "log", tmp_path / "out"
     with log.open("wb") as err_file, out.open("wb") as out_file:
-        child = children(
-            home.command("--notify", "osc777", "--interval", "0.5", "watch"),
-            stdin=subprocess.DEVNULL,
+        child = home.start(
+            spawn,
+            "--notify",
+            "osc777",
+            "--interval",
+            "0.5",
+            "watch",
             stdout=out_file,
             stderr=err_file,
-            env=home.env,
-            cwd=tmp_path,
         )
         assert child.wait(timeout=40) == 1
     assert f"{good} saved".encode() in out.read_bytes()
@@ -357,7 +322,7 @@ def test_watch_notify_with_no_terminal_at_all_writes_no_escape_anywhere(
 def test_watch_sends_no_notification_unless_asked(
     tmp_path: Path,
     start_sim: Callable[..., Simulator],
-    children: Callable[..., subprocess.Popen[bytes]],
+    spawn: Spawn,
 ) -> None:
     """Without --notify (or STARVIDEOS_NOTIFY, or the config's notify) a script's terminal
     is not rung: the default `auto` is the TUI's."""
@@ -366,23 +331,7 @@ def test_watch_sends_no_notification_unless_asked(
     good = sim.seed_task("a cat", queued=0, processing=0)
     assert home.run("add", good).returncode == 0
     home.env["TERM_PROGRAM"] = "WezTerm"
-    master, slave = pty.openpty()
-    try:
-        child = children(
-            home.command("--interval", "0.5", "watch"),
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            env=home.env,
-            cwd=tmp_path,
-        )
-        os.close(slave)
-        slave = -1
-        got = read_until_exit(child, {master: "tty"}, 40)
-    finally:
-        os.close(master)
-        if slave >= 0:
-            os.close(slave)
+    child, got = home.on_a_terminal(spawn, "--interval", "0.5", "watch")
     assert child.wait(timeout=10) == 0
     terminal = b"".join(data for _, _, data in got)
     assert f"{good} saved".encode() in terminal and ESC not in terminal, terminal

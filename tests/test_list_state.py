@@ -15,8 +15,9 @@ def _by_id(cli: Cli) -> dict[str, dict[str, object]]:
 
 
 def test_list_json_says_the_tuis_word_as_state_and_the_apis_as_status(
-    cli: Cli, sim: Simulator
+    same_process_cli: Cli, sim: Simulator
 ) -> None:
+    cli = same_process_cli
     done, failing, pending = done_task(sim), failed_task(sim), pending_task(sim)
     cli.ok("add", done, failing, pending)
     cli.ok(*FAST, "refresh")

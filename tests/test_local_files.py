@@ -1,6 +1,8 @@
 """Local files that are not what they seem, and the command line's last rough edges
-(issue #23, classes 4, 8, 9 and 12): each a real `python -m starvideos_tui` child with
-its own home, a real simulator on loopback for the API, and a deadline.
+(issue #23, classes 4, 8, 9 and 12): what may hang or read without end (a FIFO, a device,
+/dev/zero, a closed stream) in a real `python -m starvideos_tui` child with a deadline and
+a memory ceiling; what a file's or a flag's content decides in the test's own process
+(helpers_inproc.SameProcessCli); each with its own home and a real simulator on loopback.
 
 A path that names a FIFO, a device, a folder or a link to one is refused at once, naming
 the path and what it is; nothing is read without a cap where a cap makes sense; keys
@@ -22,6 +24,7 @@ from typing import IO, Any
 
 import pytest
 from helpers_cli import FAST, KEY, Cli, Run, assert_fails, done_task, polls
+from helpers_inproc import SameProcessCli
 
 from starvideos_tui.simulator import Simulator
 from starvideos_tui.storage.store import Watchlist
@@ -66,8 +69,11 @@ def run(
 
 
 @pytest.fixture
-def cli(tmp_path: Path, sim: Simulator) -> Cli:
-    cli = Cli(tmp_path, sim.base_url)
+def cli(tmp_path: Path, sim: Simulator, capsys: pytest.CaptureFixture[str]) -> Cli:
+    """`cli.run` in the test's process, for what a file's or a flag's content decides;
+    `run(cli, ...)` a child with a deadline and a memory ceiling, for what may hang or
+    read without end (a FIFO, a device, /dev/zero, a closed stream)."""
+    cli = SameProcessCli(tmp_path, sim.base_url, capsys)
     cli.key_file.parent.mkdir(parents=True)
     return cli
 
@@ -277,17 +283,17 @@ def test_a_config_that_is_not_a_file_is_refused_naming_it(
 
 def test_a_ten_megabyte_config_is_refused_after_one_megabyte(cli: Cli) -> None:
     cli.config_file.write_bytes(b"# a comment\n" * 900_000)
-    assert_fails(run(cli, "list"), 2, f"config file {cli.config_file}", "over 1 MB")
+    assert_fails(cli.run("list"), 2, f"config file {cli.config_file}", "over 1 MB")
 
 
 def test_a_config_that_is_not_utf8_is_one_line_naming_it(cli: Cli) -> None:
     cli.config_file.write_bytes('interval = 45\nnotify = "café"\n'.encode("latin-1"))
-    assert_fails(run(cli, "list"), 2, f"config file {cli.config_file}", "not UTF-8")
+    assert_fails(cli.run("list"), 2, f"config file {cli.config_file}", "not UTF-8")
 
 
 def test_a_config_saved_with_a_bom_is_read(cli: Cli) -> None:
     cli.config_file.write_bytes(b"\xef\xbb\xbfinterval = 29\n")  # read, so refused for a remote
-    result = run(cli, "--base-url", "https://example.com", "list")
+    result = cli.run("--base-url", "https://example.com", "list")
     assert_fails(result, 2, "--interval 29 is too fast")
 
 
@@ -322,7 +328,7 @@ def test_a_key_file_saved_by_an_editor_works(keyed: tuple[Cli, Simulator], raw: 
     cli, sim = keyed
     write_key(cli, raw)
 
-    result = run(cli, *FAST, "refresh")
+    result = cli.run(*FAST, "refresh")
 
     assert result.code == 0, str(result)
     api = [r for r in sim.requests if r.path.startswith("/v1/")]
@@ -359,7 +365,7 @@ def test_a_key_file_that_cannot_work_is_one_line_naming_the_file_not_the_key(
     write_key(cli, raw)
     before = cli.watchlist.read_bytes()
 
-    line = assert_fails(run(cli, *FAST, "refresh"), 1, str(cli.key_file), said)
+    line = assert_fails(cli.run(*FAST, "refresh"), 1, str(cli.key_file), said)
 
     assert "cannot reach" not in line
     for secret in (KEY, "sk-caf", "second-line", "tail", "words"):
@@ -396,7 +402,7 @@ def test_a_key_in_the_environment_that_cannot_work_names_the_variable(
     cli, sim = keyed
 
     line = assert_fails(
-        run(cli, *FAST, "refresh", env={"STARVIDEOS_API_KEY": key}),
+        cli.run(*FAST, "refresh", env={"STARVIDEOS_API_KEY": key}),
         2,
         "STARVIDEOS_API_KEY",
         said,
@@ -420,7 +426,7 @@ def test_a_closed_stdout_is_one_line_and_nothing_done(cli: Cli, command: tuple[s
 
 @pytest.mark.parametrize("port", ["99999", "-1", "65536"])
 def test_sim_refuses_a_port_out_of_range(cli: Cli, port: str) -> None:
-    assert_fails(run(cli, "sim", "--port", port), 2, "--port must be between 0 and 65535")
+    assert_fails(cli.run("sim", "--port", port), 2, "--port must be between 0 and 65535")
 
 
 # -- class 12: messages that state the real rule --------------------------------------------
@@ -428,25 +434,25 @@ def test_sim_refuses_a_port_out_of_range(cli: Cli, port: str) -> None:
 
 @pytest.mark.parametrize("value", ["0", "-1", "nan"])
 def test_an_interval_of_zero_says_it_must_be_more_than_zero(cli: Cli, value: str) -> None:
-    line = assert_fails(run(cli, f"--interval={value}", "list"), 2, "--interval")
+    line = assert_fails(cli.run(f"--interval={value}", "list"), 2, "--interval")
     assert "more than 0" in line and "between 0" not in line
 
 
 def test_an_interval_of_zero_for_a_remote_api_states_the_30_second_rule(cli: Cli) -> None:
-    result = run(cli, "--base-url", "https://example.com", "--interval", "0", "list")
+    result = cli.run("--base-url", "https://example.com", "--interval", "0", "list")
     assert_fails(result, 2, "--interval 0 is too fast", "30 s or more")
 
 
 def test_an_interval_over_an_hour_says_at_most_3600(cli: Cli) -> None:
-    assert_fails(run(cli, "--interval", "3601", "list"), 2, "at most 3600")
+    assert_fails(cli.run("--interval", "3601", "list"), 2, "at most 3600")
 
 
 def test_add_reads_ids_after_a_double_dash_as_argparse_does(cli: Cli) -> None:
-    result = run(cli, "add", "--", "-odd-but-valid", TASK)
+    result = cli.run("add", "--", "-odd-but-valid", TASK)
     assert result.code == 0, str(result)
     assert [r["id"] for r in cli.records()] == ["-odd-but-valid", TASK]
 
-    line = assert_fails(run(cli, "add", "--"), 2, "required: ID")
+    line = assert_fails(cli.run("add", "--"), 2, "required: ID")
     assert "unknown option" not in line
 
 
@@ -457,12 +463,12 @@ def test_add_reads_ids_after_a_double_dash_as_argparse_does(cli: Cli) -> None:
 def test_auto_download_and_its_negation_together_are_refused(
     cli: Cli, flags: tuple[str, ...]
 ) -> None:
-    result = run(cli, *flags, "add", TASK)
+    result = cli.run(*flags, "add", TASK)
     assert_fails(result, 2, "--auto-download and --no-auto-download contradict each other")
     assert not cli.watchlist.exists()
 
 
 @pytest.mark.parametrize("command", [("list",), ("add", TASK)])
 def test_demo_with_a_command_is_refused(cli: Cli, command: tuple[str, ...]) -> None:
-    assert_fails(run(cli, "--demo", *command), 2, "--demo opens the TUI", "takes no command")
+    assert_fails(cli.run("--demo", *command), 2, "--demo opens the TUI", "takes no command")
     assert not cli.watchlist.exists()

@@ -1,6 +1,7 @@
 """The log file (issue 5, item 8): what happened overnight, without secrets, size-bounded.
 
-CLI runs (real child processes against the simulator) must leave in
+CLI runs (against the simulator, in the test's process as a child would run them; the
+one about stderr in a real child) must leave in
 `<state dir>/starvideos-tui.log` the status changes, the errors and the downloads, with
 neither the API key nor the query string of a signed video link; `--log-level` decides how
 much; the file rotates at 1 MB and keeps three old files.
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers_inproc import run_in_process
 from helpers_proc import child_environment
 
 from starvideos_tui.core import paths
@@ -39,28 +41,44 @@ def sim() -> Iterator[Simulator]:
         server.stop()
 
 
-def run_cli(home: Path, base_url: str, *args: str, expect: int | None = None) -> str:
+def run_cli(
+    home: Path,
+    base_url: str,
+    *args: str,
+    expect: int | None = None,
+    capsys: pytest.CaptureFixture[str] | None = None,
+) -> str:
+    """The command's stderr; run in the test's process as a child would run it when given
+    `capsys` (helpers_inproc), else in a real child (where stderr is the process's own)."""
     env = child_environment(home)
     env.update(
         STARVIDEOS_BASE_URL=base_url,
         STARVIDEOS_API_KEY=KEY,
         STARVIDEOS_DOWNLOAD_DIR=str(home.parent / "videos"),
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "starvideos_tui", "--interval", "0.5", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=home.parent,
-        timeout=60,
-    )
-    assert "Traceback" not in result.stderr, result.stderr
+    command = ("--interval", "0.5", *args)
+    if capsys is not None:
+        run = run_in_process(capsys, command, env=env, cwd=home.parent)
+        code, out, err = run.code, run.out, run.err
+    else:
+        result = subprocess.run(
+            [sys.executable, "-m", "starvideos_tui", *command],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=home.parent,
+            timeout=60,
+        )
+        code, out, err = result.returncode, result.stdout, result.stderr
+    assert "Traceback" not in err, err
     if expect is not None:
-        assert result.returncode == expect, (args, result.stdout, result.stderr)
-    return result.stderr
+        assert code == expect, (args, out, err)
+    return err
 
 
-def overnight(home: Path, sim: Simulator, *level: str) -> dict[str, str]:
+def overnight(
+    home: Path, sim: Simulator, capsys: pytest.CaptureFixture[str], *level: str
+) -> dict[str, str]:
     """A night's work: tasks that complete, fail, error, and a video link that goes bad."""
     done = sim.seed_task("a cat that completes", queued=0.3, processing=0.3)
     doomed = sim.seed_task("a cat that fails", queued=0, processing=0.3, fail=True)
@@ -79,13 +97,13 @@ def overnight(home: Path, sim: Simulator, *level: str) -> dict[str, str]:
         },
     )
     ids = {"done": done, "doomed": doomed, "broken": broken, "bad_link": bad_link}
-    run_cli(home, sim.base_url, *level, "add", *ids.values(), expect=0)
-    run_cli(home, sim.base_url, *level, "refresh")
-    run_cli(home, sim.base_url, *level, "download", bad_link, expect=1)
-    run_cli(home, sim.base_url, *level, "remove", broken, bad_link, expect=0)
+    run_cli(home, sim.base_url, *level, "add", *ids.values(), expect=0, capsys=capsys)
+    run_cli(home, sim.base_url, *level, "refresh", capsys=capsys)
+    run_cli(home, sim.base_url, *level, "download", bad_link, expect=1, capsys=capsys)
+    run_cli(home, sim.base_url, *level, "remove", broken, bad_link, expect=0, capsys=capsys)
     # The doomed one failed (before or during the run: --all-history counts it either way).
-    run_cli(home, sim.base_url, *level, "watch", "--all-history", expect=1)
-    run_cli(home, sim.base_url, *level, "download", done, expect=0)
+    run_cli(home, sim.base_url, *level, "watch", "--all-history", expect=1, capsys=capsys)
+    run_cli(home, sim.base_url, *level, "download", done, expect=0, capsys=capsys)
     return ids
 
 
@@ -96,10 +114,10 @@ def log_of(home: Path) -> str:
 
 
 def test_the_log_tells_what_happened_overnight_without_the_key_or_signed_links(
-    tmp_path: Path, sim: Simulator
+    tmp_path: Path, sim: Simulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
     home = tmp_path / "home"
-    ids = overnight(home, sim)
+    ids = overnight(home, sim, capsys)
     log = log_of(home)
     lines = log.splitlines()
 
@@ -118,12 +136,14 @@ def test_the_log_tells_what_happened_overnight_without_the_key_or_signed_links(
     assert not SIGNED_QUERY.search(log), SIGNED_QUERY.search(log)
 
 
-def test_log_level_debug_writes_more_than_log_level_error(tmp_path: Path, sim: Simulator) -> None:
+def test_log_level_debug_writes_more_than_log_level_error(
+    tmp_path: Path, sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
     quiet, chatty = tmp_path / "quiet" / "home", tmp_path / "chatty" / "home"
     quiet.parent.mkdir()
     chatty.parent.mkdir()
-    overnight(quiet, sim, "--log-level", "error")
-    overnight(chatty, sim, "--log-level", "debug")
+    overnight(quiet, sim, capsys, "--log-level", "error")
+    overnight(chatty, sim, capsys, "--log-level", "debug")
 
     quiet_lines = log_of(quiet).splitlines()
     chatty_lines = log_of(chatty).splitlines()

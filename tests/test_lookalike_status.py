@@ -12,8 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers_cli import Cli, assert_fails
+from helpers_cli import assert_fails
 from helpers_http import Reply, ScriptedHTTPServer, Seen
+from helpers_inproc import SameProcessCli
 
 from starvideos_tui.api.answers import parse_result
 from starvideos_tui.core import textsafe
@@ -97,7 +98,7 @@ def test_invisible_characters_are_shown_as_escapes_like_bidi_overrides() -> None
 
 
 def test_list_shows_a_lookalike_completed_with_its_invisible_character(
-    serve: Serve, tmp_path: Path
+    serve: Serve, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     video = serve(lambda _n, _seen: Reply(200, b"not a video"))
     looks = {task(1): "completed\u200b", task(2): "\ufeffcompleted"}
@@ -108,7 +109,7 @@ def test_list_shows_a_lookalike_completed_with_its_invisible_character(
         return Reply(200, json.dumps(body).encode(), JSON)
 
     api = serve(respond)
-    cli = Cli(tmp_path, api.url(""))
+    cli = SameProcessCli(tmp_path, api.url(""), capsys)
     cli.ok("add", task(1), task(2))
     cli.ok("refresh")
     rows = {line.split()[0]: line for line in cli.ok("list").out_lines[1:]}

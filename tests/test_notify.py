@@ -5,7 +5,6 @@ when a demo task completes, read from its raw output in a pseudo-terminal."""
 from __future__ import annotations
 
 import os
-import pty
 import signal
 import subprocess
 import sys
@@ -14,8 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers_proc import Spawn
-from test_tui_signals import _read
+from helpers_proc import Spawn, demo_in_a_pty, read_until
 
 from starvideos_tui.core.burst import TOGETHER, Burst
 from starvideos_tui.core.errors import UsageError
@@ -113,26 +111,18 @@ def run_demo(
 ) -> bytes:
     """The demo in a pseudo-terminal until `wanted` shows in its raw output (or time is up).
     Its throw-away folder goes in `tmp` (TMPDIR), where a killed demo's stays."""
-    master, slave = pty.openpty()
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30", **env_extra}
     env.pop("STARVIDEOS_BELL", None)
     env["TMPDIR"] = str(tmp)
-    child = spawn(
-        [sys.executable, "-m", "starvideos_tui", "--demo"],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-    )
-    os.close(slave)
+    child, master = demo_in_a_pty(spawn, env)
     seen = b""
     try:
         deadline = time.monotonic() + seconds
         while wanted not in seen and time.monotonic() < deadline:
-            seen += _read(master, time.monotonic() + 0.5)
+            seen += read_until(master, time.monotonic() + 0.5)
     finally:
         child.send_signal(signal.SIGTERM)
-        seen += _read(master, time.monotonic() + 3)
+        seen += read_until(master, time.monotonic() + 3)
         if child.poll() is None:
             child.kill()
         child.wait(timeout=5)

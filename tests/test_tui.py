@@ -25,6 +25,7 @@ from helpers_tui import (
     UNKNOWN_ID,
     AppFactory,
     polled,
+    polled_app,
     result_polls,
     row_ids,
     running,
@@ -47,9 +48,7 @@ async def test_every_watched_task_gets_a_row_with_its_status_in_words(
     failed = simulator.seed_task("broken", queued=0, processing=0, fail=True)
     app = make_app([queued, processing, completed, failed, UNKNOWN_ID])
 
-    async with running(app) as pilot:
-        await polled(pilot, app)
-
+    async with polled_app(app):
         # The work first: running, then waiting (the unknown id too), unsaved, finished.
         assert row_ids(app) == [processing, queued, UNKNOWN_ID, completed, failed]
         assert status_of(app, queued) == "○ queued"
@@ -71,9 +70,8 @@ async def test_a_running_task_updates_its_row_in_place_and_the_cursor_stays_on_i
     # A short interval (on the fake clock) so each advance of the clock is polled at once.
     app = make_app([first, moving, last], interval=0.5)
 
-    async with running(app) as pilot:
-        app.sort_mode = "added"  # in place: the work order would move the row up and down
-        await polled(pilot, app)
+    app.sort_mode = "added"  # in place: the work order would move the row up and down
+    async with polled_app(app) as pilot:
         await select(pilot, app, moving)
         assert status_of(app, moving) == "○ queued"
 
@@ -96,8 +94,7 @@ async def test_a_finished_task_is_not_polled_again(
     unfinished = simulator.seed_task("running", queued=600)
     app = make_app([done, unfinished], interval=0.5)
 
-    async with running(app) as pilot:
-        await polled(pilot, app)
+    async with polled_app(app) as pilot:
         before = result_polls(simulator, unfinished)
         for _ in range(3):
             clock.advance(1.0)
@@ -154,8 +151,7 @@ async def test_with_no_color_each_status_is_still_told_by_its_word(
     failed = simulator.seed_task("broken", queued=0, processing=0, fail=True)
     app = make_app([queued, completed, failed])
 
-    async with running(app) as pilot:
-        await polled(pilot, app)
+    async with polled_app(app):
         assert app.no_color
         lines = screen_text(app).splitlines()
         for task_id, word in ((queued, "queued"), (completed, "completed"), (failed, "failed")):
@@ -173,8 +169,7 @@ async def test_pasting_many_ids_adds_the_valid_ones_and_names_the_refused_ones(
     app = make_app([existing])
     pasted = f"{new_ones[0]}, {new_ones[1]}\n  bad/slash {new_ones[2]},,\n..\n{existing}\n"
 
-    async with running(app) as pilot:
-        await polled(pilot, app)
+    async with polled_app(app) as pilot:
         await pilot.press("a")
         await until(pilot, lambda: isinstance(app.screen, AddIdsScreen), "the add dialog")
         app.post_message(events.Paste(pasted))
@@ -205,8 +200,7 @@ async def test_x_then_y_stops_watching_the_selected_task(
     drop = simulator.seed_task("drop", queued=600)
     app = make_app([keep, drop])
 
-    async with running(app) as pilot:
-        await polled(pilot, app)
+    async with polled_app(app) as pilot:
         await select(pilot, app, drop)
         await pilot.press("x")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
@@ -225,8 +219,7 @@ async def test_x_then_n_keeps_the_task(
     also = simulator.seed_task("also keep", queued=600)
     app = make_app([keep, also])
 
-    async with running(app) as pilot:
-        await polled(pilot, app)
+    async with polled_app(app) as pilot:
         await select(pilot, app, also)
         await pilot.press("x")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
@@ -247,8 +240,7 @@ async def test_slash_filter_narrows_the_rows_and_escape_brings_them_all_back(
     completed = simulator.seed_task("done", queued=0, processing=0)
     app = make_app([queued, failed, completed])
 
-    async with running(app) as pilot:
-        await polled(pilot, app)
+    async with polled_app(app) as pilot:
         await pilot.press("slash")
         assert app.query_one(FilterBox).has_focus
         await pilot.press(*"failed")
@@ -279,8 +271,7 @@ async def test_s_cycles_the_sort_order_and_the_status_bar_names_it(
     added_order = [queued, completed, failed, processing, UNKNOWN_ID]
     app = make_app(added_order)
 
-    async with running(app) as pilot:
-        await polled(pilot, app)
+    async with polled_app(app) as pilot:
         assert row_ids(app) == [processing, queued, UNKNOWN_ID, completed, failed]  # work
 
         await pilot.press("s")
@@ -313,8 +304,7 @@ async def test_switching_the_theme_recolours_rows_and_later_changes_still_show(
 ) -> None:
     task = simulator.seed_task("one", queued=5, processing=5)
     app = make_app([task], interval=30.0)
-    async with running(app) as pilot:
-        await polled(pilot, app)
+    async with polled_app(app) as pilot:
         assert status_of(app, task) == "○ queued"
         before = table(app).get_row(task)[0].style
         app.theme = "textual-light" if app.theme != "textual-light" else "textual-dark"
@@ -388,8 +378,7 @@ async def test_clearing_a_filter_recomputes_no_row_and_the_cursor_shows_where_fo
     a row's drawing is kept by how it is drawn, so the cursor still follows the focus."""
     ids = [simulator.seed_task(f"take {i}", queued=0, processing=0) for i in range(5)]
     app = make_app(ids)
-    async with running(app) as pilot:
-        await polled(pilot, app)
+    async with polled_app(app) as pilot:
         rows = table(app)
         focused = list(rows.render_line(1))[1].style  # the cursor on the first row
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Button, Input, Select, Static, TextArea
 
 from starvideos_tui.api.client import StarVideosClient
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 from helpers_tui import (
     AppFactory,
-    polled,
+    polled_app,
     row_ids,
     running,
     select,
@@ -36,6 +37,13 @@ def form(app: StarVideosApp) -> NewTaskScreen:
     return app.screen
 
 
+async def open_form(pilot: Pilot[None], app: StarVideosApp, key: str) -> NewTaskScreen:
+    """`n` (a new task) or `N` (one like the selected), and the form it opened."""
+    await pilot.press(key)
+    await pilot.pause()
+    return form(app)
+
+
 def posts(simulator: Simulator) -> int:
     return sum(1 for r in simulator.requests if r.method == "POST")
 
@@ -44,11 +52,8 @@ async def test_n_submits_a_task_that_joins_the_watchlist_with_its_prompt_and_tak
     simulator: Simulator, make_app: AppFactory
 ) -> None:
     app = make_app([simulator.seed_task("old one", queued=600)])
-    async with running(app) as pilot:
-        await polled(pilot, app)
-        await pilot.press("n")
-        await pilot.pause()
-        screen = form(app)
+    async with polled_app(app) as pilot:
+        screen = await open_form(pilot, app, "n")
         screen.query_one("#prompt", TextArea).text = "A whale breaching at sunset"
         screen.query_one("#duration", Input).value = "8"
         await pilot.pause()
@@ -79,11 +84,8 @@ async def test_a_form_that_breaks_the_api_rules_says_what_to_change_and_sends_no
     simulator: Simulator, make_app: AppFactory, field: str, value: str, says: str
 ) -> None:
     app = make_app([simulator.seed_task("old one", queued=600)])
-    async with running(app) as pilot:
-        await polled(pilot, app)
-        await pilot.press("n")
-        await pilot.pause()
-        screen = form(app)
+    async with polled_app(app) as pilot:
+        screen = await open_form(pilot, app, "n")
         screen.query_one("#prompt", TextArea).text = "a cat"
         if field == "#images":
             screen.query_one("#first", Input).value = "https://a/first.png"
@@ -105,9 +107,7 @@ async def test_a_refused_submission_keeps_everything_typed_and_shows_the_apis_re
     app = make_app([])
     app.client = StarVideosClient(simulator.base_url, "")  # no key: the API says 401
     async with running(app) as pilot:
-        await pilot.press("n")
-        await pilot.pause()
-        screen = form(app)
+        screen = await open_form(pilot, app, "n")
         screen.query_one("#prompt", TextArea).text = "keep me"
         await pilot.pause()
         await pilot.press("ctrl+s")
@@ -134,12 +134,9 @@ async def test_capital_n_on_a_failed_task_opens_the_form_filled_with_its_request
     }
     failed = simulator.seed_task("A fox, FAIL", queued=0, processing=0, fail=True)
     watchlist.add([TaskRecord(id=failed, prompt="A fox, FAIL", params=params, added_at=clock())])
-    async with running(app) as pilot:
-        await polled(pilot, app)
+    async with polled_app(app) as pilot:
         await select(pilot, app, failed)
-        await pilot.press("N")
-        await pilot.pause()
-        screen = form(app)
+        screen = await open_form(pilot, app, "N")
         assert screen.query_one("#prompt", TextArea).text == "A fox, FAIL"
         assert screen.query_one("#duration", Input).value == "5"
         assert screen.query_one("#ratio", Select).value == "16:9"
@@ -152,8 +149,7 @@ async def test_l_labels_a_task_and_the_filter_finds_it_by_that_label(
     first = simulator.seed_task("one", queued=600)
     second = simulator.seed_task("two", queued=600)
     app = make_app([first, second])
-    async with running(app) as pilot:
-        await polled(pilot, app)
+    async with polled_app(app) as pilot:
         await select(pilot, app, second)
         await pilot.press("l")
         await pilot.pause()

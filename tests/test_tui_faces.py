@@ -9,7 +9,6 @@ import io
 import os
 import pty
 import re
-import select
 import shutil
 import signal
 import subprocess
@@ -20,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers_proc import Tmux, child_environment
+from helpers_proc import Spawn, Tmux, child_environment, demo_in_a_pty, read_until
 from rich.console import Console
 from rich.segment import Segment
 from textual.geometry import Region
@@ -48,21 +47,6 @@ def child_env(home: Path, **extra: str) -> dict[str, str]:
     env["TMPDIR"] = str(home.parent / "tmp")
     env.update(extra)
     return env
-
-
-def _read(fd: int, until: float) -> bytes:
-    out = b""
-    while time.monotonic() < until:
-        if not select.select([fd], [], [], 0.05)[0]:
-            continue
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:  # the other side closed
-            break
-        if not chunk:
-            break
-        out += chunk
-    return out
 
 
 def _demo_folders(tmp_path: Path) -> set[str]:
@@ -119,7 +103,7 @@ def test_without_a_terminal_the_monitor_is_refused_in_one_line(
     os.close(slave)
     try:
         code = child.wait(timeout=30)
-        seen = _read(master, time.monotonic() + 0.3)
+        seen = read_until(master, time.monotonic() + 0.3)
     finally:
         _kill_group(child.pid)
         os.close(master)
@@ -644,34 +628,25 @@ def _grey_level(code: int) -> int:
     return 255 if code in (7, 15) else 0
 
 
-def _demo_background(tmp_path: Path, answers: dict[bytes, bytes], *flags: str) -> int:
+def _demo_background(spawn: Spawn, tmp_path: Path, answers: dict[bytes, bytes], *flags: str) -> int:
     """The demo in a pty whose far end answers the start-up questions with `answers`;
     the brightness of the background most of its screen is drawn on."""
-    master, slave = pty.openpty()
     env = child_env(tmp_path / "home", TERM="xterm-256color", COLUMNS="80", LINES="24")
     env.pop("COLORTERM", None)
-    child = subprocess.Popen(
-        [sys.executable, "-m", "starvideos_tui", *flags, "--demo"],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        start_new_session=True,
-    )
-    os.close(slave)
+    child, master = demo_in_a_pty(spawn, env, *flags)
     seen = b""
     try:
         deadline = time.monotonic() + 30
         while b"\x1b[c" not in seen:  # the questions, before the screen
             assert time.monotonic() < deadline, seen
-            seen += _read(master, time.monotonic() + 0.2)
+            seen += read_until(master, time.monotonic() + 0.2)
         reply = b"".join(a for q, a in answers.items() if q in seen) + b"\x1b[?62;c"
         os.write(master, reply)
         while b"API ok" not in seen:
             assert time.monotonic() < deadline, "the TUI did not start"
-            seen += _read(master, time.monotonic() + 0.3)
+            seen += read_until(master, time.monotonic() + 0.3)
         os.write(master, b"q")
-        seen += _read(master, time.monotonic() + 3)
+        seen += read_until(master, time.monotonic() + 3)
         child.wait(timeout=10)
     finally:
         _kill_group(child.pid)
@@ -681,9 +656,11 @@ def _demo_background(tmp_path: Path, answers: dict[bytes, bytes], *flags: str) -
     return _grey_level(max(set(codes), key=codes.count))
 
 
-def test_a_light_background_gets_the_light_theme_and_a_dark_one_the_dark(tmp_path: Path) -> None:
-    assert _demo_background(tmp_path, WHITE) > 160
-    assert _demo_background(tmp_path, {}) < 60  # no answer: dark, as before
+def test_a_light_background_gets_the_light_theme_and_a_dark_one_the_dark(
+    spawn: Spawn, tmp_path: Path
+) -> None:
+    assert _demo_background(spawn, tmp_path, WHITE) > 160
+    assert _demo_background(spawn, tmp_path, {}) < 60  # no answer: dark, as before
     black = {b"\x1b]11;?\x1b\\": b"\x1b]11;rgb:0000/0000/0000\x07"}
-    assert _demo_background(tmp_path, black) < 60
-    assert _demo_background(tmp_path, WHITE, "--theme", "dark") < 60  # the flag wins
+    assert _demo_background(spawn, tmp_path, black) < 60
+    assert _demo_background(spawn, tmp_path, WHITE, "--theme", "dark") < 60  # the flag wins

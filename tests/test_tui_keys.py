@@ -22,6 +22,7 @@ from helpers_tui import (
     AppFactory,
     panel_is_open,
     polled,
+    polled_app,
     result_polls,
     row_ids,
     running,
@@ -41,8 +42,7 @@ async def test_c_copies_the_video_url_or_else_the_task_id(
     queued = simulator.seed_task("waiting", queued=600)
     app = make_app([completed, queued])
 
-    async with running(app) as pilot:
-        await polled(pilot, app)
+    async with polled_app(app) as pilot:
         await select(pilot, app, completed)
         await pilot.press("c")
         url = app.records[completed].video_url
@@ -61,8 +61,7 @@ async def test_r_polls_the_selected_task_now_instead_of_waiting_for_the_interval
     moving = simulator.seed_task("moving", queued=5, processing=600)
     app = make_app([other, moving])  # interval 30 s on a clock that only moves by hand
 
-    async with running(app) as pilot:
-        await polled(pilot, app)
+    async with polled_app(app) as pilot:
         await select(pilot, app, moving)
         clock.advance(10)  # now processing at the API, but not due for another ~20 s
         await pilot.pause(0.3)
@@ -80,8 +79,7 @@ async def test_question_mark_opens_a_help_panel_with_the_keys_and_closes_it_agai
 ) -> None:
     app = make_app([simulator.seed_task("one", queued=600)])
 
-    async with running(app) as pilot:
-        await polled(pilot, app)
+    async with polled_app(app) as pilot:
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, KeysScreen)
@@ -99,8 +97,7 @@ async def test_question_mark_shows_every_app_key_without_a_mouse(
 ) -> None:
     app = make_app([simulator.seed_task("one", queued=600)])
 
-    async with running(app) as pilot:
-        await polled(pilot, app)
+    async with polled_app(app) as pilot:
         await pilot.press("question_mark")
         await pilot.pause()
         shown = screen_text(app)
@@ -133,8 +130,7 @@ async def test_q_quits_and_closes_the_connections(
     cleaned: list[bool] = []
     app.config.extra_cleanup.append(lambda: cleaned.append(True))
 
-    async with running(app) as pilot:
-        await polled(pilot, app)
+    async with polled_app(app) as pilot:
         await pilot.press("q")
         await until(pilot, lambda: not app.is_running, "the app to exit", timeout=3)
 
@@ -153,8 +149,7 @@ async def test_ids_added_by_another_process_appear_in_the_running_app(
     later = simulator.seed_task("added from the CLI", queued=0, processing=600)
     app = make_app([first])
 
-    async with running(app) as pilot:
-        await polled(pilot, app)
+    async with polled_app(app) as pilot:
         # What `starvideos-tui add` does: its own Watchlist object on the same file.
         Watchlist(watchlist.path).add([TaskRecord(id=later, added_at=clock())])
 

@@ -6,37 +6,18 @@ removed), and what it sends a 16-colour terminal or one with NO_COLOR."""
 from __future__ import annotations
 
 import os
-import pty
 import re
-import select
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers_proc import Spawn
+from helpers_proc import Spawn, demo_in_a_pty, read_until
 
 ALT_SCREEN_ON, ALT_SCREEN_OFF = b"\x1b[?1049h", b"\x1b[?1049l"
 MOUSE_OFF = b"\x1b[?1000l"
-
-
-def _read(fd: int, until: float) -> bytes:
-    out = b""
-    while time.monotonic() < until:
-        ready, _, _ = select.select([fd], [], [], 0.1)
-        if not ready:
-            continue
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:  # the other side closed
-            break
-        if not chunk:
-            break
-        out += chunk
-    return out
 
 
 @pytest.fixture
@@ -53,20 +34,9 @@ def _demo_folders(tmp: Path) -> set[str]:
 
 
 def _demo_in_a_pty(spawn: Spawn, demo_tmp: Path) -> tuple[subprocess.Popen[Any], int]:
-    """The demo TUI on a pseudo-terminal of 100x30, its folder made in `demo_tmp`; the
-    child and the terminal's master side to read and type on."""
-    master, slave = pty.openpty()
+    """The demo TUI on a pseudo-terminal of 100x30, its folder made in `demo_tmp`."""
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"}
-    env["TMPDIR"] = str(demo_tmp)
-    child = spawn(
-        [sys.executable, "-m", "starvideos_tui", "--demo"],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-    )
-    os.close(slave)
-    return child, master
+    return demo_in_a_pty(spawn, {**env, "TMPDIR": str(demo_tmp)})
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
@@ -79,11 +49,11 @@ def test_a_signal_ends_the_tui_and_gives_the_terminal_back(
         deadline = time.monotonic() + 30
         while ALT_SCREEN_ON not in seen or b"API ok" not in seen:
             assert time.monotonic() < deadline, "the TUI did not start"
-            seen += _read(master, time.monotonic() + 0.5)
+            seen += read_until(master, time.monotonic() + 0.5)
         assert _demo_folders(demo_tmp), "the demo made no folder"
         child.send_signal(signum)
         sent = time.monotonic()
-        rest = _read(master, sent + 5)
+        rest = read_until(master, sent + 5)
         code = child.wait(timeout=5)
         took = time.monotonic() - sent
     finally:
@@ -111,13 +81,13 @@ def test_quitting_the_demo_after_a_download_removes_its_folder(
         deadline = time.monotonic() + 30
         while b"API ok" not in seen or b"completed" not in seen:
             assert time.monotonic() < deadline, "the demo's first task did not complete"
-            seen += _read(master, time.monotonic() + 0.5)
+            seen += read_until(master, time.monotonic() + 0.5)
         os.write(master, b"d")  # the cursor starts on the first task, completed at once
         while b"downloaded" not in seen:
             assert time.monotonic() < deadline, "the download did not end"
-            seen += _read(master, time.monotonic() + 0.5)
+            seen += read_until(master, time.monotonic() + 0.5)
         os.write(master, b"q")
-        _read(master, time.monotonic() + 5)
+        read_until(master, time.monotonic() + 5)
         code = child.wait(timeout=10)
     finally:
         if child.poll() is None:
@@ -156,24 +126,17 @@ def _colours(raw: bytes) -> set[str]:
 
 def _demo_screen(spawn: Spawn, tmp: Path, env: dict[str, str]) -> bytes:
     """The demo's raw output until its API answered, then `q`."""
-    master, slave = pty.openpty()
-    child = spawn(
-        [sys.executable, "-m", "starvideos_tui", "--demo"],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env={**os.environ, "COLUMNS": "80", "LINES": "24", "TMPDIR": str(tmp), **env},
-    )
-    os.close(slave)
+    env = {**os.environ, "COLUMNS": "80", "LINES": "24", "TMPDIR": str(tmp), **env}
+    child, master = demo_in_a_pty(spawn, env)
     seen = b""
     try:
         deadline = time.monotonic() + 30
         while b"API ok" not in seen:
             assert time.monotonic() < deadline, "the TUI did not start"
-            seen += _read(master, time.monotonic() + 0.5)
-        seen += _read(master, time.monotonic() + 1.0)
+            seen += read_until(master, time.monotonic() + 0.5)
+        seen += read_until(master, time.monotonic() + 1.0)
         os.write(master, b"q")
-        seen += _read(master, time.monotonic() + 5)
+        seen += read_until(master, time.monotonic() + 5)
         child.wait(timeout=5)
     finally:
         if child.poll() is None:

@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 from helpers_cli import Cli, assert_fails
 from helpers_http import Reply, ScriptedHTTPServer, Seen
+from helpers_inproc import SameProcessCli
 
 from starvideos_tui.api import answers
 from starvideos_tui.api.answers import parse_result, unwrap_envelope
@@ -154,9 +155,11 @@ async def test_the_client_gives_valid_text_in_results_and_in_errors(serve: Serve
 
 
 @pytest.fixture
-def hostile(serve: Serve, tmp_path: Path) -> tuple[Cli, dict[str, str]]:
+def hostile(
+    serve: Serve, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[Cli, dict[str, str]]:
     api, ids = hostile_api(serve)
-    cli = Cli(tmp_path, api.url(""))
+    cli = SameProcessCli(tmp_path, api.url(""), capsys)
     cli.ok("add", *ids.values(), GOOD)
     return cli, ids
 
@@ -320,8 +323,10 @@ def test_a_hand_edited_watchlist_with_a_lone_surrogate_loads_shows_and_saves(
     assert again["t1"].label == f"cat {FFFD}" and again["t2"].label == "new"
 
 
-def test_cli_list_shows_a_hand_edited_label_with_a_lone_surrogate(tmp_path: Path) -> None:
-    cli = Cli(tmp_path, "http://127.0.0.1:9")
+def test_cli_list_shows_a_hand_edited_label_with_a_lone_surrogate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli = SameProcessCli(tmp_path, "http://127.0.0.1:9", capsys)
     cli.watchlist.parent.mkdir(parents=True)
     cli.watchlist.write_bytes(BASE_LINES.replace(b'"t1"', b'"video_starvideos_o3_1"'))
     table = cli.ok("list")
@@ -397,9 +402,14 @@ def quiet_api(serve: Serve) -> ScriptedHTTPServer:
 )
 @pytest.mark.parametrize("from_stdin", [False, True], ids=["file", "stdin"])
 def test_create_from_refuses_a_line_that_is_not_text_before_sending_anything(
-    tmp_path: Path, quiet_api: ScriptedHTTPServer, lines: bytes, needle: str, from_stdin: bool
+    tmp_path: Path,
+    quiet_api: ScriptedHTTPServer,
+    lines: bytes,
+    needle: str,
+    from_stdin: bool,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    cli = Cli(tmp_path, quiet_api.url(""))
+    cli = SameProcessCli(tmp_path, quiet_api.url(""), capsys)  # bytes on stdin: a child
     source = tmp_path / "requests.txt"
     source.write_bytes(lines)
     if from_stdin:

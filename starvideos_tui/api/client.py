@@ -30,31 +30,9 @@ from starvideos_tui.api.apiwire import (
     read_body,
 )
 from starvideos_tui.api.create_request import CreateRequest
-from starvideos_tui.api.errors import (  # the errors are errors.py's; named here too, as before
-    ApiError as ApiError,
-)
 from starvideos_tui.api.errors import (
-    AuthError as AuthError,
-)
-from starvideos_tui.api.errors import (
-    BadRequest as BadRequest,
-)
-from starvideos_tui.api.errors import (
-    MalformedResponse as MalformedResponse,
-)
-from starvideos_tui.api.errors import (
-    NetworkError as NetworkError,
-)
-from starvideos_tui.api.errors import (
-    RateLimited as RateLimited,
-)
-from starvideos_tui.api.errors import (
-    ServerError as ServerError,
-)
-from starvideos_tui.api.errors import (
-    TaskNotFound as TaskNotFound,
-)
-from starvideos_tui.api.errors import (
+    MalformedResponse,
+    NetworkError,
     envelope_error,
     status_error,
 )

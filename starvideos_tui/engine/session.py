@@ -1,6 +1,7 @@
 """What a face opens to talk to the API and watch a watchlist: the client (with the key
-checked first), a running `Monitor`, and the names a face needs to hold them, so that no
-face imports the API client or the storage itself (pyproject.toml's contract).
+checked first), a running `Monitor`, and the names a face needs to hold them (the client's
+and the watchlist's types), so that no face imports the API client or the storage itself
+(pyproject.toml's contract).
 """
 
 from __future__ import annotations
@@ -9,15 +10,14 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Iterable
 
-from starvideos_tui.api.client import ApiError as ApiError  # for faces
-from starvideos_tui.api.client import StarVideosClient as StarVideosClient
+from starvideos_tui.api.client import StarVideosClient as StarVideosClient  # for faces
 from starvideos_tui.core.errors import Failure
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.engine.events import Event
 from starvideos_tui.engine.monitor import Monitor
 from starvideos_tui.engine.settings import Settings, check_network_settings
-from starvideos_tui.engine.watchlists import Watchlist as Watchlist
-from starvideos_tui.engine.watchlists import WatchlistError as WatchlistError
+from starvideos_tui.storage.basefile import WatchlistError as WatchlistError  # for faces
+from starvideos_tui.storage.store import Watchlist as Watchlist  # for faces
 
 
 @contextlib.asynccontextmanager

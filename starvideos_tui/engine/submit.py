@@ -24,18 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from starvideos_tui.api.client import (
-    ApiError,
-    AuthError,
-    BadRequest,
-    NetworkError,
-    RateLimited,
-    StarVideosClient,
-)
+from starvideos_tui.api.client import StarVideosClient
 from starvideos_tui.api.create_request import DEFAULT_DURATION as DEFAULT_DURATION
 from starvideos_tui.api.create_request import RATIOS as RATIOS
 from starvideos_tui.api.create_request import CreateRequest as CreateRequest  # for faces
 from starvideos_tui.api.create_request import record_of_created
+from starvideos_tui.api.errors import ApiError, AuthError, BadRequest, NetworkError, RateLimited
 from starvideos_tui.core.errors import Failure
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.engine.watchlist_io import AsyncWatchlist

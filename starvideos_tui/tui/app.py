@@ -32,8 +32,7 @@ from starvideos_tui.core.schedule import PollSchedule
 from starvideos_tui.core.worklist import history_cutoff
 from starvideos_tui.engine import events as ev
 from starvideos_tui.engine.monitor import Monitor
-from starvideos_tui.engine.session import StarVideosClient, Watchlist
-from starvideos_tui.engine.watchlists import WatchlistError
+from starvideos_tui.engine.session import StarVideosClient, Watchlist, WatchlistError
 from starvideos_tui.terminal.notify import Notifier
 from starvideos_tui.tui.bindings import APP_BINDINGS
 from starvideos_tui.tui.commands import AppCommands

@@ -50,6 +50,7 @@ FAILURE = (
 # The links die 90 minutes on: a link about to die would raise a toast a second in, at
 # a moment no picture can pin.
 CDN = "https://cdn.starvideos.example/v"
+LINK_LIFE = 5400
 
 
 class FrozenClock:
@@ -61,42 +62,75 @@ def ago(seconds: float) -> float:
     return FROZEN - seconds
 
 
+# -- the records: this scene's, and the README's screenshots' (scripts/export_screenshots.py)
+
+
+def done(
+    task_id: str,
+    label: str,
+    minutes: float,
+    *,
+    took: float = 85,
+    life: int = LINK_LIFE,
+    **extra: Any,
+) -> TaskRecord:
+    """A task completed `minutes` ago after `took` seconds, its link alive `life` more."""
+    created = ago(minutes * 60)
+    finished = created + took
+    return TaskRecord(
+        id=task_id,
+        status="completed",
+        created=int(created),
+        model="starvideos_o3",
+        video_url=f"{CDN}/{task_id}.mp4?token=demo&expires={int(FROZEN) + life}",
+        video_url_at=finished,
+        actual_duration=5.0,
+        label=label,
+        added_at=created,
+        checked_at=finished,
+        updated_at=finished,
+        history=(("queued", created), ("processing", created + 12), ("completed", finished)),
+        **extra,
+    )
+
+
+def running(task_id: str, status: str, label: str, minutes: float) -> TaskRecord:
+    created = ago(minutes * 60)
+    return TaskRecord(
+        id=task_id,
+        status=status,
+        created=int(created),
+        model="starvideos_o3",
+        label=label,
+        added_at=created,
+        checked_at=ago(30),
+        updated_at=created,
+        history=((status, created),),
+    )
+
+
+def failed() -> TaskRecord:
+    """FAILED: refused 40 minutes ago for the reference image's size."""
+    return TaskRecord(
+        id=FAILED,
+        status="failed",
+        created=int(ago(45 * 60)),
+        model="starvideos_o3",
+        error=FAILURE,
+        label="Close-up of a hummingbird at a feeder",
+        added_at=ago(45 * 60),
+        checked_at=ago(40 * 60),
+        updated_at=ago(40 * 60),
+        history=(
+            ("queued", ago(45 * 60)),
+            ("processing", ago(44 * 60)),
+            ("failed", ago(40 * 60)),
+        ),
+    )
+
+
 def records() -> list[TaskRecord]:
     """One task in each state the table shows."""
-
-    def done(task_id: str, label: str, minutes: float, **extra: Any) -> TaskRecord:
-        created = ago(minutes * 60)
-        finished = created + 85
-        return TaskRecord(
-            id=task_id,
-            status="completed",
-            created=int(created),
-            model="starvideos_o3",
-            video_url=f"{CDN}/{task_id}.mp4?token=demo&expires={int(FROZEN) + 5400}",
-            video_url_at=finished,
-            actual_duration=5.0,
-            label=label,
-            added_at=created,
-            checked_at=finished,
-            updated_at=finished,
-            history=(("queued", created), ("processing", created + 12), ("completed", finished)),
-            **extra,
-        )
-
-    def running(task_id: str, status: str, label: str, minutes: float) -> TaskRecord:
-        created = ago(minutes * 60)
-        return TaskRecord(
-            id=task_id,
-            status=status,
-            created=int(created),
-            model="starvideos_o3",
-            label=label,
-            added_at=created,
-            checked_at=ago(30),
-            updated_at=created,
-            history=((status, created),),
-        )
-
     return [
         done(
             DOWNLOADED,
@@ -108,28 +142,14 @@ def records() -> list[TaskRecord]:
         done(COMPLETED, "Timelapse of clouds rolling over mountain peaks", 4),
         running(PROCESSING, "processing", "Neon city street in the rain at night", 3),
         running(QUEUED, "queued", "Paper boats racing down a gutter stream, macro lens", 1),
-        TaskRecord(
-            id=FAILED,
-            status="failed",
-            created=int(ago(45 * 60)),
-            model="starvideos_o3",
-            error=FAILURE,
-            label="Close-up of a hummingbird at a feeder",
-            added_at=ago(45 * 60),
-            checked_at=ago(40 * 60),
-            updated_at=ago(40 * 60),
-            history=(
-                ("queued", ago(45 * 60)),
-                ("processing", ago(44 * 60)),
-                ("failed", ago(40 * 60)),
-            ),
-        ),
+        failed(),
     ]
 
 
-def canned_answers(sim: Simulator) -> None:
-    """What the simulator says when the app polls the unfinished tasks at start."""
-    for record in records():
+def canned_answers(sim: Simulator, book: list[TaskRecord] | None = None) -> None:
+    """What the simulator says when the app polls the unfinished tasks (POLLED) of `book`
+    (this scene's records) at start: each as it stands."""
+    for record in book or records():
         if record.id in POLLED:
             sim.add_fixed(
                 record.id,
@@ -176,28 +196,41 @@ class SnapshotApp(StarVideosApp):
 
 # The terminals pictured: 256 colours (what launch.py gives the default theme), 16 colours
 # (TERM=xterm: the ansi theme, launch.plain_terminal) and NO_COLOR (ansi, no colour).
+# The README's pictures (scripts/export_screenshots.py) keep Textual's truecolour export.
 TERMINALS = {
     "256": (False, ColorSystem.EIGHT_BIT),
     "16": (True, ColorSystem.STANDARD),
     "no-color": (True, None),
+    "truecolour": (False, None),
+    "truecolour-ansi": (True, None),
 }
 
 
 def build_app(
-    sim: Simulator, folder: Path, terminal: str, keymap: dict[str, str] | None = None
+    sim: Simulator,
+    folder: Path,
+    terminal: str,
+    keymap: dict[str, str] | None = None,
+    *,
+    book: list[TaskRecord] | None = None,
+    **settings: Any,
 ) -> SnapshotApp:
+    """The app on `sim` over the watchlist in `folder` (`book`, this scene's records, put
+    there the first time), in `terminal`'s colours; `settings` are AppConfig's (preview
+    off unless said)."""
     ansi, colours = TERMINALS[terminal]
     clock = FrozenClock()
     watchlist = Watchlist(folder / "watchlist.json")
-    watchlist.add(records())
+    if not watchlist.path.exists():
+        watchlist.add(book or records())
     config = AppConfig(
         download_dir=folder / "videos",
         bell=False,
         wall_clock=clock,
         monotonic=clock,
         ansi=ansi,
-        preview="off",
         keymap=keymap or {},
+        **({"preview": "off"} | settings),
     )
     schedule = PollSchedule(interval=config.interval, clock=clock, rng=random.Random(1))
     app = SnapshotApp(
