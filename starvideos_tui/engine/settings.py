@@ -105,9 +105,12 @@ class Settings:
 
     def demo_session(self, folder: Path, base_url: str) -> Settings:
         """The demo's settings once its throw-away folder and simulator exist: its
-        watchlist, frames and (unless --download-dir says otherwise) videos in the folder."""
+        watchlist, frames and (unless --download-dir says otherwise) videos in the folder.
+        Finished takes are saved as they finish (unless auto-download was set off), so that
+        a new user's `v` shows their thumbnails and `space` plays them."""
         return replace(
             self,
+            auto_download=self.auto_download if "auto_download" in self.given else True,
             db=folder / "watchlist.json",
             base_url=base_url,
             download_dir=(

@@ -164,6 +164,8 @@ class StarVideosApp(PictureActions, ViewActions):
         sheet = self.query_one(ContactSheet)
         sheet.cache = self.config.frames_dir
         sheet.pictures = panel.preview != "off"
+        if sheet.pictures:  # NO_COLOR or --preview off: none; else pixels where drawn
+            sheet.use_pixels(panel.graphics, self.picture_pane)
         if self.config.ending is not None:
             # SIGTERM, SIGHUP, a terminal gone (ending.py): leave as `q` does, so the
             # terminal is given back and downloads keep their bytes.

@@ -6,7 +6,8 @@ cell's lines cached by task id and by how it is drawn (plain, cursor, focused cu
 Thumbnails are made off the loop (engine/thumbnails.py, two at once) for the cells on
 screen only, asked for again whenever the cells on screen change; a cell shows a
 placeholder until its picture arrives. Cells are CELL_W x CELL_H whatever the terminal:
-a wider one gets more columns, a taller one more rows.
+a wider one gets more columns, a taller one more rows. Where the terminal draws pixels
+(Sixel, kitty), each cell on screen is a picture of its own (sheet_pixels.py).
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import ClassVar
 
-from rich.segment import Segment
-from rich.style import Style
 from textual import events
 from textual.binding import BindingType
+from textual.css.query import NoMatches
+from textual.dom import NoScreen
+from textual.errors import NoWidget
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -29,17 +31,25 @@ from textual.strip import Strip
 
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.core.vocabulary import DownloadState
-from starvideos_tui.engine.thumbnails import Job, Thumb, Thumbnails
+from starvideos_tui.engine.frames import Picture as HalfBlocks
+from starvideos_tui.engine.frames import frame_paths
+from starvideos_tui.engine.thumbnails import THUMB_FRAME, Job, Thumb, Thumbnails
+from starvideos_tui.terminal.graphics import Graphics
+from starvideos_tui.terminal.tmux import Pane
 from starvideos_tui.tui.bindings import SHEET_BINDINGS
+from starvideos_tui.tui.widgets.picture import Drawing
 from starvideos_tui.tui.widgets.sheet_cells import (
     CELL_H,
     CELL_W,
     INNER,
     PIC_ROWS,
     PICTURE,
-    CellLook,
+    SHEET_CSS,
     cell_lines,
+    cell_look,
+    empty_line,
 )
+from starvideos_tui.tui.widgets.sheet_pixels import SheetPixels
 
 THUMBS_KEPT = 240  # thumbnails kept for cells not on screen (a few pages back and forth)
 LINES_KEPT = 120  # cells kept drawn (their strips), the screen's and a few pages' more
@@ -56,27 +66,7 @@ class ContactSheet(ScrollView, can_focus=True):
         "contact-sheet--problem",
     }
 
-    DEFAULT_CSS = """
-    ContactSheet {
-        background: $surface;
-        color: $foreground;
-        & > .contact-sheet--placeholder { background: $panel; color: $text-muted; }
-        & > .contact-sheet--problem { background: $panel; color: $warning; }
-        & > .contact-sheet--cursor {
-            background: $block-cursor-blurred-background;
-            color: $block-cursor-blurred-foreground;
-        }
-        &:focus > .contact-sheet--cursor {
-            background: $block-cursor-background;
-            color: $block-cursor-foreground;
-            text-style: $block-cursor-text-style;
-        }
-        &:ansi > .contact-sheet--placeholder { background: ansi_default; color: ansi_default; }
-        &:ansi > .contact-sheet--cursor { background: ansi_bright_black; color: ansi_bright_white; }
-        &:ansi:focus > .contact-sheet--cursor { background: ansi_blue; color: ansi_bright_white; }
-        &:nocolor > .contact-sheet--cursor { text-style: reverse; }
-    }
-    """
+    DEFAULT_CSS = SHEET_CSS
 
     class CellHighlighted(Message):
         """The cursor moved to another task."""
@@ -99,13 +89,34 @@ class ContactSheet(ScrollView, can_focus=True):
         self._asking = False
         self._arriving: set[Job] = set()  # made in a thread, not handed to the loop yet
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.pixels: SheetPixels | None = None  # pictures in the terminal's own pixels
 
     def on_mount(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self.app.screen_change_signal.subscribe(self, self._screen_changed)
 
     def on_unmount(self) -> None:
         if self.maker is not None:
             self.maker.close()
+        if self.pixels is not None:
+            self.pixels.close(self.app)
+
+    def use_pixels(self, graphics: Graphics | None, pane: Pane | None) -> None:
+        """Thumbnails drawn in the terminal's own pixels (`graphics`: Sixel or kitty;
+        None: half-blocks), placed through tmux at `pane` inside it."""
+        self.pixels = SheetPixels(graphics, pane) if graphics is not None else None
+        self.set_class(self.pixels is not None, "-pixels")
+        self._lines.clear()
+        self.refresh()
+
+    def _screen_changed(self, screen: object) -> None:
+        if self.app.screen is not self.screen:  # a dialog over the sheet
+            self.on_hide()
+        self.refresh()  # lines drawn under the dialog had no pixels
+
+    def on_hide(self) -> None:
+        if self.pixels is not None:
+            self.pixels.hide(self.app)
 
     # -- what the app asks ---------------------------------------------------------------
 
@@ -173,10 +184,8 @@ class ContactSheet(ScrollView, can_focus=True):
         for how in (0, 1, 2):
             self._lines.pop((task_id, how), None)
 
-    def _job(self, record: TaskRecord) -> Job:
-        return Job(
-            record.id, record.local_path or "", record.size, record.sha256 or "", INNER, PIC_ROWS
-        )
+    def _job(self, r: TaskRecord) -> Job:
+        return Job(r.id, r.local_path or "", r.size, r.sha256 or "", INNER, PIC_ROWS)
 
     def _thumb(self, record: TaskRecord) -> tuple[Thumb | None, str]:
         """The cell's thumbnail if made, else what its placeholder says."""
@@ -211,19 +220,30 @@ class ContactSheet(ScrollView, can_focus=True):
             record, _ = self._shown[task_id]
             job = self._job(record)
             made = self._thumbs.get(task_id)
-            if record.sha256 and (made is None or made[0] != job) and job not in self._arriving:
+            if record.sha256 and job not in self._arriving and self._needs(made, job):
                 jobs.append(job)
         self.maker.want(jobs)
 
+    def _needs(self, made: tuple[Job, Thumb] | None, job: Job) -> bool:
+        """Not made for this file, or (in pixels) its drawing not made or let go since."""
+        pixels = self.pixels
+        return made is None or made[0] != job or (pixels is not None and pixels.lacks(job, made[1]))
+
     def _made_in_thread(self, job: Job, thumb: Thumb) -> None:
-        loop = self._loop
+        loop, pixels, drawing = self._loop, self.pixels, None
+        if pixels is not None and self.cache is not None and isinstance(thumb, HalfBlocks):
+            with contextlib.suppress(OSError, ValueError):  # then half-blocks
+                drawing = pixels.make(job, frame_paths(self.cache, job.sha256)[THUMB_FRAME])
         if loop is not None:
             self._arriving.add(job)  # not asked for again on its way
             with contextlib.suppress(RuntimeError):  # the app closed meanwhile
-                loop.call_soon_threadsafe(self._made, job, thumb)
+                loop.call_soon_threadsafe(self._made, job, thumb, drawing)
 
-    def _made(self, job: Job, thumb: Thumb) -> None:
+    def _made(self, job: Job, thumb: Thumb, drawing: Drawing | None) -> None:
         self._arriving.discard(job)
+        if drawing is not None and self.pixels is not None:
+            for gone in self.pixels.add(self.app, job, drawing):
+                self._forget(gone)
         self._thumbs[job.task_id] = (job, thumb)
         self._thumbs.move_to_end(job.task_id)
         while len(self._thumbs) > THUMBS_KEPT:
@@ -244,18 +264,6 @@ class ContactSheet(ScrollView, can_focus=True):
 
     # -- drawing -------------------------------------------------------------------------
 
-    def _look(self, how: int) -> CellLook:
-        base = self.rich_style
-        cursor = base + self.get_component_rich_style("contact-sheet--cursor")
-        return CellLook(
-            base=base,
-            frame=cursor if how else base,
-            placeholder=base + self.get_component_rich_style("contact-sheet--placeholder"),
-            problem=base + self.get_component_rich_style("contact-sheet--problem"),
-            dim=Style(dim=True),
-            colours=self.colours,
-        )
-
     def _cell(self, index: int) -> list[Strip]:
         task_id = self._order[index]
         how = (2 if self.has_focus else 1) if index == self.cursor else 0
@@ -265,7 +273,10 @@ class ContactSheet(ScrollView, can_focus=True):
         else:
             record, download = self._shown[task_id]
             thumb, note = self._thumb(record)
-            lines = cell_lines(record, download, thumb, self._look(how), note)
+            pixels = self._drawing(record) if thumb is not None else None
+            lines = cell_lines(
+                record, download, thumb, cell_look(self, how, self.colours), note, pixels
+            )
             self._lines[(task_id, how)] = lines
             while len(self._lines) > LINES_KEPT:  # the cell drawn longest ago goes
                 self._lines.popitem(last=False)
@@ -275,7 +286,7 @@ class ContactSheet(ScrollView, can_focus=True):
         width = self.size.width
         base = self.rich_style
         if not self._order:
-            return self._empty_line(y, width, base)
+            return empty_line(y, width, base)
         line = int(self.scroll_offset.y) + y
         row, within = divmod(line, CELL_H)
         columns = self.columns
@@ -284,13 +295,25 @@ class ContactSheet(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         last = min(first + columns, len(self._order))
         strips = [self._cell(i)[within] for i in range(first, last)]
+        if within == PIC_ROWS - 1 and self.pixels is not None:
+            strips = self._with_pixels(strips, first, y - within)
         return Strip.join(strips).extend_cell_length(width, base).crop(0, width)
 
-    def _empty_line(self, y: int, width: int, base: Style) -> Strip:
-        if y != 1:
-            return Strip.blank(width, base)
-        text = "  No saved videos match. v: back to the table; / changes the filter."
-        return Strip([Segment(text[:width], base)]).extend_cell_length(width, base)
+    def _drawing(self, record: TaskRecord) -> Drawing | None:
+        return self.pixels.drawing(record.id, self._job(record)) if self.pixels else None
+
+    def _with_pixels(self, strips: list[Strip], first: int, top: int) -> list[Strip]:
+        """The grid row's cells with their pictures' escapes (`top`: the first line of
+        their pictures' area), for the cells wholly in sight."""
+        try:
+            where = self.screen.find_widget(self) if self.screen.is_active else None
+        except (NoScreen, NoWidget, NoMatches):
+            where = None
+        if self.pixels is None or where is None or top < 0:
+            return strips
+        ids = self._order[first : first + len(strips)]
+        drawings = [self._drawing(self._shown[task_id][0]) for task_id in ids]
+        return self.pixels.line(strips, ids, drawings, where.region, where.visible_region, top)
 
     def _refresh_cell(self, task_id: str) -> None:
         with contextlib.suppress(ValueError):
@@ -305,6 +328,10 @@ class ContactSheet(ScrollView, can_focus=True):
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
+        if self.pixels is not None and self.pixels.placed:  # kitty's scrolled away go
+            first, rows = -(-int(new_value) // CELL_H), (self.size.height - PIC_ROWS) // CELL_H
+            ids = self._order[first * self.columns : (first + rows + 1) * self.columns]
+            self.pixels.hide(self.app, set(ids))
         self._ask_soon()  # other cells on screen: theirs first, those gone dropped
 
     def on_resize(self) -> None:
@@ -315,8 +342,7 @@ class ContactSheet(ScrollView, can_focus=True):
     def on_focus(self) -> None:
         self._refresh_cursor()
 
-    def on_blur(self) -> None:
-        self._refresh_cursor()
+    on_blur = on_focus
 
     def _refresh_cursor(self) -> None:
         if self.selected_id:

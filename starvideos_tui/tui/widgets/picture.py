@@ -78,6 +78,12 @@ _ID_BASE = 0x100000 * (1 + os.getpid() % 14)
 _numbers = itertools.count(1)
 
 
+def new_ident() -> tuple[int, int]:
+    """A kitty image id and placement id no other picture of this process has."""
+    number = next(_numbers)
+    return _ID_BASE + number % 0x100000, number
+
+
 @dataclass(frozen=True)
 class Drawing:
     """A picture made ready for the screen (off the loop): `lines` of cells (half-blocks
@@ -163,9 +169,7 @@ class Picture(Widget):
         self, graphics: Graphics | None = None, pane: Pane | None = None, **kw: Any
     ) -> None:
         super().__init__(**kw)
-        number = next(_numbers)
-        self.ident = _ID_BASE + number % 0x100000
-        self.placement = number
+        self.ident, self.placement = new_ident()
         self.graphics = graphics
         self.pane = pane  # inside tmux: where the pane is on the outer terminal
         self.drawing: Drawing | None = None
@@ -341,6 +345,8 @@ def redraw_all(app: App[Any]) -> int:
     for picture in pictures:
         picture.redraw()
         shown += 1
+    for widget in app.screen.query(".-pixels"):  # a contact sheet's pictures
+        widget.refresh()
     return shown
 
 

@@ -17,6 +17,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Region
 from textual.strip import Strip
+from textual.widget import Widget
 
 from starvideos_tui.core.formatting import display_width, shorten, video_length
 from starvideos_tui.core.models import TaskRecord
@@ -24,6 +25,7 @@ from starvideos_tui.core.textsafe import clean
 from starvideos_tui.core.vocabulary import DownloadState, status_look
 from starvideos_tui.engine.frames import UPPER_HALF, Picture
 from starvideos_tui.engine.thumbnails import Problem, Thumb
+from starvideos_tui.tui.widgets.picture import Drawing
 
 CELL_W = 26  # columns a cell takes, its margins included
 CELL_H = 10  # lines: the picture, two of text, one blank
@@ -32,6 +34,29 @@ INNER = CELL_W - 2 * MARGIN  # 24: the picture's and the text's width
 PIC_ROWS = CELL_H - 3  # 7 lines of half-blocks: 24 x 14 pixels, about 16:9
 PICTURE = Region(MARGIN, 0, INNER, PIC_ROWS)  # where the picture sits, in the cell
 STAR = "★"
+
+
+SHEET_CSS = """
+ContactSheet {
+    background: $surface;
+    color: $foreground;
+    & > .contact-sheet--placeholder { background: $panel; color: $text-muted; }
+    & > .contact-sheet--problem { background: $panel; color: $warning; }
+    & > .contact-sheet--cursor {
+        background: $block-cursor-blurred-background;
+        color: $block-cursor-blurred-foreground;
+    }
+    &:focus > .contact-sheet--cursor {
+        background: $block-cursor-background;
+        color: $block-cursor-foreground;
+        text-style: $block-cursor-text-style;
+    }
+    &:ansi > .contact-sheet--placeholder { background: ansi_default; color: ansi_default; }
+    &:ansi > .contact-sheet--cursor { background: ansi_bright_black; color: ansi_bright_white; }
+    &:ansi:focus > .contact-sheet--cursor { background: ansi_blue; color: ansi_bright_white; }
+    &:nocolor > .contact-sheet--cursor { text-style: reverse; }
+}
+"""
 
 
 @dataclass(frozen=True)
@@ -45,6 +70,20 @@ class CellLook:
     problem: Style
     dim: Style
     colours: Mapping[str, str]
+
+
+def cell_look(sheet: Widget, how: int, colours: Mapping[str, str]) -> CellLook:
+    """How `sheet` draws a cell (`how`: 0 plain, 1 the cursor's, 2 the focused cursor's)."""
+    base = sheet.rich_style
+    part = sheet.get_component_rich_style
+    return CellLook(
+        base=base,
+        frame=base + part("contact-sheet--cursor") if how else base,
+        placeholder=base + part("contact-sheet--placeholder"),
+        problem=base + part("contact-sheet--problem"),
+        dim=Style(dim=True),
+        colours=colours,
+    )
 
 
 def short_id(task_id: str, width: int) -> str:
@@ -70,14 +109,17 @@ def cell_lines(
     thumb: Thumb | None,
     look: CellLook,
     note: str = "",
+    pixels: Drawing | None = None,
 ) -> list[Strip]:
     """The cell's CELL_H lines. `thumb` None: a placeholder saying `note` (or that the
-    picture is being made)."""
+    picture is being made). With `pixels` (the picture in the terminal's own pixels), the
+    picture's area is blank for them to be drawn over, or holds their placeholder cells."""
     margin = Segment(" " * MARGIN, look.frame)
-    lines = [
-        Strip([margin, *segments, margin], CELL_W)
-        for segments in _picture_lines(thumb, look, note or "making the picture…")
-    ]
+    if pixels is not None:
+        picture = _pixel_lines(pixels, look.base)
+    else:
+        picture = _picture_lines(thumb, look, note or "making the picture…")
+    lines = [Strip([margin, *segments, margin], CELL_W) for segments in picture]
     lines.append(Strip([margin, *_first_line(record, download, look), margin], CELL_W))
     lines.append(Strip([margin, *_second_line(record, look), margin], CELL_W))
     lines.append(Strip([Segment(" " * CELL_W, look.base)], CELL_W))
@@ -90,6 +132,24 @@ def _picture_lines(thumb: Thumb | None, look: CellLook, note: str) -> list[list[
     if isinstance(thumb, Problem):
         return _boxed(thumb.reason, look.problem)
     return _boxed(note, look.placeholder)
+
+
+def pixels_offset(drawing: Drawing) -> tuple[int, int]:
+    """Where `drawing` starts in the picture's area: centred."""
+    return (INNER - min(INNER, drawing.columns)) // 2, (PIC_ROWS - min(PIC_ROWS, drawing.rows)) // 2
+
+
+def _pixel_lines(drawing: Drawing, base: Style) -> list[list[Segment]]:
+    """The picture's area blank, but for kitty's placeholder cells (text), centred."""
+    left, top = pixels_offset(drawing)
+    blank = [Segment(" " * INNER, base)]
+    out: list[list[Segment]] = [blank] * PIC_ROWS
+    if drawing.kind == "placeholders":
+        for n, line in enumerate(drawing.lines[: PIC_ROWS - top]):
+            strip = line.crop(0, INNER - left)
+            right = INNER - left - strip.cell_length
+            out[top + n] = [Segment(" " * left, base), *strip, Segment(" " * right, base)]
+    return out
 
 
 def _half_blocks(picture: Picture, base: Style) -> list[list[Segment]]:
@@ -158,3 +218,11 @@ def _second_line(record: TaskRecord, look: CellLook) -> list[Segment]:
         text, style = clean(record.prompt or ""), look.frame + look.dim
     text = shorten(" ".join(text.split()), INNER)
     return [Segment(text + " " * (INNER - display_width(text)), style)]
+
+
+def empty_line(y: int, width: int, base: Style) -> Strip:
+    """Line `y` of a sheet with no cells: what to do about it, on its second line."""
+    if y != 1:
+        return Strip.blank(width, base)
+    text = "  No saved videos match. v: back to the table; / changes the filter."
+    return Strip([Segment(text[:width], base)]).extend_cell_length(width, base)

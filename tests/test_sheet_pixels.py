@@ -1,0 +1,162 @@
+"""The contact sheet's thumbnails in the terminal's own pixels (tui/widgets/sheet_pixels.py),
+in the real app over real saved videos: where the terminal draws kitty or Sixel, each cell
+on screen is a picture of its own (its own kitty image and placement ids), drawn at its
+cell's picture rectangle over blank cells; cells scrolled away, the sheet hidden (`v`)
+or covered by a dialog draw none and their kitty placements are taken away; inside tmux
+they go through its passthrough; NO_COLOR keeps half-blocks."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from helpers_sheet import line_text, save_videos, sheet
+from helpers_tui import AppFactory, running, until
+from textual.pilot import Pilot
+
+from starvideos_tui.storage.store import Watchlist
+from starvideos_tui.terminal.graphics import Graphics
+from starvideos_tui.tui.app import StarVideosApp
+from starvideos_tui.tui.widgets.sheet_cells import CELL_H, CELL_W, PIC_ROWS, PICTURE
+
+KITTY = Graphics("kitty", 10, 20)
+SIXEL = Graphics("sixel", 10, 20)
+PLACE = re.compile(r"\x1b7\x1b\[(\d+);(\d+)H\x1b_Ga=p,i=(\d+),p=(\d+),c=(\d+),r=(\d+)")
+SIXEL_AT = re.compile(r"\x1b7\x1b\[(\d+);(\d+)H\x1bP0;1;0q")
+
+
+def _app(make_app: AppFactory, tmp_path: Path, graphics: Graphics | None) -> StarVideosApp:
+    app = make_app([])
+    app.config.frames_dir = tmp_path / "frames"
+    app.config.graphics = graphics
+    app.shows, app.sort_mode = "history", "added"  # the takes are old: history, in order
+    return app
+
+
+def drawn(app: StarVideosApp) -> str:
+    """Everything the sheet's lines on screen would write, escapes included."""
+    widget = sheet(app)
+    return "".join(line_text(widget.render_line(y)) for y in range(widget.size.height))
+
+
+def whole_cells(app: StarVideosApp) -> list[int]:
+    """The cells whose picture rectangle is all on screen."""
+    widget = sheet(app)
+    return [i for i in range(len(widget.cell_ids)) if widget.picture_region(i) is not None]
+
+
+async def _sheet_with_pixels(pilot: Pilot[None], app: StarVideosApp, count: int) -> None:
+    await until(pilot, lambda: len(app.query_one("TaskTable").row_ids) == count, "the rows")  # type: ignore[attr-defined]
+    await pilot.press("v")
+    widget = sheet(app)
+    await until(pilot, lambda: widget.size.height > 0 and whole_cells(app), "the sheet")
+
+    def all_drawn() -> bool:
+        pixels = widget.pixels
+        return pixels is not None and all(
+            widget._drawing(widget._shown[widget.cell_ids[i]][0]) is not None
+            for i in whole_cells(app)
+        )
+
+    await until(pilot, all_drawn, "every picture on screen", timeout=20)
+    await pilot.pause()
+
+
+async def test_kitty_cells_are_pictures_of_their_own_at_their_rectangles(
+    make_app: AppFactory, watchlist: Watchlist, tmp_path: Path
+) -> None:
+    save_videos(watchlist, tmp_path / "videos", 12)
+    app = _app(make_app, tmp_path, KITTY)
+    async with running(app, (80, 24)) as pilot:
+        await _sheet_with_pixels(pilot, app, 12)
+        widget = sheet(app)
+        region = app.screen.find_widget(widget).region
+        shown = whole_cells(app)
+        assert len(shown) >= 6  # 80x24: two rows of three
+        places = PLACE.findall(drawn(app))
+        assert len(places) == len(shown)
+        assert len({p[2] for p in places}) == len(shown)  # an image id each
+        assert len({p[3] for p in places}) == len(shown)  # a placement id each
+        for index, (row, column, _ident, _placement, width, height) in zip(
+            shown, places, strict=True
+        ):
+            cell = widget.picture_region(index)
+            assert cell is not None
+            y, x = int(row) - 1 - region.y, int(column) - 1 - region.x
+            assert cell.x <= x and x + int(width) <= cell.right  # inside its rectangle
+            assert cell.y <= y and y + int(height) <= cell.bottom
+        # The picture's area under the pixels is blank: no half-blocks to show through.
+        assert "▀" not in drawn(app)
+        assert widget.pixels is not None and widget.pixels.placed == {
+            widget.cell_ids[i] for i in shown
+        }
+
+
+async def test_scrolled_away_hidden_or_covered_cells_draw_no_pixels(
+    make_app: AppFactory, watchlist: Watchlist, tmp_path: Path
+) -> None:
+    save_videos(watchlist, tmp_path / "videos", 12)
+    app = _app(make_app, tmp_path, KITTY)
+    async with running(app, (80, 24)) as pilot:
+        await _sheet_with_pixels(pilot, app, 12)
+        widget = sheet(app)
+        pixels = widget.pixels
+        assert pixels is not None
+        first = set(pixels.placed)
+        await pilot.press("end")  # the last row: the first cells scroll away
+        await pilot.pause()
+        await until(pilot, lambda: widget.scroll_offset.y > 0, "the scroll")
+        await until(pilot, lambda: PLACE.findall(drawn(app)), "pictures at the end", timeout=20)
+        now = {widget.cell_ids[i] for i in whole_cells(app)}
+        assert not (pixels.placed & first - now)  # those scrolled away were taken off
+        ids = {int(p[2]) for p in PLACE.findall(drawn(app))}
+        assert ids == {pixels.ident(task_id)[0] for task_id in now}
+        # A dialog over the sheet: no pixels under it, placements taken away.
+        await pilot.press("question_mark")
+        await until(pilot, lambda: app.screen is not widget.screen, "the keys screen")
+        assert not pixels.placed and not PLACE.findall(drawn(app))
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is widget.screen, "the sheet again")
+        await until(pilot, lambda: PLACE.findall(drawn(app)), "pictures back")
+        # v: back to the table; every placement goes.
+        await pilot.press("v")
+        await until(pilot, lambda: not widget.display, "the table")
+        assert not pixels.placed
+
+
+async def test_sixel_cells_at_their_places_and_through_tmux(
+    make_app: AppFactory, watchlist: Watchlist, tmp_path: Path
+) -> None:
+    save_videos(watchlist, tmp_path / "videos", 6)
+    app = _app(make_app, tmp_path, SIXEL)
+    async with running(app, (80, 24)) as pilot:
+        await _sheet_with_pixels(pilot, app, 6)
+        widget = sheet(app)
+        region = app.screen.find_widget(widget).region
+        at = SIXEL_AT.findall(drawn(app))
+        assert len(at) == 6
+        for index, (row, column) in enumerate(at):
+            r, c = divmod(index, widget.columns)
+            assert int(column) - 1 - region.x >= c * CELL_W + PICTURE.x
+            assert int(row) - 1 - region.y >= r * CELL_H + PICTURE.y
+            assert int(row) - 1 - region.y < r * CELL_H + PIC_ROWS
+    tmux = Graphics("sixel", 10, 20, tmux=True)
+    app = _app(make_app, tmp_path, tmux)
+    async with running(app, (80, 24)) as pilot:
+        await _sheet_with_pixels(pilot, app, 6)
+        text = drawn(app)
+        # Each picture wrapped in tmux's passthrough, its escapes doubled inside.
+        assert text.count("\x1bPtmux;") == 6 and "\x1b\x1bP0;1;0q" in text
+
+
+async def test_no_color_keeps_half_blocks(
+    make_app: AppFactory, watchlist: Watchlist, tmp_path: Path
+) -> None:
+    save_videos(watchlist, tmp_path / "videos", 3)
+    app = _app(make_app, tmp_path, KITTY)
+    app.no_color = True
+    async with running(app, (80, 24)) as pilot:
+        await until(pilot, lambda: len(app.query_one("TaskTable").row_ids) == 3, "rows")  # type: ignore[attr-defined]
+        await pilot.press("v")
+        await pilot.pause(0.5)
+        assert sheet(app).pixels is None and "\x1b_G" not in drawn(app)
