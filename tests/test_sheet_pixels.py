@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from helpers_sheet import line_text, save_videos, sheet
 from helpers_tui import AppFactory, running, until
 from textual.pilot import Pilot
@@ -17,6 +18,7 @@ from textual.pilot import Pilot
 from starvideos_tui.storage.store import Watchlist
 from starvideos_tui.terminal.graphics import Graphics
 from starvideos_tui.tui.app import StarVideosApp
+from starvideos_tui.tui.widgets.picture import Picture
 from starvideos_tui.tui.widgets.sheet_cells import CELL_H, CELL_W, PIC_ROWS, PICTURE
 
 KITTY = Graphics("kitty", 10, 20)
@@ -160,3 +162,26 @@ async def test_no_color_keeps_half_blocks(
         await pilot.press("v")
         await pilot.pause(0.5)
         assert sheet(app).pixels is None and "\x1b_G" not in drawn(app)
+
+
+@pytest.mark.parametrize("graphics", [SIXEL, KITTY], ids=["sixel", "kitty"])
+async def test_lines_with_pictures_can_be_cut_as_a_terminal_update_cuts_them(
+    make_app: AppFactory, watchlist: Watchlist, tmp_path: Path, graphics: Graphics
+) -> None:
+    """In a real xterm -ti vt340 the demo ended with "TypeError: unhashable type: 'list'"
+    as soon as `v` showed pixels: a partial screen update crops each line to its region
+    (Strip.crop, Rich's cached split_cells), and the escape's segment carried its control
+    codes as a list, which cannot be hashed. Every line is cut as an update cuts it."""
+    save_videos(watchlist, tmp_path / "videos", 6)
+    app = _app(make_app, tmp_path, graphics)
+    async with running(app, (80, 24)) as pilot:
+        await _sheet_with_pixels(pilot, app, 6)
+        widget = sheet(app)
+        lines = [widget.render_line(y) for y in range(widget.size.height)]
+        assert any(segment.control for line in lines for segment in line)  # pictures
+        for line in lines:
+            for cut in range(1, line.cell_length + 1, 7):
+                assert line.crop(0, cut).cell_length == cut
+        panel = app.query_one(Picture)
+        for line in panel.render_lines(panel.region.reset_offset):
+            line.crop(0, max(1, line.cell_length - 1))

@@ -352,4 +352,4 @@ def redraw_all(app: App[Any]) -> int:
 
 def _control(escape: str) -> Segment:
     """Bytes for the terminal that take no cell (Textual counts control segments as none)."""
-    return Segment(escape, _NO_STYLE, [(ControlType.CURSOR_FORWARD, 0)])
+    return Segment(escape, _NO_STYLE, ((ControlType.CURSOR_FORWARD, 0),))

@@ -172,4 +172,4 @@ class SheetPixels:
 
 def control(escape: str) -> Segment:
     """Bytes for the terminal that take no cell (Textual counts control segments as none)."""
-    return Segment(escape, Style(), [(ControlType.CURSOR_FORWARD, 0)])
+    return Segment(escape, Style(), ((ControlType.CURSOR_FORWARD, 0),))
