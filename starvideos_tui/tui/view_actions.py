@@ -29,6 +29,8 @@ class ViewActions(PickActions):
         sort_mode: str
         filter_text: str
 
+        def prepare_filter(self) -> None: ...
+
     @staticmethod
     def _toasts_clear_of(panel: DetailPanel) -> None:
         """Toasts go where the side panel is not (app.tcss, "-panel-open")."""
@@ -90,6 +92,7 @@ class ViewActions(PickActions):
         box = self.query_one(FilterBox)
         box.add_class("-open")
         self.screen.set_focus(box)
+        self.call_after_refresh(self.prepare_filter)  # once the box is drawn
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
