@@ -18,7 +18,7 @@ LABELS = ("fox take", "lake", "Fox Lake", "", "sunset over the lake")
 
 
 def record(i: int, rng: random.Random) -> TaskRecord:
-    status = rng.choice(["completed", "failed", "processing", "queued", None])
+    status = rng.choice(["completed", "failed", "processing", "queued", ""])
     return TaskRecord(
         id=f"video_starvideos_o3_{1_000_000 + i}",
         status=status,
