@@ -6,6 +6,7 @@ task that is final has its verdict and is waited for as any other."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from helpers_cli import FAST, Cli, done_task, pending_task
 
@@ -62,3 +63,26 @@ def test_wait_on_an_archived_final_task_gives_its_verdict(cli: Cli, sim: Simulat
     result = cli.run(*FAST, "wait", task, "--timeout", "10", timeout=30)
     assert result.code == 0, str(result)
     assert "archived" not in result.err
+
+
+def test_wait_download_on_an_archived_completed_task_saves_it(
+    cli: Cli, sim: Simulator, tmp_path: Path
+) -> None:
+    """Named with --download, an archived take is saved: waiting for it asks for it."""
+    task = done_task(sim)
+    cli.ok(*FAST, "wait", task, timeout=60)
+    cli.ok("archive", task)
+    folder = tmp_path / "dl"
+    result = cli.run(
+        *FAST,
+        "--download-dir",
+        str(folder),
+        "wait",
+        task,
+        "--download",
+        "--timeout",
+        "10",
+        timeout=30,
+    )
+    assert result.code == 0, str(result)
+    assert (folder / f"{task}.mp4").exists()
