@@ -172,6 +172,7 @@ async def wait(settings: Settings, args: argparse.Namespace) -> int:
     ids = ids_from(args.ids)
     timeout = _seconds(args.timeout) if args.timeout is not None else None
     watchlist = settings.open_watchlist()
+    _refuse_archived(watchlist, ids)
     line = say_plain if args.json else out
     watcher = Watcher(
         Progress() if not args.json else None,
@@ -189,6 +190,22 @@ async def wait(settings: Settings, args: argparse.Namespace) -> int:
         finally:
             if args.json:
                 _print_waited(watchlist, ids)
+
+
+def _refuse_archived(watchlist: Watchlist, ids: list[str]) -> None:
+    """An archived task that is not final is never polled: waiting for it would last until
+    the timeout. Said at once, nothing waited for (exit 2). An archived final task has its
+    verdict already, and is waited for as any other."""
+    stuck = [
+        i for i in ids if (r := watchlist.get(i)) is not None and r.archived and not r.is_final
+    ]
+    if stuck:
+        named = " ".join(stuck)
+        are, them = ("is", "it") if len(stuck) == 1 else ("are", "them")
+        raise UsageError(
+            f"{', '.join(stuck)} {are} archived: not polled; "
+            f"'archive --undo {named}' to watch {them} again"
+        )
 
 
 def _print_waited(watchlist: Watchlist, ids: list[str]) -> None:

@@ -14,6 +14,7 @@ read yet (`rating:` while it is typed, `rating:9`) filters nothing and says why
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from starvideos_tui.core.models import TaskRecord
@@ -56,10 +57,69 @@ class Query:
             or needle in word
         )
 
+    def picked(self, records: Iterable[TaskRecord], texts: Mapping[str, str]) -> list[TaskRecord]:
+        """The records `matches` keeps, `texts` holding each one's `search_text`: a
+        substring test and a dict lookup a record (50,000 in a few ms), not a method call
+        and two `lower()` each."""
+        needle, low, high, rejected = self.needle, self.low, self.high, self.rejected
+        if self.terms == (0, MAX_RATING, None):
+            return [r for r in records if needle in texts[r.id]]
+        return [
+            r
+            for r in records
+            if low <= r.rating <= high
+            and (rejected is None or r.rejected is rejected)
+            and needle in texts[r.id]
+        ]
+
     def narrows(self, earlier: Query) -> bool:
         """Whatever this query matches, `earlier` matched too (so it need only look among
         `earlier`'s matches): the same terms, and `earlier`'s words within these."""
         return self.terms == earlier.terms and earlier.needle in self.needle
+
+
+_NOT_YET = object()  # no version seen
+
+
+def search_text(record: TaskRecord, word: str) -> str:
+    """Where a needle is looked for, lower case: the id, the label (or else the prompt) and
+    the status word, apart (a needle holds no NUL, so none matches across two)."""
+    return f"{record.id.lower()}\0{(record.label or record.prompt or '').lower()}\0{word}"
+
+
+class SearchTexts:
+    """Each record's `search_text`, made once per change of the record or its word
+    (records are frozen: a change is a new object) and checked once per `version`."""
+
+    def __init__(self) -> None:
+        self._made: dict[str, tuple[TaskRecord, str]] = {}
+        self._texts: dict[str, str] = {}
+        self._version: object = _NOT_YET
+
+    def of(
+        self, records: Iterable[TaskRecord], words: Mapping[str, str], version: object
+    ) -> Mapping[str, str]:
+        """The texts of `records` (all those that will be asked for), by id; `version`
+        changes whenever the records, or a record or a word, do (Narrowing's does)."""
+        if version == self._version:
+            return self._texts
+        made, texts, get = self._made, self._texts, words.get
+        alive: set[str] = set()
+        for record in records:
+            task_id, word = record.id, get(record.id, "")
+            alive.add(task_id)
+            was = made.get(task_id)
+            if was is None or was[0] is not record or was[1] != word:
+                made[task_id] = (record, word)
+                texts[task_id] = search_text(record, word)
+        if len(made) > len(alive):  # removed tasks, or out of view
+            for gone in [i for i in made if i not in alive]:
+                del made[gone], texts[gone]
+        self._version = version
+        return texts
+
+
+EMPTY_QUERY = Query()
 
 
 def parse_query(text: str) -> Query:

@@ -232,17 +232,24 @@ class StarVideosApp(PictureActions, ViewActions):
 
     def visible_records(self) -> list[TaskRecord]:
         words = self.presenter.counts.words
-        scope = Scope(
-            self.shows, history_cutoff(self.config.wall_clock(), self.config.history_days)
-        )
         return self._view.visible(
             self.records.values(),
             words,
             self.filter_text,
             self.sort_mode,
             self._records_version,
-            scope,
+            self._scope(),
         )
+
+    def prepare_filter(self) -> None:
+        """The box just opened: the search texts are made now, between `/` and the first
+        letter, not in the first letter's frame (50,000 records: ~50 ms)."""
+        words, version = self.presenter.counts.words, self._records_version
+        self._view.prepare(self.records.values(), words, version, self._scope())
+
+    def _scope(self) -> Scope:
+        now = self.config.wall_clock()
+        return Scope(self.shows, history_cutoff(now, self.config.history_days))
 
     def in_thread(self, work: Callable[[], RunTimes], then: Callable[[RunTimes], None]) -> None:
         def run() -> None:

@@ -110,7 +110,17 @@ APP_BINDINGS = [
         id="toggle-sheet",
     ),
     Binding("c", "copy", "Copy URL", show=False, tooltip="video URL or id, via OSC 52", id="copy"),
-    Binding("slash", "filter", "Filter", show=False, tooltip="by id, label or status", id="filter"),
+    # Priority: `/` is acted on as it arrives, before the keys behind it are sent on, so
+    # they go into the box however fast they come (view_actions.action_filter).
+    Binding(
+        "slash",
+        "filter",
+        "Filter",
+        show=False,
+        tooltip="by id, label or status",
+        id="filter",
+        priority=True,
+    ),
     Binding(
         "s", "sort", "Sort", show=False, tooltip="work, added, status, age, id, rating", id="sort"
     ),

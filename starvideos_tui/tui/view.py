@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from starvideos_tui.core.models import TaskRecord
-from starvideos_tui.core.query import Query, parse_query
+from starvideos_tui.core.query import EMPTY_QUERY, Query, SearchTexts, parse_query
 from starvideos_tui.core.recordfields import MAX_RATING
 from starvideos_tui.core.vocabulary import DownloadState, status_look
 from starvideos_tui.core.worklist import GROUP_SPAN, SAVING_WORDS, WorkFacts, started_at
@@ -113,19 +113,26 @@ def _status_rank(record: TaskRecord) -> int:
 
 
 class Narrowing:
-    """`visible` that remembers its answers. A filter typed a letter at a time looks only
-    among the rows the shorter filter left (whatever matches "fox t" matches "fox"), so
-    each keystroke costs the rows still shown, not the whole history; the whole view,
-    sorted, is kept too (`_whole`), so that clearing the filter or typing another costs a
-    pass in order and no sort. `version` must change whenever the records or their words
-    do; the answers are then made afresh (the whole view only when it is asked for)."""
+    """`visible` that remembers its answers, for a filter typed at 50,000 records.
+
+    A filter typed a letter at a time looks only among the rows the shorter filter left
+    (whatever matches "fox t" matches "fox"); each record's search text is made once per
+    change of it (core/query.SearchTexts), so a keystroke is a substring test a row. The
+    scope's records are kept apart from their order (a new sort sorts, it does not filter
+    again), and so is each order asked for (`_orders`): clearing the filter, or typing
+    another, is a pass in order and no sort. A filter's matches alone are sorted when the
+    whole order is not at hand (a few rows, not the whole history). `version` must change
+    whenever the records or their words do; the answers are then made afresh, each only
+    when it is asked for."""
 
     def __init__(self) -> None:
         self._last: tuple[Query, str, Scope, object] | None = None
         self._shown: list[TaskRecord] = []
-        self._whole_key: tuple[str, Scope, object] | None = None
-        self._whole: list[TaskRecord] = []
+        self._kept_key: tuple[Scope, object] | None = None
+        self._kept: list[TaskRecord] = []  # the scope's records, in the records' order
+        self._orders: dict[str, list[TaskRecord]] = {}  # _kept in each sort asked for
         self._facts = WorkFacts()
+        self._texts = SearchTexts()
 
     def visible(
         self,
@@ -140,23 +147,52 @@ class Narrowing:
         last, now = self._last, (sort_mode, scope, version)
         if last is not None and last[1:] == now and query.narrows(last[0]):
             # A letter more: among what the shorter filter left (the same: as it was).
-            source, again = self._shown, query == last[0]
-        elif self._whole_key == now:
-            source, again = self._whole, query.empty  # sorted: a filter is a pass in order
+            same = query == last[0]
+            shown = self._shown if same else self._pick(query, self._shown, words)
         else:
-            facts = self._facts
-            # The whole view is made (and kept) when it is asked for; a filter's matches
-            # alone are sorted otherwise, not the whole history for a few rows.
-            source = _sorted(
-                _matching(records, words, query, scope, facts), sort_mode, words, scope, facts
-            )
-            again = True
-            if query.empty:
-                self._whole_key, self._whole = now, source
-        matches = query.matches
-        shown = source if again else [r for r in source if matches(r, words.get(r.id, ""))]
+            kept = self._scoped(records, words, scope, version)
+            whole = self._orders.get(sort_mode)
+            if whole is None and query.empty:
+                whole = self._orders[sort_mode] = self._sort(list(kept), sort_mode, words, scope)
+            if whole is not None:  # sorted: a filter is a pass in order
+                shown = whole if query.empty else self._pick(query, whole, words)
+            else:
+                shown = self._sort(self._pick(query, kept, words), sort_mode, words, scope)
         self._last, self._shown = (query, *now), shown
         return list(shown)
+
+    def prepare(
+        self, records: Iterable[TaskRecord], words: Mapping[str, str], version: object, scope: Scope
+    ) -> None:
+        """Make the search texts before a filter is typed (`visible` would at the first
+        letter)."""
+        self._scoped(records, words, scope, version)
+        self._texts.of(self._kept, words, self._kept_key)
+
+    def _scoped(
+        self,
+        records: Iterable[TaskRecord],
+        words: Mapping[str, str],
+        scope: Scope,
+        version: object,
+    ) -> list[TaskRecord]:
+        """The records the scope holds, unsorted: made once per scope and version."""
+        if self._kept_key != (scope, version):
+            self._kept = _matching(records, words, EMPTY_QUERY, scope, self._facts)
+            self._kept_key, self._orders = (scope, version), {}
+        return self._kept
+
+    def _pick(
+        self, query: Query, source: list[TaskRecord], words: Mapping[str, str]
+    ) -> list[TaskRecord]:
+        """`source` (some of the scope's records) matching `query`; the search texts are
+        those of the scope's records, checked once per scope and version."""
+        return query.picked(source, self._texts.of(self._kept, words, self._kept_key))
+
+    def _sort(
+        self, shown: list[TaskRecord], sort_mode: str, words: Mapping[str, str], scope: Scope
+    ) -> list[TaskRecord]:
+        return _sorted(shown, sort_mode, words, scope, self._facts)
 
 
 def shown_as(

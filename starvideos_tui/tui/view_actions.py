@@ -8,10 +8,11 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from textual import on
+from textual.actions import SkipAction
 from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Input
+from textual.widgets import Input, TextArea
 
 from starvideos_tui.tui.bindings import rebound
 from starvideos_tui.tui.picks import PickActions
@@ -27,6 +28,8 @@ class ViewActions(PickActions):
     if TYPE_CHECKING:  # the app's (app.py)
         sort_mode: str
         filter_text: str
+
+        def prepare_filter(self) -> None: ...
 
     @staticmethod
     def _toasts_clear_of(panel: DetailPanel) -> None:
@@ -78,13 +81,25 @@ class ViewActions(PickActions):
         return " ".join(self.get_key_display(binding.with_key(k.strip())) for k in keys)
 
     def action_filter(self) -> None:
+        """`/`: the filter box opens and owns every key typed after it.
+
+        The binding has priority, so this runs when `/` is read, before the keys behind
+        it are sent on; the focus is set here and now (not `box.focus()`, which Textual
+        applies after the current message, by which time `q` had quit the app). A `/`
+        typed in a text box, or over another screen, is that box's or screen's."""
+        if self.screen is not self.screen_stack[0] or isinstance(self.focused, Input | TextArea):
+            raise SkipAction()
         box = self.query_one(FilterBox)
         box.add_class("-open")
-        box.focus()
+        self.screen.set_focus(box)
+        self.call_after_refresh(self.prepare_filter)  # once the box is drawn
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.filter_text = event.value.strip()
+        text = event.value.strip()
+        if text == self.filter_text:  # a space typed, or the box emptied by esc (drawn)
+            return
+        self.filter_text = text
         self.render_rows(changed=())  # only the filter changed: no row is compared
 
     @on(Input.Submitted, "#filter")
