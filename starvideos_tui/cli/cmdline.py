@@ -4,7 +4,6 @@ and printing lines, tables and JSON (docs/contract.md's outside). No network, no
 from __future__ import annotations
 
 import getpass
-import json
 import os
 import sys
 import time
@@ -23,6 +22,7 @@ from starvideos_tui.core.formatting import (
     video_length,
 )
 from starvideos_tui.core.models import TaskRecord, validate_task_id
+from starvideos_tui.core.textsafe import dumps_ascii
 from starvideos_tui.core.vocabulary import status_word
 
 MAX_STDIN_IDS = 16_000_000  # characters of ids read from stdin (`add -`): 500,000 ids
@@ -111,10 +111,10 @@ def say_plain(line: str) -> None:
 
 
 def json_array(items: Iterable[object]) -> str:
-    """A JSON array with one item per line: json's C encoder for each item (an indented
-    dump runs the pure-Python encoder, ten times slower at 50,000 tasks), and still
-    readable and greppable."""
-    body = ",\n".join(json.dumps(item, ensure_ascii=True) for item in items)
+    """A JSON array with one item per line, each compact and ASCII only (textsafe.dumps_ascii:
+    orjson, three times faster than json's C encoder; an indented dump would run json's
+    pure-Python encoder), and still readable and greppable."""
+    body = ",\n".join(dumps_ascii(item) for item in items)
     return f"[\n{body}\n]" if body else "[]"
 
 

@@ -11,12 +11,12 @@ year of history are its newest, so what is kept is a few lines.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterable, Iterator
 
 from starvideos_tui.core.eta import Group, RunTimes, group_of, run_time
 from starvideos_tui.core.models import TaskRecord, TaskStatus
+from starvideos_tui.core.textsafe import dumps_ascii
 
 BATCH = 256  # items per write
 
@@ -62,9 +62,9 @@ def json_stream(
             if not record.is_final:
                 held.append(record)
             elif held:
-                held.append(json.dumps(record_json(record, empty), ensure_ascii=True))
+                held.append(dumps_ascii(record_json(record, empty)))
             else:
-                yield json.dumps(record_json(record, empty), ensure_ascii=True)
+                yield dumps_ascii(record_json(record, empty))
         if not held:
             return
         runs.sort(key=lambda run: run[0])  # as RunTimes.of: oldest first
@@ -75,7 +75,7 @@ def json_stream(
             if isinstance(item, str):
                 yield item
             else:
-                yield json.dumps(record_json(item, times), ensure_ascii=True)
+                yield dumps_ascii(record_json(item, times))
 
     return _write(items())
 

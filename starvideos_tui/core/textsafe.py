@@ -176,3 +176,31 @@ def encode(text: str) -> bytes:
         return text.encode("utf-8")
     except UnicodeEncodeError:
         return valid(text).encode("utf-8")
+
+
+# -- JSON out, ASCII only ------------------------------------------------------------------
+
+_NON_ASCII_RUN = re.compile("[^\x00-\x7e]+")  # DEL too, as json escapes it
+
+
+def _ascii_escapes(match: re.Match[str]) -> str:
+    return json.dumps(match.group())[1:-1]  # \uXXXX each, a surrogate pair past the BMP
+
+
+def dumps_ascii(value: Any) -> str:
+    """`value` as compact JSON text (no spaces after `,` and `:`), every character past
+    ASCII written as its `\\uXXXX` escape, as json.dumps(ensure_ascii=True) writes it: a
+    pipe or terminal that takes only ASCII reads it whole. orjson writes it (three times
+    faster than json's C encoder); what orjson refuses (an integer past 64 bits, a lone
+    surrogate) json writes, in the same compact shape. Non-ASCII characters appear only
+    inside strings, so each run of them is escaped where it stands."""
+    if _orjson is not None:
+        try:
+            raw = _orjson.dumps(value)
+        except _orjson.JSONEncodeError:
+            pass
+        else:
+            if raw.isascii() and b"\x7f" not in raw:
+                return raw.decode("ascii")
+            return _NON_ASCII_RUN.sub(_ascii_escapes, raw.decode("utf-8"))
+    return json.dumps(value, ensure_ascii=True, separators=(",", ":"))

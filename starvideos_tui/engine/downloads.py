@@ -15,7 +15,7 @@ import asyncio
 import collections
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Protocol
 
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 DOWNLOAD_SLOTS = 2
 LATER_SLOTS = 1  # of them, at most this many for `later` videos: one is always for the new
 PROGRESS_EVERY = 0.2  # seconds between progress events of one download
+QUEUED = DownloadState("queued")  # one for every queued video (frozen)
 
 
 class Owner(Protocol):
@@ -109,18 +110,45 @@ class DownloadQueue:
         self._slots = Slots(slots, min(LATER_SLOTS, slots))
         self._tasks: set[asyncio.Task[None]] = set()
         self._shown: dict[str, float] = {}
+        # `later` videos wait as ids, run one after another by one task (`_feed_later`):
+        # they never hold more than one slot anyway, and 12,000 of a year's backlog as
+        # 12,000 waiting tasks would hold ~3 KB each (a coroutine, its frame, a future).
+        self._later: collections.deque[str] = collections.deque()
+        self._feeder: asyncio.Task[None] | None = None
 
     def start(self, task_id: str, *, later: bool = False) -> bool:
         """Queue the video of `task_id` (`later`: after every other); False when it is
         already queued or running."""
         if task_id in self.states:
             return False
-        self.states[task_id] = DownloadState("queued")
+        self.states[task_id] = QUEUED
         self.monitor.emit(DownloadQueued(task_id))
-        task = asyncio.get_running_loop().create_task(self._run(task_id, later))
+        if later:
+            self._later.append(task_id)
+            if self._feeder is None:
+                self._feeder = self._spawn(self._feed_later())
+        else:
+            self._spawn(self._run(task_id, later))
+        return True
+
+    def _spawn(self, work: Coroutine[None, None, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return True
+        return task
+
+    async def _feed_later(self) -> None:
+        """Run the `later` videos in the order queued, one at a time."""
+        try:
+            while self._later:
+                await self._run(self._later.popleft(), later=True)
+        except asyncio.CancelledError:
+            for task_id in self._later:  # never started: queued no more
+                self.states.pop(task_id, None)
+            self._later.clear()
+            raise
+        finally:
+            self._feeder = None
 
     @property
     def busy(self) -> bool:

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -174,6 +175,24 @@ def document(record: TaskRecord, extras: dict[str, Any] | None) -> dict[str, Any
     return doc
 
 
+def base_chunks(meta: dict[str, Any], tasks: Iterable[tuple[str, Any]]) -> Iterator[bytes]:
+    """The bytes `encode_base({TASKS: dict(tasks), META: meta})` gives, a few hundred
+    documents at a time: a fold of 50,000 tasks never holds every document, nor the
+    whole file, at once (`tasks` may make each document as it is asked for)."""
+    head = "{" + f"{_dump(META)}:{_dump(meta)},\n{_dump(TASKS)}:{{\n"
+    batch: list[str] = []
+    for key, doc in tasks:
+        batch.append(f"{_dump(key)}:{_dump(doc)}")
+        if len(batch) == _CHUNK_DOCS:
+            yield textsafe.encode(head + ",\n".join(batch))
+            head, batch = ",\n", []
+    last = head + ",\n".join(batch) if batch or head != ",\n" else ""
+    yield textsafe.encode(last + "\n}}")
+
+
+_CHUNK_DOCS = 256
+
+
 def encode_base(data: dict[str, Any]) -> bytes:
     """The file's bytes: valid JSON (TinyDB reads it), the meta table on the first line and
     then one document per line, made one document at a time.
@@ -236,12 +255,17 @@ def remove_stale_temp_files(path: Path, now: float) -> None:
                     os.unlink(entry.path)
 
 
-def atomic_write(path: Path, payload: bytes) -> None:
-    """Replace `path` with `payload` so that a crash leaves the old or the new file."""
+def atomic_write(path: Path, payload: bytes | Iterable[bytes]) -> None:
+    """Replace `path` with `payload` (or its chunks, written as they come) so that a crash
+    leaves the old or the new file."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
+            if isinstance(payload, bytes):
+                handle.write(payload)
+            else:
+                for chunk in payload:
+                    handle.write(chunk)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

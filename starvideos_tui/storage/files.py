@@ -45,15 +45,13 @@ from starvideos_tui.core.paths import why_mkdir_failed
 from starvideos_tui.storage import journal
 from starvideos_tui.storage.basefile import (
     DOC_ID_RE,
-    META,
     SCHEMA_VERSION,
-    TASKS,
     Signature,
     WatchlistError,
     atomic_write,
+    base_chunks,
     damaged,
     document,
-    encode_base,
     fsync_dir,
     keep_unknown_keys,
     read_base,
@@ -340,9 +338,9 @@ class WatchlistFiles:
     def compact(self, state: State) -> None:
         """Write the whole view as a new base, then drop the journal it holds."""
         meta = {"1": {"schema": SCHEMA_VERSION, "journal": state.seq}}
-        tasks = {str(k): state.doc(k) for k in state.records}
+        tasks = ((str(k), state.doc(k)) for k in state.records)  # made as written
         try:
-            atomic_write(self.path, encode_base({TASKS: tasks, META: meta}))
+            atomic_write(self.path, base_chunks(meta, tasks))
         except OSError as exc:
             raise WatchlistError(
                 f"cannot save watchlist {self.path}: {exc.strerror}; the previous version is intact"
