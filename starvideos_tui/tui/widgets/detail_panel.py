@@ -154,6 +154,12 @@ class DetailPanel(VerticalScroll):
         )
         self._shown: tuple[str, str, int, int, int] | None = None
         self._record: TaskRecord | None = None
+        self._described: (
+            tuple[
+                TaskRecord, DownloadState | None, float, Mapping[str, str] | None, Estimate | None
+            ]
+            | None
+        ) = None  # what the body says
         self.playback: PanelPlayback | None = None
 
     def on_mount(self) -> None:
@@ -199,7 +205,7 @@ class DetailPanel(VerticalScroll):
     def compose(self):  # type: ignore[no-untyped-def]
         yield Picture(id="detail-picture")
         yield Static(id="detail-preview", markup=False)
-        yield Static(id="detail-body", markup=False)
+        yield _Body(id="detail-body", markup=False)
 
     def next_frame(self) -> bool:
         """`p`: the next frame of the filmstrip; False when there is no picture to step."""
@@ -294,8 +300,29 @@ class DetailPanel(VerticalScroll):
         if self.playback is None or not self.playback.active:
             self._ask_picture(record)
         if record is None:
+            self._described = None
             body.update(Text("No task selected. Press a to add task ids."))
         else:
             estimate = self.estimate(record, now) if self.estimate is not None else None
-            width = body.content_region.width or None  # 0 before the first layout
-            body.update(describe(record, download, now, colours, estimate, width))
+            self._described = (record, download, now, colours, estimate)
+            self.redescribe()
+
+    def redescribe(self) -> None:
+        """The record's text for the body's width now (0 before the first layout): again
+        when a scrollbar comes or goes, so that the heading cut to it never wraps."""
+        if self._described is not None:
+            body = self.query_one("#detail-body", Static)
+            width = body.content_region.width or None
+            body.update(describe(*self._described, width))
+
+
+class _Body(Static):
+    """The record's text, described again for each new width (a scrollbar came or went)."""
+
+    _width = 0
+
+    def on_resize(self) -> None:
+        width = self.content_region.width
+        if width != self._width and isinstance(self.parent, DetailPanel):
+            self._width = width
+            self.parent.redescribe()
