@@ -161,6 +161,7 @@ def test_the_work_order_as_numbers_is_the_work_order_as_tuples() -> None:
             created=int(now - rng.uniform(0, 30 * DAY)),
             updated_at=now - rng.uniform(0, 30 * DAY),
             local_path=rng.choice([None, "/x.mp4"]),
+            download_error=rng.choice([None, None, "link expired"]),
             archived=rng.random() < 0.1,
         )
         for i in range(2000)
@@ -168,6 +169,21 @@ def test_the_work_order_as_numbers_is_the_work_order_as_tuples() -> None:
     by_tuples = sorted(records, key=lambda r: work_key(r, cutoff))
     by_numbers = visible(records, {}, "", "work", Scope("archived", cutoff))
     assert [work_key(r, cutoff) for r in by_numbers] == [work_key(r, cutoff) for r in by_tuples]
+
+
+def test_a_video_whose_link_is_dead_is_past_saving_and_leaves_the_work() -> None:
+    """The trial with `watch` beside the TUI: watch marked 12,582 week-old links "link
+    expired", and they stood above the 20 videos just saved, as if they needed the user."""
+    now = 2_000_000_000.0
+    cutoff = history_cutoff(now, 7)
+    made = {"status": "completed", "created": int(now - DAY), "updated_at": now - DAY}
+    dead = TaskRecord(id="video_starvideos_o3_1", download_error="link expired", **made)  # type: ignore[arg-type]
+    unsaved = TaskRecord(id="video_starvideos_o3_2", **made)  # type: ignore[arg-type]
+    saved = TaskRecord(
+        id="video_starvideos_o3_3", status="completed", updated_at=now, local_path="/x.mp4"
+    )
+    shown = visible([dead, unsaved, saved], {}, "", "work", Scope("work", cutoff))
+    assert [r.id for r in shown] == [unsaved.id, saved.id, dead.id]  # newest first, after
 
 
 def test_a_change_to_a_few_of_50000_records_reads_only_those_again() -> None:

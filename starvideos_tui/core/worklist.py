@@ -10,6 +10,7 @@ history never pushes the running tasks down the table.
 from __future__ import annotations
 
 from starvideos_tui.core.models import TaskRecord, TaskStatus
+from starvideos_tui.core.vocabulary import LINK_EXPIRED
 
 DAY = 86_400.0
 DEFAULT_HISTORY_DAYS = 7.0  # config.toml's history_days: older finished tasks are history
@@ -58,7 +59,7 @@ def work_group(record: TaskRecord, cutoff: float, word: str = "") -> int:
         return WAITING
     done = finished_at(record)
     recent = done is None or done >= cutoff
-    if kind is TaskStatus.COMPLETED and not record.local_path and recent:
+    if _unsaved(record) and recent:
         return UNSAVED
     return RECENT if recent else OLDER
 
@@ -135,11 +136,21 @@ def _facts(record: TaskRecord) -> Facts:
         base = RUNNING
     elif not kind.is_final:
         base = WAITING
-    elif kind is TaskStatus.COMPLETED and not record.local_path:
+    elif _unsaved(record):
         base = UNSAVED
     else:
         base = RECENT
     return record, INF if done is None else done, started_at(record), base
+
+
+def _unsaved(record: TaskRecord) -> bool:
+    """A video made and not saved that can still be: a link known dead ("link expired")
+    is past saving, and sorts with the finished tasks, not above the work."""
+    return (
+        record.kind is TaskStatus.COMPLETED
+        and not record.local_path
+        and record.download_error != LINK_EXPIRED
+    )
 
 
 CUTOFF_STEP = 600.0  # seconds: the history's edge moves on in steps (a view made afresh)
