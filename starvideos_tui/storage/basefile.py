@@ -72,9 +72,9 @@ def read_base(path: Path, handle: BinaryIO) -> Base:
     return base
 
 
-def _read_lines(path: Path, handle: BinaryIO) -> Base | None:
-    """The base read a line at a time, or None when it is not in our layout (or not
-    valid JSON: the whole parse names what is wrong)."""
+def read_head(path: Path, handle: BinaryIO) -> dict[str, Any] | None:
+    """The checked meta of a base in our layout, read from its first two lines (the
+    handle then at the first document); None when the file is not in that layout."""
     head = handle.readline()
     if not (head.startswith(b'{"meta":') and head.endswith(b",\n")):
         return None
@@ -86,7 +86,16 @@ def _read_lines(path: Path, handle: BinaryIO) -> Base | None:
         return None
     if not isinstance(tables, dict) or tables.keys() != {META}:
         return None
-    base = Base(meta=check_meta(path, tables[META]))
+    return check_meta(path, tables[META])
+
+
+def _read_lines(path: Path, handle: BinaryIO) -> Base | None:
+    """The base read a line at a time, or None when it is not in our layout (or not
+    valid JSON: the whole parse names what is wrong)."""
+    meta = read_head(path, handle)
+    if meta is None:
+        return None
+    base = Base(meta=meta)
     more, seen = True, False  # whether a document may follow (after a comma); any did
     for line in handle:
         if line == b"}}":  # with no newline after it: the end of the file

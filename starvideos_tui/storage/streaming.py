@@ -23,10 +23,9 @@ from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.storage import journal
 from starvideos_tui.storage.basefile import (
     DOC_ID_RE,
-    META,
     WatchlistError,
-    check_meta,
     damaged,
+    read_head,
 )
 
 _DOC_LINE = b'"'
@@ -64,7 +63,7 @@ def _open(path: Path, journal_path: Path) -> tuple[BinaryIO, Changes] | None:
         except OSError as exc:
             raise WatchlistError(f"cannot read watchlist {path}: {exc.strerror}") from None
         try:
-            meta = _head(path, handle)
+            meta = read_head(path, handle)
             if meta is None:
                 handle.close()
                 return None
@@ -76,21 +75,6 @@ def _open(path: Path, journal_path: Path) -> tuple[BinaryIO, Changes] | None:
             raise
         handle.close()  # compacted meanwhile: the journal read may be of the new base
     raise WatchlistError(f"watchlist {path} keeps changing while being read")
-
-
-def _head(path: Path, handle: BinaryIO) -> dict[str, Any] | None:
-    head = handle.readline()
-    if not (head.startswith(b'{"meta":') and head.endswith(b",\n")):
-        return None
-    if handle.readline() != b'"tasks":{\n':
-        return None
-    try:
-        tables = textsafe.loads(head[:-2] + b"}")
-    except ValueError:
-        return None
-    if not isinstance(tables, dict) or tables.keys() != {META}:
-        return None
-    return check_meta(path, tables[META])
 
 
 def _journal(path: Path, meta: dict[str, Any]) -> Changes:
