@@ -235,6 +235,22 @@ HOSTILE = [
 ]
 
 
+@pytest.mark.parametrize("name", ["manifest.csv", "manifest.jsonl"])
+def test_a_users_file_under_a_manifests_name_is_never_replaced(
+    cli: Cli, takes: Takes, tmp_path: Path, name: str
+) -> None:
+    take = takes.save("kept", rating=5)
+    picks = tmp_path / "picks"
+    picks.mkdir()
+    (picks / name).write_text("my own notes, not a manifest\n")
+    assert_fails(cli.run("collect", str(picks)), 1, "is not a manifest collect wrote")
+    assert (picks / name).read_text() == "my own notes, not a manifest\n"
+    assert not (picks / file_name(take)).exists()  # refused before anything was done
+    (picks / name).unlink()
+    cli.ok("collect", str(picks))
+    cli.ok("collect", str(picks))  # its own manifests are written again
+
+
 def test_names_from_hostile_labels_stay_short_ascii_and_inside_dir(
     cli: Cli, takes: Takes, tmp_path: Path
 ) -> None:

@@ -180,6 +180,7 @@ def collect(
 
 def _collect_into(result: Collection, picks: list[TaskRecord]) -> None:
     folder = result.folder
+    _check_manifests(folder)
     old = _read_manifest(folder)
     entries: dict[str, dict[str, Any]] = {}  # file name -> entry, in manifest order
     for entry in old:
@@ -206,6 +207,30 @@ def _collect_into(result: Collection, picks: list[TaskRecord]) -> None:
     for name, data in ((MANIFEST_JSONL, jsonl_bytes), (MANIFEST_CSV, csv_bytes)):
         if read_small(folder, name, MANIFEST_MAX) != data:
             replace_file(folder, name, data)
+
+
+def _check_manifests(folder: Path) -> None:
+    """StarVideosError, before anything is done, when a file under a manifest's name is
+    not one collect wrote: a user's file is never replaced."""
+    for name in (MANIFEST_JSONL, MANIFEST_CSV):
+        held = read_small(folder, name, MANIFEST_MAX)
+        if held and not _a_manifest(name, held):
+            raise StarVideosError(
+                f"{folder / name} is not a manifest collect wrote: it is left as it is "
+                "(move it away, or collect into another folder)"
+            )
+
+
+def _a_manifest(name: str, held: bytes) -> bool:
+    """Whether a file under a manifest's name is one collect wrote (its header, or JSON
+    lines of entries), and so may be written again: a user's file is never replaced."""
+    if name == MANIFEST_CSV:
+        return held.startswith(",".join(COLUMNS).encode() + b"\r\n")
+    lines = [line for line in held.splitlines() if line.strip()]
+    try:
+        return all(isinstance(json.loads(line), dict) for line in lines)
+    except ValueError:
+        return False
 
 
 def _one(record: TaskRecord, folder: Path, listed: str | None, dry_run: bool) -> Outcome:
