@@ -6,6 +6,7 @@ processes or the simulator runs children."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -212,6 +213,24 @@ def test_remove_finished_older_than_removes_only_those_and_prints_a_count(
         "removed 1 finished task"
     ]
     assert incli.ok("remove", "busy").out_lines == ["removed busy"]  # ids as before
+
+
+def test_remove_finished_keeps_a_video_never_saved_whose_link_may_still_work(
+    incli: InCli,
+) -> None:
+    """The only trace of a paid take is not dropped by a sweep of the history (found by
+    an independent review): `download --all-unsaved` can still save it."""
+    fresh = dataclasses.replace(
+        finished("fresh", 0.5), video_url="https://cdn.example/v.mp4", video_url_at=NOW
+    )
+    dead = dataclasses.replace(
+        finished("dead", 20), video_url="https://cdn.example/d.mp4", video_url_at=NOW - 20 * DAY
+    )
+    incli.seed(fresh, dead)
+    result = incli.ok("remove", "--finished", "--older-than", "1h")
+    assert result.out_lines == ["removed 1 finished task"]
+    assert "kept 1 video made and not saved" in result.err
+    assert sorted(incli.by_id("--all")) == ["fresh"]
 
 
 def test_an_archived_task_is_never_polled_by_refresh_or_watch(cli: Cli, sim: Simulator) -> None:

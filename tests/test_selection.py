@@ -13,7 +13,6 @@ from starvideos_tui.core.selection import (
     STATUS_CHOICES,
     STATUS_WORDS,
     Selection,
-    finished_at,
     finished_before,
     is_active,
     matches_status,
@@ -22,6 +21,7 @@ from starvideos_tui.core.selection import (
     shown_state,
 )
 from starvideos_tui.core.vocabulary import LINK_EXPIRED, DownloadState, status_word
+from starvideos_tui.core.worklist import finished_at
 
 NOW = 1_800_000_000.0
 DAY = 86400.0
@@ -168,7 +168,8 @@ def test_a_task_finished_when_its_final_status_came() -> None:
 
 def test_active_is_what_is_not_final_or_completed_and_not_saved() -> None:
     active = {word for word, (record, _) in STATES.items() if is_active(record)}
-    assert active == set(STATES) - {"failed", "downloaded"}
+    # A link known dead is past saving: not active (as the TUI's work view has it).
+    assert active == set(STATES) - {"failed", "downloaded", "link expired"}
 
 
 def test_archived_tasks_are_left_out_unless_asked_for() -> None:
@@ -201,12 +202,7 @@ def test_filters_combine_with_and_and_statuses_with_or() -> None:
     either = Selection(statuses=frozenset({"failed", "downloaded"})).select(records, NOW)
     assert [r.id for r in either] == ["e", "f"]
     both = Selection(statuses=frozenset({"completed"}), active=True).select(records, NOW)
-    assert {shown_state(r) for r in both} == {
-        "completed",
-        "link expired",
-        "not a video",
-        "save failed",
-    }
+    assert {shown_state(r) for r in both} == {"completed", "not a video", "save failed"}
     assert {status_word(r) for r in both} <= set(STATUS_WORDS)
     none = Selection(statuses=frozenset({"failed"}), active=True).select(records, NOW)
     assert none == []

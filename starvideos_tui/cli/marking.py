@@ -16,12 +16,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from starvideos_tui.cli.cmdline import ids_from, out
+from starvideos_tui.cli.cmdline import ids_from, out, say_plain
 from starvideos_tui.cli.completion import mark_task_ids
 from starvideos_tui.core import selection
 from starvideos_tui.core.errors import Failure, UsageError
+from starvideos_tui.core.linkexpiry import certainly_dead
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.core.recordfields import MAX_RATING
+from starvideos_tui.core.worklist import unsaved
 
 if TYPE_CHECKING:
     from starvideos_tui.engine.settings import Settings
@@ -236,12 +238,22 @@ def remove_finished(settings: Settings, args: argparse.Namespace) -> int:
     cutoff = finished_form(args, "remove")
     assert cutoff is not None
     watchlist = settings.open_watchlist()
+    now = time.time()
     try:
-        picked = [r.id for r in watchlist.load() if selection.finished_before(r, cutoff)]
+        finished = [r for r in watchlist.load() if selection.finished_before(r, cutoff)]
+        # A video made and never saved whose link may still work is the only trace of a
+        # paid take: kept (download --all-unsaved saves it; remove ID drops it).
+        kept = [r for r in finished if unsaved(r) and r.video_url and not certainly_dead(r, now)]
+        picked = [r.id for r in finished if r not in kept]
         removed = sum(was_there for _, was_there in watchlist.remove(picked)) if picked else 0
     finally:
         watchlist.close()
     out(f"removed {_tasks(removed)}")
+    if kept:
+        say_plain(
+            f"kept {len(kept)} video{'s' if len(kept) != 1 else ''} made and not saved whose "
+            "link may still work: 'download --all-unsaved' saves them"
+        )
     return 0
 
 

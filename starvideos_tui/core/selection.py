@@ -12,9 +12,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from starvideos_tui.core import worklist
 from starvideos_tui.core.errors import UsageError
 from starvideos_tui.core.models import TaskRecord, TaskStatus
 from starvideos_tui.core.vocabulary import LINK_EXPIRED, UNCHECKED, DownloadState, status_look
+from starvideos_tui.core.worklist import finished_at
 
 # -- ages ---------------------------------------------------------------------------------
 
@@ -92,21 +94,6 @@ def matches_status(
 # -- times and activity -------------------------------------------------------------------
 
 
-def finished_at(record: TaskRecord) -> float | None:
-    """When a final task became final: the time of its final status in its history, else
-    when the API last changed it, else its creation, else when it was added. None for a
-    task that is not final (or that holds no time at all)."""
-    if not record.is_final:
-        return None
-    for word, at in reversed(record.history):
-        if TaskStatus.from_word(word).is_final:
-            return at
-    for moment in (record.updated_at, record.created, record.added_at):
-        if moment is not None:
-            return float(moment)
-    return None
-
-
 def finished_before(record: TaskRecord, cutoff: float) -> bool:
     """Final, and finished at or before `cutoff` (an `--older-than`'s now - age)."""
     at = finished_at(record)
@@ -114,17 +101,17 @@ def finished_before(record: TaskRecord, cutoff: float) -> bool:
 
 
 def started_at(record: TaskRecord) -> float | None:
-    """When the task was made (the API's `created`), else when it was watched."""
-    if record.created is not None:
-        return float(record.created)
-    return record.added_at
+    """When the task was made (the API's `created`), else when it was watched; None when
+    nothing says (worklist.started_at's 0)."""
+    return worklist.started_at(record) or None
 
 
 def is_active(record: TaskRecord) -> bool:
-    """Still the user's concern: not final, or completed and not saved yet."""
+    """Still the user's concern, as the TUI's work view has it: not final, or a video made
+    and not saved that still can be (a link known dead is past saving)."""
     kind = record.kind
     if kind is TaskStatus.COMPLETED:
-        return not record.local_path
+        return worklist.unsaved(record)
     return kind is not TaskStatus.FAILED
 
 

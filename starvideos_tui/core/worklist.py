@@ -59,7 +59,7 @@ def work_group(record: TaskRecord, cutoff: float, word: str = "") -> int:
         return WAITING
     done = finished_at(record)
     recent = done is None or done >= cutoff
-    if _unsaved(record) and recent:
+    if unsaved(record) and recent:
         return UNSAVED
     return RECENT if recent else OLDER
 
@@ -136,14 +136,14 @@ def _facts(record: TaskRecord) -> Facts:
         base = RUNNING
     elif not kind.is_final:
         base = WAITING
-    elif _unsaved(record):
+    elif unsaved(record):
         base = UNSAVED
     else:
         base = RECENT
     return record, INF if done is None else done, started_at(record), base
 
 
-def _unsaved(record: TaskRecord) -> bool:
+def unsaved(record: TaskRecord) -> bool:
     """A video made and not saved that can still be: a link known dead ("link expired")
     is past saving, and sorts with the finished tasks, not above the work."""
     return (

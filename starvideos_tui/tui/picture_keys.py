@@ -41,7 +41,7 @@ class PictureActions(TaskActions):
         if action == "seek":  # the arrows are left to others unless a video plays
             panel = self.query_one(DetailPanel)
             return panel.playback is not None and panel.playback.active
-        return True
+        return super().check_action(action, parameters)
 
     def on_resize(self, event: events.Resize) -> None:
         self._pictures_lost()
