@@ -176,6 +176,8 @@ _NONE = type(None)
 # (whether it holds only known keys, the fields to put through their checkers, the float
 # fields to check for finiteness). 50,000 documents of a watchlist come in a few shapes.
 _Plan = tuple[bool, tuple[str, ...], tuple[str, ...]]
+# Fields whose checker takes null as null, without a call.
+_NONE_TAKEN = (fields.PLAIN.keys() - {"status"}) | {"last_problem"}
 _PLANS: dict[tuple[tuple[str, ...], tuple[type, ...]], _Plan] = {}
 
 
@@ -189,7 +191,7 @@ def _plan(names: tuple[str, ...], kinds: tuple[type, ...]) -> _Plan:
         if plain is not None and kind in plain:
             if kind is float:
                 floats.append(name)
-        elif not (plain is not None and kind is _NONE and name != "status"):
+        elif not (kind is _NONE and name in _NONE_TAKEN):
             checks.append(name)
     return set(names) <= _RECORD_FIELDS.keys(), tuple(checks), tuple(floats)
 
