@@ -157,7 +157,13 @@ def record_json(record: TaskRecord, times: RunTimes, now: float) -> dict[str, ob
     """A task as `list --json` (and `create --json`, `wait --json`) give it: the record's
     public fields, its `eta` and `stalled`, and as `state` the word the TUI shows for it
     (`status` stays the API's own)."""
-    return record.public_json() | times.fields(record, now) | {"state": status_word(record)}
+    item = record.public_json()  # one dict filled in, in the order of the fields' merge
+    if record.is_final:  # what RunTimes.estimate says of every finished task
+        item["eta"], item["stalled"] = None, False
+    else:
+        item.update(times.fields(record, now))
+    item["state"] = status_word(record)
+    return item
 
 
 def print_records(

@@ -57,7 +57,7 @@ def run_time(record: TaskRecord) -> float | None:
     if record.kind is not TaskStatus.COMPLETED or not record.created:
         return None
     for status, at in record.history:
-        if TaskStatus.from_word(status) is TaskStatus.COMPLETED:
+        if status == "completed" or TaskStatus.from_word(status) is TaskStatus.COMPLETED:
             took = at - record.created
             return took if 0 < took < 7 * 86400 else None
     return None

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, replace
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import MISSING, asdict, dataclass, replace
 from enum import Enum
+from itertools import repeat
 from typing import Any
 
-from starvideos_tui.core import linkexpiry
+from starvideos_tui.core import linkexpiry, sharing
 from starvideos_tui.core import recordfields as fields
 from starvideos_tui.core.errors import UsageError
 
@@ -170,36 +172,12 @@ _LEFT_OUT_AT_DEFAULT = (
 
 
 _NONE = type(None)
-# The media facts of saved videos, one dict for each that is the same: the videos of a year
-# are mostly the same container, codec, size, rate and length (half a kilobyte each).
-# Nothing changes a record's media in place (a record is replaced whole).
-_MEDIA: dict[tuple[tuple[Any, ...], ...], dict[str, Any]] = {}
-
-
-def _shared(media: dict[str, Any]) -> dict[str, Any]:
-    try:
-        # Keyed by the types too: 1920 and 1920.0 are equal, and must stay what they were.
-        key = (tuple(media), tuple(map(type, media.values())), tuple(media.values()))
-        return _MEDIA.setdefault(key, media) if len(_MEDIA) < 4096 else _MEDIA.get(key, media)
-    except TypeError:  # a value that is not hashable (a list): kept as it is
-        return media
-
-
-def _shared_times(
-    history: tuple[tuple[str, float], ...], *times: Any
-) -> tuple[tuple[str, float], ...]:
-    """`history` with each time equal to one of `times` made that very float (24 bytes
-    and a pair's worth each, 100,000 times in a year); the same tuple when none is."""
-    same = {at: at for at in times if type(at) is float}
-    if not any(same.get(at, at) is not at for _, at in history):
-        return history
-    return tuple([(word, same.get(at, at)) for word, at in history])
-
-
 # What a document of a given shape (its keys and their value types, in order) needs done:
 # (whether it holds only known keys, the fields to put through their checkers, the float
 # fields to check for finiteness). 50,000 documents of a watchlist come in a few shapes.
 _Plan = tuple[bool, tuple[str, ...], tuple[str, ...]]
+# Fields whose checker takes null as null, without a call.
+_NONE_TAKEN = (fields.PLAIN.keys() - {"status"}) | {"last_problem"}
 _PLANS: dict[tuple[tuple[str, ...], tuple[type, ...]], _Plan] = {}
 
 
@@ -213,7 +191,7 @@ def _plan(names: tuple[str, ...], kinds: tuple[type, ...]) -> _Plan:
         if plain is not None and kind in plain:
             if kind is float:
                 floats.append(name)
-        elif not (plain is not None and kind is _NONE and name != "status"):
+        elif not (kind is _NONE and name in _NONE_TAKEN):
             checks.append(name)
     return set(names) <= _RECORD_FIELDS.keys(), tuple(checks), tuple(floats)
 
@@ -290,12 +268,13 @@ class TaskRecord:
         return linkexpiry.link_expires_at(self.video_url)
 
     @property
-    def kind(self) -> TaskStatus:
-        return TaskStatus.from_word(self.status)
+    def kind(self) -> TaskStatus:  # asked several times of each of 50,000 records by `list`
+        return _WORD_STATUS.get(self.status) or TaskStatus.from_word(self.status)
 
     @property
     def is_final(self) -> bool:
-        return self.kind.is_final
+        kind = _WORD_STATUS.get(self.status) or TaskStatus.from_word(self.status)
+        return kind is TaskStatus.COMPLETED or kind is TaskStatus.FAILED
 
     def with_result(self, result: TaskResult, now: float) -> TaskRecord:
         """This record after a successful poll answered `result` at `now`."""
@@ -339,19 +318,23 @@ class TaskRecord:
         return doc
 
     @classmethod
-    def from_doc(cls, doc: Mapping[str, Any]) -> TaskRecord:
+    def from_doc(cls, doc: Mapping[str, Any], kept: bool = True) -> TaskRecord:
         """The record stored as `doc`; TypeError/ValueError if a field has the wrong type.
 
-        Fields it does not know (written by a newer version) are ignored.
+        Fields it does not know (written by a newer version) are ignored. A record that is
+        not `kept` (read to be printed once, by `list`) is the same record, without the
+        sharing of equal strings and values that saves memory when 50,000 are held.
         """
         values = _checked_values(doc)
         if "id" not in values:
             raise TypeError("'id' is missing")
+        if not kept:
+            return _made(cls, values)
         for name in _WORDS:  # a few words repeated in every record: one string each
             if type(values.get(name)) is str:
                 values[name] = sys.intern(values[name])
         if values.get("media"):
-            values["media"] = _shared(values["media"])
+            values["media"] = sharing.shared_media(values["media"])
         checked = values.get("checked_at")
         if type(checked) is float:  # a finished task's last answer: often one time for all
             for name in ("updated_at", "video_url_at"):
@@ -359,8 +342,8 @@ class TaskRecord:
                     values[name] = checked  # 24 bytes each, 50,000 times
         history = values.get("history")
         if history:  # its times are mostly when the task was added and last answered
-            values["history"] = _shared_times(history, values.get("added_at"), checked)
-        return cls(**values)
+            values["history"] = sharing.shared_times(history, values.get("added_at"), checked)
+        return _made(cls, values)
 
     def public_json(self) -> dict[str, Any]:
         """The shape `list --json` promises (docs/contract.md), plus a few useful extras."""
@@ -387,3 +370,22 @@ class TaskRecord:
             "rejected": self.rejected,
             "archived": self.archived,
         }
+
+
+def _made(cls: type[TaskRecord], values: dict[str, Any]) -> TaskRecord:
+    """cls(**values), checked fields only. Not through the frozen dataclass's __init__, which
+    sets its 26 fields one Python call at a time (7 us a record, a third of reading one):
+    these C loops do what it does."""
+    record = _new(cls)
+    _fill(map(_setattr, repeat(record), _FIELD_NAMES, map(values.get, _FIELD_NAMES, _DEFAULTS)))
+    return record
+
+
+_new = object.__new__
+_setattr = object.__setattr__
+_fill: Callable[[Iterable[None]], None] = deque[None](maxlen=0).extend  # runs it, keeps nothing
+_FIELD_NAMES = tuple(TaskRecord.__dataclass_fields__)
+# Each default is immutable (None, "", (), 0, False), so shared; id is never missing here.
+_DEFAULTS = tuple(
+    None if f.default is MISSING else f.default for f in TaskRecord.__dataclass_fields__.values()
+)

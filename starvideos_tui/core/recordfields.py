@@ -106,5 +106,7 @@ PLAIN: dict[str, tuple[type, ...]] = {
         ("rejected", (bool,)),
         ("archived", (bool,)),
         ("archived_at", (float,)),
+        ("params", (dict,)),  # what opt_object takes: its keys and values are never checked
+        ("media", (dict,)),
     )
 }

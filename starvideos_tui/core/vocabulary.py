@@ -35,6 +35,15 @@ class StatusLook:
     colour: str  # a theme variable name: success, warning, error, accent, ...
 
 
+# The looks that depend on nothing but the state: one each (status_look runs for every
+# task `list` prints).
+_DOWNLOADED = StatusLook("✓", "downloaded", "success")
+_COMPLETED = StatusLook("●", "completed", "success")
+_FAILED = StatusLook("✗", "failed", "error")
+_PROCESSING = StatusLook("◐", "processing", "primary")
+_QUEUED = StatusLook("○", "queued", "foreground")
+
+
 def status_look(record: TaskRecord, download: DownloadState | None = None) -> StatusLook:
     """Glyph, word and theme colour of a task: the word alone must tell the state."""
     if download is not None:
@@ -45,12 +54,12 @@ def status_look(record: TaskRecord, download: DownloadState | None = None) -> St
     kind = record.kind
     if kind is TaskStatus.COMPLETED:
         if record.local_path:
-            return StatusLook("✓", "downloaded", "success")
+            return _DOWNLOADED
         if record.download_error:
             return StatusLook("!", _save_problem(record.download_error), "error")
-        return StatusLook("●", "completed", "success")
+        return _COMPLETED
     if kind is TaskStatus.FAILED:
-        return StatusLook("✗", "failed", "error")
+        return _FAILED
     problem = record.last_problem
     if problem is not None:
         if problem.kind == "rate_limited":
@@ -61,9 +70,9 @@ def status_look(record: TaskRecord, download: DownloadState | None = None) -> St
     if kind is TaskStatus.UNKNOWN:
         return StatusLook("?", shorten(clean(record.status), 16), "warning")
     if kind is TaskStatus.PROCESSING:
-        return StatusLook("◐", "processing", "primary")
+        return _PROCESSING
     if kind is TaskStatus.QUEUED:
-        return StatusLook("○", "queued", "foreground")
+        return _QUEUED
     return StatusLook("·", UNCHECKED, "foreground-muted")
 
 

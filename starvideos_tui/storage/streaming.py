@@ -150,7 +150,7 @@ def _record(path: Path, key: str, doc: Any) -> TaskRecord:
     try:
         if not isinstance(doc, dict):
             raise TypeError("not a document")
-        return TaskRecord.from_doc(doc)
+        return TaskRecord.from_doc(doc, kept=False)  # printed once, never held
     except (TypeError, ValueError) as exc:
         why = f"task entry {key[:20]!r} has the wrong shape: {str(exc)[:80]}"
         raise damaged(path, why) from None
