@@ -268,7 +268,7 @@ def test_create_from_interrupted_then_rerun_submits_every_line_exactly_once(
     # Read through the same buffered file: readline() may have taken more than a line.
     rest, err = proc.stdout.read(), proc.stderr.read()  # type: ignore[union-attr]
     assert proc.wait(timeout=20) == 128 + signum, err
-    assert time.monotonic() - sent < 1.5  # requests on their way answered, none waited for
+    assert time.monotonic() - sent < 2.0  # "within a second or two": none waited for
     first_ids += rest.split()
     assert 3 <= len(first_ids) < 20, "interrupted too late to show anything"
 
