@@ -42,6 +42,7 @@ from starvideos_tui.engine.events import (
 )
 from starvideos_tui.engine.linkdeadlines import DeadlineAsker
 from starvideos_tui.engine.poll import DEFAULT_CONCURRENCY, Answer, Poller, change_for
+from starvideos_tui.engine.reloads import changes_between, follow, judge_api
 from starvideos_tui.engine.submit import submit_one
 from starvideos_tui.engine.unknownids import GIVE_UP_AFTER, UnknownIds
 from starvideos_tui.engine.watchlist_io import AsyncWatchlist
@@ -111,12 +112,10 @@ class Monitor:
     ) -> None:
         """Read the watchlist (a damaged one raises WatchlistError) and schedule its tasks.
 
-        With `first_screen`, a first screen is shown before the whole history is read and
-        checked: that many tasks from the head of the file, or with `since` (the view hides
-        tasks finished before it) every other task, found by a scan parsing only those.
-        `shown` is awaited after that (the face waits for the first screen to be drawn).
-        Nothing is polled or written until the whole file has been checked. `records`:
-        the whole watchlist as the face has just read it (not read again)."""
+        With `first_screen`, that many tasks from the head of the file (or with `since`,
+        every task not finished before it) are shown first, then `shown` is awaited; nothing
+        is polled or written until the whole file is checked. `records`: the watchlist as
+        the face has just read it (not read again)."""
         if records is not None:
             self._show_all(records)
             return
@@ -139,9 +138,18 @@ class Monitor:
         self.poke()
 
     async def reload(self) -> None:
-        """Show the watchlist as it is on disk now (after writing what is queued)."""
+        """The watchlist as on disk now; another process's changes as changes (reloads.py)."""
         await self.flush()
-        self._show_all(await self.store.load())
+        records = await self.store.load()
+        news = changes_between(self.records, records, self._only)
+        if news is None:
+            return self._show_all(records)
+        self.records, changed, removed = news
+        self.gave_up &= self.records.keys()
+        self.schedule.forget(removed)
+        follow(self.schedule, changed, self.gave_up)
+        self.emit(TasksChanged(changed, removed=removed))
+        self.poke()
 
     def _merge(self, stored: dict[str, TaskRecord]) -> None:
         """Records as the watchlist holds them after a write of ours or another's."""
@@ -154,9 +162,7 @@ class Monitor:
         }
         self.records.update(changed)
         if changed:
-            polled = {i for i, r in changed.items() if r.needs_polling} - self.gave_up
-            self.schedule.forget(changed.keys() - polled)  # archived here or elsewhere
-            self.schedule.track(polled)
+            follow(self.schedule, changed, self.gave_up)  # archived here or elsewhere
             self.emit(TasksChanged(changed))
 
     def poke(self) -> None:
@@ -339,22 +345,11 @@ class Monitor:
         self.emit(TasksChanged({task_id: self.records[task_id]}))
 
     def _judge_api(self, answers: dict[str, Answer]) -> None:
-        """A word for the API as a whole after a pass."""
-        errors = [a for a in answers.values() if isinstance(a, ApiError)]
-        kinds = {e.kind for e in errors}
-        if self.schedule.auth_blocked:
-            self._set_api(ApiState("bad key", "bad key: run starvideos-tui login"))
-        elif self.schedule.is_paused():
-            until = self.wall_clock() + self.schedule.paused_until - self.monotonic()
-            clock = time.strftime("%H:%M:%S", time.localtime(until))
-            self._set_api(ApiState("rate limited", f"rate limited until {clock}", until))
-        elif not answers or "not_found" in kinds or len(errors) < len(answers):
-            if answers:
-                self._set_api(ApiState("ok", "API ok"))
-        elif kinds == {"network"}:
-            self._set_api(ApiState("offline", "offline"))
-        else:
-            self._set_api(ApiState("trouble", f"API trouble: {sorted(kinds)[0]}"))
+        """A word for the API as a whole after a pass (reloads.judge_api)."""
+        offset = self.wall_clock() - self.monotonic()
+        state = judge_api(answers, self.schedule, offset)
+        if state is not None:
+            self._set_api(state)
 
     def _set_api(self, state: ApiState) -> None:
         if state != self.api:
