@@ -50,6 +50,7 @@ from starvideos_tui.tui.view_actions import ViewActions
 from starvideos_tui.tui.widgets.contact_sheet import ContactSheet
 from starvideos_tui.tui.widgets.detail_panel import DetailPanel
 from starvideos_tui.tui.widgets.filter_box import FilterBox
+from starvideos_tui.tui.widgets.sheet_pixels import sheet_graphics
 from starvideos_tui.tui.widgets.status_bar import StatusBar
 from starvideos_tui.tui.widgets.task_table import TaskTable
 
@@ -165,7 +166,7 @@ class StarVideosApp(PictureActions, ViewActions):
         sheet.cache = self.config.frames_dir
         sheet.pictures = panel.preview != "off"
         if sheet.pictures:  # NO_COLOR or --preview off: none; else pixels where drawn
-            sheet.use_pixels(panel.graphics, self.picture_pane)
+            sheet.use_pixels(sheet_graphics(panel.graphics), self.picture_pane)
         if self.config.ending is not None:
             # SIGTERM, SIGHUP, a terminal gone (ending.py): leave as `q` does, so the
             # terminal is given back and downloads keep their bytes.

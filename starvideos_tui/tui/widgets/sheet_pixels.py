@@ -173,3 +173,14 @@ class SheetPixels:
 def control(escape: str) -> Segment:
     """Bytes for the terminal that take no cell (Textual counts control segments as none)."""
     return Segment(escape, Style(), ((ControlType.CURSOR_FORWARD, 0),))
+
+
+def sheet_graphics(graphics: Graphics | None) -> Graphics | None:
+    """The pixels the sheet draws in: the terminal's, except placed pictures through tmux's
+    passthrough (Sixel, kitty placements). In xterm -ti vt340 inside tmux 3.3a the sheet's
+    Sixel thumbnails were wiped by tmux's next redraw of those lines and not drawn again,
+    leaving blank cells: the sheet keeps to half-blocks there (kitty's placeholders, text
+    that tmux itself redraws, stay); the side panel's one picture is redrawn and keeps them."""
+    if graphics is not None and graphics.tmux and not graphics.placeholders:
+        return None
+    return graphics
