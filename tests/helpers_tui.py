@@ -19,7 +19,7 @@ from starvideos_tui.tui.widgets.detail_panel import DetailPanel
 from starvideos_tui.tui.widgets.task_table import TaskTable
 
 if TYPE_CHECKING:
-    pass
+    from starvideos_tui.storage.store import Watchlist
 
 KEY = "sk-test"
 SIZE = (100, 30)
@@ -138,3 +138,32 @@ async def downloads_done(app: StarVideosApp, pilot: Pilot[None]) -> None:
     if workers:  # an empty list would make wait_for_complete wait for every worker
         await app.workers.wait_for_complete(workers)
     await until(pilot, lambda: not app.downloads, "the download to be reported")
+
+
+async def saved_task(simulator: Simulator, watchlist: Watchlist, folder: Path, data: bytes) -> str:
+    """A task the simulator has finished, its video `data` saved in `folder` as the
+    watchlist records it (path, sha256, size)."""
+    import hashlib
+
+    from starvideos_tui.core.models import TaskRecord
+
+    task_id = simulator.seed_task("saved", queued=0, processing=0)
+    video = folder / f"{task_id}.mp4"
+    video.write_bytes(data)
+    watchlist.add(
+        [
+            TaskRecord(
+                id=task_id,
+                status="completed",
+                local_path=str(video),
+                sha256=hashlib.sha256(data).hexdigest(),
+                size=len(data),
+            )
+        ]
+    )
+    return task_id
+
+
+def preview_text(app: StarVideosApp) -> str:
+    """The side panel's caption under its picture ("frame 1 of 5", "0:03 / 0:08 ▶")."""
+    return str(app.query_one("#detail-preview", Static).render())

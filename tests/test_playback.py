@@ -5,15 +5,13 @@ the panel closes or the selection moves, a resize while it plays)."""
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from helpers_tui import AppFactory, row_ids, running, select, until
+from helpers_tui import AppFactory, preview_text, row_ids, running, saved_task, select, until
 
-from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.engine.playback import Frame, Player, clock_text
 from starvideos_tui.simulator import Simulator
 from starvideos_tui.storage.store import Watchlist
@@ -221,28 +219,6 @@ def test_positions_read_as_a_clock() -> None:
 # -- in the app -------------------------------------------------------------------------
 
 
-async def _saved(simulator: Simulator, watchlist: Watchlist, folder: Path, data: bytes) -> str:
-    task_id = simulator.seed_task("saved", queued=0, processing=0)
-    video = folder / f"{task_id}.mp4"
-    video.write_bytes(data)
-    watchlist.add(
-        [
-            TaskRecord(
-                id=task_id,
-                status="completed",
-                local_path=str(video),
-                sha256=hashlib.sha256(data).hexdigest(),
-                size=len(data),
-            )
-        ]
-    )
-    return task_id
-
-
-def caption(app: StarVideosApp) -> str:
-    return str(app.query_one("#detail-preview").render())
-
-
 def panel(app: StarVideosApp) -> DetailPanel:
     return app.query_one(DetailPanel)
 
@@ -250,7 +226,7 @@ def panel(app: StarVideosApp) -> DetailPanel:
 async def test_space_plays_in_the_panel_at_80x24_and_the_keys_act_at_once(
     simulator: Simulator, make_app: AppFactory, watchlist: Watchlist, tmp_path: Path
 ) -> None:
-    task_id = await _saved(simulator, watchlist, tmp_path, video_bytes(25, 6))
+    task_id = await saved_task(simulator, watchlist, tmp_path, video_bytes(25, 6))
     other = simulator.seed_task("not saved", queued=600)
     app = make_app([task_id, other])
     app.config.frames_dir = tmp_path / "frames"
@@ -258,9 +234,9 @@ async def test_space_plays_in_the_panel_at_80x24_and_the_keys_act_at_once(
         await until(pilot, lambda: len(row_ids(app)) == 2, "the rows")
         await select(pilot, app, task_id)
         await pilot.press("enter")
-        await until(pilot, lambda: "frame 1 of 5" in caption(app), "the still picture")
+        await until(pilot, lambda: "frame 1 of 5" in preview_text(app), "the still picture")
         await pilot.press("space")
-        await until(pilot, lambda: "/ 0:06 ▶" in caption(app), "playing, its length shown")
+        await until(pilot, lambda: "/ 0:06 ▶" in preview_text(app), "playing, its length shown")
         playback = panel(app).playback
         assert playback is not None
         drawn, started = playback.drawn, time.monotonic()
@@ -272,7 +248,7 @@ async def test_space_plays_in_the_panel_at_80x24_and_the_keys_act_at_once(
         assert picture.drawing.columns > 10
         started = time.monotonic()
         await pilot.press("space")  # pause: said at once
-        assert "‖" in caption(app) and time.monotonic() - started < 0.1
+        assert "‖" in preview_text(app) and time.monotonic() - started < 0.1
         await pilot.pause(0.2)
         position = playback.player.position if playback.player else -1
         await pilot.press("right")
@@ -282,7 +258,7 @@ async def test_space_plays_in_the_panel_at_80x24_and_the_keys_act_at_once(
             "a second on",
         )
         await pilot.press("space")
-        await until(pilot, lambda: "▶" in caption(app), "playing again")
+        await until(pilot, lambda: "▶" in preview_text(app), "playing again")
         await pilot.resize_terminal(120, 40)  # a resize while playing: bigger frames
         await until(
             pilot,
@@ -294,9 +270,9 @@ async def test_space_plays_in_the_panel_at_80x24_and_the_keys_act_at_once(
         await pilot.press(step)  # the selection moves: playback stops
         await until(pilot, lambda: not playback.active, "stopped on moving")
         await pilot.press("up" if step == "down" else "down")
-        await until(pilot, lambda: "frame 1 of 5" in caption(app), "the still picture again")
+        await until(pilot, lambda: "frame 1 of 5" in preview_text(app), "the still picture again")
         await pilot.press("space")
-        await until(pilot, lambda: playback.active and "▶" in caption(app), "playing")
+        await until(pilot, lambda: playback.active and "▶" in preview_text(app), "playing")
         await pilot.press("enter")  # the panel closes: playback stops
         await until(pilot, lambda: not playback.active, "stopped on closing")
 
@@ -304,15 +280,15 @@ async def test_space_plays_in_the_panel_at_80x24_and_the_keys_act_at_once(
 async def test_space_on_a_file_that_does_not_decode_says_so_and_arrows_stay_free(
     simulator: Simulator, make_app: AppFactory, watchlist: Watchlist, tmp_path: Path
 ) -> None:
-    task_id = await _saved(simulator, watchlist, tmp_path, b"\x00" * 5000)
+    task_id = await saved_task(simulator, watchlist, tmp_path, b"\x00" * 5000)
     app = make_app([task_id])
     app.config.frames_dir = tmp_path / "frames"
     async with running(app, (80, 24)) as pilot:
         await until(pilot, lambda: row_ids(app) == [task_id], "the row")
         assert not app.check_action("seek", (1,))  # the arrows are not taken when none plays
         await pilot.press("enter")
-        await until(pilot, lambda: "no picture" in caption(app), "the still picture's reason")
+        await until(pilot, lambda: "no picture" in preview_text(app), "the still picture's reason")
         await pilot.press("space")
-        await until(pilot, lambda: "cannot play" in caption(app), "the reason it cannot play")
-        assert "does not play as a video" in caption(app)
+        await until(pilot, lambda: "cannot play" in preview_text(app), "the reason it cannot play")
+        assert "does not play as a video" in preview_text(app)
         assert panel(app).playback is not None and not panel(app).playback.active  # type: ignore[union-attr]

@@ -20,10 +20,11 @@ from pathlib import Path
 
 import pytest
 from helpers_proc import Spawn, Tmux
-from helpers_tui import AppFactory, row_ids, running, until
+from helpers_tui import AppFactory, row_ids, running, saved_task, until
 from PIL import Image
 
 from starvideos_tui.simulator import Simulator
+from starvideos_tui.simulator.video import sample_video
 from starvideos_tui.storage.store import Watchlist
 from starvideos_tui.terminal.graphics import Graphics, reading
 from starvideos_tui.terminal.placeholders import (
@@ -270,7 +271,7 @@ async def test_the_hint_is_shown_once_and_pictures_are_drawn_again_on_focus_in(
     from starvideos_tui.terminal.tmux import HINT_PASSTHROUGH
     from starvideos_tui.tui.widgets.picture import Picture
 
-    task_id = await _saved_task(simulator, watchlist, tmp_path)
+    task_id = await saved_task(simulator, watchlist, tmp_path, sample_video(3).data)
     app = make_app([task_id])
     app.config.frames_dir = tmp_path / "frames"
     app.config.graphics = Graphics("sixel", 10, 20)
@@ -288,24 +289,3 @@ async def test_the_hint_is_shown_once_and_pictures_are_drawn_again_on_focus_in(
         before = picture.shown_pixels
         await pilot.resize_terminal(110, 32)  # an attach from another terminal, a resize
         await until(pilot, lambda: picture.shown_pixels > before, "drawn again on resize")
-
-
-async def _saved_task(simulator: Simulator, watchlist: Watchlist, folder: Path) -> str:
-    import hashlib
-
-    from starvideos_tui.core.models import TaskRecord
-    from starvideos_tui.simulator.video import sample_video
-
-    data = sample_video(3).data
-    task_id = simulator.seed_task("saved", queued=0, processing=0)
-    video = folder / f"{task_id}.mp4"
-    video.write_bytes(data)
-    record = TaskRecord(
-        id=task_id,
-        status="completed",
-        local_path=str(video),
-        sha256=hashlib.sha256(data).hexdigest(),
-        size=len(data),
-    )
-    watchlist.add([record])
-    return task_id

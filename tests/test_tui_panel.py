@@ -31,8 +31,10 @@ from helpers_tui import (
     panel_is_open,
     panel_text,
     polled,
+    preview_text,
     row_ids,
     running,
+    saved_task,
     screen_text,
     select,
     status_of,
@@ -207,32 +209,6 @@ async def test_a_signed_links_deadline_counts_down_and_warns_once_before_it_dies
         assert link().plain == "expired"
 
 
-async def _saved_task(
-    simulator: Simulator, watchlist: Watchlist, tmp_path: Path, data: bytes
-) -> str:
-    import hashlib
-
-    task_id = simulator.seed_task("saved", queued=0, processing=0)
-    video = tmp_path / f"{task_id}.mp4"
-    video.write_bytes(data)
-    watchlist.add(
-        [
-            TaskRecord(
-                id=task_id,
-                status="completed",
-                local_path=str(video),
-                sha256=hashlib.sha256(data).hexdigest(),
-                size=len(data),
-            )
-        ]
-    )
-    return task_id
-
-
-def preview_text(app: StarVideosApp) -> str:
-    return str(app.query_one("#detail-preview", Static).render())
-
-
 def picture_text(app: StarVideosApp) -> str:
     """The half-blocks the panel's picture draws."""
     drawing = app.query_one(Picture).drawing
@@ -242,7 +218,7 @@ def picture_text(app: StarVideosApp) -> str:
 async def test_the_panel_of_a_saved_task_shows_a_picture_that_p_steps_through(
     simulator: Simulator, make_app: AppFactory, watchlist: Watchlist, tmp_path: Path
 ) -> None:
-    task_id = await _saved_task(simulator, watchlist, tmp_path, sample_video(3).data)
+    task_id = await saved_task(simulator, watchlist, tmp_path, sample_video(3).data)
     app = make_app([task_id])
     app.config.frames_dir = tmp_path / "frames"
     async with running(app) as pilot:
@@ -262,7 +238,7 @@ async def test_the_panel_of_a_saved_task_shows_a_picture_that_p_steps_through(
 async def test_a_saved_file_that_does_not_decode_says_so_instead_of_a_picture(
     simulator: Simulator, make_app: AppFactory, watchlist: Watchlist, tmp_path: Path
 ) -> None:
-    task_id = await _saved_task(simulator, watchlist, tmp_path, b"<html>gone</html>")
+    task_id = await saved_task(simulator, watchlist, tmp_path, b"<html>gone</html>")
     app = make_app([task_id])
     app.config.frames_dir = tmp_path / "frames"
     async with running(app) as pilot:
@@ -280,7 +256,7 @@ async def test_with_no_color_or_preview_off_the_panel_shows_no_picture(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    task_id = await _saved_task(simulator, watchlist, tmp_path, sample_video(3).data)
+    task_id = await saved_task(simulator, watchlist, tmp_path, sample_video(3).data)
     monkeypatch.setenv("NO_COLOR", "1")
     app = make_app([task_id])
     app.config.frames_dir = tmp_path / "frames"
@@ -379,7 +355,7 @@ async def test_a_terminal_that_draws_pictures_gets_the_frame_in_its_own_pixels(
 
     from starvideos_tui.terminal.graphics import Graphics
 
-    task_id = await _saved_task(simulator, watchlist, tmp_path, sample_video(3).data)
+    task_id = await saved_task(simulator, watchlist, tmp_path, sample_video(3).data)
     other = simulator.seed_task("not saved", queued=600)
     app = make_app([task_id, other])
     app.config.frames_dir = tmp_path / "frames"
