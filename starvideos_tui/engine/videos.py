@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 LINK_REFRESHES = 2
 BUSY_RECHECK = 0.5  # seconds between looks at another process's download
+RECORD_WAITS = 10  # looks for its record once the other process's video is in place
 
 
 class NotDownloadable(StarVideosError):
@@ -146,13 +147,18 @@ async def _fetch_when_free(
         except DownloadError as exc:
             if exc.kind != "busy":
                 raise
-        await asyncio.sleep(BUSY_RECHECK)
-        fresh = await watchlist.get(record.id)
-        if fresh is None:
-            raise NotDownloadable(f"task {record.id} is no longer in the watchlist")
-        if saved := already_saved(fresh):
-            return saved
-        record = fresh if fresh.video_url else record
+        # The other process may have put the video in place and not recorded it yet: its
+        # record is waited for (a while), not the video fetched a second time.
+        for _ in range(RECORD_WAITS):
+            await asyncio.sleep(BUSY_RECHECK)
+            fresh = await watchlist.get(record.id)
+            if fresh is None:
+                raise NotDownloadable(f"task {record.id} is no longer in the watchlist")
+            if saved := already_saved(fresh):
+                return saved
+            record = fresh if fresh.video_url else record
+            if not final.exists():
+                break
 
 
 async def _fetch_refreshing(
