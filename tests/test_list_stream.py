@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from starvideos_tui.cli.cmdline import print_records
+from starvideos_tui.cli.cmdline import print_records, print_stream
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.storage.store import Watchlist
 
@@ -80,7 +80,7 @@ def test_the_stream_prints_what_the_whole_read_printed(
 
     print_records(watchlist.load(), as_json)
     whole = capsys.readouterr()
-    print_records(watchlist.stream(), as_json)
+    print_stream(watchlist.stream_fields(), as_json)
     streamed = capsys.readouterr()
 
     assert streamed.out == whole.out and streamed.err == whole.err
@@ -96,7 +96,7 @@ def test_an_empty_watchlist_says_so_either_way(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     for as_json in (True, False):
-        print_records(Watchlist(tmp_path / "none.json").stream(), as_json)
+        print_stream(Watchlist(tmp_path / "none.json").stream_fields(), as_json)
         streamed = capsys.readouterr()
         print_records([], as_json)
         assert capsys.readouterr() == streamed

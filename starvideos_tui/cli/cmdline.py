@@ -7,7 +7,8 @@ import getpass
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from starvideos_tui.core.errors import UsageError
 from starvideos_tui.core.eta import RunTimes
@@ -21,9 +22,10 @@ from starvideos_tui.core.formatting import (
     shorten,
     video_length,
 )
-from starvideos_tui.core.models import TaskRecord, validate_task_id
+from starvideos_tui.core.models import TaskRecord, TaskStatus, validate_task_id
+from starvideos_tui.core.publicjson import public_of
 from starvideos_tui.core.textsafe import dumps_ascii
-from starvideos_tui.core.vocabulary import status_word
+from starvideos_tui.core.vocabulary import final_look, status_word
 
 MAX_STDIN_IDS = 16_000_000  # characters of ids read from stdin (`add -`): 500,000 ids
 EMPTY = "the watchlist is empty: add task ids with 'starvideos-tui add ID'"
@@ -157,49 +159,33 @@ def record_json(record: TaskRecord, times: RunTimes, now: float) -> dict[str, ob
     """A task as `list --json` (and `create --json`, `wait --json`) give it: the record's
     public fields, its `eta` and `stalled`, and as `state` the word the TUI shows for it
     (`status` stays the API's own)."""
+    kind = record.kind
+    if kind.is_final:
+        return finished_json(record.field_values(), kind)
     item = record.public_json()  # one dict filled in, in the order of the fields' merge
-    if record.is_final:  # what RunTimes.estimate says of every finished task
-        item["eta"], item["stalled"] = None, False
-    else:
-        item.update(times.fields(record, now))
+    item.update(times.fields(record, now))
     item["state"] = status_word(record)
     return item
 
 
+def finished_json(values: Mapping[str, Any], kind: TaskStatus) -> dict[str, object]:
+    """record_json of a finished task (`kind` completed or failed), from its checked field
+    values alone: no estimate to make, and its state is what its video became."""
+    item: dict[str, object] = public_of(values)
+    item["eta"], item["stalled"] = None, False  # what RunTimes.estimate says of it
+    item["state"] = final_look(kind, values.get("local_path"), values.get("download_error")).word
+    return item
+
+
 def print_records(
-    records: Iterable[TaskRecord],
+    records: Sequence[TaskRecord],
     as_json: bool,
     history: Iterable[TaskRecord] | None = None,
-    shown: Callable[[TaskRecord], bool] | None = None,
 ) -> bool:
     """The records as a table or as JSON; `eta` and `stalled` in the JSON come from the
     run times of `history` (default: the records themselves; the whole watchlist when
-    only some are printed). `records` that are not a list (a stream read from the
-    watchlist) are printed as they come, the same text (cli/streamout.py), those only
-    that `shown` takes (every one read counts in the run times). Whether a task was
-    printed; an empty table of an empty watchlist says so on stderr."""
-    if not isinstance(records, list) and history is None:
-        from starvideos_tui.cli import streamout
-
-        now = time.time()
-        if as_json:
-            return streamout.json_stream(
-                records, lambda r, times: record_json(r, times, now), shown
-            )
-        seen = False
-
-        def picked() -> Iterator[TaskRecord]:
-            nonlocal seen
-            for record in records:
-                seen = True
-                if shown is None or shown(record):
-                    yield record
-
-        printed = streamout.table_stream(table_lines(picked(), now, _table_width()))
-        if not seen:
-            print(EMPTY, file=sys.stderr)
-        return printed
-    records = list(records)
+    only some are printed). Whether a task was printed; an empty table of an empty
+    watchlist says so on stderr."""
     if as_json:
         now = time.time()
         times = RunTimes.of(records if history is None else history)
@@ -209,3 +195,32 @@ def print_records(
     else:
         print(EMPTY, file=sys.stderr)
     return bool(records)
+
+
+def print_stream(
+    tasks: Iterable[dict[str, Any]],
+    as_json: bool,
+    shown: Callable[[Mapping[str, Any]], bool] | None = None,
+) -> bool:
+    """print_records of the tasks of a watchlist read as a stream of their checked field
+    values (Watchlist.stream_fields), those only that `shown` takes (every one read counts
+    in the run times): the same text, printed as it comes (cli/streamout.py), with neither
+    every record nor the whole output in memory."""
+    from starvideos_tui.cli import streamout
+
+    now = time.time()
+    if as_json:
+        return streamout.json_stream(tasks, now, shown)
+    seen = False
+
+    def picked() -> Iterator[TaskRecord]:
+        nonlocal seen
+        for values in tasks:
+            seen = True
+            if shown is None or shown(values):
+                yield TaskRecord.from_fields(values)
+
+    printed = streamout.table_stream(table_lines(picked(), now, _table_width()))
+    if not seen:
+        print(EMPTY, file=sys.stderr)
+    return printed

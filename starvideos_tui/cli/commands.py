@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from starvideos_tui.cli import marking
-from starvideos_tui.cli.cmdline import out, print_records, say_plain
+from starvideos_tui.cli.cmdline import out, print_stream, say_plain
 from starvideos_tui.core.errors import Failure, StarVideosError, UsageError
 from starvideos_tui.core.logs import setup_logging
 from starvideos_tui.core.models import TaskRecord
@@ -42,13 +43,13 @@ def show_list(settings: Settings, args: argparse.Namespace) -> int:
     now = time.time()
     total = archived = 0
 
-    def shown(record: TaskRecord) -> bool:
+    def shown(values: Mapping[str, Any]) -> bool:
         nonlocal total, archived
         total += 1
-        archived += record.archived
-        return picks.matches(record, now)
+        archived += bool(values.get("archived"))
+        return picks.matches_fields(values, now)
 
-    printed = print_records(settings.open_watchlist().stream(), args.json, shown=shown)
+    printed = print_stream(settings.open_watchlist().stream_fields(), args.json, shown)
     if not printed and not args.json and total:
         say_plain(marking.none_matches(total, 0 if args.all else archived))
     return 0

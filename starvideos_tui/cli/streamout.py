@@ -1,4 +1,4 @@
-"""`list` printed as the watchlist is read (storage/streaming.py): a record at a time, in
+"""`list` printed as the watchlist is read (storage/streaming.py): a task at a time, in
 the bytes `print_records` gives for a list, with neither every record nor the whole
 output in memory at once.
 
@@ -12,9 +12,11 @@ year of history are its newest, so what is kept is a few lines.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
 
-from starvideos_tui.core.eta import Group, RunTimes, group_of, run_time
+from starvideos_tui.cli.cmdline import finished_json, record_json
+from starvideos_tui.core.eta import Group, RunTimes, completed_after, group_of_params
 from starvideos_tui.core.models import TaskRecord, TaskStatus
 from starvideos_tui.core.textsafe import dumps_ascii
 
@@ -40,31 +42,34 @@ def _write(pieces: Iterator[str]) -> bool:
 
 
 def json_stream(
-    records: Iterable[TaskRecord],
-    record_json: Callable[[TaskRecord, RunTimes], object],
-    shown: Callable[[TaskRecord], bool] | None = None,
+    tasks: Iterable[dict[str, Any]],
+    now: float,
+    shown: Callable[[Mapping[str, Any]], bool] | None = None,
 ) -> bool:
-    """`list --json` of `records` read as a stream, each made JSON by `record_json` with
-    the run times it needs (from every record read), of those only that `shown` takes:
-    the same text as cmdline.json_array. Whether any was written."""
+    """`list --json` of the checked field values of tasks read as a stream, those only
+    that `shown` takes: the same text as cmdline.json_array of `record_json` of their
+    records at `now`, with the run times (of every task read) that an unfinished one's estimate
+    needs. A finished task is printed from its values (cmdline.finished_json), without a
+    record. Whether any was written."""
     runs: list[tuple[float, str, Group, float]] = []  # (created, id, group, took)
     held: list[str | TaskRecord] = []  # from the first unfinished task on
-    empty = RunTimes()  # a finished task's eta and stalled need no history
 
     def items() -> Iterator[str]:
-        for record in records:
-            if record.kind is TaskStatus.COMPLETED:
-                took = run_time(record)
+        for values in tasks:
+            kind = TaskStatus.from_word(values.get("status"))
+            if kind is TaskStatus.COMPLETED:
+                took = completed_after(values.get("created"), values.get("history", ()))
                 if took is not None:
-                    runs.append((record.created or 0, record.id, group_of(record), took))
-            if shown is not None and not shown(record):
+                    group = group_of_params(values.get("params"))
+                    runs.append((values.get("created") or 0, values["id"], group, took))
+            if shown is not None and not shown(values):
                 continue
-            if not record.is_final:
-                held.append(record)
+            if not kind.is_final:
+                held.append(TaskRecord.from_fields(values))
             elif held:
-                held.append(dumps_ascii(record_json(record, empty)))
+                held.append(dumps_ascii(finished_json(values, kind)))
             else:
-                yield dumps_ascii(record_json(record, empty))
+                yield dumps_ascii(finished_json(values, kind))
         if not held:
             return
         runs.sort(key=lambda run: run[0])  # as RunTimes.of: oldest first
@@ -75,7 +80,7 @@ def json_stream(
             if isinstance(item, str):
                 yield item
             else:
-                yield dumps_ascii(record_json(item, times))
+                yield dumps_ascii(record_json(item, times, now))
 
     return _write(items())
 

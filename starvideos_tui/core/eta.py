@@ -45,8 +45,13 @@ def mode_of(params: dict[str, Any] | None) -> str:
 
 
 def group_of(record: TaskRecord) -> Group:
-    mode = mode_of(record.params)
-    duration = (record.params or {}).get("duration")
+    return group_of_params(record.params)
+
+
+def group_of_params(params: dict[str, Any] | None) -> Group:
+    """The group of a task made with the create request `params`: its length and mode."""
+    mode = mode_of(params)
+    duration = (params or {}).get("duration")
     if mode == "video" or not isinstance(duration, int):
         duration = None  # a reference video decides the length
     return duration, mode
@@ -54,11 +59,19 @@ def group_of(record: TaskRecord) -> Group:
 
 def run_time(record: TaskRecord) -> float | None:
     """Seconds from `created` to the poll that first saw the task completed."""
-    if record.kind is not TaskStatus.COMPLETED or not record.created:
+    if record.kind is not TaskStatus.COMPLETED:
         return None
-    for status, at in record.history:
+    return completed_after(record.created, record.history)
+
+
+def completed_after(created: int | None, history: Iterable[tuple[str, float]]) -> float | None:
+    """A completed task's run time: seconds from `created` to the first time its
+    `history` says completed (None when either is missing, or it is not believable)."""
+    if not created:
+        return None
+    for status, at in history:
         if status == "completed" or TaskStatus.from_word(status) is TaskStatus.COMPLETED:
-            took = at - record.created
+            took = at - created
             return took if 0 < took < 7 * 86400 else None
     return None
 

@@ -16,7 +16,7 @@ from enum import Enum
 from itertools import repeat
 from typing import Any
 
-from starvideos_tui.core import linkexpiry, sharing
+from starvideos_tui.core import linkexpiry, publicjson, sharing
 from starvideos_tui.core import recordfields as fields
 from starvideos_tui.core.errors import UsageError
 
@@ -196,8 +196,9 @@ def _plan(names: tuple[str, ...], kinds: tuple[type, ...]) -> _Plan:
     return set(names) <= _RECORD_FIELDS.keys(), tuple(checks), tuple(floats)
 
 
-def _checked_values(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields of a stored record, checked (TypeError/ValueError), unknown ones left out.
+def checked_fields(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a stored record, checked (TypeError/ValueError: `id` missing, or a
+    field of the wrong type), unknown ones left out.
 
     The types of a document's values are looked at all at once (its shape); what each
     field of that shape needs (its checker, a finiteness check) is worked out once per
@@ -219,6 +220,8 @@ def _checked_values(doc: Mapping[str, Any]) -> dict[str, Any]:
         if total - total != 0:
             for name in floats:
                 fields.number(name, values[name])  # raises for the one not finite
+    if "id" not in values:
+        raise TypeError("'id' is missing")
     return values
 
 
@@ -263,9 +266,7 @@ class TaskRecord:
     def link_deadline(self) -> float | None:
         """When the video link dies, if it says: recorded when the link arrived, read from
         the link itself for records kept before that was recorded."""
-        if self.link_expires_at is not None or not self.video_url:
-            return self.link_expires_at
-        return linkexpiry.link_expires_at(self.video_url)
+        return publicjson.link_deadline(self.link_expires_at, self.video_url)
 
     @property
     def kind(self) -> TaskStatus:  # asked several times of each of 50,000 records by `list`
@@ -325,9 +326,7 @@ class TaskRecord:
         not `kept` (read to be printed once, by `list`) is the same record, without the
         sharing of equal strings and values that saves memory when 50,000 are held.
         """
-        values = _checked_values(doc)
-        if "id" not in values:
-            raise TypeError("'id' is missing")
+        values = checked_fields(doc)
         if not kept:
             return _made(cls, values)
         for name in _WORDS:  # a few words repeated in every record: one string each
@@ -347,32 +346,19 @@ class TaskRecord:
 
     def public_json(self) -> dict[str, Any]:
         """The shape `list --json` promises (docs/contract.md), plus a few useful extras."""
-        return {
-            "id": self.id,
-            "status": self.status or None,  # the API's own word: none before its first answer
-            "created": self.created,
-            "video_url": self.video_url,
-            "actual_duration": self.actual_duration,
-            "error": self.error,
-            "local_path": self.local_path,
-            "updated_at": self.updated_at,
-            "checked_at": self.checked_at,
-            "prompt": self.prompt,
-            "label": self.label,
-            "size": self.size,
-            "sha256": self.sha256,
-            "media": self.media,
-            "link_expires_at": self.link_deadline,
-            "download_error": self.download_error,
-            "last_problem": asdict(self.last_problem) if self.last_problem else None,
-            "history": [{"status": s, "at": t} for s, t in self.history],
-            "rating": self.rating,
-            "rejected": self.rejected,
-            "archived": self.archived,
-        }
+        return publicjson.public_of(self.field_values())
+
+    def field_values(self) -> dict[str, Any]:
+        """Every field's value by name, as `from_fields` takes them."""
+        return dict(zip(_FIELD_NAMES, map(getattr, repeat(self), _FIELD_NAMES), strict=True))
+
+    @classmethod
+    def from_fields(cls, values: Mapping[str, Any]) -> TaskRecord:
+        """The record of `checked_fields`' values (a field left out is at its default)."""
+        return _made(cls, values)
 
 
-def _made(cls: type[TaskRecord], values: dict[str, Any]) -> TaskRecord:
+def _made(cls: type[TaskRecord], values: Mapping[str, Any]) -> TaskRecord:
     """cls(**values), checked fields only. Not through the frozen dataclass's __init__, which
     sets its 26 fields one Python call at a time (7 us a record, a third of reading one):
     these C loops do what it does."""

@@ -9,8 +9,9 @@ clock; `Selection` joins them: its filters combine with AND, its statuses with O
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from starvideos_tui.core import worklist
 from starvideos_tui.core.errors import UsageError
@@ -153,6 +154,16 @@ class Selection:
             if start is None or start < now - self.since:
                 return False
         return True
+
+    def matches_fields(self, values: Mapping[str, Any], now: float) -> bool:
+        """`matches` of the task whose checked field values these are (a stream read to be
+        printed): its record is made only for a filter that needs more than its archive
+        flag."""
+        if values.get("archived") and not self.archived:
+            return False
+        if not (self.statuses or self.label or self.active or self.since is not None):
+            return True
+        return self.matches(TaskRecord.from_fields(values), now)
 
     def select(self, records: Iterable[TaskRecord], now: float) -> list[TaskRecord]:
         return [r for r in records if self.matches(r, now)]

@@ -52,14 +52,8 @@ def status_look(record: TaskRecord, download: DownloadState | None = None) -> St
             return StatusLook("↓", f"downloading{pct}", "accent")
         return StatusLook("↓", "download queued", "accent")
     kind = record.kind
-    if kind is TaskStatus.COMPLETED:
-        if record.local_path:
-            return _DOWNLOADED
-        if record.download_error:
-            return StatusLook("!", _save_problem(record.download_error), "error")
-        return _COMPLETED
-    if kind is TaskStatus.FAILED:
-        return _FAILED
+    if kind is TaskStatus.COMPLETED or kind is TaskStatus.FAILED:
+        return final_look(kind, record.local_path, record.download_error)
     problem = record.last_problem
     if problem is not None:
         if problem.kind == "rate_limited":
@@ -74,6 +68,18 @@ def status_look(record: TaskRecord, download: DownloadState | None = None) -> St
     if kind is TaskStatus.QUEUED:
         return _QUEUED
     return StatusLook("·", UNCHECKED, "foreground-muted")
+
+
+def final_look(kind: TaskStatus, local_path: str | None, download_error: str | None) -> StatusLook:
+    """The look of a finished task (`kind` completed or failed): all it depends on is
+    whether its video was saved, or why not."""
+    if kind is TaskStatus.FAILED:
+        return _FAILED
+    if local_path:
+        return _DOWNLOADED
+    if download_error:
+        return StatusLook("!", _save_problem(download_error), "error")
+    return _COMPLETED
 
 
 def _save_problem(error: str) -> str:

@@ -110,6 +110,11 @@ class Watchlist:
         once). A document damaged in the middle raises WatchlistError when it is reached."""
         return streaming.records(self.path, self.journal_path, self.load)
 
+    def stream_fields(self) -> Iterator[dict[str, Any]]:
+        """`stream`, each task as its checked field values (TaskRecord.from_fields makes
+        its record): what `list --json` prints a finished task from."""
+        return streaming.fields(self.path, self.journal_path, self.load)
+
     def recent(self, since: float) -> list[TaskRecord] | None:
         """For a first screen that hides history: every task but those that finished
         before `since` and did not change after, read without parsing those (a year of

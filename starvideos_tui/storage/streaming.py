@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from starvideos_tui.core import localfile, textsafe
-from starvideos_tui.core.models import TaskRecord
+from starvideos_tui.core.models import TaskRecord, checked_fields
 from starvideos_tui.storage import journal
 from starvideos_tui.storage.basefile import (
     DOC_ID_RE,
@@ -35,9 +35,18 @@ def records(
     path: Path, journal_path: Path, load: Callable[[], list[TaskRecord]]
 ) -> Iterator[TaskRecord]:
     """Every task of the watchlist at `path`, in the order added (`load` for another layout)."""
+    return map(TaskRecord.from_fields, fields(path, journal_path, load))
+
+
+def fields(
+    path: Path, journal_path: Path, load: Callable[[], list[TaskRecord]]
+) -> Iterator[dict[str, Any]]:
+    """The checked field values (`checked_fields`) of every task of the watchlist at
+    `path`, in the order added (`load` for another layout): what a record is made of,
+    for a reader that prints most tasks without needing their records."""
     opened = _open(path, journal_path)
     if opened is None:
-        yield from load()
+        yield from (record.field_values() for record in load())
         return
     handle, (changed, moved, order) = opened
     with handle:
@@ -46,7 +55,7 @@ def records(
     # journal added it (a document deleted and put again counts from its new put).
     moved.update((k, doc) for k, doc in changed.items() if doc is not None)
     for doc_id in sorted(moved, key=order.__getitem__):
-        yield _record(journal_path, str(doc_id), moved[doc_id])
+        yield _checked(journal_path, str(doc_id), moved[doc_id])
 
 
 Changes = tuple[dict[int, Any], dict[int, Any], dict[int, int]]
@@ -120,7 +129,7 @@ def _journal(path: Path, meta: dict[str, Any]) -> Changes:
     return changed, moved, order
 
 
-def _stream(path: Path, handle: BinaryIO, changed: dict[int, Any]) -> Iterator[TaskRecord]:
+def _stream(path: Path, handle: BinaryIO, changed: dict[int, Any]) -> Iterator[dict[str, Any]]:
     more = True  # whether a document may follow (after a comma)
     for number, line in enumerate(handle, start=3):
         if line == b"}}":
@@ -136,21 +145,21 @@ def _stream(path: Path, handle: BinaryIO, changed: dict[int, Any]) -> Iterator[T
         if doc_id in changed:
             doc = changed.pop(doc_id)
             if doc is not None:
-                yield _record(path, key, doc)
+                yield _checked(path, key, doc)
             continue
         try:
             doc = textsafe.loads(line[colon + 2 : -2 if more else None])
         except ValueError as exc:
             raise damaged(path, f"task entry {key[:20]!r} is not JSON: {str(exc)[:80]}") from None
-        yield _record(path, key, doc)
+        yield _checked(path, key, doc)
     raise damaged(path, "the file ends inside the table")
 
 
-def _record(path: Path, key: str, doc: Any) -> TaskRecord:
+def _checked(path: Path, key: str, doc: Any) -> dict[str, Any]:
     try:
         if not isinstance(doc, dict):
             raise TypeError("not a document")
-        return TaskRecord.from_doc(doc, kept=False)  # printed once, never held
+        return checked_fields(doc)  # printed once, never held: nothing shared
     except (TypeError, ValueError) as exc:
         why = f"task entry {key[:20]!r} has the wrong shape: {str(exc)[:80]}"
         raise damaged(path, why) from None
