@@ -67,3 +67,8 @@ def year_of_history(watchlist: Watchlist, now: float, old: int = 300) -> History
         made.archived.append(records[-1].id)
     watchlist.add(records)
     return made
+
+
+def stored(watchlist: Watchlist) -> dict[str, TaskRecord]:
+    """The watchlist as another process reads it, by task id."""
+    return {r.id: r for r in Watchlist(watchlist.path).load()}

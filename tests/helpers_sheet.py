@@ -4,14 +4,19 @@ tests (not a test module)."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from helpers_media import free_box, padded_video
+from helpers_tui import AppFactory, running, table, until
+from textual.pilot import Pilot
 from textual.strip import Strip
 
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.simulator.video import sample_video
 from starvideos_tui.storage.store import Watchlist
+from starvideos_tui.terminal.graphics import Graphics
 from starvideos_tui.tui.app import StarVideosApp
 from starvideos_tui.tui.widgets.contact_sheet import ContactSheet
 
@@ -100,6 +105,38 @@ def save_big_videos(watchlist: Watchlist, folder: Path, count: int) -> list[str]
 
 def sheet(app: StarVideosApp) -> ContactSheet:
     return app.query_one(ContactSheet)
+
+
+def sheet_app(
+    make_app: AppFactory, tmp_path: Path, graphics: Graphics | None = None
+) -> StarVideosApp:
+    """The app over the saved takes, thumbnails cached under `tmp_path`, drawing with
+    `graphics` (None: half-blocks)."""
+    app = make_app([])
+    app.config.frames_dir = tmp_path / "frames"
+    app.config.graphics = graphics
+    # The saved takes here finished in January: history, which the work view hides. The
+    # sheet's subject is the grid, in the order the tasks were added.
+    app.shows, app.sort_mode = "history", "added"
+    return app
+
+
+async def show_sheet(pilot: Pilot[None], app: StarVideosApp, rows: int) -> None:
+    """Once the table has its `rows` rows, `v`, and wait for the sheet's cells laid out."""
+    await until(pilot, lambda: len(table(app).row_ids) == rows, "the rows")
+    await pilot.press("v")
+    widget = sheet(app)
+    await until(pilot, lambda: widget.size.height > 0 and widget.cell_ids, "the sheet")
+
+
+@asynccontextmanager
+async def on_the_sheet(
+    app: StarVideosApp, rows: int, size: tuple[int, int] = (80, 24)
+) -> AsyncIterator[Pilot[None]]:
+    """`running(app)` at 80x24, the sheet shown (`show_sheet`)."""
+    async with running(app, size) as pilot:
+        await show_sheet(pilot, app, rows)
+        yield pilot
 
 
 def line_text(strip: Strip) -> str:

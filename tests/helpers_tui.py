@@ -76,6 +76,22 @@ async def until(
         await pilot.pause(0.05)
 
 
+async def ready(pilot: Pilot[None], app: StarVideosApp, rows: int) -> None:
+    """Let the app run until its table shows `rows` rows, and once more to draw them."""
+    await until(pilot, lambda: len(row_ids(app)) == rows, "the rows")
+    await pilot.pause()
+
+
+@asynccontextmanager
+async def showing(
+    app: StarVideosApp, rows: int, size: tuple[int, int] = SIZE
+) -> AsyncIterator[Pilot[None]]:
+    """`running(app)`, once its table shows `rows` rows."""
+    async with running(app, size) as pilot:
+        await ready(pilot, app, rows)
+        yield pilot
+
+
 def table(app: StarVideosApp) -> TaskTable:
     return app.query_one(TaskTable)
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 from helpers_cli import Cli
 from helpers_http import Reply, ScriptedHTTPServer, Seen, ranged
+from helpers_inproc import SameProcessCli
 from helpers_media import padded_video
 
 from starvideos_tui.api import client as api
@@ -602,10 +603,10 @@ async def test_a_short_retry_after_is_raised_to_the_pause_of_none_even_on_loopba
 
 
 def test_the_wait_stored_is_the_wait_kept_not_the_one_asked_for(
-    serve: Serve, tmp_path: Path
+    serve: Serve, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     server, _ = _counting_429(serve, "1000000000000")
-    cli = Cli(tmp_path, server.url(""))
+    cli = SameProcessCli(tmp_path, server.url(""), capsys)
     cli.ok("add", TASK)
     run = cli.run("refresh")
     assert run.code == 1
@@ -615,9 +616,11 @@ def test_the_wait_stored_is_the_wait_kept_not_the_one_asked_for(
     assert "try again in 900 s" in run.err
 
 
-def test_refresh_counts_a_task_refused_by_a_429_as_not_polled(serve: Serve, tmp_path: Path) -> None:
+def test_refresh_counts_a_task_refused_by_a_429_as_not_polled(
+    serve: Serve, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     server, _ = _counting_429(serve, None)
-    cli = Cli(tmp_path, server.url(""))
+    cli = SameProcessCli(tmp_path, server.url(""), capsys)
     cli.ok("add", TASK)
     run = cli.run("refresh")
     assert run.code == 1 and "Traceback" not in run.err

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 from conftest import FakeClock
-from helpers_history import year_of_history
+from helpers_history import History, stored, year_of_history
 from helpers_proc import Tmux, child_environment
-from helpers_tui import AppFactory, row_ids, running, table, until
+from helpers_tui import AppFactory, showing, table, until
 from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input
@@ -52,13 +52,21 @@ def box(app: StarVideosApp) -> FilterBox:
     return app.query_one(FilterBox)
 
 
+@pytest.fixture
+def made(watchlist: Watchlist, clock: FakeClock) -> History:
+    """A short history: the work-first view shows 8 rows (5 recent, 3 unsaved)."""
+    return year_of_history(watchlist, clock(), old=4)
+
+
+@pytest.fixture
+def app(make_app: AppFactory, made: History) -> StarVideosApp:
+    return make_app([])
+
+
 async def test_keys_pressed_in_one_call_after_slash_are_typed_in_the_box(
-    make_app: AppFactory, watchlist: Watchlist, clock: FakeClock
+    app: StarVideosApp,
 ) -> None:
-    year_of_history(watchlist, clock(), old=4)
-    app = make_app([])
-    async with running(app, SIZE) as pilot:
-        await until(pilot, lambda: len(row_ids(app)) > 0, "the rows")
+    async with showing(app, 8, SIZE) as pilot:
         await pilot.press("slash", "z", "z", "q")
         assert app.is_running
         assert box(app).value == "zzq"
@@ -67,15 +75,12 @@ async def test_keys_pressed_in_one_call_after_slash_are_typed_in_the_box(
 
 @pytest.mark.parametrize("typed", ["/zzq", "/zAxq", "/ q", "/fox/q"])
 async def test_a_burst_after_slash_goes_whole_into_the_box(
-    make_app: AppFactory, watchlist: Watchlist, clock: FakeClock, typed: str
+    app: StarVideosApp, made: History, watchlist: Watchlist, typed: str
 ) -> None:
     """As tmux send-keys or a paste delivers it: no key acts as an app key, nothing is
     archived, no dialog opens, and a `/` typed in the box is text."""
-    made = year_of_history(watchlist, clock(), old=4)
-    app = make_app([])
-    async with running(app, SIZE) as pilot:
-        await until(pilot, lambda: len(row_ids(app)) > 0, "the rows")
-        before = {r.id: r.archived for r in Watchlist(watchlist.path).load()}
+    async with showing(app, 8, SIZE) as pilot:
+        before = {i: r.archived for i, r in stored(watchlist).items()}
         burst(app, typed)
         await settled(pilot)
         assert app.is_running, f"{typed!r} quit the app"
@@ -83,20 +88,15 @@ async def test_a_burst_after_slash_goes_whole_into_the_box(
         assert app.focused is box(app)
         assert len(app.screen_stack) == 1, "a dialog opened"
         assert app.filter_text == typed[1:].strip()
-        after = {r.id: r.archived for r in Watchlist(watchlist.path).load()}
+        after = {i: r.archived for i, r in stored(watchlist).items()}
         assert after == before, "a task was archived"
         assert made.recent  # the history is there to be archived
 
 
-async def test_escape_then_keys_act_on_the_table_again(
-    make_app: AppFactory, watchlist: Watchlist, clock: FakeClock
-) -> None:
+async def test_escape_then_keys_act_on_the_table_again(app: StarVideosApp) -> None:
     """The capture ends with the box: after esc, `/` opens it again and other keys are
     the table's (j moves the cursor), not typed in the hidden box."""
-    year_of_history(watchlist, clock(), old=4)
-    app = make_app([])
-    async with running(app, SIZE) as pilot:
-        await until(pilot, lambda: len(row_ids(app)) > 2, "the rows")
+    async with showing(app, 8, SIZE) as pilot:
         burst(app, "/ab")
         await settled(pilot)
         await pilot.press("escape")
@@ -111,14 +111,9 @@ async def test_escape_then_keys_act_on_the_table_again(
         assert box(app).value == "cd"
 
 
-async def test_slash_in_another_input_or_screen_is_not_the_filter(
-    make_app: AppFactory, watchlist: Watchlist, clock: FakeClock
-) -> None:
+async def test_slash_in_another_input_or_screen_is_not_the_filter(app: StarVideosApp) -> None:
     """`/` is text in the command palette and does nothing on the keys screen."""
-    year_of_history(watchlist, clock(), old=4)
-    app = make_app([])
-    async with running(app, SIZE) as pilot:
-        await until(pilot, lambda: len(row_ids(app)) > 0, "the rows")
+    async with showing(app, 8, SIZE) as pilot:
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, KeysScreen), "the keys screen")
         burst(app, "/z")

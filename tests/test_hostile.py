@@ -17,8 +17,6 @@ import logging
 import os
 import re
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -29,8 +27,9 @@ from typing import Any
 import httpx
 import pytest
 from contract import PROCESSING_ANSWER
+from helpers_cli import Run
 from helpers_http import NoWait
-from helpers_proc import child_environment
+from helpers_inproc import SameProcessCli
 from textual.widgets import Static
 
 from starvideos_tui.api.client import StarVideosClient
@@ -639,29 +638,16 @@ def hostile_sim() -> Iterator[Simulator]:
         sim.stop()
 
 
-def _cli_env(home: Path, base_url: str) -> dict[str, str]:
-    env = child_environment(home)
-    env.update(
-        STARVIDEOS_BASE_URL=base_url,
-        STARVIDEOS_API_KEY=KEY,
-    )
-    return env
-
-
 def test_api_text_with_markup_and_escapes_is_printed_escaped_by_the_cli(
-    tmp_path: Path, hostile_sim: Simulator
+    tmp_path: Path, hostile_sim: Simulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Each command run in this process (SameProcessCli): its stdout and stderr are what a
+    child would write to its pipes, text that is checked for a raw ESC or BEL."""
     ids = _hostile_api(hostile_sim)
-    env = _cli_env(tmp_path / "home", hostile_sim.base_url)
+    cli = SameProcessCli(tmp_path, hostile_sim.base_url, capsys)
 
-    def run(*args: str) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run(
-            [sys.executable, "-m", "starvideos_tui", "--interval", "1", *args],
-            capture_output=True,
-            env=env,
-            cwd=tmp_path,
-            timeout=30,
-        )
+    def run(*args: str) -> Run:
+        return cli.run("--interval", "1", *args, env={"STARVIDEOS_API_KEY": KEY})
 
     runs = {
         "add": run("add", *ids),
@@ -673,23 +659,23 @@ def test_api_text_with_markup_and_escapes_is_printed_escaped_by_the_cli(
         "download": run("download", FAILED),
     }
     for name, result in runs.items():
-        for stream in (result.stdout, result.stderr):
-            assert b"\x1b" not in stream, f"raw ESC reached the terminal from {name}"
-            assert b"\x07" not in stream, f"raw BEL reached the terminal from {name}"
-            assert b"Traceback" not in stream
-    table = runs["list"].stdout.decode()
+        for stream in (result.out, result.err):
+            assert "\x1b" not in stream, f"raw ESC reached the terminal from {name}"
+            assert "\x07" not in stream, f"raw BEL reached the terminal from {name}"
+            assert "Traceback" not in stream
+    table = runs["list"].out
     assert "[bold red]x[/]" in table  # shown, not interpreted
     assert "\\x1b[2J" in table  # the escape made visible
     assert "[b]\\x1b[2J" in table  # an invented status word, escaped too
-    assert runs["download"].returncode == 1
-    assert "[bold red]x[/]" in runs["download"].stderr.decode()
+    assert runs["download"].code == 1
+    assert "[bold red]x[/]" in runs["download"].err
 
-    items = {item["id"]: item for item in json.loads(runs["list --json"].stdout)}
+    items = {item["id"]: item for item in json.loads(runs["list --json"].out)}
     assert items[FAILED]["error"] == HOSTILE_TEXT  # the data itself is kept whole
     assert items[ODD_STATUS]["status"] == "[b]\x1b[2Jodd\x07"
     assert "[@click=app.quit]%1b]52" in items[COMPLETED]["video_url"]
     assert "[bold red]x[/]" in items[BROKEN]["last_problem"]["message"]
-    created = runs["create"].stdout.decode().splitlines()[-1]
+    created = runs["create"].out.splitlines()[-1]
     assert items[created]["prompt"] == f"a cat {HOSTILE_TEXT}"
     [row] = [line for line in table.splitlines() if line.startswith(created)]
     assert "[bold red]x[/]" in row  # its label, shown as typed

@@ -11,8 +11,9 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from helpers_cli import Cli
+import pytest
 from helpers_http import Reply, ScriptedHTTPServer, Seen
+from helpers_inproc import SameProcessCli
 from test_logs import LINE, logger_in  # noqa: F401 (a fixture)
 
 from starvideos_tui.core import paths
@@ -61,7 +62,7 @@ def test_every_record_is_one_line_with_its_controls_escaped(logger_in: logging.L
 
 
 def test_a_hostile_status_and_content_encoding_reach_the_log_escaped(
-    serve: Serve, tmp_path: Path
+    serve: Serve, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     coding = "\x1b[2J\x9b\x1b]52;c;eA==\x07"
     video = serve(
@@ -82,7 +83,7 @@ def test_a_hostile_status_and_content_encoding_reach_the_log_escaped(
         return Reply(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
 
     api = serve(respond)
-    cli = Cli(tmp_path, api.url(""))
+    cli = SameProcessCli(tmp_path, api.url(""), capsys)
     ids = [*answers, "video_starvideos_o3_6600000004"]
     cli.ok("--log-level", "debug", "add", *ids)
     cli.ok("--log-level", "debug", "refresh")

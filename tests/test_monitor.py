@@ -70,8 +70,12 @@ async def test_a_poll_that_hangs_delays_no_other_answer(serve: Serve, tmp_path: 
         ended = time.monotonic()
         while monitor.records[HANGING].status != "processing" and time.monotonic() < started + 10:
             await asyncio.sleep(0.05)
-        await asyncio.sleep(1.5)  # the write queued when it landed
+        # The write queued when it landed (at most a second later): until it is on disk.
         on_disk = Watchlist(tmp_path / "w.json").load()
+        while not all(r.status == "processing" for r in on_disk):
+            assert time.monotonic() < started + 10, "the late answer was never written"
+            await asyncio.sleep(0.05)
+            on_disk = Watchlist(tmp_path / "w.json").load()
         await monitor.close()
 
     shown = {

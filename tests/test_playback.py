@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -51,23 +53,47 @@ def video_bytes(fps: int = 25, seconds: int = 4) -> bytes:
 
 
 class Watch:
-    """What a player told: its frames (position, size) and its failures."""
+    """What a player told: its frames (position, size) and its failures; `delay`: how long
+    the screen takes to show each frame."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
         self.frames: list[Frame] = []
         self.failures: list[str] = []
         self.times: list[float] = []
+        self.delay = delay
 
     def deliver(self, frame: Frame) -> None:
         self.frames.append(frame)
         self.times.append(time.monotonic())
+        if self.delay:
+            time.sleep(self.delay)
 
     def failed(self, reason: str) -> None:
         self.failures.append(reason)
 
 
-def player(path: Path, watch: Watch) -> Player:
-    return Player(path, lambda w, h: (w // 4, h // 4), watch.deliver, watch.failed)
+Scale = Callable[[int, int], tuple[int, int]]  # a frame's size for the video's
+
+
+def quarter(width: int, height: int) -> tuple[int, int]:
+    return width // 4, height // 4
+
+
+def player(path: Path, watch: Watch, size: Scale = quarter) -> Player:
+    """A player of `path` telling `watch`, its frames `size(width, height)` of the video's."""
+    return Player(path, size, watch.deliver, watch.failed)
+
+
+@contextmanager
+def playing(video: Path, data: bytes, watch: Watch, size: Scale = quarter) -> Iterator[Player]:
+    """`player` started on `video`, written with `data` first; stopped after."""
+    video.write_bytes(data)
+    play = player(video, watch, size)
+    play.start()
+    try:
+        yield play
+    finally:
+        play.stop(wait=2)
 
 
 def wait_for(check: object, seconds: float = 5.0) -> None:
@@ -80,12 +106,8 @@ def wait_for(check: object, seconds: float = 5.0) -> None:
 
 
 def test_a_25_fps_video_is_shown_at_15_fps_scaled_as_it_decodes(tmp_path: Path) -> None:
-    video = tmp_path / "v.mp4"
-    video.write_bytes(video_bytes(25, 4))
     watch = Watch()
-    play = player(video, watch)
-    play.start()
-    try:
+    with playing(tmp_path / "v.mp4", video_bytes(25, 4), watch) as play:
         time.sleep(2.2)
         first, last = watch.times[1], watch.times[-1]
         fps = (len(watch.times) - 2) / (last - first)
@@ -95,39 +117,21 @@ def test_a_25_fps_video_is_shown_at_15_fps_scaled_as_it_decodes(tmp_path: Path) 
         assert all(f.playing for f in watch.frames)
         positions = [f.position for f in watch.frames]
         assert positions == sorted(positions) and positions[-1] > 1.5
-    finally:
-        play.stop(wait=2)
     assert not play.alive
 
 
 def test_frames_that_are_late_are_dropped_not_queued(tmp_path: Path) -> None:
     """A screen that takes 200 ms a frame: the video keeps its time (frames skipped), it
     does not slow down to the screen's pace."""
-    video = tmp_path / "v.mp4"
-    video.write_bytes(video_bytes(25, 4))
-    watch = Watch()
-
-    def slow(frame: Frame) -> None:
-        watch.deliver(frame)
-        time.sleep(0.2)
-
-    play = Player(video, lambda w, h: (32, 18), slow, watch.failed)
-    play.start()
-    try:
-        time.sleep(1.5)
-        assert play.dropped > 5
-        assert watch.frames[-1].position > 1.0  # in step with the clock, not 5 fps of video
-    finally:
-        play.stop(wait=2)
+    watch = Watch(delay=0.2)
+    with playing(tmp_path / "v.mp4", video_bytes(25, 4), watch, lambda w, h: (32, 18)) as play:
+        # Within 1.5 s: in step with the clock, not 5 fps of video (both only ever grow).
+        wait_for(lambda: play.dropped > 5 and watch.frames[-1].position > 1.0, 1.5)
 
 
 def test_pause_holds_the_frame_and_seek_moves_a_second(tmp_path: Path) -> None:
-    video = tmp_path / "v.mp4"
-    video.write_bytes(video_bytes(25, 4))
     watch = Watch()
-    play = player(video, watch)
-    play.start()
-    try:
+    with playing(tmp_path / "v.mp4", video_bytes(25, 4), watch) as play:
         wait_for(lambda: watch.frames and watch.frames[-1].position > 0.5)
         play.toggle()
         time.sleep(0.2)
@@ -142,23 +146,15 @@ def test_pause_holds_the_frame_and_seek_moves_a_second(tmp_path: Path) -> None:
         wait_for(lambda: watch.frames[-1].position < 0.05)
         play.toggle()
         wait_for(lambda: watch.frames[-1].position > 0.3)
-    finally:
-        play.stop(wait=2)
 
 
 def test_the_end_holds_the_last_frame_and_space_plays_again(tmp_path: Path) -> None:
-    video = tmp_path / "v.mp4"
-    video.write_bytes(video_bytes(25, 1))
     watch = Watch()
-    play = player(video, watch)
-    play.start()
-    try:
+    with playing(tmp_path / "v.mp4", video_bytes(25, 1), watch) as play:
         wait_for(lambda: play.ended)
         assert not watch.frames[-1].playing and watch.frames[-1].position >= 0.9
         play.toggle()
         wait_for(lambda: play.playing and watch.frames[-1].position < 0.5)
-    finally:
-        play.stop(wait=2)
 
 
 @pytest.mark.parametrize(

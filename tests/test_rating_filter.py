@@ -11,9 +11,8 @@ from dataclasses import replace
 
 import pytest
 from conftest import FakeClock
-from helpers_history import year_of_history
-from helpers_tui import AppFactory, row_ids, running, screen_text, table, until
-from textual.pilot import Pilot
+from helpers_history import stored, year_of_history
+from helpers_tui import AppFactory, ready, row_ids, screen_text, showing, table, until
 
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.core.query import Query, parse_query, rating_span
@@ -26,20 +25,10 @@ from starvideos_tui.tui.widgets.filter_box import FilterBox
 SIZE = (120, 40)
 
 
-def stored(watchlist: Watchlist) -> dict[str, TaskRecord]:
-    """The watchlist as another process reads it."""
-    return {r.id: r for r in Watchlist(watchlist.path).load()}
-
-
 def row_line(app: StarVideosApp, task_id: str) -> str:
     view = table(app)
     y = view.region.y + 1 + view.row_ids.index(task_id) - int(view.scroll_offset.y)
     return screen_text(app).splitlines()[y]
-
-
-async def ready(pilot: Pilot[None], app: StarVideosApp, rows: int) -> None:
-    await until(pilot, lambda: len(row_ids(app)) == rows, "the rows")
-    await pilot.pause()
 
 
 # -- the filter's terms, without Textual ----------------------------------------------------
@@ -124,8 +113,7 @@ async def test_number_keys_rate_x_rejects_and_another_process_reads_them(
 ) -> None:
     made = year_of_history(watchlist, clock(), old=10)
     app = make_app([])
-    async with running(app, SIZE) as pilot:
-        await ready(pilot, app, 8)
+    async with showing(app, 8, SIZE) as pilot:
         task_id = made.recent[0]
         table(app).move_cursor(row=row_ids(app).index(task_id))
         await pilot.press("4")
@@ -150,8 +138,7 @@ async def test_a_rating_set_by_another_process_is_drawn(
 ) -> None:
     made = year_of_history(watchlist, clock(), old=10)
     app = make_app([])
-    async with running(app, (80, 24)) as pilot:
-        await ready(pilot, app, 8)
+    async with showing(app, 8, (80, 24)) as pilot:
         task_id = made.unsaved[0]
         Watchlist(watchlist.path).update({task_id: lambda r: replace(r, rating=3)})
         await app.monitor.reload()
@@ -170,8 +157,7 @@ async def test_slash_rating_4_plus_shows_only_the_best_and_s_sorts_by_rating(
     Watchlist(watchlist.path).update({i: rated(n) for i, n in ratings.items()})
     Watchlist(watchlist.path).update({made.recent[4]: lambda r: replace(r, rejected=True)})
     app = make_app([])
-    async with running(app, SIZE) as pilot:
-        await ready(pilot, app, 8)
+    async with showing(app, 8, SIZE) as pilot:
         await pilot.press("slash", *"rating:4+")
         await ready(pilot, app, 3)
         assert set(row_ids(app)) == {made.recent[0], made.recent[1], made.recent[4]}

@@ -10,35 +10,21 @@ from pathlib import Path
 from helpers_sheet import (
     cell_text,
     distinct_video,
+    on_the_sheet,
     save_big_videos,
     save_videos,
     saved_record,
     sheet,
+    sheet_app,
     sheet_text,
     task_id,
 )
 from helpers_tui import AppFactory, panel_is_open, panel_text, running, screen_text, table, until
-from textual.pilot import Pilot
 
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.storage.store import Watchlist
 from starvideos_tui.tui.app import StarVideosApp
 from starvideos_tui.tui.widgets.sheet_cells import CELL_H, PIC_ROWS
-
-
-def _app(make_app: AppFactory, tmp_path: Path) -> StarVideosApp:
-    app = make_app([])
-    app.config.frames_dir = tmp_path / "frames"
-    # The saved takes here finished in January: history, which the work view hides. The
-    # sheet's subject is the grid, in the order the tasks were added.
-    app.shows, app.sort_mode = "history", "added"
-    return app
-
-
-async def _shown(pilot: Pilot[None], app: StarVideosApp, count: int) -> None:
-    await until(pilot, lambda: len(table(app).row_ids) == count, "the rows")
-    await pilot.press("v")
-    await until(pilot, lambda: len(sheet(app).cell_ids) > 0, "the sheet")
 
 
 def _pictures_done(app: StarVideosApp, cells: int) -> bool:
@@ -51,9 +37,8 @@ async def test_v_shows_only_saved_tasks_as_a_sheet_and_v_again_the_table(
 ) -> None:
     saved = save_videos(watchlist, tmp_path / "videos", 4)
     watchlist.add([TaskRecord(id=task_id(99), status="completed", added_at=1.0)])
-    app = _app(make_app, tmp_path)
-    async with running(app, (80, 24)) as pilot:
-        await _shown(pilot, app, 5)
+    app = sheet_app(make_app, tmp_path)
+    async with on_the_sheet(app, 5) as pilot:
         assert not table(app).display and sheet(app).display and sheet(app).has_focus
         assert sheet(app).cell_ids == saved  # the unsaved task is not on the sheet
         assert "sheet: 4 saved" in screen_text(app)
@@ -67,9 +52,8 @@ async def test_80x24_holds_two_rows_of_three_and_160x48_grows_and_a_resize_reflo
     make_app: AppFactory, watchlist: Watchlist, tmp_path: Path
 ) -> None:
     ids = save_videos(watchlist, tmp_path / "videos", 30)
-    app = _app(make_app, tmp_path)
-    async with running(app, (80, 24)) as pilot:
-        await _shown(pilot, app, 30)
+    app = sheet_app(make_app, tmp_path)
+    async with on_the_sheet(app, 30) as pilot:
         widget = sheet(app)
         assert widget.columns == 3 and widget.size.height >= 2 * CELL_H
         text = screen_text(app)
@@ -78,8 +62,8 @@ async def test_80x24_holds_two_rows_of_three_and_160x48_grows_and_a_resize_reflo
         await pilot.press("down", "down", "down", "right")  # row 3, column 1: cell 10
         assert app.selected_id == ids[10]
         await pilot.resize_terminal(160, 48)
-        await pilot.pause(0.2)
-        assert widget.columns == 6 and widget.size.height >= 4 * CELL_H
+        await until(pilot, lambda: widget.columns == 6, "the grid re-flowed")
+        assert widget.size.height >= 4 * CELL_H
         assert app.selected_id == ids[10]
         row = 10 // 6  # re-flowed: the cursor's cell still on screen
         top = int(widget.scroll_offset.y)
@@ -91,9 +75,8 @@ async def test_arrows_pages_and_ends_move_and_enter_opens_the_panel_on_that_task
     make_app: AppFactory, watchlist: Watchlist, tmp_path: Path
 ) -> None:
     ids = save_videos(watchlist, tmp_path / "videos", 20)
-    app = _app(make_app, tmp_path)
-    async with running(app, (80, 24)) as pilot:
-        await _shown(pilot, app, 20)
+    app = sheet_app(make_app, tmp_path)
+    async with on_the_sheet(app, 20) as pilot:
         await pilot.press("right", "right", "right")  # past the row's end: the next row
         assert app.selected_id == ids[3]
         await pilot.press("down")
@@ -117,9 +100,8 @@ async def test_keys_act_on_the_selected_cell(
     make_app: AppFactory, watchlist: Watchlist, tmp_path: Path
 ) -> None:
     ids = save_videos(watchlist, tmp_path / "videos", 6)
-    app = _app(make_app, tmp_path)
-    async with running(app, (80, 24)) as pilot:
-        await _shown(pilot, app, 6)
+    app = sheet_app(make_app, tmp_path)
+    async with on_the_sheet(app, 6) as pilot:
         await pilot.press("right", "right", "down")  # cell 5
         chosen = ids[5]
         assert app.chosen_ids() == [chosen]
@@ -156,9 +138,8 @@ async def test_rating_keys_act_on_the_selected_cell_when_the_app_has_them(
             saved_record(2, folder / "a.mp4", data, rejected=True),
         ]
     )
-    app = _app(make_app, tmp_path)
-    async with running(app, (80, 24)) as pilot:
-        await _shown(pilot, app, 2)
+    app = sheet_app(make_app, tmp_path)
+    async with on_the_sheet(app, 2) as pilot:
         assert "3s ★★★★" in cell_text(app, 0)
         assert "3s rejected" in cell_text(app, 1)
         if not any(b.key == "3" for b in app._bindings.key_to_bindings.get("3", [])):
@@ -172,7 +153,7 @@ async def test_a_placeholder_until_the_thumbnail_is_made(
     make_app: AppFactory, watchlist: Watchlist, tmp_path: Path
 ) -> None:
     save_big_videos(watchlist, tmp_path / "videos", 6)
-    app = _app(make_app, tmp_path)
+    app = sheet_app(make_app, tmp_path)
     async with running(app, (80, 24)) as pilot:
         await until(pilot, lambda: len(table(app).row_ids) == 6, "the rows")
         app.action_toggle_sheet()  # what v does
@@ -213,9 +194,8 @@ async def test_files_gone_replaced_or_not_videos_say_so_in_their_cells(
     paths[2].write_bytes(bytes(same_size))
     _rewrite(watchlist, ids[3], paths[3], b"<html>not a video</html>")
     _rewrite(watchlist, ids[4], paths[4], _no_frames_video(tmp_path / "empty.mp4"))
-    app = _app(make_app, tmp_path)
-    async with running(app, (80, 24)) as pilot:
-        await _shown(pilot, app, 6)
+    app = sheet_app(make_app, tmp_path)
+    async with on_the_sheet(app, 6) as pilot:
         await until(pilot, lambda: _pictures_done(app, 1), "the good thumbnail")
 
         def cell(n: int) -> str:
@@ -267,7 +247,7 @@ async def test_ten_thousand_saved_tasks_decode_only_the_cells_on_screen(
         files.append((folder / f"{n}.mp4", data))
     records = [saved_record(n, *files[n % 12]) for n in range(10_000)]
     watchlist.add(records)
-    app = _app(make_app, tmp_path)
+    app = sheet_app(make_app, tmp_path)
     async with running(app, (80, 24)) as pilot:
         await until(pilot, lambda: len(table(app).row_ids) == 10_000, "the rows", timeout=10)
         await pilot.press("v")

@@ -8,11 +8,13 @@ they go through its passthrough; NO_COLOR keeps half-blocks."""
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 import pytest
-from helpers_sheet import line_text, save_videos, sheet
-from helpers_tui import AppFactory, running, until
+from helpers_sheet import cell_text, line_text, on_the_sheet, save_videos, sheet, sheet_app
+from helpers_tui import AppFactory, until
 from textual.pilot import Pilot
 
 from starvideos_tui.storage.store import Watchlist
@@ -28,14 +30,6 @@ PLACE = re.compile(r"\x1b7\x1b\[(\d+);(\d+)H\x1b_Ga=p,i=(\d+),p=(\d+),c=(\d+),r=
 SIXEL_AT = re.compile(r"\x1b7\x1b\[(\d+);(\d+)H\x1bP0;1;0q")
 
 
-def _app(make_app: AppFactory, tmp_path: Path, graphics: Graphics | None) -> StarVideosApp:
-    app = make_app([])
-    app.config.frames_dir = tmp_path / "frames"
-    app.config.graphics = graphics
-    app.shows, app.sort_mode = "history", "added"  # the takes are old: history, in order
-    return app
-
-
 def drawn(app: StarVideosApp) -> str:
     """Everything the sheet's lines on screen would write, escapes included."""
     widget = sheet(app)
@@ -48,11 +42,10 @@ def whole_cells(app: StarVideosApp) -> list[int]:
     return [i for i in range(len(widget.cell_ids)) if widget.picture_region(i) is not None]
 
 
-async def _sheet_with_pixels(pilot: Pilot[None], app: StarVideosApp, count: int) -> None:
-    await until(pilot, lambda: len(app.query_one("TaskTable").row_ids) == count, "the rows")  # type: ignore[attr-defined]
-    await pilot.press("v")
+async def pixels_drawn(pilot: Pilot[None], app: StarVideosApp) -> None:
+    """Wait for every cell wholly on screen to have its picture in pixels."""
     widget = sheet(app)
-    await until(pilot, lambda: widget.size.height > 0 and whole_cells(app), "the sheet")
+    await until(pilot, lambda: whole_cells(app), "a whole cell on screen")
 
     def all_drawn() -> bool:
         pixels = widget.pixels
@@ -65,13 +58,31 @@ async def _sheet_with_pixels(pilot: Pilot[None], app: StarVideosApp, count: int)
     await pilot.pause()
 
 
+InPixels = Callable[[Graphics, int], AbstractAsyncContextManager[tuple[StarVideosApp, Pilot[None]]]]
+
+
+@pytest.fixture
+def in_pixels(make_app: AppFactory, watchlist: Watchlist, tmp_path: Path) -> InPixels:
+    """`in_pixels(graphics, n)`: n saved takes on the sheet at 80x24, drawn with `graphics`,
+    once every picture on screen is drawn; gives the app and its pilot."""
+
+    @asynccontextmanager
+    async def shown(
+        graphics: Graphics, videos: int
+    ) -> AsyncIterator[tuple[StarVideosApp, Pilot[None]]]:
+        save_videos(watchlist, tmp_path / "videos", videos)
+        app = sheet_app(make_app, tmp_path, graphics)
+        async with on_the_sheet(app, videos) as pilot:
+            await pixels_drawn(pilot, app)
+            yield app, pilot
+
+    return shown
+
+
 async def test_kitty_cells_are_pictures_of_their_own_at_their_rectangles(
-    make_app: AppFactory, watchlist: Watchlist, tmp_path: Path
+    in_pixels: InPixels,
 ) -> None:
-    save_videos(watchlist, tmp_path / "videos", 12)
-    app = _app(make_app, tmp_path, KITTY)
-    async with running(app, (80, 24)) as pilot:
-        await _sheet_with_pixels(pilot, app, 12)
+    async with in_pixels(KITTY, 12) as (app, _):
         widget = sheet(app)
         region = app.screen.find_widget(widget).region
         shown = whole_cells(app)
@@ -95,13 +106,8 @@ async def test_kitty_cells_are_pictures_of_their_own_at_their_rectangles(
         }
 
 
-async def test_scrolled_away_hidden_or_covered_cells_draw_no_pixels(
-    make_app: AppFactory, watchlist: Watchlist, tmp_path: Path
-) -> None:
-    save_videos(watchlist, tmp_path / "videos", 12)
-    app = _app(make_app, tmp_path, KITTY)
-    async with running(app, (80, 24)) as pilot:
-        await _sheet_with_pixels(pilot, app, 12)
+async def test_scrolled_away_hidden_or_covered_cells_draw_no_pixels(in_pixels: InPixels) -> None:
+    async with in_pixels(KITTY, 12) as (app, pilot):
         widget = sheet(app)
         pixels = widget.pixels
         assert pixels is not None
@@ -128,12 +134,9 @@ async def test_scrolled_away_hidden_or_covered_cells_draw_no_pixels(
 
 
 async def test_sixel_cells_at_their_places_and_through_tmux(
-    make_app: AppFactory, watchlist: Watchlist, tmp_path: Path
+    in_pixels: InPixels, make_app: AppFactory, tmp_path: Path
 ) -> None:
-    save_videos(watchlist, tmp_path / "videos", 6)
-    app = _app(make_app, tmp_path, SIXEL)
-    async with running(app, (80, 24)) as pilot:
-        await _sheet_with_pixels(pilot, app, 6)
+    async with in_pixels(SIXEL, 6) as (app, pilot):
         widget = sheet(app)
         region = app.screen.find_widget(widget).region
         at = SIXEL_AT.findall(drawn(app))
@@ -146,10 +149,8 @@ async def test_sixel_cells_at_their_places_and_through_tmux(
     # Inside tmux, Sixel thumbnails were wiped by tmux's next redraw and never drawn again
     # (xterm -ti vt340, tmux 3.3a): the sheet keeps to half-blocks there.
     tmux = Graphics("sixel", 10, 20, tmux=True)
-    app = _app(make_app, tmp_path, tmux)
-    async with running(app, (80, 24)) as pilot:
-        await until(pilot, lambda: len(app.query_one("TaskTable").row_ids) == 6, "the rows")  # type: ignore[attr-defined]
-        await pilot.press("v")
+    app = sheet_app(make_app, tmp_path, tmux)
+    async with on_the_sheet(app, 6) as pilot:
         await until(pilot, lambda: drawn(app).count("▀") > 96, "half-block thumbnails", 20)
         assert sheet(app).pixels is None and "\x1bP" not in drawn(app)
     assert sheet_graphics(tmux) is None and sheet_graphics(SIXEL) is SIXEL
@@ -161,27 +162,26 @@ async def test_no_color_keeps_half_blocks(
     make_app: AppFactory, watchlist: Watchlist, tmp_path: Path
 ) -> None:
     save_videos(watchlist, tmp_path / "videos", 3)
-    app = _app(make_app, tmp_path, KITTY)
+    app = sheet_app(make_app, tmp_path, KITTY)
     app.no_color = True
-    async with running(app, (80, 24)) as pilot:
-        await until(pilot, lambda: len(app.query_one("TaskTable").row_ids) == 3, "rows")  # type: ignore[attr-defined]
-        await pilot.press("v")
-        await pilot.pause(0.5)
+    async with on_the_sheet(app, 3) as pilot:
+        # NO_COLOR: every cell in words (no pictures), none made or drawn in pixels.
+        await until(
+            pilot, lambda: all("no pictures" in cell_text(app, i) for i in range(3)), "the cells"
+        )
         assert sheet(app).pixels is None and "\x1b_G" not in drawn(app)
+        assert sheet(app).maker is None  # no thumbnail asked for, so none to come
 
 
 @pytest.mark.parametrize("graphics", [SIXEL, KITTY], ids=["sixel", "kitty"])
 async def test_lines_with_pictures_can_be_cut_as_a_terminal_update_cuts_them(
-    make_app: AppFactory, watchlist: Watchlist, tmp_path: Path, graphics: Graphics
+    in_pixels: InPixels, graphics: Graphics
 ) -> None:
     """In a real xterm -ti vt340 the demo ended with "TypeError: unhashable type: 'list'"
     as soon as `v` showed pixels: a partial screen update crops each line to its region
     (Strip.crop, Rich's cached split_cells), and the escape's segment carried its control
     codes as a list, which cannot be hashed. Every line is cut as an update cuts it."""
-    save_videos(watchlist, tmp_path / "videos", 6)
-    app = _app(make_app, tmp_path, graphics)
-    async with running(app, (80, 24)) as pilot:
-        await _sheet_with_pixels(pilot, app, 6)
+    async with in_pixels(graphics, 6) as (app, _):
         widget = sheet(app)
         lines = [widget.render_line(y) for y in range(widget.size.height)]
         assert any(segment.control for line in lines for segment in line)  # pictures

@@ -4,7 +4,7 @@ so neither a re-run of `create` nor the TUI's `n` sends that request again."""
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 import socket
 import subprocess
@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from helpers_inproc import SameProcessCli
 from helpers_proc import Spawn
 from textual.widgets import Input, Static, TextArea
 
@@ -147,28 +148,20 @@ def silent_api() -> Iterator[tuple[str, threading.Event]]:
     try:
         yield f"http://127.0.0.1:{listener.getsockname()[1]}", heard
     finally:
-        listener.close()
-        for conn in held:
-            conn.close()
+        # shutdown, not close alone: a close leaves the thread blocked in accept() or
+        # recv() on Linux until the join's timeout; shutdown wakes it at once.
+        for sock in (listener, *held):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
         thread.join(timeout=5)
+        assert not thread.is_alive(), "the silent API's thread did not end"
 
 
 def cli_env(home: Path, base_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("STARVIDEOS_")}
     env.update(STARVIDEOS_HOME=str(home), STARVIDEOS_BASE_URL=base_url, STARVIDEOS_API_KEY=KEY)
     return env
-
-
-def create(env: dict[str, str], cwd: Path, prompt: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "starvideos_tui", "create", "--prompt", prompt],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
 
 
 def killed_mid_create(
@@ -192,37 +185,35 @@ def killed_mid_create(
 
 
 def test_create_killed_mid_request_is_not_sent_again_by_a_rerun(
-    spawn: Spawn, silent_api: tuple[str, threading.Event], sim: Simulator, tmp_path: Path
+    spawn: Spawn,
+    silent_api: tuple[str, threading.Event],
+    sim: Simulator,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """The create killed -9 is a child process; the reruns after it ask nothing of a
+    process of their own and run in this one, on the same home."""
     home = tmp_path / "home"
     ledger = killed_mid_create(spawn, silent_api, home, "a fox in the snow")
-    env = cli_env(home, sim.base_url)
+    cli = SameProcessCli(tmp_path, sim.base_url, capsys)
+    cli.env["STARVIDEOS_API_KEY"] = KEY
+    assert cli.home == home
 
-    again = create(env, tmp_path, "a fox in the snow")
-    assert again.returncode == 1, again
-    assert "may exist already" in again.stderr and f"rm {ledger}" in again.stderr
-    assert len(again.stderr.strip().splitlines()) == 1 and "Traceback" not in again.stderr
+    again = cli.run("create", "--prompt", "a fox in the snow")
+    assert again.code == 1, again
+    assert "may exist already" in again.err and f"rm {ledger}" in again.err
+    assert len(again.err.strip().splitlines()) == 1 and "Traceback" not in again.err
     assert posts(sim) == []  # not sent twice
 
-    other = create(env, tmp_path, "another shot")  # another request goes on as before
-    assert other.returncode == 0, other
+    other = cli.run("create", "--prompt", "another shot")  # another request goes on as before
+    assert other.code == 0, other
     assert len(posts(sim)) == 1 and ledger.exists()  # the unsure one is still named
 
     ledger.unlink()  # the user checked: it was never made
-    last = create(env, tmp_path, "a fox in the snow")
-    assert last.returncode == 0, last
+    last = cli.run("create", "--prompt", "a fox in the snow")
+    assert last.code == 0, last
     assert len(posts(sim)) == 2 and not ledger.exists()
-    saved = json.loads(
-        subprocess.run(
-            [sys.executable, "-m", "starvideos_tui", "list", "--json"],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        ).stdout
-    )
+    saved = cli.records()
     assert sorted(r["prompt"] for r in saved) == ["a fox in the snow", "another shot"]
 
 

@@ -4,12 +4,12 @@ confirmation (x) and one toast; `esc` unmarks; the status line counts the marks.
 
 from __future__ import annotations
 
+import pytest
 from conftest import FakeClock
-from helpers_history import year_of_history
-from helpers_tui import AppFactory, row_ids, running, screen_text, table, until
+from helpers_history import History, stored, year_of_history
+from helpers_tui import AppFactory, row_ids, screen_text, showing, table, until
 from textual.pilot import Pilot
 
-from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.engine.session import Watchlist
 from starvideos_tui.tui.app import StarVideosApp
 from starvideos_tui.tui.marks import Marks
@@ -38,18 +38,28 @@ def marked_on_screen(app: StarVideosApp) -> list[str]:
     return [task_id for task_id, line in zip(rows, lines[top:], strict=False) if line[:1] == MARK]
 
 
-async def ready(pilot: Pilot[None], app: StarVideosApp, rows: int) -> None:
-    await until(pilot, lambda: len(row_ids(app)) == rows, "the rows")
-    await pilot.pause()
+async def mark(pilot: Pilot[None], app: StarVideosApp, task_ids: list[str]) -> None:
+    """Select each of the tasks in turn and press `m` on it."""
+    for task_id in task_ids:
+        table(app).move_cursor(row=row_ids(app).index(task_id))
+        await pilot.press("m")
+
+
+@pytest.fixture
+def made(watchlist: Watchlist, clock: FakeClock) -> History:
+    """A year of history: the work-first view shows 8 rows (5 recent, 3 unsaved)."""
+    return year_of_history(watchlist, clock(), old=20)
+
+
+@pytest.fixture
+def app(make_app: AppFactory, made: History) -> StarVideosApp:
+    return make_app([])
 
 
 async def test_m_marks_shift_arrows_mark_a_range_and_esc_unmarks(
-    make_app: AppFactory, watchlist: Watchlist, clock: FakeClock
+    app: StarVideosApp,
 ) -> None:
-    year_of_history(watchlist, clock(), old=20)
-    app = make_app([])
-    async with running(app, SIZE) as pilot:
-        await ready(pilot, app, 8)
+    async with showing(app, 8, SIZE) as pilot:
         rows = row_ids(app)
         await pilot.press("m")  # marks row 0 and steps down
         assert app.selected_id == rows[1]
@@ -75,16 +85,11 @@ async def test_m_marks_shift_arrows_mark_a_range_and_esc_unmarks(
 
 
 async def test_archive_of_marked_rows_is_one_write_and_one_toast_and_a_second_a_undoes_it(
-    make_app: AppFactory, watchlist: Watchlist, clock: FakeClock
+    app: StarVideosApp, made: History, watchlist: Watchlist, clock: FakeClock
 ) -> None:
-    made = year_of_history(watchlist, clock(), old=20)
-    app = make_app([])
-    async with running(app, SIZE) as pilot:
-        await ready(pilot, app, 8)
+    async with showing(app, 8, SIZE) as pilot:
         chosen = made.recent[:3]
-        for task_id in chosen:
-            table(app).move_cursor(row=row_ids(app).index(task_id))
-            await pilot.press("m")
+        await mark(pilot, app, chosen)
         await pilot.press("A")
         await until(pilot, lambda: len(row_ids(app)) == 5, "archived rows to go")
         assert not set(chosen) & set(row_ids(app))
@@ -93,33 +98,27 @@ async def test_archive_of_marked_rows_is_one_write_and_one_toast_and_a_second_a_
         assert "undo" in said[0]
         assert not app.marks.ids  # their rows went: so did their marks
 
-        other = Watchlist(watchlist.path)  # as another process reads it
-        stored = {r.id: r for r in other.load()}
+        records = stored(watchlist)  # as another process reads it
         for task_id in chosen:
-            assert stored[task_id].archived and stored[task_id].archived_at == clock()
-        assert not stored[made.recent[3]].archived
+            assert records[task_id].archived and records[task_id].archived_at == clock()
+        assert not records[made.recent[3]].archived
 
         await pilot.press("H", "H")  # archived tasks shown: mark the three, A again
         await until(pilot, lambda: set(chosen) <= set(row_ids(app)), "archived rows shown")
-        for task_id in chosen:
-            table(app).move_cursor(row=row_ids(app).index(task_id))
-            await pilot.press("m")
+        await mark(pilot, app, chosen)
         await pilot.press("A")
         await until(
             pilot,
-            lambda: not any(r.archived for r in Watchlist(watchlist.path).load() if r.id in chosen),
+            lambda: not any(stored(watchlist)[task_id].archived for task_id in chosen),
             "unarchived",
         )
         assert any(t.startswith("unarchived 3 tasks") for t in toasts(app))
 
 
 async def test_x_on_marked_rows_asks_once_and_removes_them_all(
-    make_app: AppFactory, watchlist: Watchlist, clock: FakeClock
+    app: StarVideosApp, watchlist: Watchlist
 ) -> None:
-    year_of_history(watchlist, clock(), old=20)
-    app = make_app([])
-    async with running(app, SIZE) as pilot:
-        await ready(pilot, app, 8)
+    async with showing(app, 8, SIZE) as pilot:
         rows = row_ids(app)
         await pilot.press("m", "m", "m")
         await pilot.press("x")
@@ -127,46 +126,38 @@ async def test_x_on_marked_rows_asks_once_and_removes_them_all(
         assert isinstance(app.screen, ConfirmScreen) and "3 tasks" in app.screen.question
         await pilot.press("y")
         await until(pilot, lambda: len(row_ids(app)) == 5, "removed rows")
-        assert not set(rows[:3]) & {r.id for r in Watchlist(watchlist.path).load()}
+        assert not set(rows[:3]) & set(stored(watchlist))
         assert any(t == "removed 3 tasks" for t in toasts(app))
         assert not app.marks.ids
 
 
 async def test_l_and_the_rating_keys_act_on_every_marked_row(
-    make_app: AppFactory, watchlist: Watchlist, clock: FakeClock
+    app: StarVideosApp, watchlist: Watchlist
 ) -> None:
-    year_of_history(watchlist, clock(), old=20)
-    app = make_app([])
-    async with running(app, SIZE) as pilot:
-        await ready(pilot, app, 8)
+    async with showing(app, 8, SIZE) as pilot:
         rows = row_ids(app)
         await pilot.press("m", "m")
         await pilot.press("4")
-
-        def stored() -> dict[str, TaskRecord]:
-            return {r.id: r for r in Watchlist(watchlist.path).load()}
-
-        await until(pilot, lambda: all(stored()[i].rating == 4 for i in rows[:2]), "ratings")
-        assert stored()[rows[2]].rating == 0
+        await until(
+            pilot, lambda: all(stored(watchlist)[i].rating == 4 for i in rows[:2]), "ratings"
+        )
+        assert stored(watchlist)[rows[2]].rating == 0
         assert any(t.startswith("rated 2 tasks ★4") for t in toasts(app))
 
         await pilot.press("l")
         await until(pilot, lambda: isinstance(app.screen, LabelScreen), "the label dialog")
         await pilot.press(*"picks", "enter")
-        await until(pilot, lambda: all(stored()[i].label == "picks" for i in rows[:2]), "labels")
-        assert stored()[rows[2]].label is None
+        await until(
+            pilot, lambda: all(stored(watchlist)[i].label == "picks" for i in rows[:2]), "labels"
+        )
+        assert stored(watchlist)[rows[2]].label is None
 
 
 async def test_d_on_marked_rows_says_what_it_did_in_one_toast(
-    make_app: AppFactory, watchlist: Watchlist, clock: FakeClock
+    app: StarVideosApp, made: History
 ) -> None:
-    made = year_of_history(watchlist, clock(), old=20)
-    app = make_app([])
-    async with running(app, SIZE) as pilot:
-        await ready(pilot, app, 8)
-        for task_id in made.recent[:2]:  # saved already
-            table(app).move_cursor(row=row_ids(app).index(task_id))
-            await pilot.press("m")
+    async with showing(app, 8, SIZE) as pilot:
+        await mark(pilot, app, made.recent[:2])  # saved already
         await pilot.press("d")
         await pilot.pause()
         assert toasts(app)[-1] == "2 saved already"

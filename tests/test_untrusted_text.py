@@ -279,7 +279,10 @@ async def test_the_tui_keeps_saving_every_task_beside_hostile_answers(
         while not all(r.checked_at or r.last_problem for r in app.records.values()):
             assert time.monotonic() < deadline, "the first pass did not finish"
             await pilot.pause(0.05)
-        await pilot.pause(1.5)  # the engine writes at most once a second
+        # The engine writes at most once a second: until the answers are on disk.
+        while not all(r.checked_at or r.last_problem for r in Watchlist(path).load()):
+            assert time.monotonic() < deadline + 5, "the answers were never written"
+            await pilot.pause(0.05)
         state = app.api_state
         row = app.query_one(TaskTable).get_row(ids["error"])
         app.exit()
