@@ -25,7 +25,6 @@ from pathlib import Path
 
 from starvideos_tui.engine.events import Event, TasksChanged
 from starvideos_tui.engine.monitor import Monitor
-from starvideos_tui.storage import basefile
 from starvideos_tui.storage.store import Watchlist
 
 
@@ -76,7 +75,7 @@ def cli(db: Path, *args: str) -> None:
 
 async def reload(monitor: Monitor, events: list[Event]) -> dict[str, float]:
     held = dict(monitor.records)
-    parsed = basefile.parsed_documents
+    parsed = monitor.store.sync.files.parsed
     events.clear()
     cpu, wall = time.process_time(), time.perf_counter()
     assert await monitor.store.changed_since_load()
@@ -90,7 +89,7 @@ async def reload(monitor: Monitor, events: list[Event]) -> dict[str, float]:
     return {
         "cpu_s": cpu,
         "wall_s": wall,
-        "parsed": basefile.parsed_documents - parsed,
+        "parsed": monitor.store.sync.files.parsed - parsed,
         "same_objects": same,
         "tasks": len(monitor.records),
         "everything": float(bool(changed and changed[-1].everything)),

@@ -4,7 +4,7 @@ A fold writes the journal into a new base renamed over the old: the reader that 
 what it holds takes it as its own, parsing no document and keeping every record object
 (so its memory does not double and nothing is redrawn); a base replaced by anything else
 is read and shown, keeping the record objects of the documents that did not change.
-The writers are real processes; `basefile.parsed_documents` counts what the reader parses.
+The writers are real processes; `WatchlistFiles.parsed` counts the documents a reader parses.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from helpers_proc import Spawn
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.engine.events import Event, TasksChanged
 from starvideos_tui.engine.monitor import Monitor
-from starvideos_tui.storage import basefile
 from starvideos_tui.storage.store import Watchlist
 
 TASKS = 300
@@ -93,9 +92,9 @@ def filled(tmp_path: Path) -> Path:
 
 def load(reader: Watchlist) -> tuple[dict[str, TaskRecord], int]:
     """The reader's records by id after a load, and how many documents it parsed."""
-    before = basefile.parsed_documents
+    before = reader.files.parsed
     records = {r.id: r for r in reader.load()}
-    return records, basefile.parsed_documents - before
+    return records, reader.files.parsed - before
 
 
 def truth(path: Path) -> dict[str, TaskRecord]:
@@ -321,10 +320,10 @@ def test_the_monitor_hears_of_only_the_tasks_a_fold_changed(
         writer("rate", "5", *ids(2))
         writer.close()
         events.clear()
-        before = basefile.parsed_documents
+        before = monitor.store.sync.files.parsed
         assert await monitor.store.changed_since_load()
         await monitor.reload()
-        assert basefile.parsed_documents == before
+        assert monitor.store.sync.files.parsed == before
         [told] = [e for e in events if isinstance(e, TasksChanged)]
         assert not told.everything and set(told.records) == {"task-2"}
         assert kept(held, monitor.records) == set(ids(*range(TASKS))) - {"task-2"}

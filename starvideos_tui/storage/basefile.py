@@ -58,10 +58,6 @@ class Base:
     crc: int | None = None
 
 
-# Task documents parsed from base files by this process: what following another
-# process's fold costs, which tests and benchmarks count (nothing else reads it).
-parsed_documents = 0
-
 Held = Mapping[int, TaskRecord]  # the records a view holds, by document id
 
 _KNOWN_KEYS = frozenset(TaskRecord.__dataclass_fields__)
@@ -172,8 +168,6 @@ def check_meta(path: Path, meta: Any) -> dict[str, Any]:
 
 
 def _check_document(path: Path, base: Base, key: str, doc: Any, held: Held | None) -> None:
-    global parsed_documents
-    parsed_documents += 1
     if not isinstance(doc, dict) or not DOC_ID_RE.fullmatch(key):
         raise damaged(path, f"task entry {key[:20]!r} is not a document")
     try:

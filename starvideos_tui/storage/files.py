@@ -121,6 +121,7 @@ class WatchlistFiles:
         self._lock: FileLock | None = None  # made on the first write: reading needs none
         self.state = State()
         self.kept = foldchain.KeptJournal(self)  # the journal the view read, kept open
+        self.parsed = 0  # task documents read from base files (what following folds costs)
 
     # -- reading ------------------------------------------------------------------------
 
@@ -185,6 +186,7 @@ class WatchlistFiles:
         state.schema = info.get("schema", 1) if isinstance(info.get("schema"), int) else 1
         state.seq = info.get("journal", 0) if isinstance(info.get("journal"), int) else 0
         state.records, state.extras, state.tasks_crc = base.records, base.extras, base.crc
+        self.parsed += len(base.records)
         state.by_id = {record.id: doc_id for doc_id, record in base.records.items()}
         return state
 
