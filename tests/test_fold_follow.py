@@ -328,6 +328,19 @@ def test_the_monitor_hears_of_only_the_tasks_a_fold_changed(
         assert not told.everything and set(told.records) == {"task-2"}
         assert kept(held, monitor.records) == set(ids(*range(TASKS))) - {"task-2"}
         assert monitor.records["task-2"] == replace(held["task-2"], rating=5)
+        # A fold of nothing the monitor had not read: nothing to tell (no refilter).
+        writer = Writer(spawn, child_env, path)
+        writer("rate", "1", *ids(4))
+        await monitor.reload()
+        inode = path.stat().st_ino
+        writer.close()
+        assert path.stat().st_ino != inode
+        events.clear()
+        assert await monitor.store.changed_since_load()
+        await monitor.reload()
+        assert monitor.store.sync.files.parsed == before
+        assert not [e for e in events if isinstance(e, TasksChanged)]
+        assert not await monitor.store.changed_since_load()
         await monitor.close(fold=False)
 
     asyncio.run(scenario())
