@@ -51,6 +51,9 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=20)
     parser.add_argument("--speed", type=float, default=0.4)
     parser.add_argument("--settle", type=float, default=30.0)
+    parser.add_argument(
+        "--writer", choices=("wait", "watch"), default="wait", help="the other process"
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="trial-fold-"))
     db = folder / "w.json"
@@ -109,7 +112,9 @@ def main() -> None:
             time.sleep(5)
             look("settling")
         waiter = subprocess.Popen(
-            [str(EXE), "wait", "--download", *ids],
+            [str(EXE), "wait", "--download", *ids]
+            if args.writer == "wait"
+            else [str(EXE), "watch"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -118,9 +123,9 @@ def main() -> None:
         inode = db.stat().st_ino
         while waiter.poll() is None:
             time.sleep(5)
-            look("beside wait")
+            look(f"beside {args.writer}")
         folded = db.stat().st_ino != inode  # a new base (the TUI may have begun a journal)
-        look(f"wait ended ({waiter.returncode}), folded={folded}")
+        look(f"{args.writer} ended ({waiter.returncode}), folded={folded}")
         for _ in range(6):
             time.sleep(5)
             look("after the fold")
