@@ -8,7 +8,8 @@ holds its records. Then another process, the installed CLI as a user runs it, ch
 base at its clean exit. The Monitor then notices (`changed_since_load`) and reloads, as
 its loop does. Printed: the RSS (VmRSS) before and after, the time of the reload, how many
 documents the reload parsed, and how many of the held records are still the same objects.
-Then the same with a base replaced by a hand edit (one prompt changed, its meta kept).
+Then the same with a base replaced by a hand edit (one prompt changed, its meta kept), and
+one entry of another process that changes thousands of tasks (watch's first pass).
 """
 
 from __future__ import annotations
@@ -46,6 +47,19 @@ print("ready", flush=True)
 sys.stdin.readline()
 watchlist.update(dict.fromkeys(ids, lambda r: replace(r, rating=4)))
 watchlist.close()
+"""
+
+
+EXPIRE = """
+import sys, time
+from dataclasses import replace
+from starvideos_tui.storage.store import Watchlist
+watchlist = Watchlist(sys.argv[1])
+now = time.time()
+expired = [r.id for r in watchlist.load() if r.status == "completed" and not r.local_path]
+change = lambda r: replace(r, download_error="the link has expired", checked_at=now)
+watchlist.update(dict.fromkeys(expired, change))
+watchlist.leave_journal()
 """
 
 
@@ -144,6 +158,11 @@ async def main() -> None:
         edit = await reload(monitor, events)
         print("a hand edit of the base:", {k: round(v, 3) for k, v in edit.items()})
         assert monitor.records[ids[-1]].prompt == "edited by hand" != old
+        # Like watch's first pass on a year: every completed task never saved is told its
+        # link expired, in one entry (12,552 documents at 50k; not folded).
+        subprocess.run([sys.executable, "-c", EXPIRE, str(db)], check=True, timeout=120)
+        big = await reload(monitor, events)
+        print("one entry of thousands of tasks:", {k: round(v, 3) for k, v in big.items()})
         await monitor.close(fold=False)
 
 

@@ -39,13 +39,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from filelock import FileLock
 
-from starvideos_tui.core import localfile
+from starvideos_tui.core import localfile, memory
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.core.paths import why_mkdir_failed
 from starvideos_tui.storage import foldchain, journal
 from starvideos_tui.storage.basefile import (
     DOC_ID_RE,
     SCHEMA_VERSION,
+    Held,
     Signature,
     WatchlistError,
     atomic_write,
@@ -151,21 +152,17 @@ class WatchlistFiles:
         base's, when that is a fold of what it holds (foldchain.py); otherwise the new base
         read, keeping the held record of each document that did not change."""
         held = self.state
-        if held.base is not None:
-            for entry in self.kept.rest():  # those the fold holds, read from its journal
-                self.apply(held, entry)
-            adopted = foldchain.adopt(self.path, held.seq, held.tasks_crc)
-            if adopted is not None:
-                held.base, held.meta, held.tasks_crc = adopted.base, adopted.meta, adopted.crc
-                held.schema, held.journal, held.offset = SCHEMA_VERSION, None, 0
-                self.kept.drop()
-                return held
-        self.kept.drop()
-        return self._read_base(signature, held.records)
+        for entry in self.kept.rest() if held.base else ():  # those the fold holds, if one
+            self.apply(held, entry)
+        adopted = foldchain.adopt(self.path, held.seq, held.tasks_crc) if held.base else None
+        self.kept.drop()  # read to the fold's end, or of no use now
+        if adopted is None:
+            return self._read_base(signature, held.records)
+        held.base, held.meta, held.tasks_crc = adopted.base, adopted.meta, adopted.crc
+        held.schema, held.journal, held.offset = SCHEMA_VERSION, None, 0
+        return held
 
-    def _read_base(
-        self, signature: Signature | None, held: dict[int, TaskRecord] | None = None
-    ) -> State:
+    def _read_base(self, signature: Signature | None, held: Held | None = None) -> State:
         state = State(base=signature)
         try:
             handle = localfile.open_binary(self.path)  # a FIFO or /dev/zero is refused
@@ -213,8 +210,11 @@ class WatchlistFiles:
                 tail = journal.read_entries(raw, state.offset)
             except journal.JournalDamaged as exc:
                 raise damaged(self.journal_path, str(exc)) from None
-            for entry in tail.entries:
-                self.apply(state, entry)
+            large, raw = len(raw) > 1 << 20, b""  # over 1 MiB: a pass over thousands of tasks
+            while tail.entries:  # (each parsed entry dropped once applied)
+                self.apply(state, tail.entries.pop(0))
+            if large:  # its parse freed tens of MB: given back
+                memory.give_back()
             state.offset = tail.end  # a torn tail after it is cut by the next append
             self.kept.keep(fd, state.offset)  # the descriptor is the kept one's now
             fd = -1
@@ -239,7 +239,8 @@ class WatchlistFiles:
                     docs.pop(str(doc_id), None)
                 if gone is not None and state.by_id.get(gone.id) == doc_id:
                     del state.by_id[gone.id]
-        for key, doc in puts.items():
+        for key in list(puts):  # each document dropped once it is a record: the records
+            doc = puts.pop(key)  # of a large entry reuse its parse's memory as they are made
             if not (isinstance(key, str) and DOC_ID_RE.fullmatch(key) and isinstance(doc, dict)):
                 raise damaged(self.journal_path, f"entry {entry['seq']} has a bad document")
             try:
