@@ -344,3 +344,40 @@ def test_the_monitor_hears_of_only_the_tasks_a_fold_changed(
         await monitor.close(fold=False)
 
     asyncio.run(scenario())
+
+
+def _open_journals(path: Path) -> list[str]:
+    """The journal files of `path` this process holds open (a removed one shows so)."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith(f"{path}.journal"):
+            found.append(target)
+    return found
+
+
+def test_no_folded_journal_is_held_open(
+    tmp_path: Path, spawn: Spawn, child_env: dict[str, str]
+) -> None:
+    """The journal a view read is kept open (a fold's last entries are read from it), but
+    not past the fold: a removed journal's disk space is never held."""
+    path = filled(tmp_path)
+    reader = Watchlist(path)
+    writer = Writer(spawn, child_env, path)
+    writer("rate", "2", *ids(1))
+    load(reader)
+    assert _open_journals(path) == [f"{path}.journal"]
+    writer.close()
+    _, parsed = load(reader)
+    assert parsed == 0 and _open_journals(path) == []
+    # A writer's own fold, in this process.
+    mine = Watchlist(path)
+    mine.update({"task-1": lambda r: replace(r, rating=3)})
+    mine.load()
+    mine.files.fold()
+    assert not Path(f"{path}.journal").exists() and _open_journals(path) == []
+    mine.close()
+    reader.close()

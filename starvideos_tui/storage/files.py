@@ -368,6 +368,7 @@ class WatchlistFiles:
             os.unlink(self.journal_path)
             fsync_dir(self.path.parent)
         state.journal, state.offset = None, 0
+        self.kept.drop()  # the journal folded: its disk space is not held open
 
     def close(self) -> None:
         self.fold()
