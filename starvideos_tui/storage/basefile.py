@@ -183,12 +183,23 @@ def _check_document(path: Path, base: Base, key: str, doc: Any, held: Held | Non
 
 
 _FIELDS = operator.attrgetter(*TaskRecord.__dataclass_fields__)
+_NESTED = operator.attrgetter(  # the fields that may hold containers
+    *(
+        name
+        for name, spec in TaskRecord.__dataclass_fields__.items()
+        if any(word in str(spec.type) for word in ("dict", "tuple", "list"))
+    )
+)
 
 
 def _same(held: TaskRecord, record: TaskRecord) -> bool:
     """Whether `held` may stand for `record`: equal, and not only as numbers are (a
     media fact 1920 is not 1920.0: the held record would be written back so)."""
-    return held == record and all(map(_alike, _FIELDS(held), _FIELDS(record)))
+    return (
+        held == record
+        and list(map(type, _FIELDS(held))) == list(map(type, _FIELDS(record)))
+        and all(map(_alike, _NESTED(held), _NESTED(record)))
+    )
 
 
 def _alike(a: Any, b: Any) -> bool:
