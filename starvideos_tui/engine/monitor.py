@@ -148,7 +148,8 @@ class Monitor:
         self.gave_up &= self.records.keys()
         self.schedule.forget(removed)
         follow(self.schedule, changed, self.gave_up)
-        self.emit(TasksChanged(changed, removed=removed))
+        if changed or removed:  # (a fold of what is held changes nothing: nothing to redo)
+            self.emit(TasksChanged(changed, removed=removed))
         self.poke()
 
     def _merge(self, stored: dict[str, TaskRecord]) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import operator
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -20,6 +22,7 @@ from starvideos_tui.core.models import TaskRecord
 SCHEMA_VERSION = 2  # 2: a base with a journal beside it; 1 (no journal) is read too
 TASKS = "tasks"
 META = "meta"
+TASKS_LINE = b'"tasks":{\n'  # the second line of a base in our layout
 # A temp file this old is a leftover: a save takes well under a second, and under the lock
 # only one writer saves at a time.
 STALE_TEMP_AGE = 600.0
@@ -50,14 +53,21 @@ class Base:
     # by document id: kept to be written back, while the documents themselves are not
     # kept (a record is half the memory of its parsed document beside it).
     extras: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # The CRC-32 of the file's bytes after its first line (the meta): its tasks as read.
+    # None for a file not in our layout (it was parsed whole).
+    crc: int | None = None
 
+
+Held = Mapping[int, TaskRecord]  # the records a view holds, by document id
 
 _KNOWN_KEYS = frozenset(TaskRecord.__dataclass_fields__)
 _DOC_LINE_RE = re.compile(rb'"(0|[1-9][0-9]*)":')
 
 
-def read_base(path: Path, handle: BinaryIO) -> Base:
-    """Read and check the untrusted base file open at `handle`.
+def read_base(path: Path, handle: BinaryIO, held: Held | None = None) -> Base:
+    """Read and check the untrusted base file open at `handle`; where `held` (the records
+    a view holds) has a record equal to a document's, that very record is kept, not a new
+    one beside it: a base another process rewrote costs no second copy of 50,000 records.
 
     A file in the layout `encode_base` writes is read a line (a document) at a time, so
     the whole file and its whole parse are never in memory at once; any other layout (an
@@ -65,10 +75,10 @@ def read_base(path: Path, handle: BinaryIO) -> Base:
     here, for reads and writes alike, so a file that `load` refuses is never rewritten by
     a transaction either.
     """
-    base = _read_lines(path, handle)
+    base = _read_lines(path, handle, held)
     if base is None:
         handle.seek(0)
-        base = parse_base(path, handle.read())
+        base = parse_base(path, handle.read(), held)
     return base
 
 
@@ -78,7 +88,7 @@ def read_head(path: Path, handle: BinaryIO) -> dict[str, Any] | None:
     head = handle.readline()
     if not (head.startswith(b'{"meta":') and head.endswith(b",\n")):
         return None
-    if handle.readline() != b'"tasks":{\n':
+    if handle.readline() != TASKS_LINE:
         return None
     try:
         tables = textsafe.loads(head[:-2] + b"}")
@@ -89,7 +99,7 @@ def read_head(path: Path, handle: BinaryIO) -> dict[str, Any] | None:
     return check_meta(path, tables[META])
 
 
-def _read_lines(path: Path, handle: BinaryIO) -> Base | None:
+def _read_lines(path: Path, handle: BinaryIO, held: Held | None = None) -> Base | None:
     """The base read a line at a time, or None when it is not in our layout (or not
     valid JSON: the whole parse names what is wrong)."""
     meta = read_head(path, handle)
@@ -97,7 +107,9 @@ def _read_lines(path: Path, handle: BinaryIO) -> Base | None:
         return None
     base = Base(meta=meta)
     more, seen = True, False  # whether a document may follow (after a comma); any did
+    crc = zlib.crc32(TASKS_LINE)
     for line in handle:
+        crc = zlib.crc32(line, crc)
         if line == b"}}":  # with no newline after it: the end of the file
             break
         if line == b"\n":  # the blank line of an empty table
@@ -110,15 +122,16 @@ def _read_lines(path: Path, handle: BinaryIO) -> Base | None:
             doc = textsafe.loads(line[match.end() : -2 if more else None])
         except ValueError:
             return None
-        _check_document(path, base, match.group(1).decode(), doc)
+        _check_document(path, base, match.group(1).decode(), doc, held)
     else:
         return None  # the file ends inside the table
     if seen and more:
         return None  # a comma before the end
+    base.crc = crc
     return base
 
 
-def parse_base(path: Path, raw: bytes) -> Base:
+def parse_base(path: Path, raw: bytes, held: Held | None = None) -> Base:
     """Check the bytes of a whole base file, whatever its layout."""
     if not raw.strip():
         raise damaged(path, "the file is empty")
@@ -134,7 +147,7 @@ def parse_base(path: Path, raw: bytes) -> Base:
         raise damaged(path, "its tables are not JSON objects")
     base = Base(meta=check_meta(path, meta))
     for key, doc in tasks.items():
-        _check_document(path, base, key, doc)
+        _check_document(path, base, key, doc, held)
     base.records = dict(sorted(base.records.items()))
     return base
 
@@ -154,7 +167,7 @@ def check_meta(path: Path, meta: Any) -> dict[str, Any]:
     return meta
 
 
-def _check_document(path: Path, base: Base, key: str, doc: Any) -> None:
+def _check_document(path: Path, base: Base, key: str, doc: Any, held: Held | None) -> None:
     if not isinstance(doc, dict) or not DOC_ID_RE.fullmatch(key):
         raise damaged(path, f"task entry {key[:20]!r} is not a document")
     try:
@@ -164,8 +177,42 @@ def _check_document(path: Path, base: Base, key: str, doc: Any) -> None:
             path, f"task entry {key[:20]!r} has the wrong shape: {str(exc)[:80]}"
         ) from None
     doc_id = int(key)
-    base.records[doc_id] = record
+    same = held.get(doc_id) if held is not None else None
+    base.records[doc_id] = same if same is not None and _same(same, record) else record
     keep_unknown_keys(base.extras, doc_id, doc)
+
+
+_FIELDS = operator.attrgetter(*TaskRecord.__dataclass_fields__)
+_NESTED = operator.attrgetter(  # the fields that may hold containers
+    *(
+        name
+        for name, spec in TaskRecord.__dataclass_fields__.items()
+        if any(word in str(spec.type) for word in ("dict", "tuple", "list"))
+    )
+)
+
+
+def _same(held: TaskRecord, record: TaskRecord) -> bool:
+    """Whether `held` may stand for `record`: equal, and not only as numbers are (a
+    media fact 1920 is not 1920.0: the held record would be written back so)."""
+    return (
+        held == record
+        and list(map(type, _FIELDS(held))) == list(map(type, _FIELDS(record)))
+        and all(map(_alike, _NESTED(held), _NESTED(record)))
+    )
+
+
+def _alike(a: Any, b: Any) -> bool:
+    """Whether two equal values are of the same types all the way down."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return all(_alike(value, b[key]) for key, value in a.items())
+    if isinstance(a, (tuple, list)):
+        return all(map(_alike, a, b))
+    return True
 
 
 def keep_unknown_keys(extras: dict[int, dict[str, Any]], doc_id: int, doc: dict[str, Any]) -> None:
@@ -249,6 +296,19 @@ def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def check_lock_file(path: Path) -> None:
+    """Fail at once, naming the cause, where the watchlist's lock file cannot even be
+    made: filelock would retry for its timeout and then blame another process."""
+    lock = f"{path}.lock"
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise WatchlistError(
+            f"cannot lock watchlist {path}: cannot create {lock}: {exc.strerror}"
+        ) from None
+    os.close(fd)
+
+
 def remove_stale_temp_files(path: Path, now: float) -> None:
     """Delete temp files that a writer killed mid-save left beside the watchlist."""
     prefix = f".{path.name}."
@@ -264,9 +324,12 @@ def remove_stale_temp_files(path: Path, now: float) -> None:
                     os.unlink(entry.path)
 
 
-def atomic_write(path: Path, payload: bytes | Iterable[bytes]) -> None:
+def atomic_write(
+    path: Path, payload: bytes | Iterable[bytes], finish: Callable[[int], None] | None = None
+) -> None:
     """Replace `path` with `payload` (or its chunks, written as they come) so that a crash
-    leaves the old or the new file."""
+    leaves the old or the new file; `finish` is given the written file's descriptor
+    before it is synced and renamed (to patch in what only the whole file tells)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -276,6 +339,8 @@ def atomic_write(path: Path, payload: bytes | Iterable[bytes]) -> None:
                 for chunk in payload:
                     handle.write(chunk)
             handle.flush()
+            if finish is not None:
+                finish(handle.fileno())
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:

@@ -39,17 +39,19 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from filelock import FileLock
 
-from starvideos_tui.core import localfile
+from starvideos_tui.core import localfile, memory
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.core.paths import why_mkdir_failed
-from starvideos_tui.storage import journal
+from starvideos_tui.storage import foldchain, journal
 from starvideos_tui.storage.basefile import (
     DOC_ID_RE,
     SCHEMA_VERSION,
+    Held,
     Signature,
     WatchlistError,
     atomic_write,
     base_chunks,
+    check_lock_file,
     damaged,
     document,
     fsync_dir,
@@ -76,6 +78,7 @@ class State:
     seq: int = 0  # the last entry applied (or the base's `journal` number)
     schema: int = SCHEMA_VERSION
     meta: dict[str, Any] = field(default_factory=dict)
+    tasks_crc: int | None = None  # of the base's tasks as read (foldchain.py); None: unknown
     records: dict[int, TaskRecord] = field(default_factory=dict)
     extras: dict[int, dict[str, Any]] = field(default_factory=dict)  # see basefile.Base
     by_id: dict[str, int] = field(default_factory=dict)
@@ -118,6 +121,8 @@ class WatchlistFiles:
         self.thread_lock = threading.RLock()
         self._lock: FileLock | None = None  # made on the first write: reading needs none
         self.state = State()
+        self.kept = foldchain.KeptJournal(self)  # the journal the view read, kept open
+        self.parsed = 0  # task documents read from base files (what following folds costs)
 
     # -- reading ------------------------------------------------------------------------
 
@@ -136,13 +141,28 @@ class WatchlistFiles:
         for _ in range(5):
             base = self._signature(self.path)
             if base != self.state.base or base is None:
-                self.state = self._read_base(base)
+                self.state = self._replace_base(base)
             self._read_journal()
             if self._signature(self.path) == base:  # no compaction under our feet
                 return self.state
         raise WatchlistError(f"watchlist {self.path} keeps changing while being read")
 
-    def _read_base(self, signature: Signature | None) -> State:
+    def _replace_base(self, signature: Signature | None) -> State:
+        """The view of a base that another process replaced: the view itself, made the new
+        base's, when that is a fold of what it holds (foldchain.py); otherwise the new base
+        read, keeping the held record of each document that did not change."""
+        held = self.state
+        for entry in self.kept.rest() if held.base else ():  # those the fold holds, if one
+            self.apply(held, entry)
+        adopted = foldchain.adopt(self.path, held.seq, held.tasks_crc) if held.base else None
+        self.kept.drop()  # read to the fold's end, or of no use now
+        if adopted is None:
+            return self._read_base(signature, held.records)
+        held.base, held.meta, held.tasks_crc = adopted.base, adopted.meta, adopted.crc
+        held.schema, held.journal, held.offset = SCHEMA_VERSION, None, 0
+        return held
+
+    def _read_base(self, signature: Signature | None, held: Held | None = None) -> State:
         state = State(base=signature)
         try:
             handle = localfile.open_binary(self.path)  # a FIFO or /dev/zero is refused
@@ -155,14 +175,15 @@ class WatchlistFiles:
             st = os.fstat(handle.fileno())
             state.base = (st.st_ino, st.st_size, st.st_mtime_ns)  # the file read, if replaced
             try:
-                base = read_base(self.path, handle)
+                base = read_base(self.path, handle, held)
             except OSError as exc:
                 raise WatchlistError(f"cannot read watchlist {self.path}: {exc.strerror}") from None
         state.meta = base.meta
         info: dict[str, Any] = next(iter(state.meta.values()), {})
         state.schema = info.get("schema", 1) if isinstance(info.get("schema"), int) else 1
         state.seq = info.get("journal", 0) if isinstance(info.get("journal"), int) else 0
-        state.records, state.extras = base.records, base.extras
+        state.records, state.extras, state.tasks_crc = base.records, base.extras, base.crc
+        self.parsed += len(base.records)
         state.by_id = {record.id: doc_id for doc_id, record in base.records.items()}
         return state
 
@@ -182,20 +203,24 @@ class WatchlistFiles:
             identity = (st.st_ino, st.st_dev)
             if identity != state.journal or st.st_size < state.offset:
                 if state.journal is not None:  # a new journal over an old view: start over
-                    self.state = state = self._read_base(state.base)
+                    self.state = state = self._replace_base(state.base)
                 state.journal, state.offset = identity, 0
-            if st.st_size == state.offset:
-                return
             raw = os.pread(fd, st.st_size - state.offset, state.offset)
+            try:
+                tail = journal.read_entries(raw, state.offset)
+            except journal.JournalDamaged as exc:
+                raise damaged(self.journal_path, str(exc)) from None
+            large, raw = len(raw) > 1 << 20, b""  # over 1 MiB: a pass over thousands of tasks
+            while tail.entries:  # (each parsed entry dropped once applied)
+                self.apply(state, tail.entries.pop(0))
+            if large:  # its parse freed tens of MB: given back
+                memory.give_back()
+            state.offset = tail.end  # a torn tail after it is cut by the next append
+            self.kept.keep(fd, state.offset)  # the descriptor is the kept one's now
+            fd = -1
         finally:
-            os.close(fd)
-        try:
-            tail = journal.read_entries(raw, state.offset)
-        except journal.JournalDamaged as exc:
-            raise damaged(self.journal_path, str(exc)) from None
-        for entry in tail.entries:
-            self.apply(state, entry)
-        state.offset = tail.end  # a torn tail after it is cut by the next append
+            if fd != -1:
+                os.close(fd)
 
     def apply(self, state: State, entry: dict[str, Any]) -> None:
         """One journal entry onto the view (entries the base already holds are skipped)."""
@@ -214,7 +239,8 @@ class WatchlistFiles:
                     docs.pop(str(doc_id), None)
                 if gone is not None and state.by_id.get(gone.id) == doc_id:
                     del state.by_id[gone.id]
-        for key, doc in puts.items():
+        for key in list(puts):  # each document dropped once it is a record: the records
+            doc = puts.pop(key)  # of a large entry reuse its parse's memory as they are made
             if not (isinstance(key, str) and DOC_ID_RE.fullmatch(key) and isinstance(doc, dict)):
                 raise damaged(self.journal_path, f"entry {entry['seq']} has a bad document")
             try:
@@ -261,7 +287,7 @@ class WatchlistFiles:
 
         with self.thread_lock:
             if self._lock is None:
-                self._check_lock_file()
+                check_lock_file(self.path)
                 self._lock = FileLock(f"{self.path}.lock", timeout=LOCK_TIMEOUT)
             try:
                 self._lock.acquire(timeout=timeout)
@@ -276,18 +302,6 @@ class WatchlistFiles:
                 yield self.refresh()
             finally:
                 self._lock.release()
-
-    def _check_lock_file(self) -> None:
-        """Fail at once, naming the cause, where the lock file cannot even be made:
-        filelock would retry for LOCK_TIMEOUT and then blame another process."""
-        lock = f"{self.path}.lock"
-        try:
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        except OSError as exc:
-            raise WatchlistError(
-                f"cannot lock watchlist {self.path}: cannot create {lock}: {exc.strerror}"
-            ) from None
-        os.close(fd)
 
     def commit(self, state: State, puts: dict[int, dict[str, Any]], dels: Iterable[int]) -> None:
         """Make these changes (whole documents by doc id) durable, then show them in the
@@ -322,9 +336,10 @@ class WatchlistFiles:
                 ) from None
             self.apply(state, entry)
             state.offset = end
-            if state.journal is None:
+            if state.journal is None:  # a journal begun: one kept before is of no use
                 st = os.stat(self.journal_path)
                 state.journal = (st.st_ino, st.st_dev)
+                self.kept.drop()
             base_size = state.base[1] if state.base else 0
             if end > max(self.compact_min_bytes, COMPACT_RATIO * base_size):
                 try:
@@ -337,22 +352,27 @@ class WatchlistFiles:
 
     def compact(self, state: State) -> None:
         """Write the whole view as a new base, then drop the journal it holds."""
-        meta = {"1": {"schema": SCHEMA_VERSION, "journal": state.seq}}
+        meta = foldchain.fold_meta(state.seq, state.tasks_crc)
         tasks = ((str(k), state.doc(k)) for k in state.records)  # made as written
+        crc = foldchain.TasksCrc()
         try:
-            atomic_write(self.path, base_chunks(meta, tasks))
+            atomic_write(self.path, crc.chunks(base_chunks(meta, tasks)), crc.patch)
         except OSError as exc:
             raise WatchlistError(
                 f"cannot save watchlist {self.path}: {exc.strerror}; the previous version is intact"
             ) from None
+        meta["1"][foldchain.CRC_KEY] = foldchain.hex_crc(crc.crc)
         state.base, state.schema, state.meta = self._signature(self.path), SCHEMA_VERSION, meta
+        state.tasks_crc = crc.crc
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.journal_path)
             fsync_dir(self.path.parent)
         state.journal, state.offset = None, 0
+        self.kept.drop()  # the journal folded: its disk space is not held open
 
     def close(self) -> None:
         self.fold()
+        self.kept.drop()
 
     def leave_journal(self) -> None:
         """This process is being stopped (SIGTERM, Ctrl-C): no fold at its end, which at
