@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 from starvideos_tui.core import localfile
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.core.paths import why_mkdir_failed
-from starvideos_tui.storage import journal
+from starvideos_tui.storage import firstscreen, journal
 from starvideos_tui.storage.basefile import (
     DOC_ID_RE,
     SCHEMA_VERSION,
@@ -346,6 +346,7 @@ class WatchlistFiles:
                 f"cannot save watchlist {self.path}: {exc.strerror}; the previous version is intact"
             ) from None
         state.base, state.schema, state.meta = self._signature(self.path), SCHEMA_VERSION, meta
+        firstscreen.index_base(self.path)  # the next first screen skips its history unread
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.journal_path)
             fsync_dir(self.path.parent)
