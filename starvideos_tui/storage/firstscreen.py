@@ -22,7 +22,7 @@ import mmap
 import os
 import re
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from starvideos_tui.core import localfile, textsafe
 from starvideos_tui.core.models import TaskRecord
@@ -100,16 +100,16 @@ def check_ends(path: Path) -> bool:
 
 
 def recent(
-    path: Path, journal_path: Path, since: float, made: list[Made] | None = None
+    path: Path, journal_path: Path, since: float, scanned: list[os.stat_result] | None = None
 ) -> list[TaskRecord] | None:
     """Every task of the watchlist but those that are history before `since`, in the
     order they were added; None when the base is not in our layout (read it whole).
 
-    The base's lines are found in its index (lineindex.py) when it has one, else by a scan
-    whose index is put in `made`, for the caller to write once the whole base is read and
-    checked (none is written beside a base damaged inside). The file is mapped, not read,
-    and scanned by positions: no object is made for a line that is skipped (50,000 lines
-    of a kilobyte made and freed would leave the process's heap that much larger)."""
+    The base's lines are found by its index (lineindex.py) when it has one, else by a scan
+    (the base is then put in `scanned`: the caller writes its index with `index_base`
+    once the whole base is read and checked, never beside a base damaged inside). The
+    file is mapped, not read, and scanned by positions: no object is made for a line that
+    is skipped (50,000 lines of a kilobyte made and freed would leave the heap larger)."""
     try:
         with localfile.open_binary(path) as handle:
             base = os.fstat(handle.fileno())
@@ -118,34 +118,26 @@ def recent(
             except ValueError:  # an empty file cannot be mapped (nor is it our layout)
                 return None
             with raw:
-                return _recent(path, base, journal_path, raw, since, made)
+                return _recent(path, base, journal_path, raw, since, scanned)
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise WatchlistError(f"cannot read watchlist {path}: {exc.strerror}") from None
 
 
-class Made(NamedTuple):
-    """An index made by a scan, for the base `base` (as fstat saw it)."""
-
-    base: os.stat_result
-    lines: LineIndex
-
-    def write(self, path: Path, read: tuple[int, int, int] | None) -> None:
-        """Written if `read` (inode, size, mtime) is the base it was made for."""
-        if read == (self.base.st_ino, self.base.st_size, self.base.st_mtime_ns):
-            lineindex.write(path, self.base, self.lines)
-
-
-def index_base(path: Path) -> None:
-    """Write the index of the base at `path` (after a writer replaced it): the next first
-    screen reads its recent lines only. Best effort."""
+def index_base(path: Path, read: tuple[int, int, int] | None = None) -> None:
+    """Write the index of the base at `path`: the next first screen reads its recent
+    lines only. `read`: the base as read and checked (inode, size, mtime); one put in its
+    place since is left to its writer. Best effort; off the way of any first screen."""
     with contextlib.suppress(OSError, ValueError), localfile.open_binary(path) as handle:
         base = os.fstat(handle.fileno())
+        if read is not None and read != (base.st_ino, base.st_size, base.st_mtime_ns):
+            return
         with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as raw:
             found = _meta(path, raw)
             if found is not None:
-                lineindex.write(path, base, LineIndex.of(_lines(raw, found[1], found[2])))
+                lines = _lines(raw, found[1], found[2], -INF)
+                lineindex.write(path, base, LineIndex.of(lines))
 
 
 def _recent(
@@ -154,7 +146,7 @@ def _recent(
     journal_path: Path,
     raw: Any,
     since: float,
-    made: list[Made] | None,
+    scanned: list[os.stat_result] | None,
 ) -> list[TaskRecord] | None:
     found = _meta(path, raw)
     if found is None:
@@ -167,22 +159,21 @@ def _recent(
     if index is not None:
         shown = _parse(path, raw, at, end, index.changed_since(since), since)
     if shown is None:  # no index for this base, or one that does not fit it: scan
-        lines = _lines(raw, at, end)
-        wanted = sorted((start, stop) for quiet, start, stop in lines if not quiet < since)
+        wanted = [(start, stop) for _, start, stop in _lines(raw, at, end, since)]
         shown = _parse(path, raw, at, end, wanted, since)
         if shown is None:
             return None
-        if made is not None:
-            made.append(Made(base, LineIndex.of(lines)))
+        if scanned is not None:
+            scanned.append(base)
     _apply_journal(journal_path, seq, since, shown)
     return [record for _, record in sorted(shown.items())]
 
 
-def _lines(raw: Any, at: int, end: int) -> list[tuple[float, int, int]]:
-    """(change time, start, stop) of each line from `at` to `end`. The change time is the
-    later of a finished task's `checked_at` and `updated_at`, read from the line's text
-    (nothing is parsed); +inf for every other line (not finished, times not where a line
-    of ours has them): a line that is always read."""
+def _lines(raw: Any, at: int, end: int, since: float) -> list[tuple[float, int, int]]:
+    """(change time, start, stop) of each line from `at` to `end` whose task may have
+    changed at or after `since`. The change time is the later of a finished task's
+    `checked_at` and `updated_at`, read from the line's text (nothing is parsed); +inf
+    for every other line (not finished, times not where a line of ours has them)."""
     lines: list[tuple[float, int, int]] = []
     append = lines.append
     final, times, checked, find = _FINAL.match, _TIMES.match, _CHECKED, raw.find
@@ -200,8 +191,13 @@ def _lines(raw: Any, at: int, end: int) -> list[tuple[float, int, int]]:
                 found_times is not None
                 and find(checked, found_times.end(), stop) < 0  # once: not nested
             ):
-                with contextlib.suppress(ValueError):  # "." or "e": the line is read
+                try:  # (not contextlib.suppress: an object a line, 50,000 lines)
                     quiet = max(float(found_times[1]), float(found_times[2]))
+                except ValueError:  # "." or "e": the line is read
+                    quiet = INF
+                if quiet < since:
+                    at = stop + 1
+                    continue
         append((quiet, at, stop))
         at = stop + 1
     return lines

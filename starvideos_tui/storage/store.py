@@ -18,7 +18,7 @@ holds the watchlist open.
 from __future__ import annotations
 
 import contextlib
-import os  # noqa: F401  (the store's tests patch store.os: the process-wide module)
+import os  # (the store's tests patch store.os: the process-wide module)
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -50,7 +50,7 @@ class Watchlist:
         self.path = self.files.path
         self.journal_path = self.files.journal_path
         self._tasks = self.db.table(TASKS, cache_size=0)
-        self._indexes: list[firstscreen.Made] = []  # made by a first screen, written by load
+        self._scanned: list[os.stat_result] = []  # bases a first screen found unindexed
 
     def close(self) -> None:
         """The end of a clean run: the journal folded into the base if this process wrote."""
@@ -68,8 +68,9 @@ class Watchlist:
             before = self.files.signatures()
             state = self.files.refresh()
             self.files.loaded = before
-            while self._indexes:  # a first screen's scan: its base is read and checked now
-                self._indexes.pop().write(self.path, state.base)
+            if self._scanned:  # a first screen's base had no index: it is read and checked
+                self._scanned.clear()
+                firstscreen.index_base(self.path, state.base)
             return list(state.records.values())
 
     def peek(self, count: int) -> list[TaskRecord] | None:
@@ -119,7 +120,7 @@ class Watchlist:
         history costs a scan of its lines). None for a file not in our layout: `load` it.
         Nothing is written on their strength: `load` reads and checks everything."""
         with self.files.thread_lock:
-            return firstscreen.recent(self.path, self.journal_path, since, self._indexes)
+            return firstscreen.recent(self.path, self.journal_path, since, self._scanned)
 
     def check_quickly(self) -> None:
         """Refuse (WatchlistError) a base cut short, or of a newer schema, from its head
