@@ -30,7 +30,7 @@ from starvideos_tui.storage import lineindex
 from starvideos_tui.storage.firstscreen import is_history
 from starvideos_tui.storage.store import WatchlistError
 
-STATES = ("fresh", "stale", "offsets", "short", "none")
+STATES = ("fresh", "stale", "offsets", "short", "none", "fifo", "folder")
 
 
 COUNT = lineindex.MIN_LINES  # (and 5 more): a base that is given an index
@@ -64,6 +64,12 @@ def spoil(path: Path, state: str) -> None:
         index.write_bytes(index.read_bytes()[:-5])
     elif state == "none":
         index.unlink()
+    elif state == "fifo":  # never read (nor waited on)
+        index.unlink()
+        os.mkfifo(index)
+    elif state == "folder":  # never read, nor written over
+        index.unlink()
+        index.mkdir()
 
 
 def test_a_fold_writes_the_index_of_the_base_it_writes(tmp_path: Path) -> None:
@@ -95,7 +101,11 @@ def test_the_first_screen_is_load_without_history_whatever_the_index(
         assert recent[0].id == history_mix(COUNT)[0].id
     # Once the whole base is read, the index is its own again (written by the scan).
     reader.load()
-    assert lineindex.read(path, os.stat(path)) is not None
+    if state == "folder":
+        assert lineindex.index_path(path).is_dir()
+        assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    else:
+        assert lineindex.read(path, os.stat(path)) is not None
     # Any cutoff: the index keeps every line's time, not the lines of one cutoff.
     earlier = SINCE - 30 * 86_400.0
     whole = Watchlist(path).load()
