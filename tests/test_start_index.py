@@ -112,6 +112,23 @@ def test_the_first_screen_is_load_without_history_whatever_the_index(
     assert Watchlist(path).recent(earlier) == [r for r in whole if not is_history(r, earlier)]
 
 
+def test_a_base_read_whole_without_an_index_is_given_one(tmp_path: Path) -> None:
+    """A base another tool wrote (or an older version): the first whole read of it by any
+    of our processes (watch, the TUI, a command) writes its index."""
+    path = tmp_path / "w.json"
+    folded(path)
+    lineindex.index_path(path).unlink()
+    Watchlist(path).load()
+    assert lineindex.names(path, _signature(path))
+    found = lineindex.read(path, os.stat(path))
+    assert found is not None and len(found.starts) == len(history_mix(COUNT))
+
+
+def _signature(path: Path) -> tuple[int, int, int]:
+    st = os.stat(path)
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
 def test_a_short_list_is_given_no_index(tmp_path: Path) -> None:
     path = tmp_path / "w.json"
     watchlist = Watchlist(path)

@@ -99,17 +99,15 @@ def check_ends(path: Path) -> bool:
     return True
 
 
-def recent(
-    path: Path, journal_path: Path, since: float, scanned: list[os.stat_result] | None = None
-) -> list[TaskRecord] | None:
+def recent(path: Path, journal_path: Path, since: float) -> list[TaskRecord] | None:
     """Every task of the watchlist but those that are history before `since`, in the
     order they were added; None when the base is not in our layout (read it whole).
 
     The base's lines are found by its index (lineindex.py) when it has one, else by a scan
-    (the base is then put in `scanned`: the caller writes its index with `index_base`
-    once the whole base is read and checked, never beside a base damaged inside). The
-    file is mapped, not read, and scanned by positions: no object is made for a line that
-    is skipped (50,000 lines of a kilobyte made and freed would leave the heap larger)."""
+    (its index is written by the whole read that follows, once the base is checked: never
+    beside a base damaged inside; Watchlist.load). The file is mapped, not read, and
+    scanned by positions: no object is made for a line that is skipped (50,000 lines of a
+    kilobyte made and freed would leave the heap that much larger for good)."""
     try:
         with localfile.open_binary(path) as handle:
             base = os.fstat(handle.fileno())
@@ -118,7 +116,7 @@ def recent(
             except ValueError:  # an empty file cannot be mapped (nor is it our layout)
                 return None
             with raw:
-                return _recent(path, base, journal_path, raw, since, scanned)
+                return _recent(path, base, journal_path, raw, since)
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -146,7 +144,6 @@ def _recent(
     journal_path: Path,
     raw: Any,
     since: float,
-    scanned: list[os.stat_result] | None,
 ) -> list[TaskRecord] | None:
     found = _meta(path, raw)
     if found is None:
@@ -163,8 +160,6 @@ def _recent(
         shown = _parse(path, raw, at, end, wanted, since)
         if shown is None:
             return None
-        if scanned is not None:
-            scanned.append(base)
     _apply_journal(journal_path, seq, since, shown)
     return [record for _, record in sorted(shown.items())]
 

@@ -69,6 +69,22 @@ class LineIndex:
         return head + self.negated.tobytes() + self.starts.tobytes() + self.stops.tobytes()
 
 
+def names(base_path: Path, base: tuple[int, int, int] | None) -> bool:
+    """Whether a whole index beside `base_path` names the base `base` (inode, size,
+    mtime): its head line and its size only."""
+    if base is None:
+        return True  # no base: nothing to index
+    try:
+        with localfile.open_binary(index_path(base_path)) as handle:
+            head = handle.readline(200)
+            size = os.fstat(handle.fileno()).st_size
+    except OSError:
+        return False
+    prefix = MAGIC + b" " + " ".join(map(str, base)).encode() + b" "
+    count = head[len(prefix) :].rstrip(b"\n")
+    return head.startswith(prefix) and count.isdigit() and size == len(head) + 24 * int(count)
+
+
 def read(base_path: Path, base: os.stat_result) -> LineIndex | None:
     """The index of the base `base` (as fstat saw it), or None when there is none for it."""
     try:

@@ -18,7 +18,7 @@ holds the watchlist open.
 from __future__ import annotations
 
 import contextlib
-import os  # (the store's tests patch store.os: the process-wide module)
+import os  # noqa: F401  (the store's tests patch store.os: the process-wide module)
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from tinydb.table import Document
 
 from starvideos_tui.core import localfile
 from starvideos_tui.core.models import TaskRecord, validate_task_id
-from starvideos_tui.storage import firstscreen, journal, streaming
+from starvideos_tui.storage import firstscreen, journal, lineindex, streaming
 from starvideos_tui.storage.basefile import SCHEMA_VERSION, TASKS, WatchlistError, peek_base
 from starvideos_tui.storage.files import COMPACT_MIN_BYTES, State
 from starvideos_tui.storage.tinystorage import WatchlistStorage
@@ -50,7 +50,6 @@ class Watchlist:
         self.path = self.files.path
         self.journal_path = self.files.journal_path
         self._tasks = self.db.table(TASKS, cache_size=0)
-        self._scanned: list[os.stat_result] = []  # bases a first screen found unindexed
 
     def close(self) -> None:
         """The end of a clean run: the journal folded into the base if this process wrote."""
@@ -66,10 +65,12 @@ class Watchlist:
         """Every watched task, in the order they were added. No lock needed."""
         with self.files.thread_lock:
             before = self.files.signatures()
+            read = self.files.state.base
             state = self.files.refresh()
             self.files.loaded = before
-            if self._scanned:  # a first screen's base had no index: it is read and checked
-                self._scanned.clear()
+            # A base read and checked just now (a first start, a base another tool wrote)
+            # without an index of it: one is written, for the next first screen.
+            if state.base != read and not lineindex.names(self.path, state.base):
                 firstscreen.index_base(self.path, state.base)
             return list(state.records.values())
 
@@ -120,7 +121,7 @@ class Watchlist:
         history costs a scan of its lines). None for a file not in our layout: `load` it.
         Nothing is written on their strength: `load` reads and checks everything."""
         with self.files.thread_lock:
-            return firstscreen.recent(self.path, self.journal_path, since, self._scanned)
+            return firstscreen.recent(self.path, self.journal_path, since)
 
     def check_quickly(self) -> None:
         """Refuse (WatchlistError) a base cut short, or of a newer schema, from its head
