@@ -21,6 +21,7 @@ import contextlib
 import mmap
 import os
 import re
+from array import array
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ _FINAL = re.compile(
 _DOC = re.compile(rb'"(0|[1-9][0-9]*)":\{')
 _CHECKED = b'"checked_at":'
 INF = float("inf")
+_RELEASE_EVERY = 2 << 20  # bytes of the mapped base scanned before they are given back
 _TIMES = re.compile(rb',"checked_at":([-+.0-9eE]{1,30}),"updated_at":([-+.0-9eE]{1,30}),"history":')
 
 
@@ -134,8 +136,7 @@ def index_base(path: Path, read: tuple[int, int, int] | None = None) -> None:
         with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as raw:
             found = _meta(path, raw)
             if found is not None:
-                lines = _lines(raw, found[1], found[2], -INF)
-                lineindex.write(path, base, LineIndex.of(lines))
+                lineindex.write(path, base, LineIndex.of(*_lines(raw, found[1], found[2], -INF)))
 
 
 def _recent(
@@ -156,7 +157,8 @@ def _recent(
     if index is not None:
         shown = _parse(path, raw, at, end, index.changed_since(since), since)
     if shown is None:  # no index for this base, or one that does not fit it: scan
-        wanted = [(start, stop) for _, start, stop in _lines(raw, at, end, since)]
+        _, starts, stops = _lines(raw, at, end, since)
+        wanted = list(zip(starts, stops, strict=True))
         shown = _parse(path, raw, at, end, wanted, since)
         if shown is None:
             return None
@@ -164,17 +166,27 @@ def _recent(
     return [record for _, record in sorted(shown.items())]
 
 
-def _lines(raw: Any, at: int, end: int, since: float) -> list[tuple[float, int, int]]:
+def _lines(
+    raw: Any, at: int, end: int, since: float
+) -> tuple[array[float], array[int], array[int]]:
     """(change time, start, stop) of each line from `at` to `end` whose task may have
     changed at or after `since`. The change time is the later of a finished task's
     `checked_at` and `updated_at`, read from the line's text (nothing is parsed); +inf
     for every other line (not finished, times not where a line of ours has them)."""
-    lines: list[tuple[float, int, int]] = []
-    append = lines.append
+    quiets, starts, stops = array("d"), array("q"), array("q")  # no object a line
+    add_quiet, add_start, add_stop = quiets.append, starts.append, stops.append
     final, times, checked, find = _FINAL.match, _TIMES.match, _CHECKED, raw.find
+    # The pages scanned are given back as it goes: a mapped file's pages count in the
+    # process's memory while mapped (55 MB at 50k, on top of a fold's or a start's own).
+    release = getattr(raw, "madvise", None) if hasattr(mmap, "MADV_DONTNEED") else None
+    released = at - at % mmap.PAGESIZE
     if at == end + 1:  # an empty table: its blank line
         at = end
     while at < end:
+        if release is not None and at - released > _RELEASE_EVERY:
+            cut = at - at % mmap.PAGESIZE
+            release(mmap.MADV_DONTNEED, released, cut - released)
+            released = cut
         stop = find(b"\n", at, end)
         if stop < 0:
             stop = end
@@ -193,9 +205,11 @@ def _lines(raw: Any, at: int, end: int, since: float) -> list[tuple[float, int, 
                 if quiet < since:
                     at = stop + 1
                     continue
-        append((quiet, at, stop))
+        add_quiet(quiet)
+        add_start(at)
+        add_stop(stop)
         at = stop + 1
-    return lines
+    return quiets, starts, stops
 
 
 def _parse(

@@ -49,13 +49,13 @@ class LineIndex:
         self.negated, self.starts, self.stops = negated, starts, stops
 
     @classmethod
-    def of(cls, lines: list[tuple[float, int, int]]) -> LineIndex:
-        """From (change time, start, stop) of every line; a time of +inf: always read."""
-        ordered = sorted(lines, key=lambda line: -line[0])
+    def of(cls, quiets: array[float], starts: array[int], stops: array[int]) -> LineIndex:
+        """From the change time, start and stop of every line; a time of +inf: always read."""
+        order = sorted(range(len(quiets)), key=quiets.__getitem__, reverse=True)
         return cls(
-            array("d", [-line[0] for line in ordered]),
-            array("q", [line[1] for line in ordered]),
-            array("q", [line[2] for line in ordered]),
+            array("d", [-quiets[i] for i in order]),
+            array("q", [starts[i] for i in order]),
+            array("q", [stops[i] for i in order]),
         )
 
     def changed_since(self, since: float) -> list[tuple[int, int]]:
