@@ -130,6 +130,7 @@ def _problem(name: str, value: Any) -> HttpProblem | None:
 
 
 _WORDS = ("status", "model")
+_SHARED_TEXTS = ("label", "error")
 
 _RECORD_FIELDS: dict[str, Callable[[str, Any], Any]] = {
     "id": _task_id,
@@ -332,6 +333,9 @@ class TaskRecord:
         for name in _WORDS:  # a few words repeated in every record: one string each
             if type(values.get(name)) is str:
                 values[name] = sys.intern(values[name])
+        for name in _SHARED_TEXTS:  # labels, errors: often the same text
+            if type(values.get(name)) is str:
+                values[name] = sharing.shared_text(values[name])
         if values.get("media"):
             values["media"] = sharing.shared_media(values["media"])
         checked = values.get("checked_at")

@@ -20,6 +20,15 @@ def shared_media(media: dict[str, Any]) -> dict[str, Any]:
         return media
 
 
+# Labels and API errors, one string for each that is the same: a user's few labels, and
+# the API's errors of a kind, repeated over thousands of tasks (strings never change).
+_TEXTS: dict[str, str] = {}
+
+
+def shared_text(text: str) -> str:
+    return _TEXTS.setdefault(text, text) if len(_TEXTS) < 4096 else _TEXTS.get(text, text)
+
+
 def shared_times(
     history: tuple[tuple[str, float], ...], *times: Any
 ) -> tuple[tuple[str, float], ...]:

@@ -64,18 +64,23 @@ class Links:
                 self.deadlines[task_id] = deadline
 
     def dying(self, now: float, downloading: Container[str]) -> list[tuple[str, float]]:
-        """The links to warn of now, each once: (task id, deadline)."""
+        """The links to warn of now, each once: (task id, deadline). A link dead already
+        is never told, nor kept (a year of history holds thousands, looked at each second);
+        a new deadline of its task (links refreshed) is tracked anew."""
         dying: list[tuple[str, float]] = []
+        dead: list[str] = []
         for task_id, deadline in self.deadlines.items():
-            if (
+            if deadline <= now:
+                dead.append(task_id)
+            elif not (
                 deadline - now > LINK_WARNING
                 or (task_id, deadline) in self._told
                 or task_id in downloading
             ):
-                continue
-            self._told.add((task_id, deadline))
-            if deadline > now:
+                self._told.add((task_id, deadline))
                 dying.append((task_id, deadline))
+        for task_id in dead:
+            del self.deadlines[task_id]
         return dying
 
 

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 from starvideos_tui.core import localfile, memory
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.core.paths import why_mkdir_failed
-from starvideos_tui.storage import foldchain, journal
+from starvideos_tui.storage import firstscreen, foldchain, journal
 from starvideos_tui.storage.basefile import (
     DOC_ID_RE,
     SCHEMA_VERSION,
@@ -269,8 +269,7 @@ class WatchlistFiles:
     def locked(self, timeout: float = LOCK_TIMEOUT) -> Iterator[State]:
         """The view brought up to date under the inter-process lock (re-entrant); waiting
         for it at most `timeout` seconds."""
-        # Refused before the lock file is made beside it (reading under the lock checks
-        # again, on the descriptor it reads).
+        # Refused before the lock file is made beside it (checked again under the lock).
         for path, what in ((self.path, "watchlist"), (self.journal_path, "watchlist journal")):
             try:
                 localfile.check_regular(path)
@@ -364,6 +363,7 @@ class WatchlistFiles:
         meta["1"][foldchain.CRC_KEY] = foldchain.hex_crc(crc.crc)
         state.base, state.schema, state.meta = self._signature(self.path), SCHEMA_VERSION, meta
         state.tasks_crc = crc.crc
+        firstscreen.index_base(self.path)  # the next first screen skips its history unread
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.journal_path)
             fsync_dir(self.path.parent)

@@ -28,7 +28,7 @@ from tinydb.table import Document
 
 from starvideos_tui.core import localfile
 from starvideos_tui.core.models import TaskRecord, validate_task_id
-from starvideos_tui.storage import firstscreen, journal, streaming
+from starvideos_tui.storage import firstscreen, journal, lineindex, streaming
 from starvideos_tui.storage.basefile import SCHEMA_VERSION, TASKS, WatchlistError, peek_base
 from starvideos_tui.storage.files import COMPACT_MIN_BYTES, State
 from starvideos_tui.storage.tinystorage import WatchlistStorage
@@ -65,8 +65,13 @@ class Watchlist:
         """Every watched task, in the order they were added. No lock needed."""
         with self.files.thread_lock:
             before = self.files.signatures()
+            read = self.files.state.base
             state = self.files.refresh()
             self.files.loaded = before
+            # A base read and checked just now (a first start, a base another tool wrote)
+            # without an index of it: one is written, for the next first screen.
+            if state.base != read and not lineindex.names(self.path, state.base):
+                firstscreen.index_base(self.path, state.base)
             return list(state.records.values())
 
     def peek(self, count: int) -> list[TaskRecord] | None:
