@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from starvideos_tui.cli.cmdline import print_records, print_stream
+from starvideos_tui.cli.cmdline import print_records
+from starvideos_tui.cli.streamout import print_stream
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.storage.store import Watchlist
 

@@ -7,7 +7,7 @@ import getpass
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from starvideos_tui.core.errors import UsageError
@@ -142,7 +142,7 @@ def table_lines(records: Iterable[TaskRecord], now: float, width: int | None) ->
         yield line + text
 
 
-def _table_width() -> int | None:
+def table_width() -> int | None:
     """The terminal's width when stdout is one (COLUMNS overrides); None for a pipe or a
     file, where nothing needs cutting."""
     import os
@@ -191,36 +191,7 @@ def print_records(
         times = RunTimes.of(records if history is None else history)
         out(json_array(record_json(r, times, now) for r in records))
     elif records:
-        out(render_table(records, time.time(), _table_width()))
+        out(render_table(records, time.time(), table_width()))
     else:
         print(EMPTY, file=sys.stderr)
     return bool(records)
-
-
-def print_stream(
-    tasks: Iterable[dict[str, Any]],
-    as_json: bool,
-    shown: Callable[[Mapping[str, Any]], bool] | None = None,
-) -> bool:
-    """print_records of the tasks of a watchlist read as a stream of their checked field
-    values (Watchlist.stream_fields), those only that `shown` takes (every one read counts
-    in the run times): the same text, printed as it comes (cli/streamout.py), with neither
-    every record nor the whole output in memory."""
-    from starvideos_tui.cli import streamout
-
-    now = time.time()
-    if as_json:
-        return streamout.json_stream(tasks, now, shown)
-    seen = False
-
-    def picked() -> Iterator[TaskRecord]:
-        nonlocal seen
-        for values in tasks:
-            seen = True
-            if shown is None or shown(values):
-                yield TaskRecord.from_fields(values)
-
-    printed = streamout.table_stream(table_lines(picked(), now, _table_width()))
-    if not seen:
-        print(EMPTY, file=sys.stderr)
-    return printed

@@ -11,7 +11,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from starvideos_tui.cli import marking
-from starvideos_tui.cli.cmdline import out, print_stream, say_plain
+from starvideos_tui.cli.cmdline import out, say_plain
+from starvideos_tui.cli.streamout import print_stream
 from starvideos_tui.core.errors import Failure, StarVideosError, UsageError
 from starvideos_tui.core.logs import setup_logging
 from starvideos_tui.core.models import TaskRecord

@@ -12,10 +12,11 @@ year of history are its newest, so what is kept is a few lines.
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from starvideos_tui.cli.cmdline import finished_json, record_json
+from starvideos_tui.cli.cmdline import EMPTY, finished_json, record_json, table_lines, table_width
 from starvideos_tui.core.eta import Group, RunTimes, completed_after, group_of_params
 from starvideos_tui.core.models import TaskRecord, TaskStatus
 from starvideos_tui.core.textsafe import dumps_ascii
@@ -100,3 +101,30 @@ def table_stream(lines: Iterable[str]) -> bool:
         stdout.write("\n".join(batch) + "\n" if batch else "")
         stdout.flush()
     return count > 1
+
+
+def print_stream(
+    tasks: Iterable[dict[str, Any]],
+    as_json: bool,
+    shown: Callable[[Mapping[str, Any]], bool] | None = None,
+) -> bool:
+    """print_records of the tasks of a watchlist read as a stream of their checked field
+    values (Watchlist.stream_fields), those only that `shown` takes (every one read counts
+    in the run times): the same text, printed as it comes, with neither
+    every record nor the whole output in memory."""
+    now = time.time()
+    if as_json:
+        return json_stream(tasks, now, shown)
+    seen = False
+
+    def picked() -> Iterator[TaskRecord]:
+        nonlocal seen
+        for values in tasks:
+            seen = True
+            if shown is None or shown(values):
+                yield TaskRecord.from_fields(values)
+
+    printed = table_stream(table_lines(picked(), now, table_width()))
+    if not seen:
+        print(EMPTY, file=sys.stderr)
+    return printed
