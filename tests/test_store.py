@@ -259,10 +259,33 @@ def test_the_journal_is_folded_into_the_base_when_it_grows(
     for n in range(40):
         watchlist.update({f"t{n % 20}": _becomes_label(f"take {n}")})
     assert replaces, "the journal never compacted"
-    assert Path(f"{path}.journal").stat().st_size < 2000 * 2
+    journal_file = Path(f"{path}.journal")  # none when the last update compacted
+    assert not journal_file.exists() or journal_file.stat().st_size < 2000 * 2
     fresh = Watchlist(path).load()
     assert [r.label for r in fresh[:2]] == ["take 20", "take 21"] or fresh[0].label == "take 20"
     assert len(fresh) == 20
+
+
+def test_a_pass_over_a_large_share_of_the_history_is_folded_at_once(path: Path) -> None:
+    """`watch`'s first pass over a year marks thousands of dead links in one entry: left in
+    the journal, every start would parse it before its first screen (11 MB at 50k)."""
+    prompt = "a slow aerial push-in over a valley at sunrise, 35mm film look " * 3
+    done = [
+        TaskRecord(id=f"video_{i}", status="completed", prompt=prompt, video_url="https://x/v")
+        for i in range(4000)
+    ]
+    watchlist = Watchlist(path)
+    watchlist.add(done)
+    watchlist.close()  # folded: a base of 4,000 tasks, no journal
+    journal_file = Path(f"{path}.journal")
+    dead = {r.id: lambda r: replace(r, download_error="link expired") for r in done[:20]}
+    Watchlist(path).update(dead)  # a usual pass: kept in the journal
+    assert journal_file.exists()
+    base = path.stat().st_size
+    dead = {r.id: lambda r: replace(r, download_error="link expired") for r in done[:1200]}
+    Watchlist(path).update(dead)  # 30 % of the history in one pass
+    assert not journal_file.exists(), (journal_file.stat().st_size, base)
+    assert sum(r.download_error == "link expired" for r in Watchlist(path).load()) == 1200
 
 
 def test_a_torn_last_entry_from_a_crash_is_dropped_and_cut_before_the_next(path: Path) -> None:

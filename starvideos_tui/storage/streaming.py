@@ -1,7 +1,7 @@
 """The watchlist read as a stream of records, a line of the base at a time, for a command
 that prints each task once (`list`): 50,000 records are never in memory together.
 
-The journal is read first (it is small: compaction keeps it under half the base), so each
+The journal is read first (it is small: compaction keeps it under a fifth of the base), so each
 document of the base is yielded as the journal left it; the documents the journal added
 follow, in the order they were added. The base is held open by its descriptor, so a
 compaction by another process meanwhile does not change what is read; one that happened
