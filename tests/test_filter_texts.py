@@ -75,9 +75,16 @@ def test_the_kept_answers_follow_every_change_between_keystrokes() -> None:
 
 
 def test_a_search_text_finds_what_matches_finds_and_never_across_two_fields() -> None:
-    one = TaskRecord(id="video_starvideos_o3_42", label="Fox Lake")
+    one = TaskRecord(id="video_starvideos_o3_42", label="Fox Lake", prompt="A paper lantern")
     text = search_text(one, "completed")
-    for needle, found in [("fox lake", True), ("o3_42", True), ("pleted", True), ("42fox", False)]:
+    for needle, found in [
+        ("fox lake", True),
+        ("lantern", True),  # a labelled task is found by its prompt too
+        ("o3_42", True),
+        ("pleted", True),
+        ("42fox", False),
+        ("lakea paper", False),
+    ]:
         query = parse_query(needle)
         assert query.matches(one, "completed") is found
         assert (query.needle in text) is found

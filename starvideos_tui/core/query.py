@@ -53,7 +53,8 @@ class Query:
         return (
             not needle
             or needle in record.id.lower()
-            or needle in (record.label or record.prompt or "").lower()
+            or needle in (record.label or "").lower()
+            or needle in (record.prompt or "").lower()
             or needle in word
         )
 
@@ -82,9 +83,11 @@ _NOT_YET = object()  # no version seen
 
 
 def search_text(record: TaskRecord, word: str) -> str:
-    """Where a needle is looked for, lower case: the id, the label (or else the prompt) and
-    the status word, apart (a needle holds no NUL, so none matches across two)."""
-    return f"{record.id.lower()}\0{(record.label or record.prompt or '').lower()}\0{word}"
+    """Where a needle is looked for, lower case: the id, the label, the prompt and the
+    status word, apart (a needle holds no NUL, so none matches across two). A labelled
+    task is found by its prompt too: the table shows the label, the panel the prompt."""
+    label = f"{record.label.lower()}\0" if record.label else ""
+    return f"{record.id.lower()}\0{label}{(record.prompt or '').lower()}\0{word}"
 
 
 class SearchTexts:

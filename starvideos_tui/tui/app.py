@@ -142,7 +142,9 @@ class StarVideosApp(PictureActions, ViewActions):
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
-        yield FilterBox(placeholder="filter: id, label or status  (esc clears)", id="filter")
+        yield FilterBox(
+            placeholder="filter: id, label, prompt or status  (esc clears)", id="filter"
+        )
         with Horizontal(id="main"):
             yield TaskTable(id="tasks")
             yield ContactSheet(id="sheet")

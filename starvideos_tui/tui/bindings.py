@@ -117,7 +117,7 @@ APP_BINDINGS = [
         "filter",
         "Filter",
         show=False,
-        tooltip="by id, label or status",
+        tooltip="by id, label, prompt or status",
         id="filter",
         priority=True,
     ),

@@ -70,7 +70,9 @@ def view_commands(app: MonitorApp) -> Iterator[Command]:
         yield Command(f"Sort by {mode}", "s cycles the sorts", partial(app.sort_by, mode))
     for word in FILTER_WORDS:
         yield Command(
-            f"Show {word} only", "/ filters by id, label or status", partial(app.filter_by, word)
+            f"Show {word} only",
+            "/ filters by id, label, prompt or status",
+            partial(app.filter_by, word),
         )
     yield Command("Show every task", "clear the filter (esc)", partial(app.filter_by, ""))
 
