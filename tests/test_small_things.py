@@ -64,6 +64,7 @@ async def test_the_status_line_says_what_it_left_out() -> None:
         assert shown < len(counts), text
         assert f"+{len(counts) - shown} more" in text, text
         assert len(text) <= 78
+        assert "12 queued · 20 processing" in text, text  # the work, before history's failures
     async with BarApp().run_test(size=(200, 24)) as pilot:
         bar = pilot.app.query_one(StatusBar)
         bar.show(counts, "API ok", "", 12.0, False)

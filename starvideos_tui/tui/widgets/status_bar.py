@@ -1,8 +1,9 @@
 """The one-line summary: the state of the API, counts per status, the next poll.
 
 At any width it shows what matters most and drops the rest whole, never half a word: the
-API's state first, then what kind of session it is (a demo), failures and unknown ids,
-the filter or sort, the next poll, the other counts, and auto-download.
+API's state first, then what kind of session it is (a demo), the tasks running now,
+failures and unknown ids, the filter or sort, the next poll, the other counts, and
+auto-download.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 ORDER = ["unchecked", "queued", "processing", "completed", "downloaded", "failed"]
+WORK = ("unchecked", "queued", "processing")  # what is running now
 URGENT = ("failed", "not a video", "save failed", "link expired", "unknown id", "retrying")
 SEPARATOR = " │ "
 
@@ -45,15 +47,17 @@ class StatusBar(Static):
         if self._parts is None:
             return
         (state, colour), tallies, poll, auto, extra, session = self._parts
+        work = [t for t in tallies if t.split(" ", 1)[1] in WORK]
         urgent = [t for t in tallies if t.split(" ", 1)[1] in URGENT]
         # (priority, place, text): the most important are kept first, and each later one
         # is dropped whole when it does not fit; what is kept is shown in place order.
         pieces = [(0, 0, state)]
         pieces += [(1, 1, session)] if session else []  # "demo: removed on quit"
+        pieces += [(1, 5, t) for t in work]  # before a year's 5,858 failures
         pieces += [(1, 5, t) for t in urgent]
         pieces += [(2, 3, extra)] if extra else []
         pieces += [(3, 1, poll)] if poll else []
-        pieces += [(4, 5, t) for t in tallies if t not in urgent]
+        pieces += [(4, 5, t) for t in tallies if t not in urgent and t not in work]
         pieces += [(5, 2, f"auto-dl {'on' if auto else 'off'}")]
         room = max(20, (self.size.width or 80) - 2)
         kept = _fitting(pieces, room)
