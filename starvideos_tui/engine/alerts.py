@@ -63,6 +63,10 @@ class Links:
             else:
                 self.deadlines[task_id] = deadline
 
+    def told_as(self, older: Links) -> None:
+        """Remember what `older` told (a whole load tracked anew): each deadline is told once."""
+        self._told = older._told
+
     def dying(self, now: float, downloading: Container[str]) -> list[tuple[str, float]]:
         """The links to warn of now, each once: (task id, deadline). A link dead already
         is never told, nor kept (a year of history holds thousands, looked at each second);

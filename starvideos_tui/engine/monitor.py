@@ -42,7 +42,7 @@ from starvideos_tui.engine.events import (
 )
 from starvideos_tui.engine.linkdeadlines import DeadlineAsker
 from starvideos_tui.engine.poll import DEFAULT_CONCURRENCY, Answer, Poller, change_for
-from starvideos_tui.engine.reloads import changes_between, follow, judge_api
+from starvideos_tui.engine.reloads import changes_between, follow, judge_api, read_whole, whole
 from starvideos_tui.engine.submit import submit_one
 from starvideos_tui.engine.unknownids import GIVE_UP_AFTER, UnknownIds
 from starvideos_tui.engine.watchlist_io import AsyncWatchlist
@@ -117,8 +117,7 @@ class Monitor:
         is polled or written until the whole file is checked. `records`: the watchlist as
         the face has just read it (not read again)."""
         if records is not None:
-            self._show_all(records)
-            return
+            return self._show_all(*whole(records, self._only))
         if first_screen:
             first = await self.store.first_screen(first_screen, since)
             if first:
@@ -126,14 +125,14 @@ class Monitor:
                 self.emit(TasksChanged(dict(self.records), everything=True))
                 if shown is not None:
                     await shown()
-        self._show_all(await self.store.load())
+        only = None if self._only is None else frozenset(self._only)
+        self._show_all(*await self.store.run(read_whole, self.store.sync.load, only))
 
-    def _show_all(self, records: list[TaskRecord]) -> None:
-        if self._only is not None:
-            records = [r for r in records if r.id in self._only]
-        self.records = {r.id: r for r in records}
-        self.gave_up &= set(self.records)
-        self.schedule.sync(r.id for r in records if r.needs_polling and r.id not in self.gave_up)
+    def _show_all(self, records: dict[str, TaskRecord], unfinished: list[str]) -> None:
+        """`records`: every task by id; `unfinished`: those to poll (reloads.whole)."""
+        self.records = records
+        self.gave_up &= records.keys()
+        self.schedule.sync(i for i in unfinished if i not in self.gave_up)
         self.emit(TasksChanged(dict(self.records), everything=True))
         self.poke()
 
@@ -143,7 +142,7 @@ class Monitor:
         records = await self.store.load()
         news = changes_between(self.records, records, self._only)
         if news is None:
-            return self._show_all(records)
+            return self._show_all(*whole(records, self._only))
         self.records, changed, removed = news
         self.gave_up &= self.records.keys()
         self.schedule.forget(removed)

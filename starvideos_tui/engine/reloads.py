@@ -11,7 +11,7 @@ so the changed ones are found by identity, a pointer compare per task.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Callable, Mapping, Sequence, Set
 
 from starvideos_tui.api.errors import ApiError
 from starvideos_tui.core.models import TaskRecord
@@ -20,6 +20,20 @@ from starvideos_tui.engine.events import ApiState
 from starvideos_tui.engine.poll import Answer
 
 Changes = tuple[dict[str, TaskRecord], dict[str, TaskRecord], frozenset[str]]
+Whole = tuple[dict[str, TaskRecord], list[str]]
+
+
+def whole(records: Sequence[TaskRecord], only: Set[str] | None) -> Whole:
+    """(every record by id, the ids of those still to poll) of a whole watchlist read,
+    those in `only` when given: made in the watchlist's thread at 50,000 tasks (~25 ms
+    of the loop's time otherwise, as the whole list is handed to the face)."""
+    if only is not None:
+        records = [r for r in records if r.id in only]
+    return {r.id: r for r in records}, [r.id for r in records if r.needs_polling]
+
+
+def read_whole(load: Callable[[], Sequence[TaskRecord]], only: Set[str] | None) -> Whole:
+    return whole(load(), only)
 
 
 def changes_between(

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Collection
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -26,10 +26,10 @@ from textual.widgets import Footer
 
 from starvideos_tui.core.burst import Burst
 from starvideos_tui.core.errors import StarVideosError
-from starvideos_tui.core.eta import Estimate, RunTimes
+from starvideos_tui.core.eta import Estimate
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.core.schedule import PollSchedule
-from starvideos_tui.core.worklist import history_cutoff
+from starvideos_tui.core.worklist import WorkFacts, history_cutoff
 from starvideos_tui.engine import events as ev
 from starvideos_tui.engine.monitor import Monitor
 from starvideos_tui.engine.session import StarVideosClient, Watchlist, WatchlistError
@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 
 FIRST_SCREEN = 200  # tasks shown before the whole watchlist is read (a screen or several)
 FIRST_SCREEN_WAIT = 1.0  # seconds the rest waits, at most, for the first screen to be drawn
+T = TypeVar("T")
 
 
 class StarVideosApp(PictureActions, ViewActions):
@@ -115,6 +116,7 @@ class StarVideosApp(PictureActions, ViewActions):
         self._view = Narrowing()
         self._records_version = 0
         self._changed: set[str] | None = set()  # tasks named by events since the last render
+        self._total = 0  # the tasks the view was made of (the status line's "of N")
         self.title = config.title
 
     def _engine_said(self, event: ev.Event) -> None:
@@ -247,6 +249,8 @@ class StarVideosApp(PictureActions, ViewActions):
     def prepare_filter(self) -> None:
         """The box just opened: the search texts are made now, between `/` and the first
         letter, not in the first letter's frame (50,000 records: ~50 ms)."""
+        if self.presenter.handing_over:
+            return  # made by the first render after it
         words, version = self.presenter.counts.words, self._records_version
         self._view.prepare(self.records.values(), words, version, self._scope())
 
@@ -254,13 +258,17 @@ class StarVideosApp(PictureActions, ViewActions):
         now = self.config.wall_clock()
         return Scope(self.shows, history_cutoff(now, self.config.history_days))
 
-    def in_thread(self, work: Callable[[], RunTimes], then: Callable[[RunTimes], None]) -> None:
+    def in_thread(self, work: Callable[[], T], then: Callable[[T], None], group: str) -> None:
         def run() -> None:
             result = work()
             with contextlib.suppress(RuntimeError):  # the app closed meanwhile
                 self.call_from_thread(then, result)
 
-        self.run_worker(run, thread=True, exclusive=True, group="run-times", exit_on_error=False)
+        self.run_worker(run, thread=True, exclusive=True, group=group, exit_on_error=False)
+
+    def take_facts(self, facts: WorkFacts) -> None:
+        self._view.take_facts(facts)
+        self._records_version += 1  # the words changed with the counts: filter afresh
 
     def _estimate(self, record: TaskRecord, now: float) -> Estimate:
         return self.presenter.run_times.estimate(record, now)
@@ -290,10 +298,13 @@ class StarVideosApp(PictureActions, ViewActions):
         tasks whose rows may differ (empty: only the filter or the sort changed); None (a
         caller that does not know) checks them all."""
         self._render_pending = False
+        if self.presenter.handing_over:
+            return  # the screen as it was until the whole load is swapped in (handover.py)
         try:
             table = self.query_one(TaskTable)
         except NoMatches:
             return  # a late message while the app shuts down
+        self._total = len(self.records)
         now = self.config.wall_clock()
         rows = self.visible_records()
         table.show(
@@ -330,7 +341,7 @@ class StarVideosApp(PictureActions, ViewActions):
             self.filter_text,
             self.sort_mode,
             shown=self.query_one(TaskTable).row_count,
-            total=len(self.records),
+            total=self._total,
             shows=self.shows,
             marked=len(self.marks),
         )

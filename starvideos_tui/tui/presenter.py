@@ -9,7 +9,7 @@ import gc
 import os
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from textual.notifications import SeverityLevel
 
@@ -18,10 +18,14 @@ from starvideos_tui.core.eta import RunTimes
 from starvideos_tui.core.formatting import ago, short_id, shorten
 from starvideos_tui.core.models import TaskRecord, TaskStatus
 from starvideos_tui.core.vocabulary import DownloadState
+from starvideos_tui.core.worklist import WorkFacts
 from starvideos_tui.engine import alerts
 from starvideos_tui.engine import events as ev
 from starvideos_tui.tui.config import AppConfig
+from starvideos_tui.tui.handover import IN_THREAD, Prepared, prepare
 from starvideos_tui.tui.view import StatusCounts
+
+T = TypeVar("T")
 
 API_COLOURS = {"ok": "success", "offline": "warning", "rate limited": "warning"}
 
@@ -74,8 +78,13 @@ class Face(Protocol):
 
     def set_timer(self, delay: float, callback: Callable[[], None]) -> object: ...
 
-    def in_thread(self, work: Callable[[], RunTimes], then: Callable[[RunTimes], None]) -> None:
-        """Run `work` off the UI thread, and `then` on it with what it returned."""
+    def in_thread(self, work: Callable[[], T], then: Callable[[T], None], group: str) -> None:
+        """Run `work` off the UI thread, and `then` on it with what it returned (a later
+        call of the same `group` supersedes it)."""
+        ...
+
+    def take_facts(self, facts: WorkFacts) -> None:
+        """The work facts of a whole load, made off the UI thread (handover.py)."""
         ...
 
 
@@ -94,16 +103,27 @@ class Presenter:
         self.run_times = RunTimes()
         self._since_snapshot: list[TaskRecord] | None = None  # while a thread reads them
         self._reading = 0  # which (re)load's run times are being read
+        self._handing = 0  # which (re)load is being prepared (handover.py)
+        # While a whole load is prepared in a thread: the tasks changed since (counted then).
+        self._meanwhile: set[str] | None = None
+
+    @property
+    def handing_over(self) -> bool:
+        """A whole load is being prepared: the screen shows what it showed until then."""
+        return self._meanwhile is not None
 
     def show(self, event: ev.Event) -> None:
         face = self.face
         if isinstance(event, ev.TasksChanged):
-            self._recount(None if event.everything else [*event.records, *event.removed])
+            if event.everything:
+                self._take_all(event.records)
+            else:
+                self._recount([*event.records, *event.removed])
             if event.everything:  # a (re)load: the history as it is now, read in a thread
                 self._since_snapshot = []  # (50,000 records take ~100 ms)
                 self._reading += 1
                 work = partial(RunTimes.of, list(face.records.values()))
-                face.in_thread(work, partial(self._runs, self._reading))
+                face.in_thread(work, partial(self._runs, self._reading), "run-times")
             else:
                 for record in event.records.values():
                     self.run_times.add(record)  # a completed one adds its run
@@ -139,6 +159,30 @@ class Presenter:
         elif isinstance(event, ev.PassEnded):
             face.render_status()
 
+    def _take_all(self, records: Mapping[str, TaskRecord]) -> None:
+        """A (re)load: every task counted anew; a long one in a thread (handover.py).
+        `records`: the engine's copy as it handed them over, which nothing changes."""
+        self._handing += 1
+        if len(records) <= IN_THREAD:
+            self._meanwhile = None
+            self._recount(None)
+            return
+        self._meanwhile = set()
+        work = partial(prepare, records, dict(self.face.downloads))
+        self.face.in_thread(work, partial(self._prepared, self._handing), "handover")
+
+    def _prepared(self, handing: int, prepared: Prepared) -> None:
+        """The whole load's counts and facts swapped in, the tasks changed meanwhile
+        counted again on them (never the older answer over a newer change), then shown."""
+        if handing != self._handing:
+            return  # a later (re)load is being prepared
+        meanwhile, self._meanwhile = self._meanwhile or set(), None
+        prepared.links.told_as(self.links)
+        self.counts, self.links = prepared.counts, prepared.links
+        self._recount(list(meanwhile))
+        self.face.take_facts(prepared.facts)
+        self.face.render_rows()
+
     def _runs(self, reading: int, times: RunTimes) -> None:
         """The history's run times, read in a thread; what completed meanwhile added."""
         if reading != self._reading:
@@ -164,6 +208,9 @@ class Presenter:
         self.face.notify(f"{len(paths)} videos saved{where}{demo}", title="Downloaded")
 
     def _recount(self, ids: list[str] | None) -> None:
+        if self._meanwhile is not None and ids is not None:
+            self._meanwhile.update(ids)  # counted on the whole load's counts, once swapped in
+            return
         self.counts.recount(self.face.records, self.face.downloads, ids)
         self.links.track(self.face.records, ids)
 

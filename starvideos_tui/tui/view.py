@@ -161,6 +161,10 @@ class Narrowing:
         self._last, self._shown = (query, *now), shown
         return list(shown)
 
+    def take_facts(self, facts: WorkFacts) -> None:
+        """The facts of a whole load, made elsewhere (handover.py): none made here."""
+        self._facts = facts
+
     def prepare(
         self, records: Iterable[TaskRecord], words: Mapping[str, str], version: object, scope: Scope
     ) -> None:
