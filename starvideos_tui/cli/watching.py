@@ -27,6 +27,7 @@ from starvideos_tui.engine.events import (
     PassEnded,
     PollFailed,
     StatusChanged,
+    TasksChanged,
     Trouble,
 )
 from starvideos_tui.engine.history import read_history
@@ -55,6 +56,8 @@ class Watcher:
         self.failed: dict[str, str] = {}  # id: why it has no video, for the last line
         self.pending: set[str] = set()  # the tasks waited for that have not ended yet
         self.backlog: set[str] = set()  # `watch`: older videos saved after the present's
+        self.wanted: set[str] = set()  # the tasks its verdict counts
+        self.known: set[str] | None = None  # `follow`: every task seen, to tell a new one
         self.progress = progress  # what it is waiting for, on stderr
         self.download = download
         self.out = line
@@ -68,6 +71,8 @@ class Watcher:
     def heard(self, event: Event) -> None:
         if self.alerter is not None:
             self.alerter.heard(event)
+        if isinstance(event, TasksChanged) and self.known is not None:
+            self._follow(event.records.values())
         if isinstance(event, PassEnded):
             if self.progress is not None:
                 self.progress.polled(event)
@@ -93,6 +98,22 @@ class Watcher:
         elif isinstance(event, Trouble):
             say(event.message)
 
+    def _follow(self, records: Iterable[TaskRecord]) -> None:
+        """Tasks another process added while `watch` runs (`create`, `add`) are waited for
+        too: still running, or completed with a video to save."""
+        known = self.known
+        assert known is not None
+        for record in records:
+            if record.id in known:
+                continue
+            known.add(record.id)
+            if record.archived or record.kind is TaskStatus.FAILED:
+                continue
+            if record.kind is TaskStatus.COMPLETED and (record.local_path or not self.download):
+                continue
+            self.wanted.add(record.id)
+            self.pending.add(record.id)
+
     def _settle(self, m: Monitor) -> bool:
         """Start what is due (failed ones told, completed ones saved); True when every
         task waited for is settled (and every download ended) or the key was refused.
@@ -114,14 +135,21 @@ class Watcher:
         return not self.pending and not m.downloads.busy
 
     async def watch(
-        self, m: Monitor, timeout: float | None = None, *, wanted: set[str] | None = None
+        self,
+        m: Monitor,
+        timeout: float | None = None,
+        *,
+        wanted: set[str] | None = None,
+        follow: bool = False,
     ) -> int:
         """Poll until every task `wanted` (default: every watched one) is final (each
         completed video saved, when downloading). 0: all settled well. A task the API
         keeps answering 404 for is given up (engine/unknownids.py), so an unattended
-        `watch` always ends. With `timeout` (seconds), TimedOut when it runs out first,
-        unless a task has failed by then."""
-        wanted = set(m.records) if wanted is None else set(wanted)
+        `watch` always ends. With `follow`, tasks added meanwhile by another process are
+        waited for too. With `timeout` (seconds), TimedOut when it runs out first, unless
+        a task has failed by then."""
+        wanted = self.wanted = set(m.records) if wanted is None else set(wanted)
+        self.known = set(m.records) if follow else None
         self.pending = set(wanted)
         waited_for = bool(wanted)
         timed_out = False
@@ -231,8 +259,7 @@ async def watch(settings: Settings, args: argparse.Namespace) -> int:
     counts what ended during it (with --all-history, every watched task)."""
     watchlist = settings.open_watchlist()
     records = watchlist.load()
-    ids = [r.id for r in records if not r.archived]  # archived: never polled, not waited for
-    if not ids:
+    if all(r.archived for r in records):  # archived: never polled, not waited for
         empty = "the watchlist is empty" if not records else "every watched task is archived"
         raise Failure(f"{empty}: nothing to watch")
     watcher = Watcher(alerter=alerter_of(settings))
@@ -242,7 +269,7 @@ async def watch(settings: Settings, args: argparse.Namespace) -> int:
             settings,
             client,
             watcher.heard,
-            ids,
+            None,  # every task: those another process adds meanwhile too
             auto_download=True,
             watchlist=watchlist,
             records=records,
@@ -256,7 +283,7 @@ async def watch(settings: Settings, args: argparse.Namespace) -> int:
         watcher.backlog.update(history.backlog)
         for task_id in history.backlog:
             m.downloads.start(task_id, later=True)
-        verdict = await watcher.watch(m, wanted=set(history.running))
+        verdict = await watcher.watch(m, wanted=set(history.running), follow=True)
         if args.all_history:
             _judge_all(m.records.values())
         return verdict
