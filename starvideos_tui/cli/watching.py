@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from starvideos_tui.cli.cmdline import ids_from, out, print_records, say_plain
 from starvideos_tui.cli.progress import Progress
+from starvideos_tui.core import memory
 from starvideos_tui.core.console import say
 from starvideos_tui.core.errors import Failure, TimedOut, UsageError
 from starvideos_tui.core.formatting import ago
@@ -280,6 +281,7 @@ async def watch(settings: Settings, args: argparse.Namespace) -> int:
         watcher.out(history.summary())
         if history.newly_dead:  # marked once, in one write; never asked for
             await m.change(history.newly_dead, _link_expired)
+            memory.give_back(collect=True)  # a year's dead links: a write of ~12 MB
         watcher.backlog.update(history.backlog)
         for task_id in history.backlog:
             m.downloads.start(task_id, later=True)
