@@ -281,5 +281,5 @@ def selection_of(args: argparse.Namespace) -> selection.Selection:
 def none_matches(total: int, hidden: int) -> str:
     """What `list` says on stderr when its filters leave nothing of a watchlist of `total`
     tasks, `hidden` of them archived and not asked for."""
-    more = f"; {hidden} archived, shown with --all" if hidden else ""
-    return f"no task matches ({total} watched{more})"
+    more = f"; {hidden:,} archived, shown with --all" if hidden else ""
+    return f"no task matches ({total:,} watched{more})"
