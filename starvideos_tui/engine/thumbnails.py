@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
-from typing import Any
 
+from starvideos_tui.core import memory
 from starvideos_tui.video.preview import (
     NoFrames,
     Picture,
@@ -102,7 +102,7 @@ class Thumbnails:
             with self._lock:
                 if not self._wanted and self.decodes != decodes:
                     decodes = self.decodes
-                    _give_back_memory()  # a decode's buffers, once the screen is done
+                    memory.give_back()  # a decode's buffers, once the screen is done
                 while not self._wanted and not self._closed:
                     self._lock.wait()
                 if self._closed:
@@ -154,24 +154,6 @@ class Thumbnails:
             return Problem("does not decode as a video")
         except OSError as exc:
             return Problem(f"no picture: {exc.strerror or exc}")
-
-
-def _give_back_memory() -> None:
-    """Decoding a 720p video leaves tens of megabytes free in each thread's malloc arena,
-    which glibc keeps; give them back to the system (elsewhere: nothing to do)."""
-    global _TRIM
-    if _TRIM is None:
-        try:
-            import ctypes
-
-            _TRIM = ctypes.CDLL("libc.so.6").malloc_trim
-        except (OSError, AttributeError):
-            _TRIM = False
-    if _TRIM:
-        _TRIM(0)
-
-
-_TRIM: Any = None
 
 
 def _sha256(path: Path) -> str:
