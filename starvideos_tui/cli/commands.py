@@ -106,8 +106,8 @@ def run_sim(args: argparse.Namespace) -> int:
         sim.start()
     except OSError as exc:
         raise Failure(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
-    out(f"listening on {sim.base_url}")
-    try:
+    try:  # Ctrl-C from the moment it is announced stops it cleanly (exit 0)
+        out(f"listening on {sim.base_url}")
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
