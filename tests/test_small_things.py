@@ -64,7 +64,11 @@ async def test_the_status_line_says_what_it_left_out() -> None:
         assert shown < len(counts), text
         assert f"+{len(counts) - shown} more" in text, text
         assert len(text) <= 78
-        assert "12 queued · 20 processing" in text, text  # the work, before history's failures
+        assert "filter: fox" in text and "12 queued" in text, text  # the view, then the work
+        bar.show(counts, "API ok", "", 12.0, False, "32 of 50,000")
+        await pilot.pause()
+        text = str(bar.render())  # the work before a year's failures
+        assert "32 of 50,000 │ 12 queued · 20 processing · 5865 failed · +2 more" in text, text
     async with BarApp().run_test(size=(200, 24)) as pilot:
         bar = pilot.app.query_one(StatusBar)
         bar.show(counts, "API ok", "", 12.0, False)

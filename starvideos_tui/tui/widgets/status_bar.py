@@ -1,9 +1,9 @@
 """The one-line summary: the state of the API, counts per status, the next poll.
 
 At any width it shows what matters most and drops the rest whole, never half a word: the
-API's state first, then what kind of session it is (a demo), the tasks running now,
-failures and unknown ids, the filter or sort, the next poll, the other counts, and
-auto-download.
+API's state first, then what kind of session it is (a demo), what the view shows (the
+filter, "12 of 50,000"), the tasks running now, failures and unknown ids, the next poll,
+the other counts, and auto-download.
 """
 
 from __future__ import annotations
@@ -53,9 +53,9 @@ class StatusBar(Static):
         # is dropped whole when it does not fit; what is kept is shown in place order.
         pieces = [(0, 0, state)]
         pieces += [(1, 1, session)] if session else []  # "demo: removed on quit"
-        pieces += [(1, 5, t) for t in work]  # before a year's 5,858 failures
-        pieces += [(1, 5, t) for t in urgent]
-        pieces += [(2, 3, extra)] if extra else []
+        pieces += [(1, 3, extra)] if extra else []  # "12 of 50,000 · filter: fox": the view
+        pieces += [(2, 5, t) for t in work]  # before a year's 5,858 failures
+        pieces += [(2, 5, t) for t in urgent]
         pieces += [(3, 1, poll)] if poll else []
         pieces += [(4, 5, t) for t in tallies if t not in urgent and t not in work]
         pieces += [(5, 2, f"auto-dl {'on' if auto else 'off'}")]
