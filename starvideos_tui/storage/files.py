@@ -94,8 +94,7 @@ class State:
         return document(self.records[doc_id], self.extras.get(doc_id))
 
 
-# The watchlists this process wrote, folded when the interpreter ends cleanly (read afresh
-# then: no view is kept alive for it), whether or not they were closed.
+# The watchlists this process wrote: folded (read afresh) when the interpreter ends cleanly.
 _WROTE: set[Path] = set()
 
 
@@ -114,9 +113,7 @@ class WatchlistFiles:
         self.journal_path = Path(f"{self.path}.journal")
         self.compact_min_bytes = COMPACT_MIN_BYTES
         self.wrote = False  # whether this process committed an entry: it folds on close
-        # False for a watchlist thrown away when its process ends (the demo's): nothing is
-        # folded, so no write can land in a folder being removed.
-        self.fold_on_close = True
+        self.fold_on_close = True  # False: thrown away at its end (the demo's), never folded
         self.loaded: tuple[Signature | None, Signature | None] | None = None
         self.thread_lock = threading.RLock()
         self._lock: FileLock | None = None  # made on the first write: reading needs none
@@ -145,7 +142,10 @@ class WatchlistFiles:
             self._read_journal()
             if self._signature(self.path) == base:  # no compaction under our feet
                 return self.state
-        raise WatchlistError(f"watchlist {self.path} keeps changing while being read")
+        if self._lock is not None and self._lock.is_locked:  # a writer that takes no lock
+            raise WatchlistError(f"watchlist {self.path} keeps changing while being read")
+        with self.locked() as state:  # a writer folding again and again waits for one read
+            return state
 
     def _replace_base(self, signature: Signature | None) -> State:
         """The view of a base that another process replaced: the view itself, made the new
