@@ -455,3 +455,11 @@ class Backstop:
             out.write(f"!!! backstop: killed process {pid}: {command}\n")
         out.flush()
         os._exit(1)
+
+
+def fold_ended(timeout: float = 20.0) -> None:
+    """Wait for the watchlist threads an app left behind: a closed Monitor folds the journal
+    in its thread without waiting (a process's exit waits for it; the test's does not)."""
+    for thread in threading.enumerate():
+        if thread.name.startswith("watchlist"):
+            thread.join(timeout=timeout)

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers_proc import fold_ended
 from helpers_tui import until
 from test_loop_lag import LagProbe
 
@@ -78,6 +79,7 @@ def sim() -> Iterator[Simulator]:
     try:
         yield simulator
     finally:
+        fold_ended()  # the app's fold of 40,000 tasks, which its process would wait for
         simulator.stop()
 
 

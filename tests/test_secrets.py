@@ -15,14 +15,13 @@ import logging
 import stat
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from helpers_proc import child_environment
+from helpers_proc import child_environment, fold_ended
 from textual.widgets import TextArea
 
 from starvideos_tui.api.client import StarVideosClient
@@ -233,11 +232,8 @@ async def test_after_a_full_session_the_key_is_only_in_its_0600_key_file(
             assert secret not in shown, "the key was shown by the TUI"
     assert "***" in screenshot  # the panel shows the echoed error, the key masked
 
-    # Every file the session wrote, once the TUI's watchlist thread has folded the journal
-    # (a process's exit waits for it; the app in this process does not).
-    for thread in threading.enumerate():
-        if thread.name.startswith("watchlist"):
-            thread.join(timeout=20)
+    # Every file the session wrote, once the TUI's watchlist thread has folded the journal.
+    fold_ended()
     files = [p for p in tmp_path.rglob("*") if p.is_file() and not p.is_symlink()]
     names = {p.name for p in files}
     assert {"api-key", "watchlist.json", "starvideos-tui.log", "tui.svg"} <= names
