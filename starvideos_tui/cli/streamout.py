@@ -49,9 +49,9 @@ def json_stream(
 ) -> bool:
     """`list --json` of the checked field values of tasks read as a stream, those only
     that `shown` takes: the same text as cmdline.json_array of `record_json` of their
-    records at `now`, with the run times (of every task read) that an unfinished one's estimate
-    needs. A finished task is printed from its values (cmdline.finished_json), without a
-    record. Whether any was written."""
+    records at `now`, with the run times (of every task read) that an unfinished one's
+    estimate needs. A finished task is printed from its values (cmdline.finished_json),
+    without a record. Whether any was written."""
     runs: list[tuple[float, str, Group, float]] = []  # (created, id, group, took)
     held: list[str | TaskRecord] = []  # from the first unfinished task on
 
@@ -110,8 +110,8 @@ def print_stream(
 ) -> bool:
     """print_records of the tasks of a watchlist read as a stream of their checked field
     values (Watchlist.stream_fields), those only that `shown` takes (every one read counts
-    in the run times): the same text, printed as it comes, with neither
-    every record nor the whole output in memory."""
+    in the run times): the same text, printed as it comes, with neither every record nor
+    the whole output in memory."""
     now = time.time()
     if as_json:
         return json_stream(tasks, now, shown)
