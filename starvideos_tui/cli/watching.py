@@ -73,7 +73,7 @@ class Watcher:
         if self.alerter is not None:
             self.alerter.heard(event)
         if isinstance(event, TasksChanged) and self.known is not None:
-            self._follow(event.records.values())
+            self._follow(event.records.values(), self.known)
         if isinstance(event, PassEnded):
             if self.progress is not None:
                 self.progress.polled(event)
@@ -99,11 +99,9 @@ class Watcher:
         elif isinstance(event, Trouble):
             say(event.message)
 
-    def _follow(self, records: Iterable[TaskRecord]) -> None:
-        """Tasks another process added while `watch` runs (`create`, `add`) are waited for
-        too: still running, or completed with a video to save."""
-        known = self.known
-        assert known is not None
+    def _follow(self, records: Iterable[TaskRecord], known: set[str]) -> None:
+        """Tasks another process added while `watch` runs (`create`, `add`), not `known`
+        yet, are waited for too: still running, or completed with a video to save."""
         for record in records:
             if record.id in known:
                 continue
