@@ -52,6 +52,7 @@ from starvideos_tui.tui.widgets.detail_panel import DetailPanel
 from starvideos_tui.tui.widgets.filter_box import FilterBox
 from starvideos_tui.tui.widgets.sheet_pixels import sheet_graphics
 from starvideos_tui.tui.widgets.status_bar import StatusBar
+from starvideos_tui.tui.widgets.task_cursor import TaskHighlighted
 from starvideos_tui.tui.widgets.task_table import TaskTable
 
 log = logging.getLogger(__name__)
@@ -381,8 +382,7 @@ class StarVideosApp(PictureActions, ViewActions):
         self.presenter.check_links(self.config.wall_clock())
         self.watch_pane()
 
-    @on(TaskTable.RowHighlighted)
-    @on(ContactSheet.CellHighlighted)
+    @on(TaskHighlighted)
     def _row_highlighted(self) -> None:
         self.render_panel()
 

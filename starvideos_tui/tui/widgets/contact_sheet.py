@@ -25,7 +25,6 @@ from textual.css.query import NoMatches
 from textual.dom import NoScreen
 from textual.errors import NoWidget
 from textual.geometry import Region, Size
-from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -50,6 +49,7 @@ from starvideos_tui.tui.widgets.sheet_cells import (
     empty_line,
 )
 from starvideos_tui.tui.widgets.sheet_pixels import SheetPixels
+from starvideos_tui.tui.widgets.task_cursor import TaskHighlighted
 
 THUMBS_KEPT = 240  # thumbnails kept for cells not on screen (a few pages back and forth)
 LINES_KEPT = 120  # cells kept drawn (their strips), the screen's and a few pages' more
@@ -67,13 +67,6 @@ class ContactSheet(ScrollView, can_focus=True):
     }
 
     DEFAULT_CSS = SHEET_CSS
-
-    class CellHighlighted(Message):
-        """The cursor moved to another task."""
-
-        def __init__(self, task_id: str | None) -> None:
-            super().__init__()
-            self.task_id = task_id
 
     def __init__(self, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
@@ -360,7 +353,7 @@ class ContactSheet(ScrollView, can_focus=True):
             self._refresh_cursor()
         self._keep_in_view()
         if announce or old != index:
-            self.post_message(self.CellHighlighted(self.selected_id))
+            self.post_message(TaskHighlighted(self.selected_id))
 
     def _keep_in_view(self) -> None:
         row = self.cursor // self.columns

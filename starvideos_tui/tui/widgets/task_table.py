@@ -20,7 +20,6 @@ from rich.text import Text
 from textual import events
 from textual.binding import BindingType
 from textual.geometry import Region, Size
-from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -37,6 +36,7 @@ from starvideos_tui.tui.widgets.table_cells import (
     row_cells,
     same_look,
 )
+from starvideos_tui.tui.widgets.task_cursor import TaskHighlighted
 
 CELLS_KEPT = 2000  # rows' cells kept for rows not on screen (rows scrolled past)
 HEADER = 1  # lines above the first row
@@ -78,13 +78,6 @@ class TaskTable(ScrollView, can_focus=True):
         &:nocolor:focus > .task-table--cursor { text-style: reverse bold; }
     }
     """
-
-    class RowHighlighted(Message):
-        """The cursor moved to another task (or the same row holds another task)."""
-
-        def __init__(self, task_id: str | None) -> None:
-            super().__init__()
-            self.task_id = task_id
 
     def __init__(self, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
@@ -360,7 +353,7 @@ class TaskTable(ScrollView, can_focus=True):
             self._refresh_row(row)
         self._keep_in_view()
         if announce or old != row:
-            self.post_message(self.RowHighlighted(self.selected_id))
+            self.post_message(TaskHighlighted(self.selected_id))
 
     def _keep_in_view(self) -> None:
         rows = max(1, self.size.height - HEADER)
