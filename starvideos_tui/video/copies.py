@@ -91,11 +91,6 @@ def _open_source(source: Path, size: int, sha256: str) -> _Source:
     return _Source(fd, st)
 
 
-def check_source(source: Path, size: int, sha256: str) -> None:
-    """SourceProblem unless `source` is a regular file of exactly these bytes."""
-    os.close(_open_source(source, size, sha256).fd)
-
-
 def place(
     source: Path, size: int, sha256: str, folder: Path, name: str, *, dry_run: bool = False
 ) -> Placed:
