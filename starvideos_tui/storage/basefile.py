@@ -60,7 +60,7 @@ class Base:
 
 Held = Mapping[int, TaskRecord]  # the records a view holds, by document id
 
-_KNOWN_KEYS = frozenset(TaskRecord.__dataclass_fields__)
+KNOWN_KEYS = frozenset(TaskRecord.__dataclass_fields__)  # a record's fields
 _DOC_LINE_RE = re.compile(rb'"(0|[1-9][0-9]*)":')
 
 
@@ -217,10 +217,10 @@ def _alike(a: Any, b: Any) -> bool:
 
 def keep_unknown_keys(extras: dict[int, dict[str, Any]], doc_id: int, doc: dict[str, Any]) -> None:
     """Note in `extras` the keys of `doc` that a record does not hold, if any."""
-    if doc.keys() <= _KNOWN_KEYS:
+    if doc.keys() <= KNOWN_KEYS:
         extras.pop(doc_id, None)
     else:
-        extras[doc_id] = {k: v for k, v in doc.items() if k not in _KNOWN_KEYS}
+        extras[doc_id] = {k: v for k, v in doc.items() if k not in KNOWN_KEYS}
 
 
 def document(record: TaskRecord, extras: dict[str, Any] | None) -> dict[str, Any]:

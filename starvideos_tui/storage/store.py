@@ -29,7 +29,13 @@ from tinydb.table import Document
 from starvideos_tui.core import localfile
 from starvideos_tui.core.models import TaskRecord, validate_task_id
 from starvideos_tui.storage import firstscreen, journal, lineindex, streaming
-from starvideos_tui.storage.basefile import SCHEMA_VERSION, TASKS, WatchlistError, peek_base
+from starvideos_tui.storage.basefile import (
+    KNOWN_KEYS,
+    SCHEMA_VERSION,
+    TASKS,
+    WatchlistError,
+    peek_base,
+)
 from starvideos_tui.storage.files import COMPACT_MIN_BYTES, State
 from starvideos_tui.storage.tinystorage import WatchlistStorage
 
@@ -218,13 +224,10 @@ class Watchlist:
         return updated
 
 
-_RECORD_KEYS = frozenset(TaskRecord.__dataclass_fields__)
-
-
 def _put(doc: MutableMapping[str, Any], new: Mapping[str, Any]) -> None:
     """`doc` made `new`: a field `new` leaves out (a rating cleared, an archive undone:
     to_doc leaves fields at their default out) leaves the stored document too; keys a
     newer version wrote stay."""
-    for name in _RECORD_KEYS - new.keys():
+    for name in KNOWN_KEYS - new.keys():
         doc.pop(name, None)
     doc.update(new)
