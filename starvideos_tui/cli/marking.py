@@ -244,7 +244,8 @@ def remove_finished(settings: Settings, args: argparse.Namespace) -> int:
         # A video made and never saved whose link may still work is the only trace of a
         # paid take: kept (download --all-unsaved saves it; remove ID drops it).
         kept = [r for r in finished if unsaved(r) and r.video_url and not certainly_dead(r, now)]
-        picked = [r.id for r in finished if r not in kept]
+        kept_ids = {r.id for r in kept}
+        picked = [r.id for r in finished if r.id not in kept_ids]
         removed = sum(was_there for _, was_there in watchlist.remove(picked)) if picked else 0
     finally:
         watchlist.close()
