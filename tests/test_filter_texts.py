@@ -94,3 +94,17 @@ def test_a_search_text_finds_what_matches_finds_and_never_across_two_fields() ->
     renamed = replace(one, label="Sunset")
     assert "sunset" in texts.of([renamed], {one.id: "completed"}, 2)[one.id]
     assert texts.of([], {}, 3) == {}  # removed: forgotten
+
+
+def test_a_removed_task_is_not_held_by_the_view_after_the_next_change() -> None:
+    rng = random.Random(7)
+    records = {r.id: r for r in (record(i, rng) for i in range(50))}
+    words = {task_id: r.status or "unchecked" for task_id, r in records.items()}
+    view, scope = Narrowing(), Scope(SHOWS[-1], CUTOFF)
+    view.visible(records.values(), words, "", SORTS[0], 1, scope)
+    gone = next(iter(records))
+    del records[gone], words[gone]
+    shown = view.visible(records.values(), words, "", SORTS[0], 2, scope)
+    assert gone not in {r.id for r in shown}
+    held = [f[0].id for f in view._facts._facts.values()]  # the work order's facts
+    assert gone not in held and len(held) == len(records)

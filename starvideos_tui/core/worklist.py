@@ -9,6 +9,8 @@ history never pushes the running tasks down the table.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from starvideos_tui.core.models import TaskRecord, TaskStatus
 from starvideos_tui.core.vocabulary import LINK_EXPIRED
 
@@ -99,10 +101,11 @@ class WorkFacts:
             facts = self._facts[record.id] = _facts(record)
         return facts
 
-    def forget_all_but(self, ids: set[str] | dict[str, object]) -> None:
-        """Drop the facts of records no longer there (removed tasks)."""
-        if len(self._facts) > len(ids):
-            for gone in [i for i in self._facts if i not in ids]:
+    def forget_all_but(self, records: Collection[TaskRecord]) -> None:
+        """Drop the facts (and so the records) of tasks no longer there: removed ones."""
+        if len(self._facts) > len(records):
+            alive = {record.id for record in records}
+            for gone in [i for i in self._facts if i not in alive]:
                 del self._facts[gone]
 
     def keeps(self, record: TaskRecord, cutoff: float, word: str) -> bool:

@@ -182,6 +182,8 @@ class Narrowing:
     ) -> list[TaskRecord]:
         """The records the scope holds, unsorted: made once per scope and version."""
         if self._kept_key != (scope, version):
+            records = list(records)
+            self._facts.forget_all_but(records)  # a removed task's record is let go
             self._kept = _matching(records, words, EMPTY_QUERY, scope, self._facts)
             self._kept_key, self._orders = (scope, version), {}
         return self._kept
