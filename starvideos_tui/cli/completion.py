@@ -13,6 +13,7 @@ import argparse
 
 from starvideos_tui.core.console import PROG
 from starvideos_tui.core.models import TaskRecord
+from starvideos_tui.core.selection import label_of
 from starvideos_tui.core.textsafe import clean
 
 SHELLS = ("bash", "zsh", "fish")
@@ -84,7 +85,7 @@ def task_ids(records: list[TaskRecord], word: str) -> list[str]:
     found = [r for r in newest if r.id.startswith(word)]
     if not found and word:
         needle = word.casefold()
-        found = [r for r in newest if needle in (r.label or r.prompt or "").casefold()]
+        found = [r for r in newest if needle in label_of(r).casefold()]
     return [_line(r) for r in found[:MAX_IDS]]
 
 

@@ -32,6 +32,8 @@ from starvideos_tui.core.errors import StarVideosError, UsageError
 from starvideos_tui.core.mediafacts import MediaFacts
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.core.recordfields import MAX_RATING
+from starvideos_tui.core.selection import label_of
+from starvideos_tui.engine.videos import is_saved
 from starvideos_tui.video.copies import (
     SourceProblem,
     folder_locked,
@@ -142,11 +144,9 @@ def chosen(records: Iterable[TaskRecord], min_rating: int, label: str | None) ->
     picked = [
         r
         for r in records
-        if r.local_path
-        and r.sha256
-        and r.size is not None
+        if is_saved(r)
         and r.rating >= min_rating
-        and (needle is None or needle in (r.label or r.prompt or "").casefold())
+        and (needle is None or needle in label_of(r).casefold())
     ]
     picked.sort(key=lambda r: (r.created or 0, r.id))
     return picked

@@ -21,7 +21,7 @@ from starvideos_tui.core.errors import Failure, StarVideosError
 from starvideos_tui.core.linkexpiry import certainly_dead
 from starvideos_tui.core.models import TaskRecord, TaskStatus
 from starvideos_tui.engine.downloads import DOWNLOAD_SLOTS
-from starvideos_tui.engine.videos import already_saved, save_task_video
+from starvideos_tui.engine.videos import already_saved, is_saved, save_task_video
 from starvideos_tui.engine.watchlist_io import AsyncWatchlist
 from starvideos_tui.video.copies import Placed, SourceProblem, place
 from starvideos_tui.video.download import Progress, SavedVideo
@@ -61,10 +61,6 @@ async def copy_saved(record: TaskRecord, folder: Path) -> Placed:
     assert record.local_path and record.sha256 and record.size is not None
     source = Path(record.local_path)
     return await asyncio.to_thread(place, source, record.size, record.sha256, folder, source.name)
-
-
-def is_saved(record: TaskRecord) -> bool:
-    return bool(record.local_path and record.sha256 and record.size is not None)
 
 
 @dataclass

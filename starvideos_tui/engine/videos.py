@@ -43,10 +43,16 @@ class NotDownloadable(StarVideosError):
     """The task has no video (yet): still running, failed, or unknown."""
 
 
+def is_saved(record: TaskRecord) -> bool:
+    """The record says its video was saved: where, how long, and its sha256."""
+    return bool(record.local_path and record.sha256 and record.size is not None)
+
+
 def already_saved(record: TaskRecord) -> SavedVideo | None:
     """The saved file, if it is still there with the recorded content."""
-    if not (record.local_path and record.sha256 and record.size is not None):
+    if not is_saved(record):
         return None
+    assert record.local_path and record.sha256 and record.size is not None
     path = Path(record.local_path)
     try:
         if path.stat().st_size != record.size:
