@@ -85,10 +85,14 @@ def read_base(path: Path, handle: BinaryIO, held: Held | None = None) -> Base:
 def read_head(path: Path, handle: BinaryIO) -> dict[str, Any] | None:
     """The checked meta of a base in our layout, read from its first two lines (the
     handle then at the first document); None when the file is not in that layout."""
-    head = handle.readline()
-    if not (head.startswith(b'{"meta":') and head.endswith(b",\n")):
-        return None
-    if handle.readline() != TASKS_LINE:
+    return parse_head(path, handle.readline(), handle.readline())
+
+
+def parse_head(path: Path, head: bytes, tasks: bytes) -> dict[str, Any] | None:
+    """The checked meta of a base whose first two lines are `head` and `tasks` (each
+    with its newline); None when they are not our layout's. WatchlistError for a meta
+    this version cannot read (check_meta)."""
+    if not (head.startswith(b'{"meta":') and head.endswith(b",\n")) or tasks != TASKS_LINE:
         return None
     try:
         tables = textsafe.loads(head[:-2] + b"}")

@@ -28,7 +28,13 @@ from typing import Any
 from starvideos_tui.core import localfile, textsafe
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.storage import journal, lineindex
-from starvideos_tui.storage.basefile import META, WatchlistError, check_meta, damaged
+from starvideos_tui.storage.basefile import (
+    TASKS_LINE,
+    WatchlistError,
+    damaged,
+    parse_head,
+    read_head,
+)
 from starvideos_tui.storage.lineindex import LineIndex
 
 # A line of a final task as encode_base writes it: its doc id, id and final status.
@@ -56,20 +62,12 @@ def is_history(record: TaskRecord, since: float) -> bool:
 def _meta(path: Path, raw: Any) -> tuple[dict[str, Any], int, int] | None:
     """The meta table of a base in our layout and where its documents' lines start and
     end in `raw`; None for any other layout."""
-    first = raw.find(b"\n")
-    start = first + len(b'\n"tasks":{\n')
-    if first < 0 or raw[first:start] != b'\n"tasks":{\n' or raw[-3:] != b"\n}}":
+    first = raw.find(b"\n") + 1
+    start = first + len(TASKS_LINE)
+    if not first or raw[-3:] != b"\n}}":
         return None
-    head = raw[:first]
-    if not (head.startswith(b'{"meta":') and head.endswith(b",")):
-        return None
-    try:
-        tables = textsafe.loads(head[:-1] + b"}")
-    except ValueError:
-        return None
-    if not isinstance(tables, dict) or tables.keys() != {META}:
-        return None
-    return check_meta(path, tables[META]), start, len(raw) - 3
+    meta = parse_head(path, raw[:first], raw[first:start])
+    return None if meta is None else (meta, start, len(raw) - 3)
 
 
 def check_ends(path: Path) -> bool:
@@ -78,8 +76,7 @@ def check_ends(path: Path) -> bool:
     file cut short anywhere is caught at no cost. False: read it whole to know."""
     try:
         with localfile.open_binary(path) as handle:
-            head = handle.readline()
-            tasks = handle.readline()
+            meta = read_head(path, handle)
             size = os.fstat(handle.fileno()).st_size
             handle.seek(max(0, size - 3))
             tail = handle.read()
@@ -87,18 +84,7 @@ def check_ends(path: Path) -> bool:
         return True  # no watchlist yet: nothing to refuse
     except OSError:
         return False
-    if tasks != b'"tasks":{\n' or not tail.endswith(b"\n}}"):
-        return False
-    if not (head.startswith(b'{"meta":') and head.endswith(b",\n")):
-        return False
-    try:
-        tables = textsafe.loads(head[:-2] + b"}")
-    except ValueError:
-        return False
-    if not isinstance(tables, dict) or tables.keys() != {META}:
-        return False
-    check_meta(path, tables[META])
-    return True
+    return meta is not None and tail.endswith(b"\n}}")
 
 
 def recent(path: Path, journal_path: Path, since: float) -> list[TaskRecord] | None:
