@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from starvideos_tui.cli.cmdline import EMPTY, finished_json, record_json, table_lines, table_width
-from starvideos_tui.core.eta import Group, RunTimes, completed_after, group_of_params
+from starvideos_tui.core.eta import Run, RunTimes, completed_after, group_of_params
 from starvideos_tui.core.models import TaskRecord, TaskStatus
 from starvideos_tui.core.textsafe import dumps_ascii
 
@@ -52,7 +52,7 @@ def json_stream(
     records at `now`, with the run times (of every task read) that an unfinished one's
     estimate needs. A finished task is printed from its values (cmdline.finished_json),
     without a record. Whether any was written."""
-    runs: list[tuple[float, str, Group, float]] = []  # (created, id, group, took)
+    runs: list[Run] = []
     held: list[str | TaskRecord] = []  # from the first unfinished task on
 
     def items() -> Iterator[str]:
@@ -73,10 +73,7 @@ def json_stream(
                 yield dumps_ascii(finished_json(values, kind))
         if not held:
             return
-        runs.sort(key=lambda run: run[0])  # as RunTimes.of: oldest first
-        times = RunTimes()
-        for _, task_id, group, took in runs:
-            times.add_run(task_id, group, took)
+        times = RunTimes.of_runs(runs)
         for item in held:
             if isinstance(item, str):
                 yield item

@@ -30,6 +30,7 @@ STALLED_WITHOUT_HISTORY = 30 * 60.0  # seconds, when nothing can be compared
 MIN_STALL = 120.0  # seconds: nothing shorter is called stalled
 
 Group = tuple[int | None, str]
+Run = tuple[float, str, Group, float]  # (created, task id, group, seconds it took)
 
 
 def mode_of(params: dict[str, Any] | None) -> str:
@@ -114,10 +115,21 @@ class RunTimes:
     @classmethod
     def of(cls, records: Iterable[TaskRecord]) -> RunTimes:
         """From a watchlist's records, oldest first so each group keeps its latest."""
+        runs: list[Run] = []
+        for record in records:
+            took = run_time(record)
+            if took is not None:
+                runs.append((record.created or 0, record.id, group_of(record), took))
+        return cls.of_runs(runs)
+
+    @classmethod
+    def of_runs(cls, runs: list[Run]) -> RunTimes:
+        """From runs already measured (a stream's, which keeps these, not the records),
+        oldest first so each group keeps its latest."""
         times = cls()
-        done = [r for r in records if r.kind is TaskStatus.COMPLETED]
-        for record in sorted(done, key=lambda r: r.created or 0):
-            times.add(record)
+        runs.sort(key=lambda run: run[0])
+        for _, task_id, group, took in runs:
+            times.add_run(task_id, group, took)
         return times
 
     def add(self, record: TaskRecord) -> None:
