@@ -329,11 +329,15 @@ def remove_stale_temp_files(path: Path, now: float) -> None:
 
 
 def atomic_write(
-    path: Path, payload: bytes | Iterable[bytes], finish: Callable[[int], None] | None = None
+    path: Path,
+    payload: bytes | Iterable[bytes],
+    finish: Callable[[int], None] | None = None,
+    sync: bool = True,
 ) -> None:
     """Replace `path` with `payload` (or its chunks, written as they come) so that a crash
     leaves the old or the new file; `finish` is given the written file's descriptor
-    before it is synced and renamed (to patch in what only the whole file tells)."""
+    before it is synced and renamed (to patch in what only the whole file tells). Without
+    `sync`, a hint whose loss costs nothing: renamed whole, never synced."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -345,13 +349,15 @@ def atomic_write(
             handle.flush()
             if finish is not None:
                 finish(handle.fileno())
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    fsync_dir(path.parent)
+    if sync:
+        fsync_dir(path.parent)
 
 
 def fsync_dir(folder: Path) -> None:

@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from array import array
 from bisect import bisect_right
 from pathlib import Path
 
 from starvideos_tui.core import localfile
+from starvideos_tui.storage.basefile import atomic_write
 
 MAGIC = b"starvideos-tui base lines 1"
 MIN_LINES = 1000  # a base of fewer is scanned in about a millisecond: no index beside it
@@ -107,17 +107,9 @@ def read(base_path: Path, base: os.stat_result) -> LineIndex | None:
 
 def write(base_path: Path, base: os.stat_result, index: LineIndex) -> None:
     """Best effort, and not synced: a folder that cannot take it (read-only, full), or a
-    crash that cuts it short, costs the next start a scan, nothing else. Its temp name is
-    one that basefile.remove_stale_temp_files clears."""
+    crash that cuts it short, costs the next start a scan, nothing else."""
     path = index_path(base_path)
     if len(index.negated) < MIN_LINES:
         return
     with contextlib.suppress(OSError):
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(index.encode(base))
-            os.replace(tmp, path)
-        except OSError:
-            os.unlink(tmp)
-            raise
+        atomic_write(path, index.encode(base), sync=False)
