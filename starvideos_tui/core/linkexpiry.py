@@ -184,6 +184,10 @@ def certainly_dead(record: HeldLink, now: float) -> bool:
     deadline = record.link_deadline
     if deadline is not None and deadline + CLOCK_SKEW < now:
         return True
-    # The link held arrived with an answer no later than the last one heard.
-    received = record.video_url_at if record.video_url_at is not None else record.checked_at
+    received = received_at(record)
     return received is not None and now - received > LONGEST_LINK_LIFE
+
+
+def received_at(record: HeldLink) -> float | None:
+    """When the link held arrived: recorded with it, else no later than the last answer."""
+    return record.video_url_at if record.video_url_at is not None else record.checked_at

@@ -19,7 +19,7 @@ from starvideos_tui.api.client import StarVideosClient
 from starvideos_tui.api.errors import ApiError
 from starvideos_tui.core.errors import StarVideosError
 from starvideos_tui.core.formatting import ago
-from starvideos_tui.core.linkexpiry import certainly_dead
+from starvideos_tui.core.linkexpiry import certainly_dead, received_at
 from starvideos_tui.core.models import TaskRecord, TaskStatus
 from starvideos_tui.core.vocabulary import LINK_EXPIRED
 from starvideos_tui.engine.watchlist_io import AsyncWatchlist
@@ -133,7 +133,7 @@ def dead_for(record: TaskRecord, now: float) -> str:
     deadline = record.link_deadline
     if deadline is not None and deadline < now:
         return f"{ago(now - deadline)} ago"
-    received = record.video_url_at if record.video_url_at is not None else record.checked_at
+    received = received_at(record)
     return f"(received {ago(now - received)} ago)" if received is not None else ""
 
 
