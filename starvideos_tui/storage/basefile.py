@@ -156,6 +156,13 @@ def parse_base(path: Path, raw: bytes, held: Held | None = None) -> Base:
     return base
 
 
+def journal_seq(meta: Mapping[str, Any]) -> int:
+    """The last journal entry a base holds (its meta's `journal`); 0 when it says none."""
+    info = next(iter(meta.values()), None)
+    seq = info.get("journal", 0) if isinstance(info, dict) else 0
+    return seq if isinstance(seq, int) else 0
+
+
 def check_meta(path: Path, meta: Any) -> dict[str, Any]:
     if not isinstance(meta, dict):
         raise damaged(path, "its tables are not JSON objects")

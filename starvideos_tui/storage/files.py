@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 from starvideos_tui.core import localfile, memory
 from starvideos_tui.core.models import TaskRecord
 from starvideos_tui.core.paths import why_mkdir_failed
-from starvideos_tui.storage import firstscreen, foldchain, journal
+from starvideos_tui.storage import basefile, firstscreen, foldchain, journal
 from starvideos_tui.storage.basefile import (
     DOC_ID_RE,
     SCHEMA_VERSION,
@@ -181,7 +181,7 @@ class WatchlistFiles:
         state.meta = base.meta
         info: dict[str, Any] = next(iter(state.meta.values()), {})
         state.schema = info.get("schema", 1) if isinstance(info.get("schema"), int) else 1
-        state.seq = info.get("journal", 0) if isinstance(info.get("journal"), int) else 0
+        state.seq = basefile.journal_seq(state.meta)
         state.records, state.extras, state.tasks_crc = base.records, base.extras, base.crc
         self.parsed += len(base.records)
         state.by_id = {record.id: doc_id for doc_id, record in base.records.items()}

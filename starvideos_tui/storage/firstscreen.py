@@ -32,6 +32,7 @@ from starvideos_tui.storage.basefile import (
     TASKS_LINE,
     WatchlistError,
     damaged,
+    journal_seq,
     parse_head,
     read_head,
 )
@@ -136,8 +137,7 @@ def _recent(
     if found is None:
         return None
     meta, at, end = found
-    info: Any = next(iter(meta.values()), {})
-    seq = info.get("journal", 0) if isinstance(info, dict) else 0
+    seq = journal_seq(meta)
     shown: dict[int, TaskRecord] | None = None
     index = lineindex.read(path, base)
     if index is not None:
@@ -227,7 +227,7 @@ def _parse(
     return shown
 
 
-def _apply_journal(path: Path, seq: Any, since: float, shown: dict[int, TaskRecord]) -> None:
+def _apply_journal(path: Path, seq: int, since: float, shown: dict[int, TaskRecord]) -> None:
     try:
         with localfile.open_binary(path) as handle:
             tail = journal.read_entries(handle.read())
@@ -236,7 +236,7 @@ def _apply_journal(path: Path, seq: Any, since: float, shown: dict[int, TaskReco
     except (OSError, journal.JournalDamaged) as exc:
         raise damaged(path, str(exc)) from None
     for entry in tail.entries:
-        if isinstance(seq, int) and entry["seq"] <= seq:
+        if entry["seq"] <= seq:
             continue
         dels, puts = entry.get("del", []), entry.get("put", {})
         if not isinstance(dels, list) or not isinstance(puts, dict):

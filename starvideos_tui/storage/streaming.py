@@ -25,6 +25,7 @@ from starvideos_tui.storage.basefile import (
     DOC_ID_RE,
     WatchlistError,
     damaged,
+    journal_seq,
     read_head,
 )
 
@@ -90,8 +91,7 @@ def _journal(path: Path, meta: dict[str, Any]) -> Changes:
     """What the journal changed since the base: documents put in their base place by doc
     id (None: deleted), documents put after a delete (at the end), and when each doc id
     was last put in a place of its own (the end's order)."""
-    info: Any = next(iter(meta.values()), {})
-    seq = info.get("journal", 0) if isinstance(info, dict) else 0
+    seq = journal_seq(meta)
     try:
         with localfile.open_binary(path) as handle:
             tail = journal.read_entries(handle.read())
@@ -106,7 +106,7 @@ def _journal(path: Path, meta: dict[str, Any]) -> Changes:
     order: dict[int, int] = {}
     puts_seen: list[int] = []  # a counter of puts
     for entry in tail.entries:
-        if isinstance(seq, int) and entry["seq"] <= seq:
+        if entry["seq"] <= seq:
             continue
         puts, dels = entry.get("put", {}), entry.get("del", [])
         if not isinstance(puts, dict) or not isinstance(dels, list):
